@@ -1,0 +1,73 @@
+// Exact decimal arithmetic for quantities, prices, fees and PnL (big.js).
+// Values travel as canonical decimal strings in events; never as binary floats.
+import Big from 'big.js';
+// Never switch to exponent notation: event payloads and hashes need plain digits.
+Big.NE = -50;
+Big.PE = 50;
+// Divisions (notional -> quantity, averages) keep 18 fractional digits, like decimal(38,18).
+Big.DP = 18;
+Big.RM = Big.roundHalfEven;
+
+export type Dec = Big;
+export const ZERO: Dec = new Big(0);
+export const ONE: Dec = new Big(1);
+
+const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+/** Parse a decimal from a string or a JS number (numbers go through their shortest string form). */
+export function dec(x: string | number | Dec): Dec {
+  if (typeof x === 'object') return x;
+  if (typeof x === 'number') {
+    if (!Number.isFinite(x)) throw new RangeError(`not a finite number: ${x}`);
+    return new Big(x);
+  }
+  const s = x.trim();
+  if (!DECIMAL_RE.test(s)) throw new RangeError(`not a decimal: ${JSON.stringify(x).slice(0, 64)}`);
+  return new Big(s);
+}
+
+/** True when the string is a plain decimal literal (no exponent, no spaces). */
+export function isDecimalString(s: string): boolean {
+  return DECIMAL_RE.test(s);
+}
+
+/** Canonical string: no exponent, no trailing zeros, "0" for zero. */
+export function fmt(d: Dec): string {
+  const s = d.toString();
+  return s === '-0' ? '0' : s;
+}
+
+/** Largest multiple of step that is <= x (for x >= 0). */
+export function floorTo(x: Dec, step: Dec): Dec {
+  if (step.lte(0)) return x;
+  return x.div(step).round(0, Big.roundDown).times(step);
+}
+
+/** Smallest multiple of step that is >= x (for x >= 0). */
+export function ceilTo(x: Dec, step: Dec): Dec {
+  if (step.lte(0)) return x;
+  return x.div(step).round(0, Big.roundUp).times(step);
+}
+
+/** True when x is an exact multiple of step. */
+export function isMultipleOf(x: Dec, step: Dec): boolean {
+  if (step.lte(0)) return true;
+  return x.mod(step).eq(0);
+}
+
+export function minDec(a: Dec, b: Dec): Dec {
+  return a.lte(b) ? a : b;
+}
+
+export function maxDec(a: Dec, b: Dec): Dec {
+  return a.gte(b) ? a : b;
+}
+
+/** Count of integer and fractional digits, for rejecting absurd inputs. */
+export function digits(d: Dec): { int: number; frac: number } {
+  const s = fmt(d.abs());
+  const [i, f = ''] = s.split('.');
+  return { int: i === '0' ? 0 : i.length, frac: f.length };
+}
+
+export { Big };

@@ -1,0 +1,203 @@
+// Every event fillstream writes, with one envelope. Decimals are canonical strings.
+import { z } from 'zod';
+import { Env, OrderType, Side, TimeInForce } from './intent.js';
+
+export const TOPICS = {
+  intents: 'exec.intents', // agents -> normalizer: raw intents (any bytes)
+  risk: 'exec.risk', // normalizer -> risk: accepted intents; operators -> risk: policies
+  router: 'exec.router', // risk -> router: verdicts (approved / rejected)
+  gateway: 'exec.gateway', // router -> gateway: routed orders; gateway -> all: order lifecycle and fills
+  audit: 'exec.audit', // record-only events no stage acts on: duplicates, anomalies
+  dlq: 'exec.dlq', // dead letters: bad input with the raw bytes and a reason
+} as const;
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+export const ALL_TOPICS: TopicName[] = Object.values(TOPICS);
+
+const dec = z.string().regex(/^-?\d+(\.\d+)?$/, 'canonical decimal string');
+const time = z.string().describe('event time, RFC 3339 UTC with microseconds');
+
+export const OrderStatus = z.enum(['NEW', 'SUBMITTED', 'ACKED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
+export type OrderStatus = z.infer<typeof OrderStatus>;
+export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
+
+/** An intent after validation and normalization: the quantity is known, the instrument resolved. */
+export const NormalizedIntent = z.object({
+  intent_id: z.string(),
+  ts: time,
+  account: z.string(),
+  strategy: z.string(),
+  labels: z.record(z.string(), z.string()),
+  env: Env,
+  instrument_id: z.string().describe('as requested: VENUE:SYMBOL or a bare symbol'),
+  venues: z.array(z.string()).min(1).describe('candidate venue instruments, preferred first'),
+  base: z.string(),
+  quote: z.string(),
+  side: Side,
+  size: z.object({ type: z.enum(['notional', 'quantity']), value: dec, ccy: z.string() }),
+  qty: dec.describe('base-asset quantity'),
+  order_type: OrderType,
+  limit_price: dec.optional(),
+  tif: TimeInForce,
+  max_slippage_bps: z.number().optional(),
+  stop_loss: dec.optional(),
+  expire_at: time.optional(),
+  ref_price: dec.describe('arrival mid price at ts, in quote currency'),
+  notional: dec.describe('qty x reference price, in quote currency'),
+  notional_usd: dec.describe('notional converted to USD'),
+});
+export type NormalizedIntent = z.infer<typeof NormalizedIntent>;
+
+/** A concrete order for one venue, derived from an intent. */
+export const Order = z.object({
+  client_order_id: z.string().describe('deterministic: derived from intent_id, leg and attempt'),
+  intent_id: z.string(),
+  leg: z.number().int(),
+  attempt: z.number().int(),
+  account: z.string(),
+  strategy: z.string(),
+  env: Env,
+  instrument_id: z.string().describe('VENUE:SYMBOL'),
+  venue: z.string(),
+  symbol: z.string(),
+  side: Side,
+  order_type: OrderType,
+  qty: dec,
+  limit_price: dec.optional(),
+  tif: TimeInForce,
+  expire_at: time.optional(),
+  stop_loss: dec.optional(),
+  ref_price: dec,
+});
+export type Order = z.infer<typeof Order>;
+
+/** One trade on a venue. Deduplicated by fingerprint, not by trade id alone. */
+export const Fill = z.object({
+  fingerprint: z.string(),
+  venue: z.string(),
+  venue_order_id: z.string(),
+  trade_id: z.string(),
+  qty: dec,
+  price: dec,
+  fee: dec,
+  fee_ccy: z.string(),
+  liquidity: z.enum(['MAKER', 'TAKER']),
+  ts: time,
+});
+export type Fill = z.infer<typeof Fill>;
+
+/** What a venue tells the gateway about an order (FIX ExecutionReport in spirit). */
+export const VenueReport = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('ACK'), venue_order_id: z.string(), ts: time }),
+  z.object({
+    kind: z.literal('TRADE'),
+    venue_order_id: z.string(),
+    trade_id: z.string(),
+    qty: dec,
+    price: dec,
+    fee: dec,
+    fee_ccy: z.string(),
+    liquidity: z.enum(['MAKER', 'TAKER']),
+    ts: time,
+  }),
+  z.object({ kind: z.literal('CANCELED'), reason: z.string(), ts: time }),
+  z.object({ kind: z.literal('EXPIRED'), reason: z.string(), ts: time }),
+  z.object({ kind: z.literal('REJECTED'), code: z.string(), reason: z.string(), ts: time }),
+]);
+export type VenueReport = z.infer<typeof VenueReport>;
+
+export const RiskPolicy = z.object({
+  max_order_notional_usd: dec.optional().describe('reject orders above this notional'),
+  allowed_instruments: z.array(z.string()).optional().describe('if set, only these instruments (VENUE:SYMBOL or base/quote) trade'),
+  halted: z.boolean().default(false).describe('halt latch: reject every new intent'),
+});
+export type RiskPolicy = z.infer<typeof RiskPolicy>;
+
+export const LogPosition = z.object({ topic: z.string(), partition: z.number().int(), offset: z.number().int() });
+export type LogPosition = z.infer<typeof LogPosition>;
+
+const envelope = {
+  event_id: z.string().describe('deterministic id; the same input always yields the same id'),
+  intent_id: z.string(),
+  account: z.string(),
+  strategy: z.string(),
+  ts: time,
+  causation: z.string().describe('event id or log position (topic/partition/offset) this event follows from'),
+  recorded_at: z.string().describe('wall-clock time the event was written (not part of business state)'),
+};
+
+const ev = <T extends string, D extends z.ZodTypeAny>(type: T, data: D) =>
+  z.object({ ...envelope, type: z.literal(type), data });
+
+export const IntentAccepted = ev('IntentAccepted', z.object({ intent: NormalizedIntent }));
+export const IntentDuplicate = ev('IntentDuplicate', z.object({ source: LogPosition }));
+export const RiskPolicySet = ev('RiskPolicySet', z.object({ version: z.number().int(), policy: RiskPolicy }));
+export const RiskApproved = ev('RiskApproved', z.object({ intent: NormalizedIntent, policy_version: z.number().int() }));
+export const RiskRejected = ev('RiskRejected', z.object({ code: z.string(), reason: z.string(), policy_version: z.number().int() }));
+export const OrderRouted = ev('OrderRouted', z.object({ order: Order }));
+export const OrderSubmitted = ev('OrderSubmitted', z.object({ client_order_id: z.string(), venue: z.string(), recovered: z.boolean() }));
+export const OrderAcked = ev('OrderAcked', z.object({ client_order_id: z.string(), venue_order_id: z.string() }));
+export const OrderFilled = ev(
+  'OrderFilled',
+  z.object({ client_order_id: z.string(), fill: Fill, cum_qty: dec, avg_price: dec, status: z.enum(['PARTIALLY_FILLED', 'FILLED']) }),
+);
+export const OrderCanceled = ev('OrderCanceled', z.object({ client_order_id: z.string(), reason: z.string() }));
+export const OrderRejected = ev('OrderRejected', z.object({ client_order_id: z.string(), code: z.string(), reason: z.string() }));
+export const OrderExpired = ev('OrderExpired', z.object({ client_order_id: z.string(), reason: z.string() }));
+export const OrderAnomaly = ev(
+  'OrderAnomaly',
+  z.object({ client_order_id: z.string(), status: OrderStatus, report: z.string(), reason: z.string() }),
+);
+export const FillDuplicate = ev('FillDuplicate', z.object({ client_order_id: z.string(), fingerprint: z.string() }));
+export const DeadLetter = ev(
+  'DeadLetter',
+  z.object({
+    code: z.string().describe('machine-readable reason, e.g. MALFORMED_JSON, SCHEMA, UNKNOWN_INSTRUMENT'),
+    reason: z.string().describe('human-readable reason'),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    raw: z.string().describe('the input as received (utf8, or base64 when raw_encoding is base64); cut at 64 KiB'),
+    raw_encoding: z.enum(['utf8', 'base64']),
+    raw_bytes: z.number().int().describe('size of the whole input'),
+    source: LogPosition,
+  }),
+);
+
+export const Event = z.discriminatedUnion('type', [
+  IntentAccepted,
+  IntentDuplicate,
+  RiskPolicySet,
+  RiskApproved,
+  RiskRejected,
+  OrderRouted,
+  OrderSubmitted,
+  OrderAcked,
+  OrderFilled,
+  OrderCanceled,
+  OrderRejected,
+  OrderExpired,
+  OrderAnomaly,
+  FillDuplicate,
+  DeadLetter,
+]);
+export type Event = z.infer<typeof Event>;
+export type EventType = Event['type'];
+export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
+export type EventEnvelope = Omit<Event, 'type' | 'data'>;
+
+/** Where each event type is written. */
+export const EVENT_TOPIC: Record<EventType, TopicName> = {
+  IntentAccepted: TOPICS.risk,
+  RiskPolicySet: TOPICS.risk,
+  IntentDuplicate: TOPICS.audit,
+  RiskApproved: TOPICS.router,
+  RiskRejected: TOPICS.router,
+  OrderRouted: TOPICS.gateway,
+  OrderSubmitted: TOPICS.gateway,
+  OrderAcked: TOPICS.gateway,
+  OrderFilled: TOPICS.gateway,
+  OrderCanceled: TOPICS.gateway,
+  OrderRejected: TOPICS.gateway,
+  OrderExpired: TOPICS.gateway,
+  OrderAnomaly: TOPICS.audit,
+  FillDuplicate: TOPICS.audit,
+  DeadLetter: TOPICS.dlq,
+};

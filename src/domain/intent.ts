@@ -1,0 +1,64 @@
+// The intent contract (exec.intents): what upstream agents publish. See DESIGN.md.
+import { z } from 'zod';
+import { isDecimalString } from './decimal.js';
+import { parseRfc3339Micros } from './time.js';
+
+export const MAX_ID_LENGTH = 128;
+
+const decimalInput = z
+  .union([z.string(), z.number()])
+  .refine((v) => (typeof v === 'number' ? Number.isFinite(v) : isDecimalString(v.trim())), {
+    message: 'must be a decimal number, e.g. "10000" or "0.015"',
+  })
+  .transform((v) => (typeof v === 'number' ? String(v) : v.trim()));
+
+const rfc3339 = z.string().refine((s) => parseRfc3339Micros(s) !== undefined, {
+  message: 'must be an RFC 3339 time, e.g. 2026-01-02T10:00:00Z',
+});
+
+const idText = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  .regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces');
+
+const upper = (v: unknown) => (typeof v === 'string' ? v.trim().toUpperCase() : v);
+
+export const Side = z.enum(['BUY', 'SELL']);
+export type Side = z.infer<typeof Side>;
+export const OrderType = z.enum(['MARKET', 'LIMIT']);
+export type OrderType = z.infer<typeof OrderType>;
+export const TimeInForce = z.enum(['GTC', 'IOC', 'FOK']);
+export type TimeInForce = z.infer<typeof TimeInForce>;
+export const Env = z.enum(['sim', 'staging', 'prod']);
+export type Env = z.infer<typeof Env>;
+
+export const IntentSize = z.strictObject({
+  type: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['notional', 'quantity'])),
+  value: decimalInput,
+  ccy: z.string().min(1).max(16).optional(),
+});
+
+export const IntentConstraints = z.strictObject({
+  order_type: z.preprocess(upper, OrderType).optional(),
+  limit_price: decimalInput.optional(),
+  tif: z.preprocess(upper, TimeInForce).optional(),
+  max_slippage_bps: z.number().min(0).max(10_000).optional(),
+  stop_loss: decimalInput.optional(),
+  expire_at: rfc3339.optional(),
+});
+
+export const Intent = z.strictObject({
+  intent_id: idText,
+  ts: rfc3339,
+  account: idText.max(64).default('default'),
+  instrument_id: z.string().min(1).max(64).regex(/^[A-Za-z0-9:/_.\-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
+  side: z.preprocess(upper, Side),
+  size: IntentSize,
+  constraints: IntentConstraints.default({}),
+  labels: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
+  env: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), Env).default('sim'),
+});
+export type Intent = z.infer<typeof Intent>;
+/** What a producer writes (before defaults are applied). */
+export type IntentInput = z.input<typeof Intent>;

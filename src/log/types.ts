@@ -1,0 +1,77 @@
+// The log seam: the embedded file log and (later) Kafka implement this same interface,
+// so every stage runs unchanged on either.
+import type { LogPosition } from '../domain/events.js';
+
+export type { LogPosition };
+
+export interface LogRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  /** Wall-clock ms when the record was appended. */
+  timestamp: number;
+  /** The value already decoded, when this process appended it (shared, read-only). */
+  decoded?: unknown;
+}
+
+export interface OutRecord {
+  topic: string;
+  key: string | null;
+  value: Buffer | string;
+  headers?: Record<string, string>;
+  /** The object `value` encodes; lets in-process readers skip JSON.parse. Never mutated. */
+  decoded?: unknown;
+}
+
+export interface ConsumeOptions {
+  /** Consumer group: one per stage. Its committed offsets are the next offsets to read. */
+  group: string;
+  topics: string[];
+  /** Most records handed to one call of handle (default 1000). */
+  maxBatch?: number;
+  /**
+   * Handle one batch and return the records to append. The returned records and the
+   * advance of the group's offsets past the batch are committed atomically: after a crash
+   * either both are in the log or neither is, so each input is processed exactly once.
+   */
+  handle(batch: LogRecord[]): Promise<OutRecord[]> | OutRecord[];
+}
+
+export interface Consumer {
+  readonly group: string;
+  /** Records appended to the input topics but not yet handled and committed. */
+  lag(): number;
+  /** True while a batch is being handled or committed. */
+  busy(): boolean;
+  /** Stop after the batch in hand is committed. */
+  stop(): Promise<void>;
+  /** Settles when the consumer stops; rejects if handle or a commit failed. */
+  readonly done: Promise<void>;
+}
+
+export interface EventLog {
+  readonly kind: 'embedded' | 'kafka';
+  partitions(topic: string): number;
+  /** Append records with no input offsets (producers). Resolves once durable, with their positions. */
+  append(records: OutRecord[]): Promise<LogPosition[]>;
+  /**
+   * Append records and set a group's committed offsets in one atomic step. `offsets` are the
+   * next offsets to read; their `topic` may also name an external source (e.g. an intake file).
+   */
+  commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]>;
+  /** Next offset the group will read; 0 when it never committed. */
+  committed(group: string, topic: string, partition: number): number;
+  /** Offset the next appended record of the partition will get. */
+  endOffset(topic: string, partition: number): number;
+  read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]>;
+  /**
+   * Visit every record of the given topics from offset 0 up to the end at call time. The embedded
+   * log visits in global append order; other logs keep order within each partition only.
+   */
+  scan(topics: string[], visit: (r: LogRecord) => void): Promise<number>;
+  consume(opts: ConsumeOptions): Consumer;
+  close(): Promise<void>;
+}
