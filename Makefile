@@ -1,0 +1,35 @@
+# fillstream: `make run` runs the main job on embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+DATA ?= .data/run
+NODE_DEPS := node_modules/.package-lock.json
+
+.PHONY: run test bench build deps clean schemas check-schemas typecheck
+
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_DEPS)
+
+deps: $(NODE_DEPS)
+
+build: deps
+	npx tsc -p tsconfig.json
+
+# The bundled sample of intents against the simulated venue; prints blotter, positions and PnL.
+# Running it again resumes on the same data dir and processes nothing twice.
+run: build
+	node dist/cli/main.js run --data-dir $(DATA) --intents examples/intents.ndjson --until-idle
+
+test: build
+	node --import tsx --test --test-concurrency=1 'test/**/*.test.ts'
+
+bench: build
+	node --import tsx bench/run.ts
+
+schemas: build
+	node dist/cli/main.js schemas --out schemas
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+
+clean:
+	rm -rf dist .data

@@ -1,0 +1,25 @@
+// JSON Schemas of the public contracts, generated from the zod schemas (the single source of truth).
+import { z } from 'zod';
+import { DeadLetter, Event, Fill, NormalizedIntent, Order, RiskPolicy, VenueReport } from '../domain/events.js';
+import { Intent } from '../domain/intent.js';
+
+const ID_BASE = 'https://fillstream.dev/schemas/';
+
+function schema(name: string, s: z.ZodType, title: string, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  const json = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  return { $id: ID_BASE + name, title, ...json };
+}
+
+/** File name → schema. */
+export function jsonSchemas(): Record<string, Record<string, unknown>> {
+  return {
+    'intent.schema.json': schema('intent.schema.json', Intent, 'fillstream intent (exec.intents)', 'input'),
+    'event.schema.json': schema('event.schema.json', Event, 'fillstream event (exec.risk, exec.router, exec.gateway, exec.audit, exec.dlq)'),
+    'normalized-intent.schema.json': schema('normalized-intent.schema.json', NormalizedIntent, 'normalized intent'),
+    'order.schema.json': schema('order.schema.json', Order, 'order'),
+    'fill.schema.json': schema('fill.schema.json', Fill, 'fill'),
+    'execution-report.schema.json': schema('execution-report.schema.json', VenueReport, 'venue execution report'),
+    'risk-policy.schema.json': schema('risk-policy.schema.json', RiskPolicy, 'risk policy', 'input'),
+    'dead-letter.schema.json': schema('dead-letter.schema.json', DeadLetter, 'dead letter (exec.dlq)'),
+  };
+}

@@ -1,0 +1,98 @@
+// Gateway adapter: routed orders in, venue reports through the OMS decider, order events out.
+// exec.gateway is both its input (OrderRouted) and its output (lifecycle, fills): the gateway
+// folds the whole topic on start, so a routed order it already handled is never sent twice.
+import { TOPICS, type Event, type Order, type VenueReport } from '../domain/events.js';
+import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
+import { decideReports, decideSubmitted, evolve, evolveOrder, newOrder, type OrderState } from '../oms/order.js';
+import { fromRecord, toRecord } from '../pipeline/codec.js';
+import { wallClockIso, type Stage } from '../pipeline/stage.js';
+import type { Venue, VenueOrderResult } from '../venues/types.js';
+
+export interface GatewayOptions {
+  /** Venue per environment. `sim` orders only ever reach the simulator. */
+  venues: Partial<Record<Order['env'], Venue>>;
+  /** Called when an order reaches its venue (benchmarks measure latency with it). */
+  onSubmit?: (order: Order) => void;
+}
+
+export interface GatewayStage extends Stage {
+  readonly orders: ReadonlyMap<string, OrderState>;
+}
+
+const eventBase = (o: Order) => `${o.intent_id}/order/${o.leg}/${o.attempt}`;
+
+export function gatewayStage(opts: GatewayOptions): GatewayStage {
+  const orders = new Map<string, OrderState>();
+  const apply = (e: Event) => {
+    if (e.type === 'OrderRouted') {
+      if (!orders.has(e.data.order.client_order_id)) orders.set(e.data.order.client_order_id, newOrder(e.data.order, e.ts));
+      return;
+    }
+    const coid = 'client_order_id' in e.data ? e.data.client_order_id : undefined;
+    const s = coid === undefined ? undefined : orders.get(coid);
+    if (s) orders.set(coid!, evolveOrder(s, e));
+  };
+
+  return {
+    name: 'gateway',
+    input: TOPICS.gateway,
+    orders,
+    async restore(log: EventLog) {
+      await log.scan([TOPICS.gateway], (r) => apply(fromRecord(r)));
+    },
+    async handle(batch: LogRecord[]): Promise<OutRecord[]> {
+      const pending: { state: OrderState; causation: string }[] = [];
+      const queued = new Set<string>();
+      for (const r of batch) {
+        const e = fromRecord(r);
+        // Only routed orders are work; the gateway's own events were applied when it decided them.
+        if (e.type !== 'OrderRouted') continue;
+        const coid = e.data.order.client_order_id;
+        let s = orders.get(coid);
+        if (!s) orders.set(coid, (s = newOrder(e.data.order, e.ts)));
+        if (s.status === 'NEW' && !queued.has(coid)) {
+          queued.add(coid);
+          pending.push({ state: s, causation: e.event_id });
+        }
+      }
+      if (pending.length === 0) return [];
+
+      const results = new Map<string, VenueOrderResult>();
+      for (const [env, venue] of Object.entries(opts.venues) as [Order['env'], Venue][]) {
+        const mine = pending.filter((p) => p.state.order.env === env).map((p) => ({ ...p.state.order, ts: p.state.ts }));
+        if (mine.length === 0) continue;
+        for (const o of mine) opts.onSubmit?.(o);
+        for (const res of await venue.submit(mine)) results.set(res.client_order_id, res);
+      }
+
+      const now = wallClockIso();
+      const out: OutRecord[] = [];
+      for (const p of pending) {
+        const order = p.state.order;
+        const seed = { event_id: eventBase(order), causation: p.causation, recorded_at: now };
+        const res = results.get(order.client_order_id) ?? noGateway(order, p.state.ts);
+        let s = p.state;
+        const events: Event[] = decideSubmitted(s, seed, { recovered: res.recovered });
+        for (const e of events) s = evolveOrder(s, e);
+        const decided = decideReports(s, res.reports, seed);
+        events.push(...decided.events);
+        orders.set(order.client_order_id, decided.state);
+        for (const e of events) out.push(toRecord(e, now));
+      }
+      return out;
+    },
+  };
+}
+
+/** staging/prod orders with no venue gateway configured are rejected, never simulated. */
+function noGateway(order: Order, ts: string): VenueOrderResult {
+  const report: VenueReport = {
+    kind: 'REJECTED',
+    code: 'NO_GATEWAY',
+    reason: `no ${order.env} gateway is configured for ${order.venue}; only env "sim" orders can trade here`,
+    ts,
+  };
+  return { client_order_id: order.client_order_id, recovered: false, reports: [report] };
+}
+
+export { evolve as evolveOrderState };

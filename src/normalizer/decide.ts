@@ -1,0 +1,227 @@
+// Intake: validate and normalize raw intents. Pure: the same bytes and state give the same events.
+import { z } from 'zod';
+import { dec, digits, floorTo, fmt, type Dec } from '../domain/decimal.js';
+import { makeEvent, positionId } from '../domain/envelope.js';
+import type { Event, LogPosition, NormalizedIntent } from '../domain/events.js';
+import { Intent } from '../domain/intent.js';
+import { microsToIso, parseRfc3339Micros } from '../domain/time.js';
+import { midPrice, quantityForNotional } from '../market/book.js';
+import { DEFAULT_VENUE_PREFERENCE, USD_LIKE } from '../market/instruments.js';
+import type { InstrumentSpec, MarketData } from '../market/types.js';
+
+/** Largest raw intent accepted; anything bigger is dead-lettered unparsed. */
+export const MAX_INTENT_BYTES = 64 * 1024;
+/** Keep at most this much of a bad input in its dead letter. */
+export const MAX_DLQ_RAW_BYTES = 64 * 1024;
+/** Notional above this is treated as a fat-finger, not a trade. */
+export const ABSURD_NOTIONAL_USD = dec('1000000000000');
+const MAX_DIGITS = 18;
+
+export interface NormalizerState {
+  /** intent_ids already accepted: a second message with one of them is a no-op. */
+  seen: Set<string>;
+}
+
+export interface NormalizerContext {
+  market: MarketData;
+  venuePreference?: readonly string[];
+}
+
+export const initialNormalizerState = (): NormalizerState => ({ seen: new Set() });
+
+/** State follows from the normalizer's own outputs. */
+export function evolveNormalizer(state: NormalizerState, event: Event): NormalizerState {
+  if (event.type === 'IntentAccepted') state.seen.add(event.intent_id);
+  return state;
+}
+
+type Rejection = { code: string; reason: string; issues?: { path: string; message: string }[] };
+
+/** `arrivedUs` is when the raw message reached the log: the event time of a dead letter that has no valid ts. */
+export function decideIntent(state: NormalizerState, raw: Buffer, source: LogPosition, arrivedUs: number, ctx: NormalizerContext): Event[] {
+  const parsed = parse(raw);
+  if ('code' in parsed) return [deadLetter(raw, source, parsed, microsToIso(arrivedUs))];
+  const intent = parsed.intent;
+  const seed = {
+    intent_id: intent.intent_id,
+    account: intent.account,
+    strategy: intent.labels.strategy ?? 'default',
+    ts: microsToIso(parseRfc3339Micros(intent.ts)!),
+    causation: positionId(source),
+  };
+  if (state.seen.has(intent.intent_id)) {
+    return [makeEvent('IntentDuplicate', `${intent.intent_id}/duplicate/${positionId(source)}`, seed, { source })];
+  }
+  const normalized = normalize(intent, seed.ts, seed.strategy, ctx);
+  if ('code' in normalized) return [deadLetter(raw, source, normalized, seed.ts, seed)];
+  return [makeEvent('IntentAccepted', `${intent.intent_id}/accepted`, seed, { intent: normalized })];
+}
+
+function parse(raw: Buffer): { intent: Intent } | Rejection {
+  if (raw.length > MAX_INTENT_BYTES) {
+    return { code: 'OVERSIZED', reason: `intent is ${raw.length} bytes; the limit is ${MAX_INTENT_BYTES}` };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    return { code: 'MALFORMED_JSON', reason: 'input is not valid UTF-8' };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { code: 'MALFORMED_JSON', reason: `input is not JSON: ${(e as Error).message}` };
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return { code: 'SCHEMA', reason: 'an intent must be a JSON object' };
+  }
+  const r = Intent.safeParse(json);
+  if (!r.success) return schemaRejection(r.error);
+  return { intent: r.data };
+}
+
+function schemaRejection(error: z.ZodError): Rejection {
+  const issues = error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+  const first = issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ');
+  return { code: 'SCHEMA', reason: `intent does not match the contract: ${first}`, issues };
+}
+
+function normalize(intent: Intent, ts: string, strategy: string, ctx: NormalizerContext): NormalizedIntent | Rejection {
+  const c = intent.constraints;
+  const orderType = c.order_type ?? (c.limit_price !== undefined ? 'LIMIT' : 'MARKET');
+  const tif = c.tif ?? (orderType === 'MARKET' ? 'IOC' : 'GTC');
+  if (orderType === 'LIMIT' && c.limit_price === undefined) return bad('INVALID_CONSTRAINTS', 'a LIMIT intent needs constraints.limit_price');
+  if (orderType === 'MARKET' && c.limit_price !== undefined) return bad('INVALID_CONSTRAINTS', 'a MARKET intent cannot carry limit_price');
+  if (orderType === 'MARKET' && tif === 'GTC') return bad('INVALID_CONSTRAINTS', 'a MARKET order cannot rest: use tif IOC or FOK');
+  const tsUs = parseRfc3339Micros(intent.ts)!;
+  let expireAt: string | undefined;
+  if (c.expire_at !== undefined) {
+    const exp = parseRfc3339Micros(c.expire_at)!;
+    if (exp <= tsUs) return bad('INVALID_CONSTRAINTS', `expire_at ${c.expire_at} is not after ts ${intent.ts}`);
+    expireAt = microsToIso(exp);
+  }
+
+  const value = dec(intent.size.value);
+  const sized = checkAmount('size.value', value);
+  if (sized) return sized;
+  for (const [name, v] of [['limit_price', c.limit_price], ['stop_loss', c.stop_loss]] as const) {
+    if (v === undefined) continue;
+    const problem = checkAmount(`constraints.${name}`, dec(v));
+    if (problem) return problem;
+  }
+
+  const candidates = resolveInstrument(intent.instrument_id, ctx);
+  if (candidates.length === 0) {
+    return bad('UNKNOWN_INSTRUMENT', `unknown instrument ${intent.instrument_id}: use VENUE:SYMBOL (e.g. BINANCE:BTCUSDT) or a listed symbol`);
+  }
+  const primary = candidates[0];
+  const ccy = (intent.size.ccy ?? (intent.size.type === 'notional' ? primary.quote : primary.base)).toUpperCase();
+  const expected = intent.size.type === 'notional' ? primary.quote : primary.base;
+  if (ccy !== expected && !(USD_LIKE.has(ccy) && USD_LIKE.has(expected))) {
+    return bad('INVALID_SIZE', `size.ccy ${ccy} does not match the ${intent.size.type === 'notional' ? 'quote' : 'base'} currency ${expected} of ${primary.instrument_id}`);
+  }
+
+  const book = ctx.market.bookAt(primary.instrument_id, tsUs);
+  const ref = midPrice(book);
+  const walked = book && intent.size.type === 'notional' ? quantityForNotional(book, intent.side, value) : undefined;
+  if (!book || !ref || (intent.size.type === 'notional' && !walked)) {
+    return bad('NO_MARKET_DATA', `no order book for ${primary.instrument_id} at or before ${ts}`);
+  }
+  const qty = walked ? floorTo(walked, dec(primary.lot_size)) : value;
+  const notional = intent.size.type === 'notional' ? value : qty.times(ref);
+  const usd = toUsd(notional, primary, tsUs, ctx);
+  if (usd === undefined) return bad('NO_MARKET_DATA', `no USD reference price for ${primary.quote} at ${ts}`);
+  if (usd.gt(ABSURD_NOTIONAL_USD)) {
+    return bad('ABSURD_SIZE', `notional of about ${fmt(usd.round(0))} USD exceeds the sanity limit of ${fmt(ABSURD_NOTIONAL_USD)} USD`);
+  }
+
+  return {
+    intent_id: intent.intent_id,
+    ts,
+    account: intent.account,
+    strategy,
+    labels: intent.labels,
+    env: intent.env,
+    instrument_id: intent.instrument_id,
+    venues: candidates.map((s) => s.instrument_id),
+    base: primary.base,
+    quote: primary.quote,
+    side: intent.side,
+    size: { type: intent.size.type, value: fmt(value), ccy },
+    qty: fmt(qty),
+    order_type: orderType,
+    ...(c.limit_price !== undefined ? { limit_price: fmt(dec(c.limit_price)) } : {}),
+    tif,
+    ...(c.max_slippage_bps !== undefined ? { max_slippage_bps: c.max_slippage_bps } : {}),
+    ...(c.stop_loss !== undefined ? { stop_loss: fmt(dec(c.stop_loss)) } : {}),
+    ...(expireAt !== undefined ? { expire_at: expireAt } : {}),
+    ref_price: fmt(ref),
+    notional: fmt(notional),
+    notional_usd: fmt(usd),
+  };
+}
+
+function checkAmount(path: string, v: Dec): Rejection | undefined {
+  if (v.lte(0)) return bad('NON_POSITIVE', `${path} must be greater than zero, got ${fmt(v)}`);
+  const d = digits(v);
+  if (d.int > MAX_DIGITS || d.frac > MAX_DIGITS) {
+    return bad('ABSURD_SIZE', `${path} has ${d.int} integer and ${d.frac} fractional digits; at most ${MAX_DIGITS} of each are allowed`);
+  }
+  return undefined;
+}
+
+/** VENUE:SYMBOL resolves to one instrument; a bare symbol (BTCUSDT, BTC-USDT, BTC/USDT) to every venue listing it. */
+export function resolveInstrument(requested: string, ctx: NormalizerContext): InstrumentSpec[] {
+  const id = requested.trim().toUpperCase();
+  const colon = id.indexOf(':');
+  if (colon > 0) {
+    const spec = ctx.market.instrument(id);
+    return spec ? [spec] : [];
+  }
+  const want = id.replace(/[-/_.]/g, '');
+  const prefs = ctx.venuePreference ?? DEFAULT_VENUE_PREFERENCE;
+  const rank = (v: string) => (prefs.indexOf(v) < 0 ? prefs.length : prefs.indexOf(v));
+  return ctx.market
+    .instruments()
+    .filter((s) => s.base + s.quote === want)
+    .sort((a, b) => rank(a.venue) - rank(b.venue) || a.venue.localeCompare(b.venue));
+}
+
+/** Convert a quote-currency amount to USD with a same-venue (else any venue) QUOTE/USD-like book. */
+function toUsd(amount: Dec, spec: InstrumentSpec, tsUs: number, ctx: NormalizerContext): Dec | undefined {
+  if (USD_LIKE.has(spec.quote)) return amount;
+  const bridges = ctx.market.instruments().filter((s) => s.base === spec.quote && USD_LIKE.has(s.quote));
+  bridges.sort((a, b) => Number(b.venue === spec.venue) - Number(a.venue === spec.venue));
+  for (const b of bridges) {
+    const mid = midPrice(ctx.market.bookAt(b.instrument_id, tsUs));
+    if (mid) return amount.times(mid);
+  }
+  return undefined;
+}
+
+const bad = (code: string, reason: string): Rejection => ({ code, reason });
+
+function deadLetter(raw: Buffer, source: LogPosition, r: Rejection, ts: string, seed?: { intent_id: string; account: string; strategy: string }): Event {
+  const cut = raw.subarray(0, MAX_DLQ_RAW_BYTES);
+  let text: string | undefined;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(cut);
+  } catch {
+    text = undefined;
+  }
+  return makeEvent(
+    'DeadLetter',
+    `dlq/${positionId(source)}`,
+    { intent_id: seed?.intent_id ?? '', account: seed?.account ?? '', strategy: seed?.strategy ?? '', ts, causation: positionId(source) },
+    {
+      code: r.code,
+      reason: r.reason,
+      ...(r.issues ? { issues: r.issues } : {}),
+      raw: text ?? cut.toString('base64'),
+      raw_encoding: text === undefined ? 'base64' : 'utf8',
+      raw_bytes: raw.length,
+      source,
+    },
+  );
+}

@@ -1,0 +1,29 @@
+// Normalizer adapter: raw bytes from exec.intents in, accepted / duplicate / dead-letter events out.
+import { TOPICS } from '../domain/events.js';
+import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
+import { fromRecord, toRecord } from '../pipeline/codec.js';
+import { wallClockIso, type Stage } from '../pipeline/stage.js';
+import { decideIntent, evolveNormalizer, initialNormalizerState, type NormalizerContext } from './decide.js';
+
+export function normalizerStage(ctx: NormalizerContext): Stage {
+  const state = initialNormalizerState();
+  return {
+    name: 'normalizer',
+    input: TOPICS.intents,
+    async restore(log: EventLog) {
+      await log.scan([TOPICS.risk], (r) => evolveNormalizer(state, fromRecord(r)));
+    },
+    handle(batch: LogRecord[]): OutRecord[] {
+      const out: OutRecord[] = [];
+      const now = wallClockIso();
+      for (const r of batch) {
+        const source = { topic: r.topic, partition: r.partition, offset: r.offset };
+        for (const e of decideIntent(state, r.value, source, r.timestamp * 1000, ctx)) {
+          evolveNormalizer(state, e);
+          out.push(toRecord(e, now));
+        }
+      }
+      return out;
+    },
+  };
+}

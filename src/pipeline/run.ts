@@ -1,0 +1,180 @@
+// All stages in one process on the embedded log: the `fillstream run` job, also used by tests and benchmarks.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { TOPICS, type Order, type RiskPolicy } from '../domain/events.js';
+import { makeEvent } from '../domain/envelope.js';
+import { gatewayStage } from '../gateway/stage.js';
+import { openEmbeddedLog } from '../log/embedded/index.js';
+import type { Consumer, EventLog } from '../log/types.js';
+import { createSyntheticMarket } from '../market/synthetic.js';
+import { loadNdjsonMarket } from '../market/ndjson.js';
+import type { MarketData } from '../market/types.js';
+import { normalizerStage } from '../normalizer/stage.js';
+import { evolveRisk, initialRiskState, policyDiffers } from '../risk/decide.js';
+import { DEFAULT_POLICY } from '../risk/policy.js';
+import { riskStage } from '../risk/stage.js';
+import { routerStage } from '../router/stage.js';
+import { openSimVenue } from '../venues/sim/index.js';
+import type { Venue } from '../venues/types.js';
+import { fromRecord, toRecord } from './codec.js';
+import { intakeFile, intakeStream } from './intake.js';
+import type { Stage } from './stage.js';
+import { foldLog, type View } from '../projections/view.js';
+
+export type Fsync = 'always' | 'batch' | 'off';
+
+export interface PipelineOptions {
+  dataDir: string;
+  /** NDJSON order books; without it the seeded synthetic market. */
+  books?: string;
+  seed?: number;
+  /** Risk policy to put in force (logged as RiskPolicySet when it differs from the one in force). */
+  policy?: RiskPolicy;
+  fsync?: Fsync;
+  maxBatch?: number;
+  onSubmit?: (order: Order) => void;
+}
+
+export interface Pipeline {
+  log: EventLog;
+  market: MarketData;
+  venue: Venue;
+  consumers: Consumer[];
+  /** True when every stage has handled and committed everything in its input. */
+  idle(): boolean;
+  /** Resolves once idle (checked each few ms); rejects if a stage failed. */
+  waitIdle(extra?: () => boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Manifest {
+  market: { kind: 'synthetic'; seed: number } | { kind: 'ndjson'; sha256: string };
+}
+
+/** A data dir is bound to its market data: the same log replayed against other books would diverge. */
+async function openMarket(dataDir: string, o: PipelineOptions): Promise<MarketData> {
+  const path = join(dataDir, 'fillstream.json');
+  const stored: Manifest | undefined = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
+  let want: Manifest['market'];
+  if (o.books) want = { kind: 'ndjson', sha256: createHash('sha256').update(readFileSync(o.books)).digest('hex') };
+  else if (o.seed === undefined && stored?.market.kind === 'synthetic') want = stored.market;
+  else if (o.seed === undefined && stored?.market.kind === 'ndjson') {
+    throw new Error(`data dir ${dataDir} was run with --books (sha256 ${stored.market.sha256.slice(0, 12)}…): pass the same --books file`);
+  } else want = { kind: 'synthetic', seed: o.seed ?? 1 };
+  if (stored && JSON.stringify(stored.market) !== JSON.stringify(want)) {
+    throw new Error(`data dir ${dataDir} was run with market ${JSON.stringify(stored.market)}, not ${JSON.stringify(want)}: use the same --books/--seed or a new --data-dir`);
+  }
+  if (!stored) writeFileSync(path, JSON.stringify({ market: want } satisfies Manifest, null, 2) + '\n');
+  return o.books ? loadNdjsonMarket(o.books) : createSyntheticMarket({ seed: want.kind === 'synthetic' ? want.seed : 1 });
+}
+
+/** The market a data dir was run with (for read-only commands). */
+export async function marketOf(dataDir: string, books?: string): Promise<MarketData> {
+  const path = join(dataDir, 'fillstream.json');
+  if (!existsSync(path)) throw new Error(`${dataDir} is not a fillstream data dir (no fillstream.json): run \`fillstream run --data-dir ${dataDir}\` first`);
+  const m: Manifest = JSON.parse(readFileSync(path, 'utf8'));
+  if (m.market.kind === 'synthetic') return createSyntheticMarket({ seed: m.market.seed });
+  if (!books) throw new Error(`${dataDir} was run with --books: pass the same --books file`);
+  return loadNdjsonMarket(books);
+}
+
+export async function openLogAt(dataDir: string, fsync: Fsync = 'always'): Promise<EventLog> {
+  return openEmbeddedLog({ dir: join(dataDir, 'log'), fsync });
+}
+
+export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
+  const dataDir = resolve(o.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const log = await openLogAt(dataDir, o.fsync);
+  let venue: Venue | undefined;
+  try {
+    const market = await openMarket(dataDir, o);
+    venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
+    await putPolicyInForce(log, o.policy);
+    const stages: Stage[] = [
+      normalizerStage({ market }),
+      riskStage(),
+      routerStage({ market }),
+      gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
+    ];
+    for (const s of stages) await s.restore(log);
+    const consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
+    const failed = Promise.race(consumers.map((c) => c.done.then(() => new Promise<never>(() => {}))));
+    failed.catch(() => undefined);
+    const idle = () => consumers.every((c) => c.lag() === 0 && !c.busy());
+    const v = venue;
+    return {
+      log,
+      market,
+      venue: v,
+      consumers,
+      idle,
+      async waitIdle(extra = () => true) {
+        for (;;) {
+          if (idle() && extra()) return;
+          await Promise.race([failed, new Promise((r) => setTimeout(r, 2))]);
+        }
+      },
+      async close() {
+        await Promise.all(consumers.map((c) => c.stop()));
+        const results = await Promise.allSettled(consumers.map((c) => c.done));
+        await v.close();
+        await log.close();
+        const bad = results.find((r) => r.status === 'rejected');
+        if (bad) throw (bad as PromiseRejectedResult).reason;
+      },
+    };
+  } catch (e) {
+    await venue?.close().catch(() => undefined);
+    await log.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Log a RiskPolicySet when the requested policy differs from the newest one in the log (or none is yet). */
+async function putPolicyInForce(log: EventLog, requested: RiskPolicy | undefined): Promise<void> {
+  let latest = initialRiskState();
+  const marker = Buffer.from('"RiskPolicySet"');
+  await log.scan([TOPICS.risk], (r) => {
+    if (r.value.indexOf(marker) >= 0) latest = evolveRisk(latest, fromRecord(r));
+  });
+  const policy = requested ?? (latest.version === 0 ? DEFAULT_POLICY : undefined);
+  if (!policy || !policyDiffers(latest, policy)) return;
+  const version = latest.version + 1;
+  const e = makeEvent('RiskPolicySet', `policy/${version}`, { intent_id: '', account: '', strategy: '', ts: '', causation: 'operator' }, { version, policy });
+  await log.append([toRecord(e, new Date().toISOString())]);
+}
+
+export interface RunOptions extends PipelineOptions {
+  /** NDJSON intents file, or '-' for stdin. */
+  intents?: string;
+  untilIdle?: boolean;
+  signal?: AbortSignal;
+  onIntake?: (n: number) => void;
+}
+
+/** The `run` job: intake plus all stages until idle (or until the signal aborts); returns the fold of the data dir. */
+export async function runEmbedded(o: RunOptions): Promise<{ view: View; market: MarketData }> {
+  const p = await startPipeline(o);
+  let intakeDone = !o.intents;
+  let intakeError: unknown;
+  const normalizer = p.consumers[0];
+  const intakeOpts = { follow: !o.untilIdle, signal: o.signal, maxBacklog: 20_000, backlog: () => normalizer.lag(), onLines: o.onIntake };
+  const intake = o.intents
+    ? (o.intents === '-' ? intakeStream(p.log, process.stdin, intakeOpts) : intakeFile(p.log, o.intents, intakeOpts))
+        .catch((e) => (intakeError = e))
+        .finally(() => (intakeDone = true))
+    : Promise.resolve();
+  try {
+    const aborted = () => o.signal?.aborted ?? false;
+    if (o.untilIdle) await p.waitIdle(() => (intakeDone && intakeError === undefined) || aborted() || intakeError !== undefined);
+    else await new Promise<void>((res) => (aborted() ? res() : o.signal?.addEventListener('abort', () => res(), { once: true })));
+    await intake;
+    if (intakeError) throw intakeError;
+    if (!aborted()) await p.waitIdle();
+    return { view: await foldLog(p.log, p.market), market: p.market };
+  } finally {
+    await p.close();
+  }
+}

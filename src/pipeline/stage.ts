@@ -1,0 +1,14 @@
+// What every stage adapter provides to a runner (embedded or Kafka).
+import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
+
+export interface Stage {
+  /** Consumer group name; also the stage's name in logs and metrics. */
+  readonly name: string;
+  readonly input: string;
+  /** Rebuild in-memory state from the log before consuming. */
+  restore(log: EventLog): Promise<void>;
+  /** Decide on one batch of input records; the returned records commit with the batch's offsets. */
+  handle(batch: LogRecord[]): Promise<OutRecord[]> | OutRecord[];
+}
+
+export const wallClockIso = (): string => new Date().toISOString();

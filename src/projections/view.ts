@@ -1,0 +1,199 @@
+// The business state of a data dir: a fold over every topic of the log. Used by the run summary,
+// replay, the blotter and positions. Only the order within exec.gateway matters, so the fold
+// gives the same state whatever order a partitioned log interleaves topics in.
+import { dec, type Dec } from '../domain/decimal.js';
+import { ALL_TOPICS, TERMINAL_STATUSES, TOPICS, type Event, type OrderStatus } from '../domain/events.js';
+import { canonicalJson, sha256Hex } from '../domain/hash.js';
+import { isoToMicros } from '../domain/time.js';
+import type { EventLog, LogRecord } from '../log/types.js';
+import { midPrice } from '../market/book.js';
+import type { MarketData } from '../market/types.js';
+import { evolve as evolveOrderState, type OrderState } from '../oms/order.js';
+import { emptyBook, evolvePositions, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
+import { fromRecord } from '../pipeline/codec.js';
+
+export interface View {
+  events: number;
+  intents: number;
+  dlq: number;
+  duplicates: number;
+  normalized: number;
+  accepted: number;
+  rejected: number;
+  fills: number;
+  fill_duplicates: number;
+  anomalies: number;
+  policy_version: number;
+  dlq_by_code: Record<string, number>;
+  rejects_by_code: Record<string, number>;
+  orders: Map<string, OrderState>;
+  positions: PositionBook;
+  /** Latest event time seen (canonical ISO strings order like times): positions are marked at it. */
+  last_ts: string;
+}
+
+export function emptyView(): View {
+  return {
+    events: 0,
+    intents: 0,
+    dlq: 0,
+    duplicates: 0,
+    normalized: 0,
+    accepted: 0,
+    rejected: 0,
+    fills: 0,
+    fill_duplicates: 0,
+    anomalies: 0,
+    policy_version: 0,
+    dlq_by_code: {},
+    rejects_by_code: {},
+    orders: new Map(),
+    positions: emptyBook(),
+    last_ts: '',
+  };
+}
+
+const bump = (m: Record<string, number>, k: string) => {
+  m[k] = (m[k] ?? 0) + 1;
+};
+
+export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolver): void {
+  view.events++;
+  if (r.topic === TOPICS.intents) {
+    view.intents++;
+    return;
+  }
+  applyEvent(view, fromRecord(r), resolve);
+}
+
+export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): void {
+  if (e.ts > view.last_ts) view.last_ts = e.ts;
+  switch (e.type) {
+    case 'DeadLetter':
+      view.dlq++;
+      bump(view.dlq_by_code, e.data.code);
+      return;
+    case 'IntentDuplicate':
+      view.duplicates++;
+      return;
+    case 'IntentAccepted':
+      view.normalized++;
+      return;
+    case 'RiskPolicySet':
+      view.policy_version = e.data.version;
+      return;
+    case 'RiskApproved':
+      view.accepted++;
+      return;
+    case 'RiskRejected':
+      view.rejected++;
+      bump(view.rejects_by_code, e.data.code);
+      return;
+    case 'OrderAnomaly':
+      view.anomalies++;
+      return;
+    case 'FillDuplicate':
+      view.fill_duplicates++;
+      return;
+    default:
+      break;
+  }
+  if (e.type === 'OrderFilled') view.fills++;
+  const coid = e.type === 'OrderRouted' ? e.data.order.client_order_id : 'client_order_id' in e.data ? e.data.client_order_id : undefined;
+  if (coid !== undefined) {
+    const next = evolveOrderState(view.orders.get(coid), e);
+    if (next) view.orders.set(coid, next);
+  }
+  view.positions = evolvePositions(view.positions, e, resolve);
+}
+
+/** Fold every topic of the log into a fresh view. */
+export async function foldLog(log: EventLog, market?: MarketData): Promise<View> {
+  const view = emptyView();
+  const resolve = resolverFor(market);
+  await log.scan(ALL_TOPICS, (r) => applyRecord(view, r, resolve));
+  return view;
+}
+
+export function resolverFor(market?: MarketData): InstrumentResolver | undefined {
+  if (!market) return undefined;
+  return (id) => {
+    const s = market.instrument(id);
+    return s && { base: s.base, quote: s.quote };
+  };
+}
+
+export function markPositions(view: View, market: MarketData): MarkToMarket {
+  const marks = new Map<string, Dec | undefined>();
+  const at = view.last_ts ? isoToMicros(view.last_ts) : 0;
+  return markToMarket(view.positions, (id) => {
+    if (!marks.has(id)) marks.set(id, at ? midPrice(market.bookAt(id, at)) : undefined);
+    return marks.get(id);
+  });
+}
+
+export function ordersByStatus(view: View): Record<OrderStatus, number> {
+  const out = { NEW: 0, SUBMITTED: 0, ACKED: 0, PARTIALLY_FILLED: 0, FILLED: 0, CANCELED: 0, REJECTED: 0, EXPIRED: 0 };
+  for (const o of view.orders.values()) out[o.status]++;
+  return out;
+}
+
+/** Hash of the business state: orders, positions, PnL and the intake outcome counts. No wall-clock times. */
+export function stateHash(view: View, mtm: MarkToMarket): string {
+  const orders = [...view.orders.values()]
+    .map((o) => [o.order.client_order_id, o.order.intent_id, o.status, o.filled_qty, o.avg_price, o.fees])
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const positions = mtm.positions.map((p) => [p.account, p.instrument_id, p.qty, p.avg_cost, p.realized_pnl, p.fees, p.unrealized_pnl ?? null]);
+  const counts = { intents: view.intents, dlq: view.dlq, duplicates: view.duplicates, accepted: view.accepted, rejected: view.rejected };
+  return sha256Hex(canonicalJson({ orders, positions, pnl: mtm.totals, counts }));
+}
+
+export interface Summary {
+  intents: number;
+  dlq: number;
+  duplicates: number;
+  accepted: number;
+  rejected: number;
+  pending: number;
+  orders: number;
+  fills: number;
+  open_orders: number;
+  orders_by_status: Record<OrderStatus, number>;
+  dlq_by_code: Record<string, number>;
+  rejects_by_code: Record<string, number>;
+  anomalies: number;
+  fill_duplicates: number;
+  positions: number;
+  pnl: MarkToMarket['totals'];
+  policy_version: number;
+  events: number;
+  state_hash: string;
+}
+
+export function summarize(view: View, market: MarketData): Summary {
+  const mtm = markPositions(view, market);
+  const byStatus = ordersByStatus(view);
+  let open = 0;
+  for (const [s, n] of Object.entries(byStatus)) if (!TERMINAL_STATUSES.has(s as OrderStatus)) open += n;
+  return {
+    intents: view.intents,
+    dlq: view.dlq,
+    duplicates: view.duplicates,
+    accepted: view.accepted,
+    rejected: view.rejected,
+    pending: view.intents - view.dlq - view.duplicates - view.accepted - view.rejected,
+    orders: view.orders.size,
+    fills: view.fills,
+    open_orders: open,
+    orders_by_status: byStatus,
+    dlq_by_code: view.dlq_by_code,
+    rejects_by_code: view.rejects_by_code,
+    anomalies: view.anomalies,
+    fill_duplicates: view.fill_duplicates,
+    positions: mtm.positions.filter((p) => !dec(p.qty).eq(0)).length,
+    pnl: mtm.totals,
+    policy_version: view.policy_version,
+    events: view.events,
+    state_hash: stateHash(view, mtm),
+  };
+}

@@ -1,0 +1,54 @@
+// Pre-trade risk: a hard barrier every intent passes before it can become an order. Pure.
+import { dec } from '../domain/decimal.js';
+import { makeEvent } from '../domain/envelope.js';
+import type { Event, EventOf, NormalizedIntent, RiskPolicy } from '../domain/events.js';
+import { canonicalJson } from '../domain/hash.js';
+import { DEFAULT_POLICY } from './policy.js';
+
+export interface RiskState {
+  policy: RiskPolicy;
+  /** 0 until the first RiskPolicySet; decisions name the version they were made under. */
+  version: number;
+}
+
+export const initialRiskState = (): RiskState => ({ policy: DEFAULT_POLICY, version: 0 });
+
+export function evolveRisk(state: RiskState, event: Event): RiskState {
+  if (event.type === 'RiskPolicySet') return { policy: event.data.policy, version: event.data.version };
+  return state;
+}
+
+/** True when setting `policy` would change what is in force (so a rerun does not log it again). */
+export function policyDiffers(state: RiskState, policy: RiskPolicy): boolean {
+  return state.version === 0 || canonicalJson(state.policy) !== canonicalJson(policy);
+}
+
+export function decideRisk(state: RiskState, event: EventOf<'IntentAccepted'>): Event[] {
+  const intent = event.data.intent;
+  const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
+  const verdict = check(state.policy, intent);
+  if ('code' in verdict) {
+    return [makeEvent('RiskRejected', `${intent.intent_id}/risk`, seed, { ...verdict, policy_version: state.version })];
+  }
+  return [makeEvent('RiskApproved', `${intent.intent_id}/risk`, seed, { intent: verdict.intent, policy_version: state.version })];
+}
+
+function check(policy: RiskPolicy, intent: NormalizedIntent): { intent: NormalizedIntent } | { code: string; reason: string } {
+  if (policy.halted) return { code: 'HALTED', reason: 'trading is halted: the halt latch is set' };
+  let venues = intent.venues;
+  if (policy.allowed_instruments) {
+    const allowed = new Set(policy.allowed_instruments.map((s) => s.toUpperCase()));
+    const pair = `${intent.base}/${intent.quote}`;
+    venues = allowed.has(pair) ? venues : venues.filter((v) => allowed.has(v));
+    if (venues.length === 0) {
+      return { code: 'INSTRUMENT_NOT_ALLOWED', reason: `${intent.instrument_id} is not on the instrument allow-list` };
+    }
+  }
+  if (policy.max_order_notional_usd !== undefined && dec(intent.notional_usd).gt(dec(policy.max_order_notional_usd))) {
+    return {
+      code: 'MAX_ORDER_NOTIONAL',
+      reason: `order notional ${intent.notional_usd} USD exceeds the limit of ${policy.max_order_notional_usd} USD`,
+    };
+  }
+  return { intent: venues === intent.venues ? intent : { ...intent, venues } };
+}

@@ -1,0 +1,39 @@
+// Risk adapter: accepted intents and policy changes in (exec.risk), verdicts out (exec.router).
+import { TOPICS } from '../domain/events.js';
+import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
+import { fromRecord, toRecord } from '../pipeline/codec.js';
+import { wallClockIso, type Stage } from '../pipeline/stage.js';
+import { decideRisk, evolveRisk, initialRiskState, type RiskState } from './decide.js';
+
+export const RISK_GROUP = 'risk';
+
+/** The policy in force for the risk stage: the fold of exec.risk up to its committed offset. */
+export async function restoreRiskState(log: EventLog): Promise<RiskState> {
+  let state = initialRiskState();
+  const upTo = log.committed(RISK_GROUP, TOPICS.risk, 0);
+  await log.scan([TOPICS.risk], (r) => {
+    if (r.offset < upTo) state = evolveRisk(state, fromRecord(r));
+  });
+  return state;
+}
+
+export function riskStage(): Stage {
+  let state = initialRiskState();
+  return {
+    name: RISK_GROUP,
+    input: TOPICS.risk,
+    async restore(log: EventLog) {
+      state = await restoreRiskState(log);
+    },
+    handle(batch: LogRecord[]): OutRecord[] {
+      const out: OutRecord[] = [];
+      const now = wallClockIso();
+      for (const r of batch) {
+        const e = fromRecord(r);
+        if (e.type === 'IntentAccepted') for (const d of decideRisk(state, e)) out.push(toRecord(d, now));
+        else state = evolveRisk(state, e);
+      }
+      return out;
+    },
+  };
+}

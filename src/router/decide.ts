@@ -1,0 +1,56 @@
+// Routing: a risk-approved intent becomes a concrete order for one venue. Pure.
+import { ceilTo, dec, floorTo, fmt } from '../domain/decimal.js';
+import { makeEvent } from '../domain/envelope.js';
+import type { Event, EventOf, Order } from '../domain/events.js';
+import { clientOrderId } from '../domain/ids.js';
+import type { MarketData } from '../market/types.js';
+
+export interface RouterContext {
+  market: MarketData;
+}
+
+export function decideRoute(event: EventOf<'RiskApproved'>, ctx: RouterContext): Event[] {
+  const intent = event.data.intent;
+  // The smart router (cost model, splits) replaces this choice later: the first candidate wins.
+  const instrumentId = intent.venues[0];
+  const spec = ctx.market.instrument(instrumentId)!;
+  const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
+
+  let orderType = intent.order_type;
+  let tif = intent.tif;
+  let limitPrice = intent.limit_price;
+  // A slippage cap on a MARKET order becomes a marketable LIMIT at the protective price:
+  // venues do not take a price guard on market orders, and this keeps the cap exact.
+  if (orderType === 'MARKET' && intent.max_slippage_bps !== undefined) {
+    const ref = dec(intent.ref_price);
+    const band = dec(intent.max_slippage_bps).div(10_000);
+    const tick = dec(spec.tick_size);
+    const guard = intent.side === 'BUY' ? floorTo(ref.times(dec(1).plus(band)), tick) : ceilTo(ref.times(dec(1).minus(band)), tick);
+    orderType = 'LIMIT';
+    limitPrice = fmt(guard);
+    tif = tif === 'FOK' ? 'FOK' : 'IOC';
+  }
+
+  const order: Order = {
+    client_order_id: clientOrderId(intent.intent_id, 0, 0),
+    intent_id: intent.intent_id,
+    leg: 0,
+    attempt: 0,
+    account: intent.account,
+    strategy: intent.strategy,
+    env: intent.env,
+    instrument_id: spec.instrument_id,
+    venue: spec.venue,
+    symbol: spec.symbol,
+    side: intent.side,
+    order_type: orderType,
+    // A notional-sized intent may land on a venue with a coarser lot than the one it was sized on.
+    qty: intent.size.type === 'notional' ? fmt(floorTo(dec(intent.qty), dec(spec.lot_size))) : intent.qty,
+    ...(limitPrice !== undefined ? { limit_price: limitPrice } : {}),
+    tif,
+    ...(intent.expire_at !== undefined ? { expire_at: intent.expire_at } : {}),
+    ...(intent.stop_loss !== undefined ? { stop_loss: intent.stop_loss } : {}),
+    ref_price: intent.ref_price,
+  };
+  return [makeEvent('OrderRouted', `${intent.intent_id}/route/0`, seed, { order })];
+}

@@ -1,0 +1,145 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decideIntent, evolveNormalizer, initialNormalizerState, resolveInstrument } from '../../src/normalizer/decide.js';
+import { createSyntheticMarket } from '../../src/market/synthetic.js';
+import { dec } from '../../src/domain/decimal.js';
+import type { Event, EventOf } from '../../src/domain/events.js';
+import { isoToMicros } from '../../src/domain/time.js';
+
+const market = createSyntheticMarket({ seed: 1 });
+const ctx = { market };
+const src = (offset: number) => ({ topic: 'exec.intents', partition: 0, offset });
+const ARRIVED = isoToMicros('2026-01-02T10:00:05Z');
+const base = {
+  intent_id: 'a1',
+  ts: '2026-01-02T10:00:00Z',
+  instrument_id: 'BINANCE:BTCUSDT',
+  side: 'BUY',
+  size: { type: 'notional', value: '10000', ccy: 'USDT' },
+  constraints: { tif: 'IOC', max_slippage_bps: 5 },
+  labels: { strategy: 'xs_v1', run: 'r1' },
+  env: 'sim',
+};
+const raw = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+const decide = (v: unknown, state = initialNormalizerState(), offset = 0) => decideIntent(state, raw(v), src(offset), ARRIVED, ctx);
+const only = (events: Event[]) => {
+  assert.equal(events.length, 1);
+  return events[0];
+};
+const dlq = (v: unknown) => {
+  const e = only(decide(v));
+  assert.equal(e.type, 'DeadLetter');
+  return e as EventOf<'DeadLetter'>;
+};
+
+test('a valid notional intent is accepted with a quantity from walking the book, floored to the lot', () => {
+  const e = only(decide(base)) as EventOf<'IntentAccepted'>;
+  assert.equal(e.type, 'IntentAccepted');
+  const n = e.data.intent;
+  assert.equal(n.account, 'default');
+  assert.equal(n.strategy, 'xs_v1');
+  assert.equal(n.order_type, 'MARKET');
+  assert.equal(n.tif, 'IOC');
+  assert.deepEqual(n.venues, ['BINANCE:BTCUSDT']);
+  assert.equal(n.ts, '2026-01-02T10:00:00.000000Z');
+  const qty = dec(n.qty);
+  assert.ok(qty.gt(0));
+  assert.ok(qty.mod('0.00001').eq(0), 'quantity on the lot step');
+  // 10,000 USDT at ~65k per BTC is ~0.15 BTC; the walked quantity must cost no more than the notional.
+  const ref = dec(n.ref_price);
+  assert.ok(qty.times(ref).lte(dec('10000').times('1.01')));
+  assert.equal(n.notional, '10000');
+  assert.equal(n.notional_usd, '10000');
+  assert.equal(e.event_id, 'a1/accepted');
+  assert.equal(e.causation, 'exec.intents/0/0');
+});
+
+test('a repeated intent_id is a no-op duplicate event, never a second acceptance', () => {
+  const state = initialNormalizerState();
+  const first = only(decide(base, state, 0));
+  evolveNormalizer(state, first);
+  const second = only(decide({ ...base, side: 'SELL' }, state, 7));
+  assert.equal(second.type, 'IntentDuplicate');
+  assert.equal(second.event_id, 'a1/duplicate/exec.intents/0/7');
+  assert.deepEqual((second as EventOf<'IntentDuplicate'>).data.source, src(7));
+});
+
+test('a dead-lettered intent_id can still be accepted later (only accepted ids are remembered)', () => {
+  const state = initialNormalizerState();
+  const bad = only(decide({ ...base, side: 'HOLD' }, state));
+  evolveNormalizer(state, bad);
+  assert.equal(only(decide(base, state, 1)).type, 'IntentAccepted');
+});
+
+test('bad input becomes a dead letter with the raw input and a clear reason', () => {
+  const cases: [unknown, string, RegExp][] = [
+    ['{"intent_id":"x",', 'MALFORMED_JSON', /not JSON/],
+    ['[1,2]', 'SCHEMA', /JSON object/],
+    [{ ...base, side: 'HOLD' }, 'SCHEMA', /side/],
+    [{ ...base, intent_id: 'x'.repeat(300) }, 'SCHEMA', /intent_id: must be at most 128/],
+    [{ ...base, ts: 'yesterday' }, 'SCHEMA', /ts: must be an RFC 3339/],
+    [{ ...base, size: { type: 'quantity', value: '0' } }, 'NON_POSITIVE', /size.value must be greater than zero/],
+    [{ ...base, size: { type: 'quantity', value: '-2' } }, 'NON_POSITIVE', /greater than zero/],
+    [{ ...base, size: { type: 'notional', value: '1e30' } }, 'SCHEMA', /decimal/],
+    [{ ...base, size: { type: 'notional', value: '5000000000000' } }, 'ABSURD_SIZE', /sanity limit/],
+    [{ ...base, size: { type: 'quantity', value: '0.0000000000000000001' } }, 'ABSURD_SIZE', /fractional digits/],
+    [{ ...base, instrument_id: 'NOPE:DOGEUSD' }, 'UNKNOWN_INSTRUMENT', /unknown instrument NOPE:DOGEUSD/],
+    [{ ...base, instrument_id: 'XRPUSDT' }, 'UNKNOWN_INSTRUMENT', /unknown instrument/],
+    [{ ...base, constraints: { order_type: 'LIMIT' } }, 'INVALID_CONSTRAINTS', /limit_price/],
+    [{ ...base, constraints: { tif: 'GTC' } }, 'INVALID_CONSTRAINTS', /MARKET order cannot rest/],
+    [{ ...base, constraints: { expire_at: '2026-01-02T09:00:00Z' } }, 'INVALID_CONSTRAINTS', /expire_at/],
+    [{ ...base, size: { type: 'notional', value: '100', ccy: 'BTC' } }, 'INVALID_SIZE', /does not match the quote currency USDT/],
+    [{ ...base, extra: 1 }, 'SCHEMA', /extra|Unrecognized/i],
+  ];
+  for (const [input, code, reason] of cases) {
+    const e = dlq(input);
+    assert.equal(e.data.code, code, `code for ${JSON.stringify(input).slice(0, 80)}: ${e.data.reason}`);
+    assert.match(e.data.reason, reason);
+    assert.equal(e.data.raw, typeof input === 'string' ? input : JSON.stringify(input));
+    assert.equal(e.data.raw_encoding, 'utf8');
+    assert.deepEqual(e.data.source, src(0));
+    assert.equal(e.event_id, 'dlq/exec.intents/0/0');
+  }
+});
+
+test('invalid UTF-8 is dead-lettered as base64; oversized input is not parsed', () => {
+  const e1 = only(decideIntent(initialNormalizerState(), Buffer.from([0xff, 0xfe, 0x7b]), src(3), ARRIVED, ctx)) as EventOf<'DeadLetter'>;
+  assert.equal(e1.data.code, 'MALFORMED_JSON');
+  assert.equal(e1.data.raw_encoding, 'base64');
+  assert.equal(Buffer.from(e1.data.raw, 'base64').toString('hex'), 'fffe7b');
+  assert.equal(e1.ts, '2026-01-02T10:00:05.000000Z', 'a dead letter without a valid ts takes the arrival time');
+  const huge = Buffer.alloc(200_000, 0x20);
+  const e2 = only(decideIntent(initialNormalizerState(), huge, src(4), ARRIVED, ctx)) as EventOf<'DeadLetter'>;
+  assert.equal(e2.data.code, 'OVERSIZED');
+  assert.equal(e2.data.raw_bytes, 200_000);
+  assert.equal(e2.data.raw.length, 64 * 1024, 'the kept raw input is cut at 64 KiB');
+});
+
+test('quantity sizes pass through exactly; lowercase sides and types are normalized', () => {
+  const e = only(decide({ ...base, side: 'sell', size: { type: 'QUANTITY', value: '0.12345' }, constraints: { order_type: 'limit', limit_price: '60000.5', tif: 'ioc' } })) as EventOf<'IntentAccepted'>;
+  const n = e.data.intent;
+  assert.equal(n.side, 'SELL');
+  assert.equal(n.qty, '0.12345');
+  assert.equal(n.order_type, 'LIMIT');
+  assert.equal(n.tif, 'IOC');
+  assert.equal(n.limit_price, '60000.5');
+  assert.equal(n.size.ccy, 'BTC');
+  assert.equal(n.notional, dec('0.12345').times(dec(n.ref_price)).toString());
+});
+
+test('a bare symbol resolves to every listing venue, preferred venue first', () => {
+  const specs = resolveInstrument('btc-usdt', ctx);
+  assert.deepEqual(specs.map((s) => s.instrument_id), ['BINANCE:BTCUSDT', 'OKX:BTC-USDT', 'KUCOIN:BTC-USDT']);
+  const e = only(decide({ ...base, instrument_id: 'ETHUSDT' })) as EventOf<'IntentAccepted'>;
+  assert.deepEqual(e.data.intent.venues, ['BINANCE:ETHUSDT', 'OKX:ETH-USDT', 'KUCOIN:ETH-USDT']);
+});
+
+test('a BTC-quoted notional is converted to USD through a BTC/USDT book', () => {
+  const e = only(decide({ ...base, instrument_id: 'BINANCE:ETHBTC', size: { type: 'notional', value: '0.5', ccy: 'BTC' } })) as EventOf<'IntentAccepted'>;
+  const usd = dec(e.data.intent.notional_usd);
+  assert.ok(usd.gt(20_000) && usd.lt(50_000), `0.5 BTC in USD: ${usd}`);
+});
+
+test('the same input always yields the same events', () => {
+  assert.deepEqual(decide(base), decide(base));
+});
