@@ -20,7 +20,7 @@ run: build
 	node dist/cli/main.js run --data-dir $(DATA) --intents examples/intents.ndjson --until-idle
 
 test: build
-	node --import tsx --test --test-concurrency=1 'test/**/*.test.ts'
+	node --import tsx --test --test-concurrency=1 --test-reporter=spec $$(find test -name '*.test.ts' | sort)
 
 bench: build
 	node --import tsx bench/run.ts

@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_TOPICS } from '../domain/events.js';
+import { ALL_TOPICS, TOPICS } from '../domain/events.js';
 import { foldLog, markPositions, summarize, type View } from '../projections/view.js';
 import { applyRecord, emptyView, resolverFor } from '../projections/view.js';
 import { marketOf, openLogAt, runEmbedded, type Fsync } from '../pipeline/run.js';
@@ -122,6 +122,35 @@ program
     const { view, market } = await foldDataDir(o.dataDir, o.books);
     if (o.json) console.log(JSON.stringify(markPositions(view, market)));
     else console.log(renderPositions(view, market));
+  });
+
+program
+  .command('events')
+  .description('print the records of one topic as NDJSON (e.g. exec.dlq for dead letters)')
+  .addOption(dataDirOption())
+  .requiredOption('--topic <topic>', `one of ${ALL_TOPICS.join(', ')}`)
+  .option('--from <offset>', 'first offset', intArg('--from'), 0)
+  .option('--limit <n>', 'records to print (0 = all)', intArg('--limit'), 0)
+  .action(async (o) => {
+    if (!ALL_TOPICS.includes(o.topic)) throw new Error(`unknown topic ${o.topic}: use one of ${ALL_TOPICS.join(', ')}`);
+    const log = await openLogAt(o.dataDir, 'off');
+    try {
+      const end = log.endOffset(o.topic, 0);
+      const last = o.limit ? Math.min(end, o.from + o.limit) : end;
+      for (let at = o.from; at < last; ) {
+        const batch = await log.read(o.topic, 0, at, Math.min(4096, last - at));
+        if (batch.length === 0) break;
+        const lines = batch.map((r) =>
+          o.topic === TOPICS.intents
+            ? JSON.stringify({ offset: r.offset, timestamp: new Date(r.timestamp).toISOString(), value: r.value.toString('utf8') })
+            : r.value.toString('utf8'),
+        );
+        process.stdout.write(lines.join('\n') + '\n');
+        at = batch[batch.length - 1].offset + 1;
+      }
+    } finally {
+      await log.close();
+    }
   });
 
 program

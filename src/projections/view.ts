@@ -28,7 +28,7 @@ export interface View {
   rejects_by_code: Record<string, number>;
   orders: Map<string, OrderState>;
   positions: PositionBook;
-  /** Latest event time seen (canonical ISO strings order like times): positions are marked at it. */
+  /** Latest order event time (canonical ISO strings order like times): positions are marked at it. */
   last_ts: string;
 }
 
@@ -67,7 +67,6 @@ export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolv
 }
 
 export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): void {
-  if (e.ts > view.last_ts) view.last_ts = e.ts;
   switch (e.type) {
     case 'DeadLetter':
       view.dlq++;
@@ -98,6 +97,8 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
     default:
       break;
   }
+  // Market time comes from orders only: a dead letter's time may be its wall-clock arrival.
+  if (e.ts > view.last_ts) view.last_ts = e.ts;
   if (e.type === 'OrderFilled') view.fills++;
   const coid = e.type === 'OrderRouted' ? e.data.order.client_order_id : 'client_order_id' in e.data ? e.data.client_order_id : undefined;
   if (coid !== undefined) {

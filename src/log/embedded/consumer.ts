@@ -1,0 +1,161 @@
+// Pull loop of one consumer group over the embedded log: read a batch, handle it, commit
+// outputs and offsets in one frame, repeat; sleep on an in-process notify when caught up.
+import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from '../types.js';
+import type { TopicState } from './topic.js';
+
+export interface ConsumerHost {
+  topicState(name: string): TopicState;
+  committed(group: string, topic: string, partition: number): number;
+  commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]>;
+  readRange(t: TopicState, from: number, to: number): LogRecord[] | Promise<LogRecord[]>;
+  /** Call `wake` once when records become visible; returns a function that unregisters it. */
+  onAppend(wake: () => void): () => void;
+  consumerEnded(c: EmbeddedConsumer): void;
+}
+
+/** Fallback wake-up while idle, in case a notify is ever missed. */
+const IDLE_WAKE_MS = 1000;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class EmbeddedConsumer implements Consumer {
+  readonly group: string;
+  readonly done: Promise<void>;
+  private readonly topics: TopicState[];
+  private readonly next: number[];
+  private readonly maxBatch: number;
+  private readonly handle: ConsumeOptions['handle'];
+  private stopping = false;
+  private inFlight = false;
+  private wakeIdle: (() => void) | null = null;
+
+  constructor(
+    private readonly host: ConsumerHost,
+    opts: ConsumeOptions,
+  ) {
+    if (opts.topics.length === 0) throw new TypeError('consume: no topics');
+    if (new Set(opts.topics).size !== opts.topics.length) throw new TypeError('consume: topics repeat');
+    this.group = opts.group;
+    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1000));
+    this.handle = opts.handle;
+    this.topics = opts.topics.map((t) => host.topicState(t));
+    this.next = opts.topics.map((t) => host.committed(opts.group, t, 0));
+    this.done = this.run();
+  }
+
+  lag(): number {
+    let n = 0;
+    for (let i = 0; i < this.topics.length; i++) n += Math.max(0, this.topics[i].visible - this.next[i]);
+    return n;
+  }
+
+  busy(): boolean {
+    return this.inFlight;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeIdle?.();
+    // Errors surface on `done`; stopping itself succeeds.
+    await this.done.catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    try {
+      // Start on a later turn so the caller can attach to `done` first.
+      await yieldToLoop();
+      while (!this.stopping) {
+        const batch = await this.nextBatch();
+        if (batch === null) {
+          await this.idle();
+          continue;
+        }
+        this.inFlight = true;
+        const outputs = await this.handle(batch.records);
+        await this.host.commit(this.group, batch.offsets, outputs ?? []);
+        for (let i = 0; i < this.topics.length; i++) this.next[i] = batch.next[i];
+        this.inFlight = false;
+        // Let other consumers and I/O run between batches.
+        await yieldToLoop();
+      }
+    } finally {
+      this.inFlight = false;
+      this.stopping = true;
+      this.host.consumerEnded(this);
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      let off: (() => void) | null = null;
+      const wake = (): void => {
+        if (timer) clearTimeout(timer);
+        off?.();
+        this.wakeIdle = null;
+        resolve();
+      };
+      this.wakeIdle = wake;
+      off = this.host.onAppend(wake);
+      // Re-check after registering: a commit may have become visible in between.
+      if (this.lag() > 0 || this.stopping) return wake();
+      timer = setTimeout(wake, IDLE_WAKE_MS);
+    });
+  }
+
+  /** Up to maxBatch visible records, in journal order across topics; null when caught up. */
+  private async nextBatch(): Promise<{ records: LogRecord[]; offsets: LogPosition[]; next: number[] } | null> {
+    const ts = this.topics;
+    const k = ts.length;
+    const upto = new Array<number>(k);
+    if (k === 1) {
+      const t = ts[0];
+      const from = this.next[0];
+      const to = Math.min(t.visible, from + this.maxBatch);
+      if (to <= from) return null;
+      upto[0] = to;
+      const r = this.host.readRange(t, from, to);
+      const records = r instanceof Promise ? await r : r;
+      return { records, offsets: [{ topic: t.name, partition: 0, offset: to }], next: upto };
+    }
+    // Plan the merge on the index alone, then read exactly what was picked.
+    const ends = new Array<number>(k);
+    let avail = 0;
+    for (let i = 0; i < k; i++) {
+      upto[i] = this.next[i];
+      ends[i] = Math.min(ts[i].visible, this.next[i] + this.maxBatch);
+      avail += Math.max(0, ends[i] - upto[i]);
+    }
+    if (avail === 0) return null;
+    const take = Math.min(avail, this.maxBatch);
+    const order = new Uint16Array(take);
+    for (let n = 0; n < take; n++) {
+      let best = -1;
+      let bf = 0;
+      let bi = 0;
+      for (let i = 0; i < k; i++) {
+        const o = upto[i];
+        if (o >= ends[i]) continue;
+        const f = ts[i].frameNo[o];
+        const x = ts[i].recIdx[o];
+        if (best < 0 || f < bf || (f === bf && x < bi)) {
+          best = i;
+          bf = f;
+          bi = x;
+        }
+      }
+      order[n] = best;
+      upto[best]++;
+    }
+    const parts = await Promise.all(ts.map((t, i) => (upto[i] > this.next[i] ? this.host.readRange(t, this.next[i], upto[i]) : [])));
+    const cursor = new Array<number>(k).fill(0);
+    const records = new Array<LogRecord>(take);
+    for (let n = 0; n < take; n++) {
+      const i = order[n];
+      records[n] = parts[i][cursor[i]++];
+    }
+    const offsets: LogPosition[] = [];
+    for (let i = 0; i < k; i++) if (upto[i] > this.next[i]) offsets.push({ topic: ts[i].name, partition: 0, offset: upto[i] });
+    return { records, offsets, next: upto };
+  }
+}

@@ -1,0 +1,712 @@
+// The embedded, file-backed event log: one append-only journal of frames split into
+// segment files, shared by all topics, so file order is a global causal order.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { ConsumeOptions, Consumer, EventLog, LogPosition, LogRecord, OutRecord } from '../types.js';
+import { EmbeddedConsumer, type ConsumerHost } from './consumer.js';
+import {
+  FRAME_HEADER_BYTES,
+  FrameFormatError,
+  MAX_PAYLOAD_BYTES,
+  MIN_PAYLOAD_BYTES,
+  FrameEncoder,
+  checkFrame,
+  decodeRecordAt,
+  readFrameHead,
+  u16,
+  u32,
+} from './frame.js';
+import { lockDataDir, type DirLock } from './lock.js';
+import { ReadPool, Segment, fdatasync, fsyncFd, listSegments, pread, readFrames } from './segments.js';
+import { TopicState } from './topic.js';
+
+export type FsyncMode = 'always' | 'batch' | 'off';
+
+export interface EmbeddedLogOptions {
+  /** Data dir; created if missing. One process owns it (LOCK file). */
+  dir: string;
+  /** 'always' (default): commits resolve and become visible after an fdatasync (group commit).
+   *  'batch': visible at once, fdatasync every fsyncIntervalMs. 'off': never fsync. */
+  fsync?: FsyncMode;
+  /** Period of the background fdatasync in 'batch' mode (default 5 ms). */
+  fsyncIntervalMs?: number;
+  /** Roll to a new segment file past this size (default 64 MiB). */
+  segmentBytes?: number;
+  /** Recent records kept in memory per topic, with their decoded objects (default 65536). */
+  windowRecords?: number;
+}
+
+export interface RecoveryInfo {
+  /** Bytes cut from the end of the last segment (a torn or corrupt tail). */
+  truncatedBytes: number;
+  /** Why the tail was cut, when it was. */
+  reason: string | null;
+  /** True when a LOCK left by a dead process was taken over. */
+  staleLockTakenOver: boolean;
+}
+
+export interface EmbeddedLogStats {
+  segments: number;
+  bytes: number;
+  frames: number;
+  records: number;
+}
+
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_WINDOW = 65536;
+const READ_CHUNK = 8 * 1024 * 1024;
+/** Disk reads merge frames into one read while the bytes skipped in between stay below this. */
+const READ_GAP_MAX = 256 * 1024;
+const READ_SPAN_MAX = 8 * 1024 * 1024;
+
+export class JournalCorruptError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JournalCorruptError';
+  }
+}
+
+interface Pending {
+  /** Number of frames visible once this commit is. */
+  frameEnd: number;
+  topics: TopicState[];
+  ends: number[];
+  /** Committed offsets this commit sets, copied at write time. */
+  offKeys: string[];
+  offVals: number[];
+  positions: LogPosition[];
+  resolve(p: LogPosition[]): void;
+  reject(e: unknown): void;
+}
+
+const offsetKey = (group: string, topic: string, partition: number): string => `${group}\u0000${topic}\u0000${partition}`;
+
+export class EmbeddedLog implements EventLog, ConsumerHost {
+  readonly kind = 'embedded' as const;
+  readonly dir: string;
+  readonly fsyncMode: FsyncMode;
+  readonly recovered: RecoveryInfo;
+
+  private readonly segmentBytes: number;
+  private readonly fsyncIntervalMs: number;
+  private readonly windowRecords: number;
+  private readonly topics = new Map<string, TopicState>();
+  private readonly offsets = new Map<string, number>();
+  private readonly segments: Segment[] = [];
+  private active!: Segment;
+  /** Global byte position where each frame starts; frames are contiguous across segments. */
+  private frameStart = new Float64Array(1024);
+  private frames = 0;
+  private visibleFrames = 0;
+
+  private readonly pending: Pending[] = [];
+  private readonly dirty: Segment[] = [];
+  private dirDirty = false;
+  private syncing: Promise<void> | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private failed: unknown = null;
+  private closing = false;
+  private closed = false;
+  private dirFd: number | null = null;
+  private readonly reads = new ReadPool();
+  private readonly encoder = new FrameEncoder();
+  private readonly waiters = new Set<() => void>();
+  private readonly consumers = new Set<EmbeddedConsumer>();
+
+  private constructor(
+    opts: EmbeddedLogOptions,
+    private readonly lock: DirLock,
+  ) {
+    this.dir = opts.dir;
+    this.fsyncMode = opts.fsync ?? 'always';
+    if (!['always', 'batch', 'off'].includes(this.fsyncMode)) throw new TypeError(`fsync must be always, batch or off, not ${String(this.fsyncMode)}`);
+    this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!(this.segmentBytes > 0)) throw new RangeError('segmentBytes must be positive');
+    this.fsyncIntervalMs = Math.max(1, opts.fsyncIntervalMs ?? 5);
+    this.windowRecords = Math.max(0, Math.floor(opts.windowRecords ?? DEFAULT_WINDOW));
+    this.recovered = { truncatedBytes: 0, reason: null, staleLockTakenOver: lock.tookOverStale };
+  }
+
+  /** Open (and recover) the log in `opts.dir`. */
+  static async open(opts: EmbeddedLogOptions): Promise<EmbeddedLog> {
+    fs.mkdirSync(opts.dir, { recursive: true });
+    const lock = lockDataDir(opts.dir);
+    let log: EmbeddedLog | null = null;
+    try {
+      log = new EmbeddedLog(opts, lock);
+      await log.recover();
+      log.startSyncTimer();
+      return log;
+    } catch (e) {
+      log?.closeFds();
+      lock.release();
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private async recover(): Promise<void> {
+    const segs = listSegments(this.dir);
+    let expected = 0;
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i];
+      const last = i === segs.length - 1;
+      if (seg.base !== expected) {
+        const prev = segs[i - 1];
+        throw new JournalCorruptError(
+          `journal in ${this.dir} is inconsistent: segment ${path.basename(seg.file)} starts at byte ${seg.base} but ` +
+            (prev ? `${path.basename(prev.file)} ends at byte ${expected}` : 'the journal starts at byte 0') +
+            ' (a segment is missing or was cut); refusing to open',
+        );
+      }
+      const fd = fs.openSync(seg.file, last ? 'r+' : 'r');
+      try {
+        const fileSize = seg.size;
+        let why: string | null = null;
+        const good = await readFrames(fd, 0, fileSize, READ_CHUNK, (buf, start, end, pos) => {
+          let p = start;
+          while (end - p >= FRAME_HEADER_BYTES) {
+            const len = buf.readUInt32LE(p);
+            if (len < MIN_PAYLOAD_BYTES || len > MAX_PAYLOAD_BYTES) {
+              why = `bad frame length ${len}`;
+              break;
+            }
+            if (pos + (p - start) + FRAME_HEADER_BYTES + len > fileSize) {
+              why = 'frame cut short by the end of the file';
+              break;
+            }
+            if (p + FRAME_HEADER_BYTES + len > end) break; // rest comes with the next chunk
+            const want = buf.readUInt32LE(p + 4);
+            const payloadAt = p + FRAME_HEADER_BYTES;
+            if (crc32(buf.subarray(payloadAt, payloadAt + len)) !== want) {
+              why = 'crc mismatch';
+              break;
+            }
+            try {
+              this.indexFrame(buf, payloadAt, payloadAt + len, seg.base + pos + (p - start));
+            } catch (e) {
+              if (!(e instanceof FrameFormatError)) throw e;
+              why = `malformed frame: ${e.message}`;
+              break;
+            }
+            p = payloadAt + len;
+          }
+          return { used: p - start, stop: why !== null };
+        });
+        if (good < fileSize) {
+          why ??= 'frame header cut short by the end of the file';
+          if (!last) {
+            throw new JournalCorruptError(
+              `journal segment ${seg.file} is corrupt at byte ${good} of ${fileSize} (${why}); ` +
+                'it is not the last segment, so this is not a torn write from a crash; refusing to open',
+            );
+          }
+          // Torn tail from a crash: drop the partial frame and everything after it.
+          fs.ftruncateSync(fd, good);
+          fs.fsyncSync(fd);
+          this.recovered.truncatedBytes = fileSize - good;
+          this.recovered.reason = why;
+          seg.size = good;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.segments.push(seg);
+      expected = seg.end;
+    }
+    if (this.segments.length === 0) {
+      const seg = new Segment(this.dir, 0, 0);
+      seg.fd = fs.openSync(seg.file, 'wx+');
+      this.segments.push(seg);
+      this.dirDirty = true;
+    } else {
+      const seg = this.segments[this.segments.length - 1];
+      seg.fd = fs.openSync(seg.file, 'r+');
+    }
+    this.active = this.segments[this.segments.length - 1];
+    this.visibleFrames = this.frames;
+    for (const t of this.topics.values()) t.visible = t.written;
+    if (this.fsyncMode !== 'off') {
+      this.dirFd = fs.openSync(this.dir, 'r');
+      if (this.dirDirty) {
+        fs.fsyncSync(this.dirFd);
+        this.dirDirty = false;
+      }
+    }
+  }
+
+  /** Index one verified frame found on disk; validates fully before changing any state. */
+  private indexFrame(buf: Buffer, start: number, end: number, globalPos: number): void {
+    const head = readFrameHead(buf, start, end);
+    const nt = head.topics.length;
+    let q = head.recordsAt;
+    for (let i = 0; i < head.recordCount; i++) {
+      if (q + 4 > end) throw new FrameFormatError('record past end of frame');
+      const len = u32(buf, q);
+      if (len < 12 || q + 4 + len > end) throw new FrameFormatError('record length out of bounds');
+      if (u16(buf, q + 4) >= nt) throw new FrameFormatError('record topic out of range');
+      q += 4 + len;
+    }
+    if (q !== end) throw new FrameFormatError('trailing bytes after records');
+
+    const f = this.addFrame(globalPos);
+    const states = head.topics.map((t) => this.topicState(t));
+    q = head.recordsAt;
+    for (let i = 0; i < head.recordCount; i++) {
+      states[u16(buf, q + 4)].push(f, i);
+      q += 4 + u32(buf, q);
+    }
+    if (head.group !== null) for (const o of head.offsets) this.offsets.set(offsetKey(head.group, o.topic, o.partition), o.offset);
+  }
+
+  private addFrame(globalPos: number): number {
+    const f = this.frames;
+    if (f === this.frameStart.length) {
+      const a = new Float64Array(f * 2);
+      a.set(this.frameStart);
+      this.frameStart = a;
+    }
+    this.frameStart[f] = globalPos;
+    this.frames = f + 1;
+    return f;
+  }
+
+  private frameEnd(f: number): number {
+    return f + 1 < this.frames ? this.frameStart[f + 1] : this.active.end;
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  partitions(_topic: string): number {
+    return 1;
+  }
+
+  append(records: OutRecord[]): Promise<LogPosition[]> {
+    return this.write(null, [], records);
+  }
+
+  commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]> {
+    if (typeof group !== 'string') return Promise.reject(new TypeError('commit: group must be a string'));
+    return this.write(group, offsets, records);
+  }
+
+  private write(group: string | null, offsets: readonly LogPosition[], records: readonly OutRecord[]): Promise<LogPosition[]> {
+    try {
+      if (this.closed) throw new Error(`log ${this.dir} is closed`);
+      if (this.failed) throw new Error(`log ${this.dir} failed earlier and accepts no more writes: ${String(this.failed)}`);
+      if (records.length === 0 && offsets.length === 0) return Promise.resolve([]);
+      const timestamp = Date.now();
+      const enc = this.encoder.encode(timestamp, group, offsets, records);
+      const pos = this.writeFrame(enc.buf);
+      const f = this.addFrame(pos);
+      const states = enc.topics.map((t) => this.topicState(t));
+      const positions = new Array<LogPosition>(records.length);
+      // The encoder reuses its buffer: the window keeps values from one copy of the frame.
+      const frame = this.windowRecords > 0 && records.length > 0 ? Buffer.from(enc.buf) : null;
+      for (let i = 0; i < records.length; i++) {
+        const t = states[enc.recordTopic[i]];
+        const offset = t.push(f, i);
+        positions[i] = { topic: t.name, partition: 0, offset };
+        if (frame !== null) {
+          const r = records[i];
+          const vs = enc.valueStart[i];
+          t.keep(frame, vs, enc.valueEnd[i] - vs, r.key ?? null, r.headers, timestamp, r.decoded);
+        }
+      }
+      const ends = states.map((t) => t.written);
+      const offKeys = offsets.map((o) => offsetKey(group as string, o.topic, o.partition));
+      const offVals = offsets.map((o) => o.offset);
+      if (this.fsyncMode === 'always') {
+        return new Promise<LogPosition[]>((resolve, reject) => {
+          this.pending.push({ frameEnd: f + 1, topics: states, ends, offKeys, offVals, positions, resolve, reject });
+          this.kickSync();
+        });
+      }
+      this.visibleFrames = f + 1;
+      this.setVisible(states, ends, offKeys, offVals);
+      if (states.length > 0) this.notify();
+      return Promise.resolve(positions);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Write one frame at the end of the journal; returns its global position. */
+  private writeFrame(buf: Buffer): number {
+    let seg = this.active;
+    if (seg.size > 0 && seg.size + buf.length > this.segmentBytes) seg = this.roll();
+    const fd = seg.fd as number;
+    let done = 0;
+    try {
+      while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, seg.size + done);
+    } catch (e) {
+      // Undo a partial write so the journal never holds a torn frame before later ones.
+      try {
+        fs.ftruncateSync(fd, seg.size);
+      } catch (e2) {
+        this.fail(e2);
+      }
+      throw e;
+    }
+    const pos = seg.end;
+    seg.size += buf.length;
+    if (!seg.dirty) {
+      seg.dirty = true;
+      this.dirty.push(seg);
+    }
+    return pos;
+  }
+
+  private roll(): Segment {
+    const old = this.active;
+    const seg = new Segment(this.dir, old.end, 0);
+    seg.fd = fs.openSync(seg.file, 'wx+');
+    this.segments.push(seg);
+    this.active = seg;
+    if (this.fsyncMode === 'off') {
+      fs.closeSync(old.fd as number);
+      old.fd = null;
+    } else {
+      // Closed after the next sync covers it (never here: a sync may be using the fd).
+      old.retired = true;
+      this.dirDirty = true;
+      if (!old.dirty) {
+        old.dirty = true;
+        this.dirty.push(old);
+      }
+    }
+    return seg;
+  }
+
+  private closeRetired(seg: Segment): void {
+    if (seg.fd !== null && seg.retired && !seg.dirty) {
+      fs.closeSync(seg.fd);
+      seg.fd = null;
+    }
+  }
+
+  private setVisible(topics: TopicState[], ends: number[], offKeys: string[], offVals: number[]): void {
+    for (let i = 0; i < topics.length; i++) if (topics[i].visible < ends[i]) topics[i].visible = ends[i];
+    for (let i = 0; i < offKeys.length; i++) this.offsets.set(offKeys[i], offVals[i]);
+  }
+
+  private notify(): void {
+    if (this.waiters.size === 0) return;
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+
+  // ---------------------------------------------------------------- durability
+
+  private kickSync(): void {
+    if (this.syncing === null) this.syncing = this.syncLoop();
+  }
+
+  /** Group commit: one fdatasync covers every frame written before it started. */
+  private async syncLoop(): Promise<void> {
+    try {
+      for (;;) {
+        const covered = this.pending.length;
+        const segs = this.dirty.splice(0);
+        if (segs.length === 0 && !this.dirDirty && covered === 0) break;
+        for (const s of segs) s.dirty = false;
+        const dir = this.dirDirty;
+        this.dirDirty = false;
+        const work: Promise<void>[] = segs.map((s) => fdatasync(s.fd as number));
+        if (dir && this.dirFd !== null) work.push(fsyncFd(this.dirFd));
+        // allSettled: never leave a sync running on an fd we may close after a failure.
+        for (const r of await Promise.allSettled(work)) if (r.status === 'rejected') throw r.reason;
+        for (const s of segs) this.closeRetired(s);
+        if (covered > 0) {
+          const done = this.pending.splice(0, covered);
+          const lastP = done[done.length - 1];
+          for (const p of done) this.setVisible(p.topics, p.ends, p.offKeys, p.offVals);
+          this.visibleFrames = lastP.frameEnd;
+          this.notify();
+          for (const p of done) p.resolve(p.positions);
+        }
+        if (this.fsyncMode !== 'always') break;
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.syncing = null;
+    }
+    // Frames written while the loop was finishing up.
+    if (this.fsyncMode === 'always' && this.pending.length > 0 && !this.failed) this.kickSync();
+  }
+
+  private fail(e: unknown): void {
+    if (this.failed) return;
+    this.failed = e;
+    const err = new Error(`log ${this.dir}: write or fsync failed, commits not durable: ${String(e)}`, { cause: e });
+    for (const p of this.pending.splice(0)) p.reject(err);
+    this.notify();
+  }
+
+  private startSyncTimer(): void {
+    if (this.fsyncMode !== 'batch') return;
+    this.syncTimer = setInterval(() => {
+      if (this.syncing === null && (this.dirty.length > 0 || this.dirDirty) && !this.failed) this.kickSync();
+    }, this.fsyncIntervalMs);
+    this.syncTimer.unref();
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  committed(group: string, topic: string, partition: number): number {
+    return this.offsets.get(offsetKey(group, topic, partition)) ?? 0;
+  }
+
+  endOffset(topic: string, partition: number): number {
+    checkPartition(topic, partition);
+    return this.topics.get(topic)?.visible ?? 0;
+  }
+
+  async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]> {
+    checkPartition(topic, partition);
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) throw new RangeError(`read: bad offset ${fromOffset}`);
+    const t = this.topics.get(topic);
+    if (!t || maxRecords <= 0) return [];
+    const to = Math.min(t.visible, fromOffset + Math.floor(maxRecords));
+    return this.readRange(t, fromOffset, to);
+  }
+
+  /** Records [from, to) of a topic: from the window when held there, else from disk. */
+  readRange(t: TopicState, from: number, to: number): LogRecord[] | Promise<LogRecord[]> {
+    if (to <= from) return [];
+    const low = t.windowLow();
+    const fromWin: LogRecord[] = [];
+    for (let o = Math.max(from, low); o < to; o++) fromWin.push(t.fromWindow(o));
+    if (from >= low) return fromWin;
+    return this.readDisk(t, from, Math.min(to, low)).then((disk) => (fromWin.length ? disk.concat(fromWin) : disk));
+  }
+
+  private segmentAt(pos: number): Segment {
+    const s = this.segments;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (s[mid].base <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return s[lo];
+  }
+
+  private async readDisk(t: TopicState, from: number, to: number): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    let o = from;
+    while (o < to) {
+      // One positioned read for a run of nearby frames in one segment.
+      const f0 = t.frameNo[o];
+      const spanStart = this.frameStart[f0];
+      const seg = this.segmentAt(spanStart);
+      let lastF = f0;
+      let spanEnd = this.frameEnd(f0);
+      let o2 = o + 1;
+      while (o2 < to) {
+        const f = t.frameNo[o2];
+        if (f !== lastF) {
+          const s = this.frameStart[f];
+          const e = this.frameEnd(f);
+          if (s >= seg.end || s - spanEnd > READ_GAP_MAX || e - spanStart > READ_SPAN_MAX) break;
+          lastF = f;
+          spanEnd = e;
+        }
+        o2++;
+      }
+      const len = spanEnd - spanStart;
+      const buf = Buffer.allocUnsafe(len);
+      const fd = this.reads.acquire(seg);
+      let got: number;
+      try {
+        got = await pread(fd, buf, 0, len, spanStart - seg.base);
+      } finally {
+        this.reads.release(seg);
+      }
+      if (got !== len) throw new JournalCorruptError(`journal segment ${seg.file}: short read at ${spanStart - seg.base}`);
+      // Decode the picked records frame by frame.
+      let k = o;
+      while (k < o2) {
+        const f = t.frameNo[k];
+        const at = this.frameStart[f] - spanStart;
+        let plen: number;
+        try {
+          plen = checkFrame(buf, at, len);
+        } catch (e) {
+          throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${this.frameStart[f] - seg.base}: ${(e as Error).message}`);
+        }
+        const head = readFrameHead(buf, at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + plen);
+        let q = head.recordsAt;
+        let i = 0;
+        while (k < o2 && t.frameNo[k] === f) {
+          const want = t.recIdx[k];
+          while (i < want) {
+            q += 4 + buf.readUInt32LE(q);
+            i++;
+          }
+          if (head.topics[buf.readUInt16LE(q + 4)] !== t.name) {
+            throw new JournalCorruptError(`journal index mismatch for ${t.name} offset ${k} (frame ${f}); reopen the log`);
+          }
+          out.push(decodeRecordAt(buf, q, t.name, k, head.timestamp));
+          k++;
+        }
+      }
+      o = o2;
+    }
+    return out;
+  }
+
+  async scan(topics: string[], visit: (r: LogRecord) => void): Promise<number> {
+    if (this.closed) throw new Error(`log ${this.dir} is closed`);
+    const wanted = new Map<string, { t: TopicState; next: number }>();
+    for (const name of topics) {
+      const t = this.topics.get(name);
+      if (t) wanted.set(name, { t, next: 0 });
+    }
+    if (wanted.size === 0 || this.visibleFrames === 0) return 0;
+    const endPos = this.frameEnd(this.visibleFrames - 1);
+    let count = 0;
+    for (const seg of this.segments.slice()) {
+      if (seg.base >= endPos) break;
+      const to = Math.min(seg.size, endPos - seg.base);
+      const fd = this.reads.acquire(seg);
+      let got: number;
+      try {
+        got = await readFrames(fd, 0, to, READ_CHUNK, (buf, start, end, pos) => {
+          let p = start;
+          while (end - p >= FRAME_HEADER_BYTES) {
+            const len = buf.readUInt32LE(p);
+            if (p + FRAME_HEADER_BYTES + len > end) {
+              if (len > MAX_PAYLOAD_BYTES || pos + (p - start) + FRAME_HEADER_BYTES + len > to) {
+                throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${pos + (p - start)}: bad frame length`);
+              }
+              break;
+            }
+            const payloadAt = p + FRAME_HEADER_BYTES;
+            const payloadEnd = payloadAt + len;
+            if (crc32(buf.subarray(payloadAt, payloadEnd)) !== buf.readUInt32LE(p + 4)) {
+              throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${pos + (p - start)}: crc mismatch`);
+            }
+            const head = readFrameHead(buf, payloadAt, payloadEnd);
+            const nt = head.topics.length;
+            let map: ({ t: TopicState; next: number } | undefined)[] | null = null;
+            for (let i = 0; i < nt; i++) {
+              const w = wanted.get(head.topics[i]);
+              if (w) {
+                map ??= new Array(nt);
+                map[i] = w;
+              }
+            }
+            if (map !== null) {
+              let q = head.recordsAt;
+              for (let i = 0; i < head.recordCount; i++) {
+                const next = q + 4 + u32(buf, q);
+                if (next > payloadEnd) throw new JournalCorruptError(`journal segment ${seg.file}: record past its frame at byte ${pos + (p - start)}`);
+                const w = map[u16(buf, q + 4)];
+                if (w !== undefined) {
+                  const t = w.t;
+                  const off = w.next++;
+                  visit(off >= t.windowLow() ? t.fromWindow(off) : decodeRecordAt(buf, q, t.name, off, head.timestamp));
+                  count++;
+                }
+                q = next;
+              }
+            }
+            p = payloadEnd;
+          }
+          return { used: p - start, stop: false };
+        });
+      } finally {
+        this.reads.release(seg);
+      }
+      if (got !== to) throw new JournalCorruptError(`journal segment ${seg.file}: could only read ${got} of ${to} bytes`);
+    }
+    return count;
+  }
+
+  // ---------------------------------------------------------------- consumers
+
+  consume(opts: ConsumeOptions): Consumer {
+    if (this.closed || this.closing) throw new Error(`log ${this.dir} is closed`);
+    for (const c of this.consumers) if (c.group === opts.group) throw new Error(`consumer group ${opts.group} is already running on ${this.dir}`);
+    const c = new EmbeddedConsumer(this, opts);
+    this.consumers.add(c);
+    return c;
+  }
+
+  topicState(name: string): TopicState {
+    let t = this.topics.get(name);
+    if (!t) {
+      t = new TopicState(name, this.windowRecords);
+      this.topics.set(name, t);
+    }
+    return t;
+  }
+
+  onAppend(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+
+  consumerEnded(c: EmbeddedConsumer): void {
+    this.consumers.delete(c);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  stats(): EmbeddedLogStats {
+    let records = 0;
+    for (const t of this.topics.values()) records += t.written;
+    return { segments: this.segments.length, bytes: this.active.end, frames: this.frames, records };
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) {
+      while (!this.closed) await new Promise((r) => setTimeout(r, 5));
+      return;
+    }
+    this.closing = true;
+    try {
+      await Promise.all([...this.consumers].map((c) => c.stop()));
+      if (this.syncTimer) clearInterval(this.syncTimer);
+      while (this.syncing) await this.syncing;
+      if (this.fsyncMode !== 'off' && !this.failed && (this.dirty.length > 0 || this.dirDirty)) {
+        this.kickSync();
+        while (this.syncing) await this.syncing;
+      }
+    } finally {
+      this.closed = true;
+      this.closeFds();
+      this.lock.release();
+      this.notify();
+    }
+  }
+
+  private closeFds(): void {
+    for (const s of this.segments) {
+      if (s.fd !== null) {
+        fs.closeSync(s.fd);
+        s.fd = null;
+      }
+    }
+    if (this.dirFd !== null) {
+      fs.closeSync(this.dirFd);
+      this.dirFd = null;
+    }
+    this.reads.close();
+  }
+}
+
+function checkPartition(topic: string, partition: number): void {
+  if (partition !== 0) throw new RangeError(`topic ${topic} has 1 partition in the embedded log; partition ${partition} does not exist`);
+}
+
+/** Open (and recover) an embedded log in `opts.dir`. */
+export function openEmbeddedLog(opts: EmbeddedLogOptions): Promise<EmbeddedLog> {
+  return EmbeddedLog.open(opts);
+}

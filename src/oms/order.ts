@@ -1,0 +1,317 @@
+// The OMS decider: one state machine per order. Venue reports come in, events go out;
+// evolve folds those events back into state. Pure: no clock, no I/O, no randomness.
+import { dec, fmt, ZERO, type Dec } from '../domain/decimal.js';
+import type { Event, EventOf, Fill, Order, OrderStatus, VenueReport } from '../domain/events.js';
+import { TERMINAL_STATUSES } from '../domain/events.js';
+import { fillFingerprint } from '../domain/ids.js';
+
+/**
+ * Legal status transitions. A TRADE straight after SUBMITTED is an implicit ack (some venues
+ * report the fill before, or without, the ack). Terminal statuses accept nothing.
+ *   NEW              -> SUBMITTED
+ *   SUBMITTED        -> ACKED | PARTIALLY_FILLED | FILLED | REJECTED
+ *   ACKED            -> PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
+ *   PARTIALLY_FILLED -> PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
+ *   FILLED, CANCELED, REJECTED, EXPIRED -> (none)
+ */
+export const LEGAL_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  NEW: ['SUBMITTED'],
+  SUBMITTED: ['ACKED', 'PARTIALLY_FILLED', 'FILLED', 'REJECTED'],
+  ACKED: ['PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED'],
+  PARTIALLY_FILLED: ['PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED'],
+  FILLED: [],
+  CANCELED: [],
+  REJECTED: [],
+  EXPIRED: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return LEGAL_TRANSITIONS[from].includes(to);
+}
+
+export function isTerminal(status: OrderStatus): boolean {
+  return TERMINAL_STATUSES.has(status);
+}
+
+/** Live state of one order. Plain, JSON-serializable data; decimals are canonical strings. */
+export interface OrderState {
+  order: Order;
+  status: OrderStatus;
+  /** Cumulative filled base quantity; never above order.qty. */
+  filled_qty: string;
+  /** Σ qty × price of the fills: the average is derived from sums so it never drifts. */
+  notional: string;
+  /** notional / filled_qty, "0" before the first fill. */
+  avg_price: string;
+  /** Fees in fee_ccy (the first fill's fee currency). */
+  fees: string;
+  fee_ccy?: string;
+  /** Fees charged in any other currency, by currency (venues may switch, e.g. to BNB). */
+  other_fees?: Record<string, string>;
+  venue_order_id?: string;
+  /** Fingerprints of applied fills, in order: the dedup memory. */
+  fingerprints: readonly string[];
+  fills: number;
+  /** Event time of the last event applied. */
+  ts: string;
+}
+
+/** Envelope fields the caller supplies; intent_id, account and strategy come from the order. */
+export interface EnvelopeSeed {
+  /** Deterministic base of the event ids: the same input must always give the same base. */
+  event_id: string;
+  /** Event id or log position this decision follows from. */
+  causation: string;
+  /** Wall-clock write time, supplied by the adapter (deciders have no clock). */
+  recorded_at: string;
+  /** Event time; when omitted, the venue report's ts (or the state's ts for submissions). */
+  ts?: string;
+}
+
+type OmsEvent = EventOf<
+  'OrderRouted' | 'OrderSubmitted' | 'OrderAcked' | 'OrderFilled' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired' | 'OrderAnomaly' | 'FillDuplicate'
+>;
+
+export function newOrder(order: Order, ts: string): OrderState {
+  return { order, status: 'NEW', filled_qty: '0', notional: '0', avg_price: '0', fees: '0', fingerprints: [], fills: 0, ts };
+}
+
+// ---- evolve ----------------------------------------------------------------------------
+
+/**
+ * Apply one event. Events of other orders, other types, and facts that would break the
+ * machine (illegal transition, repeated fingerprint, over-fill) leave the state unchanged,
+ * so replaying a log twice equals replaying it once.
+ */
+export function evolve(state: OrderState | undefined, event: Event): OrderState | undefined {
+  if (event.type === 'OrderRouted') return state ?? newOrder(event.data.order, event.ts);
+  if (state === undefined) return undefined;
+  return evolveOrder(state, event);
+}
+
+/** evolve for a known order (never returns undefined). */
+export function evolveOrder(state: OrderState, event: Event): OrderState {
+  if (!('client_order_id' in event.data) || event.data.client_order_id !== state.order.client_order_id) return state;
+  switch (event.type) {
+    case 'OrderSubmitted':
+      return moveTo(state, 'SUBMITTED', event.ts);
+    case 'OrderAcked': {
+      const next = moveTo(state, 'ACKED', event.ts);
+      return next === state ? state : { ...next, venue_order_id: event.data.venue_order_id };
+    }
+    case 'OrderFilled':
+      return applyFill(state, event.data.fill, event.ts);
+    case 'OrderCanceled':
+      return moveTo(state, 'CANCELED', event.ts);
+    case 'OrderRejected':
+      return moveTo(state, 'REJECTED', event.ts);
+    case 'OrderExpired':
+      return moveTo(state, 'EXPIRED', event.ts);
+    default:
+      return state; // anomalies and duplicates are record-only
+  }
+}
+
+function moveTo(state: OrderState, to: OrderStatus, ts: string): OrderState {
+  return canTransition(state.status, to) ? { ...state, status: to, ts } : state;
+}
+
+interface FillMath {
+  filled: Dec;
+  notional: Dec;
+  status: 'PARTIALLY_FILLED' | 'FILLED';
+}
+
+/** Cumulative figures after a fill, or a reason it cannot apply. */
+function fillMath(state: OrderState, qty: Dec, price: Dec): FillMath | string {
+  const filled = dec(state.filled_qty).plus(qty);
+  const orderQty = dec(state.order.qty);
+  if (filled.gt(orderQty)) return `over-fill: cumulative ${fmt(filled)} would exceed order qty ${state.order.qty}`;
+  const status = filled.eq(orderQty) ? 'FILLED' : 'PARTIALLY_FILLED';
+  if (!canTransition(state.status, status)) return `illegal transition ${state.status} -> ${status}`;
+  return { filled, notional: dec(state.notional).plus(qty.times(price)), status };
+}
+
+function applyFill(state: OrderState, fill: Fill, ts: string): OrderState {
+  if (state.fingerprints.includes(fill.fingerprint)) return state;
+  if (state.venue_order_id !== undefined && state.venue_order_id !== fill.venue_order_id) return state;
+  const qty = dec(fill.qty);
+  if (qty.lte(0)) return state;
+  const m = fillMath(state, qty, dec(fill.price));
+  if (typeof m === 'string') return state;
+  const fees = addFee(state, fill.fee, fill.fee_ccy);
+  return {
+    ...state,
+    ...fees,
+    status: m.status,
+    filled_qty: fmt(m.filled),
+    notional: fmt(m.notional),
+    avg_price: fmt(m.notional.div(m.filled)),
+    venue_order_id: fill.venue_order_id,
+    fingerprints: [...state.fingerprints, fill.fingerprint],
+    fills: state.fills + 1,
+    ts,
+  };
+}
+
+function addFee(state: OrderState, fee: string, ccy: string): Pick<OrderState, 'fees' | 'fee_ccy' | 'other_fees'> {
+  const feeCcy = state.fee_ccy ?? ccy;
+  if (ccy === feeCcy) return { fees: fmt(dec(state.fees).plus(dec(fee))), fee_ccy: feeCcy, other_fees: state.other_fees };
+  const other = state.other_fees ?? {};
+  const prev = Object.hasOwn(other, ccy) ? dec(other[ccy]) : ZERO;
+  return { fees: state.fees, fee_ccy: feeCcy, other_fees: { ...other, [ccy]: fmt(prev.plus(dec(fee))) } };
+}
+
+/** Fold events into one order's state, starting from `state` (undefined: before OrderRouted). */
+export function foldOrder(events: readonly Event[], state?: OrderState): OrderState | undefined {
+  let s = state;
+  for (const e of events) s = evolve(s, e);
+  return s;
+}
+
+// ---- decide ----------------------------------------------------------------------------
+
+function envelope(state: OrderState, seed: EnvelopeSeed, suffix: string, ts: string) {
+  return {
+    event_id: `${seed.event_id}/${suffix}`,
+    intent_id: state.order.intent_id,
+    account: state.order.account,
+    strategy: state.order.strategy,
+    ts: seed.ts ?? ts,
+    causation: seed.causation,
+    recorded_at: seed.recorded_at,
+  };
+}
+
+function anomaly(state: OrderState, seed: EnvelopeSeed, seq: number | string, report: string, reason: string, ts: string): EventOf<'OrderAnomaly'> {
+  return {
+    ...envelope(state, seed, `anomaly/${seq}`, ts),
+    type: 'OrderAnomaly',
+    data: { client_order_id: state.order.client_order_id, status: state.status, report, reason },
+  };
+}
+
+/** The gateway sends the order: OrderSubmitted from NEW, otherwise an anomaly. */
+export function decideSubmitted(state: OrderState, seed: EnvelopeSeed, opts: { recovered?: boolean } = {}): OmsEvent[] {
+  if (state.status !== 'NEW') return [anomaly(state, seed, 'submit', 'SUBMIT', `cannot submit an order in status ${state.status}`, state.ts)];
+  return [
+    {
+      ...envelope(state, seed, 'submitted', state.ts),
+      type: 'OrderSubmitted',
+      data: { client_order_id: state.order.client_order_id, venue: state.order.venue, recovered: opts.recovered ?? false },
+    },
+  ];
+}
+
+/** Parse a venue decimal without throwing: venue input is untrusted. */
+function tryDec(s: unknown): Dec | undefined {
+  if (typeof s !== 'string') return undefined;
+  try {
+    return dec(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Turn one venue report into events (at most one). `seq` is the report's index in its batch:
+ * it keeps anomaly and duplicate ids unique. Other ids are unique per order by construction
+ * (ack and terminal events happen once; fills are keyed by fingerprint).
+ * A repeated ACK carrying the known venue order id on a live order is a redelivery: no events.
+ */
+export function decideReport(state: OrderState, report: VenueReport, seed: EnvelopeSeed, seq = 0): OmsEvent[] {
+  const coid = state.order.client_order_id;
+  const ts = typeof report.ts === 'string' ? report.ts : state.ts;
+  const bad = (reason: string) => [anomaly(state, seed, seq, String(report.kind), reason, ts)];
+  const base = (suffix: string) => envelope(state, seed, suffix, ts);
+  switch (report.kind) {
+    case 'ACK': {
+      if (state.status === 'SUBMITTED') {
+        return [{ ...base('ack'), type: 'OrderAcked', data: { client_order_id: coid, venue_order_id: report.venue_order_id } }];
+      }
+      const live = state.status === 'ACKED' || state.status === 'PARTIALLY_FILLED';
+      if (live && state.venue_order_id === report.venue_order_id) return [];
+      if (live) return bad(`ack with venue order id ${report.venue_order_id}, order known as ${state.venue_order_id}`);
+      return bad(`illegal transition ${state.status} -> ACKED`);
+    }
+    case 'TRADE':
+      return decideTrade(state, report, seed, seq, ts);
+    case 'CANCELED':
+      if (!canTransition(state.status, 'CANCELED')) return bad(`illegal transition ${state.status} -> CANCELED`);
+      return [{ ...base('canceled'), type: 'OrderCanceled', data: { client_order_id: coid, reason: report.reason } }];
+    case 'EXPIRED':
+      if (!canTransition(state.status, 'EXPIRED')) return bad(`illegal transition ${state.status} -> EXPIRED`);
+      return [{ ...base('expired'), type: 'OrderExpired', data: { client_order_id: coid, reason: report.reason } }];
+    case 'REJECTED':
+      if (!canTransition(state.status, 'REJECTED')) return bad(`illegal transition ${state.status} -> REJECTED`);
+      return [{ ...base('rejected'), type: 'OrderRejected', data: { client_order_id: coid, code: report.code, reason: report.reason } }];
+    default:
+      return bad('unknown report kind');
+  }
+}
+
+function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' }>, seed: EnvelopeSeed, seq: number, ts: string): OmsEvent[] {
+  const bad = (reason: string) => [anomaly(state, seed, seq, 'TRADE', reason, ts)];
+  const qty = tryDec(r.qty);
+  const price = tryDec(r.price);
+  const fee = tryDec(r.fee);
+  if (!qty || qty.lte(0)) return bad(`bad trade qty ${JSON.stringify(r.qty)}`);
+  if (!price || price.lte(0)) return bad(`bad trade price ${JSON.stringify(r.price)}`);
+  if (!fee) return bad(`bad trade fee ${JSON.stringify(r.fee)}`);
+  // Canonical strings, so a resend formatted differently ("1.0" vs "1") has the same fingerprint.
+  const fill: Fill = {
+    fingerprint: '',
+    venue: state.order.venue,
+    venue_order_id: r.venue_order_id,
+    trade_id: r.trade_id,
+    qty: fmt(qty),
+    price: fmt(price),
+    fee: fmt(fee),
+    fee_ccy: r.fee_ccy,
+    liquidity: r.liquidity,
+    ts: r.ts,
+  };
+  fill.fingerprint = fillFingerprint(fill);
+  // A known fill is a duplicate whatever the status: it was applied already, nothing is illegal.
+  if (state.fingerprints.includes(fill.fingerprint)) {
+    return [
+      {
+        ...envelope(state, seed, `dup/${seq}`, ts),
+        type: 'FillDuplicate',
+        data: { client_order_id: state.order.client_order_id, fingerprint: fill.fingerprint },
+      },
+    ];
+  }
+  if (isTerminal(state.status) || state.status === 'NEW') return bad(`illegal transition ${state.status} -> TRADE`);
+  if (state.venue_order_id !== undefined && state.venue_order_id !== r.venue_order_id) {
+    return bad(`trade for venue order id ${r.venue_order_id}, order known as ${state.venue_order_id}`);
+  }
+  const m = fillMath(state, qty, price);
+  if (typeof m === 'string') return bad(m);
+  return [
+    {
+      ...envelope(state, seed, `fill/${fill.fingerprint}`, ts),
+      type: 'OrderFilled',
+      data: {
+        client_order_id: state.order.client_order_id,
+        fill,
+        cum_qty: fmt(m.filled),
+        avg_price: fmt(m.notional.div(m.filled)),
+        status: m.status,
+      },
+    },
+  ];
+}
+
+/** Decide a batch of reports in order, evolving the state between them. */
+export function decideReports(state: OrderState, reports: readonly VenueReport[], seed: EnvelopeSeed): { state: OrderState; events: OmsEvent[] } {
+  let s = state;
+  const events: OmsEvent[] = [];
+  reports.forEach((report, i) => {
+    for (const e of decideReport(s, report, seed, i)) {
+      events.push(e);
+      s = evolveOrder(s, e);
+    }
+  });
+  return { state: s, events };
+}

@@ -1,0 +1,303 @@
+// Positions and PnL from fills, by average cost, in exact decimals. Pure folds over the log.
+//
+// Accounting: each position keeps its signed open quantity and the signed quote cost of that
+// open quantity (cost_basis). avg_cost = cost_basis / qty. Closing part of a position removes
+// the matching share of the cost basis and realizes the difference with the fill price, so
+//   realized_pnl + unrealized(mark) = Σ −side × qty × price + qty × mark   (exactly, before fees).
+// realized_pnl is gross; fees in the quote currency are kept apart in `fees`, and
+// net_realized_pnl = realized_pnl − fees. Fees in any other currency (e.g. base, BNB) go to
+// other_fees unconverted; base fees do not change qty (the venue balance, not the fill, owns that).
+import { dec, fmt, ZERO, type Dec } from '../domain/decimal.js';
+import type { Event } from '../domain/events.js';
+import type { Side } from '../domain/intent.js';
+import { BUILTIN_INSTRUMENTS } from '../market/instruments.js';
+
+export interface Position {
+  account: string;
+  instrument_id: string;
+  base: string;
+  quote: string;
+  /** Signed base quantity: + long, − short. */
+  qty: string;
+  /** Quote per base of the open quantity; "0" when flat. */
+  avg_cost: string;
+  /** Signed quote cost of the open quantity (qty × avg_cost, kept exact). */
+  cost_basis: string;
+  /** Gross realized PnL in quote, before fees. */
+  realized_pnl: string;
+  /** Fees paid in the quote currency (negative values are rebates). */
+  fees: string;
+  /** realized_pnl − fees. */
+  net_realized_pnl: string;
+  /** Fees in other currencies, unconverted. */
+  other_fees: Record<string, string>;
+  buy_qty: string;
+  sell_qty: string;
+  /** Σ qty × price, in quote. */
+  turnover: string;
+  fills: number;
+}
+
+export interface FillInput {
+  side: Side;
+  qty: string | Dec;
+  price: string | Dec;
+  fee: string | Dec;
+  fee_ccy: string;
+}
+
+export interface PositionMeta {
+  account: string;
+  instrument_id: string;
+  base: string;
+  quote: string;
+}
+
+function sideSign(side: Side): 1 | -1 {
+  return side === 'BUY' ? 1 : -1;
+}
+
+function own<T>(rec: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
+export function emptyPosition(meta: PositionMeta): Position {
+  return {
+    ...meta,
+    qty: '0',
+    avg_cost: '0',
+    cost_basis: '0',
+    realized_pnl: '0',
+    fees: '0',
+    net_realized_pnl: '0',
+    other_fees: {},
+    buy_qty: '0',
+    sell_qty: '0',
+    turnover: '0',
+    fills: 0,
+  };
+}
+
+/** Apply one fill by average cost. `meta` names the position when `pos` is undefined. */
+export function applyFill(pos: Position | undefined, fill: FillInput, meta: PositionMeta): Position {
+  const p = pos ?? emptyPosition(meta);
+  const s = sideSign(fill.side);
+  const amount = dec(fill.qty);
+  const price = dec(fill.price);
+  let qty = dec(p.qty);
+  let cost = dec(p.cost_basis);
+  let realized = dec(p.realized_pnl);
+
+  let opening = amount;
+  if (!qty.eq(0) && (qty.gt(0) ? 1 : -1) !== s) {
+    // Reducing: close up to the open quantity against its share of the cost basis.
+    const open = qty.abs();
+    const closed = amount.lt(open) ? amount : open;
+    const removed = closed.eq(open) ? cost : cost.times(closed).div(open);
+    realized = realized.plus(closed.times(price).times(-s)).minus(removed);
+    qty = qty.plus(closed.times(s));
+    cost = cost.minus(removed);
+    opening = amount.minus(closed);
+  }
+  if (opening.gt(0)) {
+    // Adding (or the remainder after crossing zero) opens at the fill price.
+    qty = qty.plus(opening.times(s));
+    cost = cost.plus(opening.times(price).times(s));
+  }
+  if (qty.eq(0)) cost = ZERO;
+
+  const fee = dec(fill.fee);
+  let fees = dec(p.fees);
+  let other = p.other_fees;
+  if (fill.fee_ccy === p.quote) fees = fees.plus(fee);
+  else {
+    const prev = own(other, fill.fee_ccy);
+    other = { ...other, [fill.fee_ccy]: fmt((prev === undefined ? ZERO : dec(prev)).plus(fee)) };
+  }
+
+  return {
+    ...p,
+    qty: fmt(qty),
+    avg_cost: qty.eq(0) ? '0' : fmt(cost.div(qty)),
+    cost_basis: fmt(cost),
+    realized_pnl: fmt(realized),
+    fees: fmt(fees),
+    net_realized_pnl: fmt(realized.minus(fees)),
+    other_fees: other,
+    buy_qty: s === 1 ? fmt(dec(p.buy_qty).plus(amount)) : p.buy_qty,
+    sell_qty: s === -1 ? fmt(dec(p.sell_qty).plus(amount)) : p.sell_qty,
+    turnover: fmt(dec(p.turnover).plus(amount.times(price))),
+    fills: p.fills + 1,
+  };
+}
+
+/** (mark − avg_cost) × qty, computed as qty × mark − cost_basis so it stays exact. */
+export function unrealizedPnl(pos: Position, mark: Dec): Dec {
+  return dec(pos.qty).times(mark).minus(dec(pos.cost_basis));
+}
+
+// ---- the book: a fold over OrderRouted and OrderFilled events ---------------------------
+
+/** What the fold must remember of a routed order to place its fills. */
+export interface OrderRoute {
+  account: string;
+  instrument_id: string;
+  side: Side;
+  base: string;
+  quote: string;
+  /** Last cumulative qty applied: a re-delivered OrderFilled (cum_qty not above it) is skipped. */
+  cum_qty: string;
+}
+
+export interface PositionBook {
+  /** account → instrument_id → position. */
+  positions: Record<string, Record<string, Position>>;
+  /** client_order_id → route, for orders still open (dropped once the order is terminal). */
+  orders: Record<string, OrderRoute>;
+  /** OrderFilled events whose order was unknown, finished, or already applied. */
+  skipped_fills: number;
+}
+
+export function emptyBook(): PositionBook {
+  return { positions: {}, orders: {}, skipped_fills: 0 };
+}
+
+/** base/quote of an instrument, e.g. MarketData.instrument. */
+export type InstrumentResolver = (instrumentId: string) => { base: string; quote: string } | undefined;
+
+const KNOWN_QUOTES = ['USDT', 'USDC', 'FDUSD', 'BUSD', 'USD', 'EUR', 'BTC', 'ETH', 'BNB'];
+
+/** Built-in registry first, then the symbol's own shape (BTC-USDT, BTC/USDT, BTCUSDT). */
+export const builtinResolver: InstrumentResolver = (instrumentId) => {
+  const spec = BUILTIN_INSTRUMENTS.find((i) => i.instrument_id === instrumentId);
+  if (spec) return { base: spec.base, quote: spec.quote };
+  const symbol = instrumentId.includes(':') ? instrumentId.slice(instrumentId.indexOf(':') + 1) : instrumentId;
+  const parts = symbol.split(/[-/_]/);
+  if (parts.length === 2 && parts[0] && parts[1]) return { base: parts[0].toUpperCase(), quote: parts[1].toUpperCase() };
+  const up = symbol.toUpperCase();
+  const q = KNOWN_QUOTES.find((k) => up.endsWith(k) && up.length > k.length);
+  return q ? { base: up.slice(0, -q.length), quote: q } : undefined;
+};
+
+export function getPosition(book: PositionBook, account: string, instrumentId: string): Position | undefined {
+  const acct = own(book.positions, account);
+  return acct && own(acct, instrumentId);
+}
+
+function withoutKey<T>(rec: Record<string, T>, key: string): Record<string, T> {
+  return Object.fromEntries(Object.entries(rec).filter(([k]) => k !== key));
+}
+
+/**
+ * Fold one event into the book. OrderRouted teaches the route of a client order id; OrderFilled
+ * moves the position; terminal order events forget the route. Everything else is ignored.
+ */
+export function evolvePositions(book: PositionBook, event: Event, resolve: InstrumentResolver = builtinResolver): PositionBook {
+  switch (event.type) {
+    case 'OrderRouted': {
+      const o = event.data.order;
+      if (own(book.orders, o.client_order_id)) return book;
+      const bq = resolve(o.instrument_id) ?? { base: o.symbol, quote: '?' };
+      const route: OrderRoute = { account: o.account, instrument_id: o.instrument_id, side: o.side, base: bq.base, quote: bq.quote, cum_qty: '0' };
+      return { ...book, orders: { ...book.orders, [o.client_order_id]: route } };
+    }
+    case 'OrderFilled': {
+      const coid = event.data.client_order_id;
+      const route = own(book.orders, coid);
+      if (!route || !dec(event.data.cum_qty).gt(dec(route.cum_qty))) return { ...book, skipped_fills: book.skipped_fills + 1 };
+      const f = event.data.fill;
+      const before = getPosition(book, route.account, route.instrument_id);
+      const pos = applyFill(before, { side: route.side, qty: f.qty, price: f.price, fee: f.fee, fee_ccy: f.fee_ccy }, route);
+      const acct = own(book.positions, route.account) ?? {};
+      const orders =
+        event.data.status === 'FILLED' ? withoutKey(book.orders, coid) : { ...book.orders, [coid]: { ...route, cum_qty: event.data.cum_qty } };
+      return { ...book, positions: { ...book.positions, [route.account]: { ...acct, [route.instrument_id]: pos } }, orders };
+    }
+    case 'OrderCanceled':
+    case 'OrderRejected':
+    case 'OrderExpired':
+      return own(book.orders, event.data.client_order_id) ? { ...book, orders: withoutKey(book.orders, event.data.client_order_id) } : book;
+    default:
+      return book;
+  }
+}
+
+export function foldPositions(events: readonly Event[], book: PositionBook = emptyBook(), resolve?: InstrumentResolver): PositionBook {
+  let b = book;
+  for (const e of events) b = evolvePositions(b, e, resolve);
+  return b;
+}
+
+/** Every position, sorted by account then instrument. */
+export function listPositions(book: PositionBook): Position[] {
+  const out: Position[] = [];
+  for (const a of Object.keys(book.positions).sort()) {
+    const acct = book.positions[a];
+    for (const i of Object.keys(acct).sort()) out.push(acct[i]);
+  }
+  return out;
+}
+
+// ---- mark to market ---------------------------------------------------------------------
+
+export interface MarkedPosition extends Position {
+  /** undefined when no mark was available; unrealized_pnl is then undefined too. */
+  mark?: string;
+  unrealized_pnl?: string;
+}
+
+export interface PnlTotals {
+  realized: string;
+  unrealized: string;
+  fees: string;
+  /** realized + unrealized − fees. */
+  net: string;
+  /** Open positions left out of `unrealized` for want of a mark. */
+  unmarked: number;
+}
+
+export interface MarkToMarket {
+  positions: MarkedPosition[];
+  /** By quote currency: amounts in different quotes are never added together. */
+  totals: Record<string, PnlTotals>;
+  /** Fees in non-quote currencies, summed by currency. */
+  other_fees: Record<string, string>;
+}
+
+export function markToMarket(book: PositionBook, marks: (instrumentId: string) => Dec | undefined): MarkToMarket {
+  // Maps, not objects: currency names are data and must not reach Object.prototype.
+  const sums = new Map<string, { realized: Dec; unrealized: Dec; fees: Dec; unmarked: number }>();
+  const otherFees = new Map<string, Dec>();
+  const positions: MarkedPosition[] = [];
+  for (const p of listPositions(book)) {
+    let t = sums.get(p.quote);
+    if (!t) sums.set(p.quote, (t = { realized: ZERO, unrealized: ZERO, fees: ZERO, unmarked: 0 }));
+    t.realized = t.realized.plus(dec(p.realized_pnl));
+    t.fees = t.fees.plus(dec(p.fees));
+    for (const [ccy, amt] of Object.entries(p.other_fees)) otherFees.set(ccy, (otherFees.get(ccy) ?? ZERO).plus(dec(amt)));
+    const mark = marks(p.instrument_id);
+    if (mark === undefined) {
+      if (!dec(p.qty).eq(0)) t.unmarked += 1;
+      positions.push({ ...p });
+      continue;
+    }
+    const u = unrealizedPnl(p, mark);
+    t.unrealized = t.unrealized.plus(u);
+    positions.push({ ...p, mark: fmt(mark), unrealized_pnl: fmt(u) });
+  }
+  const byKey = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const totals = Object.fromEntries(
+    byKey(sums).map(([q, t]): [string, PnlTotals] => [
+      q,
+      {
+        realized: fmt(t.realized),
+        unrealized: fmt(t.unrealized),
+        fees: fmt(t.fees),
+        net: fmt(t.realized.plus(t.unrealized).minus(t.fees)),
+        unmarked: t.unmarked,
+      },
+    ]),
+  );
+  const other = Object.fromEntries(byKey(otherFees).map(([c, v]) => [c, fmt(v)]));
+  return { positions, totals, other_fees: other };
+}

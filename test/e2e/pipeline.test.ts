@@ -1,0 +1,124 @@
+// End to end through the real CLI: 10,000 intents, rerun, replay, dead letters, SIGKILL and restart.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { cli, cliJson, requireBuild, runAndKill, tempDir, writeIntents } from '../helpers/cli.js';
+import { openSimVenue } from '../../src/venues/sim/index.js';
+import { createSyntheticMarket } from '../../src/market/synthetic.js';
+
+interface Summary {
+  intents: number;
+  dlq: number;
+  duplicates: number;
+  accepted: number;
+  rejected: number;
+  pending: number;
+  orders: number;
+  fills: number;
+  open_orders: number;
+  orders_by_status: Record<string, number>;
+  dlq_by_code: Record<string, number>;
+  anomalies: number;
+  events: number;
+  state_hash: string;
+}
+
+const N = 10_000;
+let work: string;
+let intents: string;
+
+before(() => {
+  requireBuild();
+  work = tempDir('e2e');
+  intents = writeIntents(work, { count: N, seed: 11, badRatio: 0.02, duplicateRatio: 0.02 });
+});
+
+const runArgs = (dir: string) => ['run', '--data-dir', dir, '--intents', intents, '--until-idle'];
+
+test('10,000 intents through the CLI: every intent is accounted for exactly once', () => {
+  const dir = join(work, 'full');
+  const s = cliJson<Summary>(runArgs(dir));
+  assert.equal(s.intents, N, 'every line was read');
+  assert.equal(s.pending, 0, 'nothing left in flight');
+  assert.equal(s.dlq + s.duplicates + s.accepted + s.rejected, N);
+  assert.ok(s.dlq >= 100 && s.dlq <= 400, `about 2% dead letters, got ${s.dlq}`);
+  assert.ok(s.duplicates >= 100, `duplicates are counted, got ${s.duplicates}`);
+  assert.equal(s.orders, s.accepted, 'one order per accepted intent');
+  assert.ok(s.fills >= s.orders_by_status.FILLED, 'filled orders have fills');
+  assert.ok(s.orders_by_status.FILLED > N / 3, `most orders fill: ${JSON.stringify(s.orders_by_status)}`);
+  assert.equal(s.orders_by_status.NEW + s.orders_by_status.SUBMITTED, 0, 'every order reached its venue and got an answer');
+  assert.equal(s.open_orders, s.orders_by_status.ACKED + s.orders_by_status.PARTIALLY_FILLED, 'open orders are the resting ones');
+  assert.equal(s.anomalies, 0);
+  assert.match(s.state_hash, /^[0-9a-f]{64}$/);
+
+  // Rerunning with the same file resumes: nothing is read or processed twice.
+  const again = cliJson<Summary>(runArgs(dir));
+  assert.deepEqual({ ...again, elapsed_s: 0 }, { ...s, elapsed_s: 0 });
+
+  // Replay rebuilds the same state from the log alone.
+  const replay = cliJson<Summary & { events_per_sec: number }>(['replay', '--data-dir', dir]);
+  assert.equal(replay.state_hash, s.state_hash);
+  assert.equal(replay.events, s.events);
+  assert.ok(replay.events_per_sec > 0);
+
+  // The blotter has one order per accepted intent, none twice.
+  const orders = cliJson<{ order: { intent_id: string; client_order_id: string }; status: string }[]>(['orders', '--data-dir', dir]);
+  assert.equal(orders.length, s.orders);
+  assert.equal(new Set(orders.map((o) => o.order.intent_id)).size, orders.length);
+
+  // Every dead letter carries the raw input and a reason.
+  const dlq = cli(['events', '--data-dir', dir, '--topic', 'exec.dlq']);
+  assert.equal(dlq.status, 0, dlq.stderr);
+  const letters = dlq.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(letters.length, s.dlq);
+  for (const l of letters) {
+    assert.equal(l.type, 'DeadLetter');
+    assert.ok(l.data.reason.length > 10, l.data.reason);
+    assert.ok(l.data.raw.length > 0);
+    assert.equal(l.data.source.topic, 'exec.intents');
+  }
+  assert.ok(Object.keys(s.dlq_by_code).length >= 4, `several kinds of bad input: ${JSON.stringify(s.dlq_by_code)}`);
+});
+
+test('SIGKILL at several points, then restart: nothing lost, nothing doubled, same state hash', async () => {
+  const reference = cliJson<Summary>(runArgs(join(work, 'reference')));
+  const dir = join(work, 'crashy');
+  let kills = 0;
+  for (const ms of [250, 450, 700, 900, 1200, 1600]) {
+    const r = await runAndKill(runArgs(dir), ms);
+    if (r.killed) kills++;
+  }
+  assert.ok(kills >= 3, `the run was actually killed mid-stream (${kills} kills)`);
+  const after = cliJson<Summary>(runArgs(dir));
+  assert.equal(after.state_hash, reference.state_hash);
+  for (const k of ['intents', 'dlq', 'duplicates', 'accepted', 'rejected', 'orders', 'fills', 'events'] as const) {
+    assert.equal(after[k], reference[k], k);
+  }
+  const orders = cliJson<{ order: { intent_id: string; client_order_id: string } }[]>(['orders', '--data-dir', dir]);
+  assert.equal(new Set(orders.map((o) => o.order.intent_id)).size, after.accepted, 'every accepted intent has exactly one order');
+
+  // The simulated venue's own journal: each client order id was placed exactly once.
+  const venue = await openSimVenue({ dir: join(dir, 'venue-sim'), market: createSyntheticMarket({ seed: 1 }) });
+  try {
+    const placed = venue.journalCounts();
+    assert.equal(placed.size, after.orders);
+    for (const [coid, n] of placed) assert.equal(n, 1, `client order ${coid} placed ${n} times`);
+  } finally {
+    await venue.close();
+  }
+  assert.equal(cliJson<Summary>(['replay', '--data-dir', dir]).state_hash, reference.state_hash);
+});
+
+test('a second process on the same data dir is refused with a clear error', async () => {
+  const dir = join(work, 'locked');
+  cliJson<Summary>(runArgs(dir));
+  const { spawn } = await import('node:child_process');
+  const { CLI } = await import('../helpers/cli.js');
+  const holder = spawn(process.execPath, [CLI, 'run', '--data-dir', dir], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 800));
+  const r = cli(['replay', '--data-dir', dir]);
+  holder.kill('SIGTERM');
+  await new Promise((r2) => holder.on('exit', r2));
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /in use by pid \d+/);
+});
