@@ -11,8 +11,8 @@ import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
 
 const THROUGHPUT_INTENTS = Number(process.env.BENCH_INTENTS ?? 100_000);
-const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 5_000);
-const LATENCY_INTENTS = Number(process.env.BENCH_LATENCY_INTENTS ?? 25_000);
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1_000);
+const LATENCY_INTENTS = Number(process.env.BENCH_LATENCY_INTENTS ?? 10_000);
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const work = mkdtempSync(join(tmpdir(), 'fillstream-bench-'));

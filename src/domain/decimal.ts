@@ -21,9 +21,12 @@ export function dec(x: string | number | Dec): Dec {
     if (!Number.isFinite(x)) throw new RangeError(`not a finite number: ${x}`);
     return new Big(x);
   }
-  const s = x.trim();
-  if (!DECIMAL_RE.test(s)) throw new RangeError(`not a decimal: ${JSON.stringify(x).slice(0, 64)}`);
-  return new Big(s);
+  // Inputs are checked at the boundary (isDecimalString); big.js still rejects non-numbers.
+  try {
+    return new Big(x);
+  } catch {
+    throw new RangeError(`not a decimal: ${JSON.stringify(x).slice(0, 64)}`);
+  }
 }
 
 /** True when the string is a plain decimal literal (no exponent, no spaces). */

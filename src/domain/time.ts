@@ -2,8 +2,20 @@
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
 
+// One intent's time is parsed by several stages in a row: remember the last answer.
+let lastText = '';
+let lastMicros: number | undefined;
+
 /** Epoch microseconds of an RFC 3339 timestamp, or undefined when it is not one. */
 export function parseRfc3339Micros(s: string): number | undefined {
+  if (s === lastText) return lastMicros;
+  const us = parseUncached(s);
+  lastText = s;
+  lastMicros = us;
+  return us;
+}
+
+function parseUncached(s: string): number | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, sec, frac = '', zone] = m;

@@ -49,7 +49,7 @@ function positive(x: unknown): Dec | undefined {
     if (!Number.isFinite(x)) return undefined;
     d = dec(x);
   } else if (typeof x === 'string' && isDecimalString(x.trim())) {
-    d = dec(x);
+    d = dec(x.trim());
   } else return undefined;
   return d.gt(0) ? d : undefined;
 }

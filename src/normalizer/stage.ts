@@ -1,7 +1,7 @@
 // Normalizer adapter: raw bytes from exec.intents in, accepted / duplicate / dead-letter events out.
 import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, toRecord } from '../pipeline/codec.js';
+import { fromRecord, HEADER_INTENT_ID, toRecord, typeOf } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import { decideIntent, evolveNormalizer, initialNormalizerState, type NormalizerContext } from './decide.js';
 
@@ -11,7 +11,11 @@ export function normalizerStage(ctx: NormalizerContext): Stage {
     name: 'normalizer',
     input: TOPICS.intents,
     async restore(log: EventLog) {
-      await log.scan([TOPICS.risk], (r) => evolveNormalizer(state, fromRecord(r)));
+      await log.scan([TOPICS.risk], (r) => {
+        const type = typeOf(r);
+        if (type === 'IntentAccepted') state.seen.add(r.headers[HEADER_INTENT_ID]);
+        else if (type === undefined) evolveNormalizer(state, fromRecord(r));
+      });
     },
     handle(batch: LogRecord[]): OutRecord[] {
       const out: OutRecord[] = [];

@@ -1,6 +1,6 @@
 // The OMS decider: one state machine per order. Venue reports come in, events go out;
 // evolve folds those events back into state. Pure: no clock, no I/O, no randomness.
-import { dec, fmt, ZERO, type Dec } from '../domain/decimal.js';
+import { dec, fmt, isDecimalString, ZERO, type Dec } from '../domain/decimal.js';
 import type { Event, EventOf, Fill, Order, OrderStatus, VenueReport } from '../domain/events.js';
 import { TERMINAL_STATUSES } from '../domain/events.js';
 import { fillFingerprint } from '../domain/ids.js';
@@ -100,7 +100,7 @@ export function evolveOrder(state: OrderState, event: Event): OrderState {
       return next === state ? state : { ...next, venue_order_id: event.data.venue_order_id };
     }
     case 'OrderFilled':
-      return applyFill(state, event.data.fill, event.ts);
+      return applyFill(state, event.data.fill, event.ts, event.data);
     case 'OrderCanceled':
       return moveTo(state, 'CANCELED', event.ts);
     case 'OrderRejected':
@@ -132,7 +132,8 @@ function fillMath(state: OrderState, qty: Dec, price: Dec): FillMath | string {
   return { filled, notional: dec(state.notional).plus(qty.times(price)), status };
 }
 
-function applyFill(state: OrderState, fill: Fill, ts: string): OrderState {
+/** `reported` carries the decider's cumulative figures: reused when they agree, to spare a division. */
+function applyFill(state: OrderState, fill: Fill, ts: string, reported?: { cum_qty: string; avg_price: string }): OrderState {
   if (state.fingerprints.includes(fill.fingerprint)) return state;
   if (state.venue_order_id !== undefined && state.venue_order_id !== fill.venue_order_id) return state;
   const qty = dec(fill.qty);
@@ -146,7 +147,7 @@ function applyFill(state: OrderState, fill: Fill, ts: string): OrderState {
     status: m.status,
     filled_qty: fmt(m.filled),
     notional: fmt(m.notional),
-    avg_price: fmt(m.notional.div(m.filled)),
+    avg_price: reported && reported.cum_qty === fmt(m.filled) ? reported.avg_price : fmt(m.notional.div(m.filled)),
     venue_order_id: fill.venue_order_id,
     fingerprints: [...state.fingerprints, fill.fingerprint],
     fills: state.fills + 1,
@@ -205,7 +206,7 @@ export function decideSubmitted(state: OrderState, seed: EnvelopeSeed, opts: { r
 
 /** Parse a venue decimal without throwing: venue input is untrusted. */
 function tryDec(s: unknown): Dec | undefined {
-  if (typeof s !== 'string') return undefined;
+  if (typeof s !== 'string' || !isDecimalString(s)) return undefined;
   try {
     return dec(s);
   } catch {

@@ -33,6 +33,8 @@ export interface PipelineOptions {
   policy?: RiskPolicy;
   fsync?: Fsync;
   maxBatch?: number;
+  /** Recent records per topic kept decoded in memory (see EmbeddedLogOptions.windowRecords). */
+  windowRecords?: number;
   onSubmit?: (order: Order) => void;
 }
 
@@ -79,14 +81,14 @@ export async function marketOf(dataDir: string, books?: string): Promise<MarketD
   return loadNdjsonMarket(books);
 }
 
-export async function openLogAt(dataDir: string, fsync: Fsync = 'always'): Promise<EventLog> {
-  return openEmbeddedLog({ dir: join(dataDir, 'log'), fsync });
+export async function openLogAt(dataDir: string, fsync: Fsync = 'always', windowRecords?: number): Promise<EventLog> {
+  return openEmbeddedLog({ dir: join(dataDir, 'log'), fsync, windowRecords });
 }
 
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const log = await openLogAt(dataDir, o.fsync);
+  const log = await openLogAt(dataDir, o.fsync, o.windowRecords);
   let venue: Venue | undefined;
   try {
     const market = await openMarket(dataDir, o);

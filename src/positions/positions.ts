@@ -78,23 +78,75 @@ export function emptyPosition(meta: PositionMeta): Position {
   };
 }
 
-/** Apply one fill by average cost. `meta` names the position when `pos` is undefined. */
-export function applyFill(pos: Position | undefined, fill: FillInput, meta: PositionMeta): Position {
-  const p = pos ?? emptyPosition(meta);
-  const s = sideSign(fill.side);
-  const amount = dec(fill.qty);
-  const price = dec(fill.price);
-  let qty = dec(p.qty);
-  let cost = dec(p.cost_basis);
-  let realized = dec(p.realized_pnl);
+/**
+ * A position as the fold keeps it: exact decimals, updated in place. Reading it (getPosition,
+ * listPositions) turns it into a Position; the average cost is only divided out then.
+ */
+export interface PositionAcc {
+  meta: PositionMeta;
+  qty: Dec;
+  cost: Dec;
+  realized: Dec;
+  fees: Dec;
+  other: Record<string, Dec>;
+  buy: Dec;
+  sell: Dec;
+  turnover: Dec;
+  fills: number;
+}
 
+function emptyAcc(meta: PositionMeta): PositionAcc {
+  return { meta, qty: ZERO, cost: ZERO, realized: ZERO, fees: ZERO, other: {}, buy: ZERO, sell: ZERO, turnover: ZERO, fills: 0 };
+}
+
+function toAcc(p: Position): PositionAcc {
+  const other: Record<string, Dec> = {};
+  for (const [ccy, amt] of Object.entries(p.other_fees)) put(other, ccy, dec(amt));
+  return {
+    meta: { account: p.account, instrument_id: p.instrument_id, base: p.base, quote: p.quote },
+    qty: dec(p.qty),
+    cost: dec(p.cost_basis),
+    realized: dec(p.realized_pnl),
+    fees: dec(p.fees),
+    other,
+    buy: dec(p.buy_qty),
+    sell: dec(p.sell_qty),
+    turnover: dec(p.turnover),
+    fills: p.fills,
+  };
+}
+
+function fromAcc(a: PositionAcc): Position {
+  const other: Record<string, string> = {};
+  for (const [ccy, amt] of Object.entries(a.other)) put(other, ccy, fmt(amt));
+  return {
+    ...a.meta,
+    qty: fmt(a.qty),
+    avg_cost: a.qty.eq(0) ? '0' : fmt(a.cost.div(a.qty)),
+    cost_basis: fmt(a.cost),
+    realized_pnl: fmt(a.realized),
+    fees: fmt(a.fees),
+    net_realized_pnl: fmt(a.realized.minus(a.fees)),
+    other_fees: other,
+    buy_qty: fmt(a.buy),
+    sell_qty: fmt(a.sell),
+    turnover: fmt(a.turnover),
+    fills: a.fills,
+  };
+}
+
+/** Apply one fill by average cost to an accumulator, in place. */
+function applyFillAcc(a: PositionAcc, side: Side, amount: Dec, price: Dec, fee: Dec, feeCcy: string): void {
+  const s = sideSign(side);
+  let qty = a.qty;
+  let cost = a.cost;
   let opening = amount;
   if (!qty.eq(0) && (qty.gt(0) ? 1 : -1) !== s) {
     // Reducing: close up to the open quantity against its share of the cost basis.
     const open = qty.abs();
     const closed = amount.lt(open) ? amount : open;
     const removed = closed.eq(open) ? cost : cost.times(closed).div(open);
-    realized = realized.plus(closed.times(price).times(-s)).minus(removed);
+    a.realized = a.realized.plus(closed.times(price).times(-s)).minus(removed);
     qty = qty.plus(closed.times(s));
     cost = cost.minus(removed);
     opening = amount.minus(closed);
@@ -104,31 +156,21 @@ export function applyFill(pos: Position | undefined, fill: FillInput, meta: Posi
     qty = qty.plus(opening.times(s));
     cost = cost.plus(opening.times(price).times(s));
   }
-  if (qty.eq(0)) cost = ZERO;
+  a.qty = qty;
+  a.cost = qty.eq(0) ? ZERO : cost;
+  if (feeCcy === a.meta.quote) a.fees = a.fees.plus(fee);
+  else put(a.other, feeCcy, (own(a.other, feeCcy) ?? ZERO).plus(fee));
+  if (s === 1) a.buy = a.buy.plus(amount);
+  else a.sell = a.sell.plus(amount);
+  a.turnover = a.turnover.plus(amount.times(price));
+  a.fills++;
+}
 
-  const fee = dec(fill.fee);
-  let fees = dec(p.fees);
-  let other = p.other_fees;
-  if (fill.fee_ccy === p.quote) fees = fees.plus(fee);
-  else {
-    const prev = own(other, fill.fee_ccy);
-    other = { ...other, [fill.fee_ccy]: fmt((prev === undefined ? ZERO : dec(prev)).plus(fee)) };
-  }
-
-  return {
-    ...p,
-    qty: fmt(qty),
-    avg_cost: qty.eq(0) ? '0' : fmt(cost.div(qty)),
-    cost_basis: fmt(cost),
-    realized_pnl: fmt(realized),
-    fees: fmt(fees),
-    net_realized_pnl: fmt(realized.minus(fees)),
-    other_fees: other,
-    buy_qty: s === 1 ? fmt(dec(p.buy_qty).plus(amount)) : p.buy_qty,
-    sell_qty: s === -1 ? fmt(dec(p.sell_qty).plus(amount)) : p.sell_qty,
-    turnover: fmt(dec(p.turnover).plus(amount.times(price))),
-    fills: p.fills + 1,
-  };
+/** Apply one fill by average cost. `meta` names the position when `pos` is undefined. */
+export function applyFill(pos: Position | undefined, fill: FillInput, meta: PositionMeta): Position {
+  const a = pos ? toAcc(pos) : emptyAcc(meta);
+  applyFillAcc(a, fill.side, dec(fill.qty), dec(fill.price), dec(fill.fee), fill.fee_ccy);
+  return fromAcc(a);
 }
 
 /** (mark − avg_cost) × qty, computed as qty × mark − cost_basis so it stays exact. */
@@ -150,8 +192,8 @@ export interface OrderRoute {
 }
 
 export interface PositionBook {
-  /** account → instrument_id → position. */
-  positions: Record<string, Record<string, Position>>;
+  /** account → instrument_id → position accumulator (read them with getPosition / listPositions). */
+  positions: Record<string, Record<string, PositionAcc>>;
   /** client_order_id → route, for orders still open (dropped once the order is terminal). */
   orders: Record<string, OrderRoute>;
   /** OrderFilled events whose order was unknown, finished, or already applied. */
@@ -181,16 +223,21 @@ export const builtinResolver: InstrumentResolver = (instrumentId) => {
 
 export function getPosition(book: PositionBook, account: string, instrumentId: string): Position | undefined {
   const acct = own(book.positions, account);
-  return acct && own(acct, instrumentId);
+  const a = acct && own(acct, instrumentId);
+  return a && fromAcc(a);
 }
 
-function withoutKey<T>(rec: Record<string, T>, key: string): Record<string, T> {
-  return Object.fromEntries(Object.entries(rec).filter(([k]) => k !== key));
+/** Set an own property, even for keys like "__proto__" that plain assignment would treat specially. */
+function put<T>(rec: Record<string, T>, key: string, value: T): T {
+  if (key === '__proto__') Object.defineProperty(rec, key, { value, writable: true, enumerable: true, configurable: true });
+  else rec[key] = value;
+  return value;
 }
 
 /**
- * Fold one event into the book. OrderRouted teaches the route of a client order id; OrderFilled
- * moves the position; terminal order events forget the route. Everything else is ignored.
+ * Fold one event into the book, in place (the book is the fold's accumulator; copying it per
+ * event would make replay quadratic in open orders). OrderRouted teaches the route of a client
+ * order id; OrderFilled moves the position; terminal order events forget the route.
  */
 export function evolvePositions(book: PositionBook, event: Event, resolve: InstrumentResolver = builtinResolver): PositionBook {
   switch (event.type) {
@@ -198,30 +245,35 @@ export function evolvePositions(book: PositionBook, event: Event, resolve: Instr
       const o = event.data.order;
       if (own(book.orders, o.client_order_id)) return book;
       const bq = resolve(o.instrument_id) ?? { base: o.symbol, quote: '?' };
-      const route: OrderRoute = { account: o.account, instrument_id: o.instrument_id, side: o.side, base: bq.base, quote: bq.quote, cum_qty: '0' };
-      return { ...book, orders: { ...book.orders, [o.client_order_id]: route } };
+      put(book.orders, o.client_order_id, { account: o.account, instrument_id: o.instrument_id, side: o.side, base: bq.base, quote: bq.quote, cum_qty: '0' });
+      return book;
     }
     case 'OrderFilled': {
       const coid = event.data.client_order_id;
       const route = own(book.orders, coid);
-      if (!route || !dec(event.data.cum_qty).gt(dec(route.cum_qty))) return { ...book, skipped_fills: book.skipped_fills + 1 };
+      if (!route || !dec(event.data.cum_qty).gt(dec(route.cum_qty))) {
+        book.skipped_fills++;
+        return book;
+      }
       const f = event.data.fill;
-      const before = getPosition(book, route.account, route.instrument_id);
-      const pos = applyFill(before, { side: route.side, qty: f.qty, price: f.price, fee: f.fee, fee_ccy: f.fee_ccy }, route);
-      const acct = own(book.positions, route.account) ?? {};
-      const orders =
-        event.data.status === 'FILLED' ? withoutKey(book.orders, coid) : { ...book.orders, [coid]: { ...route, cum_qty: event.data.cum_qty } };
-      return { ...book, positions: { ...book.positions, [route.account]: { ...acct, [route.instrument_id]: pos } }, orders };
+      const acct = own(book.positions, route.account) ?? put(book.positions, route.account, {});
+      const acc = own(acct, route.instrument_id) ?? put(acct, route.instrument_id, emptyAcc({ account: route.account, instrument_id: route.instrument_id, base: route.base, quote: route.quote }));
+      applyFillAcc(acc, route.side, dec(f.qty), dec(f.price), dec(f.fee), f.fee_ccy);
+      if (event.data.status === 'FILLED') delete book.orders[coid];
+      else put(book.orders, coid, { ...route, cum_qty: event.data.cum_qty });
+      return book;
     }
     case 'OrderCanceled':
     case 'OrderRejected':
     case 'OrderExpired':
-      return own(book.orders, event.data.client_order_id) ? { ...book, orders: withoutKey(book.orders, event.data.client_order_id) } : book;
+      delete book.orders[event.data.client_order_id];
+      return book;
     default:
       return book;
   }
 }
 
+/** Fold events into `book` (updated in place) or into a new book. */
 export function foldPositions(events: readonly Event[], book: PositionBook = emptyBook(), resolve?: InstrumentResolver): PositionBook {
   let b = book;
   for (const e of events) b = evolvePositions(b, e, resolve);
@@ -233,7 +285,7 @@ export function listPositions(book: PositionBook): Position[] {
   const out: Position[] = [];
   for (const a of Object.keys(book.positions).sort()) {
     const acct = book.positions[a];
-    for (const i of Object.keys(acct).sort()) out.push(acct[i]);
+    for (const i of Object.keys(acct).sort()) out.push(fromAcc(acct[i]));
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { midPrice } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
 import { evolve as evolveOrderState, type OrderState } from '../oms/order.js';
 import { emptyBook, evolvePositions, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
-import { fromRecord } from '../pipeline/codec.js';
+import { fromRecord, typeOf } from '../pipeline/codec.js';
 
 export interface View {
   events: number;
@@ -61,6 +61,16 @@ export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolv
   view.events++;
   if (r.topic === TOPICS.intents) {
     view.intents++;
+    return;
+  }
+  // The two events that carry a whole intent only need counting: skip their JSON.
+  const type = typeOf(r);
+  if (type === 'IntentAccepted') {
+    view.normalized++;
+    return;
+  }
+  if (type === 'RiskApproved') {
+    view.accepted++;
     return;
   }
   applyEvent(view, fromRecord(r), resolve);

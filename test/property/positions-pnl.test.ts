@@ -135,7 +135,7 @@ test('book: net qty per (account, instrument) equals Σ signed fills; prefix + r
       }
       const k = cut % (events.length + 1);
       assert.deepEqual(foldPositions(events.slice(k), foldPositions(events.slice(0, k))), all);
-      const again = foldPositions(events, all);
+      const again = foldPositions(events, foldPositions(events));
       assert.deepEqual(again.positions, all.positions, 'a re-delivered log moves no position');
       assert.equal(all.skipped_fills, 0);
     }),

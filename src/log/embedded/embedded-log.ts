@@ -26,8 +26,9 @@ export type FsyncMode = 'always' | 'batch' | 'off';
 export interface EmbeddedLogOptions {
   /** Data dir; created if missing. One process owns it (LOCK file). */
   dir: string;
-  /** 'always' (default): commits resolve and become visible after an fdatasync (group commit).
-   *  'batch': visible at once, fdatasync every fsyncIntervalMs. 'off': never fsync. */
+  /** 'always' (default): records are visible once written; commits resolve after the fdatasync
+   *  covering them (group commit). 'batch': commits resolve at once, fdatasync every
+   *  fsyncIntervalMs. 'off': never fsync. */
   fsync?: FsyncMode;
   /** Period of the background fdatasync in 'batch' mode (default 5 ms). */
   fsyncIntervalMs?: number;
@@ -67,14 +68,8 @@ export class JournalCorruptError extends Error {
   }
 }
 
+/** A commit written and visible, waiting for the fdatasync that makes it durable. */
 interface Pending {
-  /** Number of frames visible once this commit is. */
-  frameEnd: number;
-  topics: TopicState[];
-  ends: number[];
-  /** Committed offsets this commit sets, copied at write time. */
-  offKeys: string[];
-  offVals: number[];
   positions: LogPosition[];
   resolve(p: LogPosition[]): void;
   reject(e: unknown): void;
@@ -318,15 +313,17 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
       const ends = states.map((t) => t.written);
       const offKeys = offsets.map((o) => offsetKey(group as string, o.topic, o.partition));
       const offVals = offsets.map((o) => o.offset);
-      if (this.fsyncMode === 'always') {
-        return new Promise<LogPosition[]>((resolve, reject) => {
-          this.pending.push({ frameEnd: f + 1, topics: states, ends, offKeys, offVals, positions, resolve, reject });
-          this.kickSync();
-        });
-      }
+      // Visible once written: a reader acting on a frame appends after it, and recovery keeps
+      // only a prefix of whole frames, so nothing derived can outlive what it came from.
       this.visibleFrames = f + 1;
       this.setVisible(states, ends, offKeys, offVals);
       if (states.length > 0) this.notify();
+      if (this.fsyncMode === 'always') {
+        return new Promise<LogPosition[]>((resolve, reject) => {
+          this.pending.push({ positions, resolve, reject });
+          this.kickSync();
+        });
+      }
       return Promise.resolve(positions);
     } catch (e) {
       return Promise.reject(e);
@@ -421,12 +418,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
         for (const r of await Promise.allSettled(work)) if (r.status === 'rejected') throw r.reason;
         for (const s of segs) this.closeRetired(s);
         if (covered > 0) {
-          const done = this.pending.splice(0, covered);
-          const lastP = done[done.length - 1];
-          for (const p of done) this.setVisible(p.topics, p.ends, p.offKeys, p.offVals);
-          this.visibleFrames = lastP.frameEnd;
-          this.notify();
-          for (const p of done) p.resolve(p.positions);
+          for (const p of this.pending.splice(0, covered)) p.resolve(p.positions);
         }
         if (this.fsyncMode !== 'always') break;
       }
