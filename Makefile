@@ -17,9 +17,10 @@ build: deps
 # The bundled sample of intents against the simulated venue; prints blotter, positions and PnL.
 # Running it again resumes on the same data dir and processes nothing twice.
 run: build
-	node dist/cli/main.js run --data-dir $(DATA) --intents examples/intents.ndjson --until-idle
+	node dist/cli/main.js run --data-dir $(DATA) --intents examples/intents.ndjson --policy examples/policy.json --until-idle
 
 test: build
+	npx tsc -p tsconfig.test.json
 	node --import tsx --test --test-concurrency=1 --test-reporter=spec $$(find test -name '*.test.ts' | sort)
 
 bench: build
@@ -29,7 +30,7 @@ schemas: build
 	node dist/cli/main.js schemas --out schemas
 
 typecheck: deps
-	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p tsconfig.test.json
 
 clean:
 	rm -rf dist .data

@@ -70,10 +70,8 @@ export const Order = z.object({
 });
 export type Order = z.infer<typeof Order>;
 
-/** One trade on a venue. Deduplicated by fingerprint, not by trade id alone. */
-export const Fill = z.object({
-  fingerprint: z.string(),
-  venue: z.string(),
+/** What every trade report carries, from the venue's report to the recorded fill. */
+const tradeFields = {
   venue_order_id: z.string(),
   trade_id: z.string(),
   qty: dec,
@@ -82,23 +80,16 @@ export const Fill = z.object({
   fee_ccy: z.string(),
   liquidity: z.enum(['MAKER', 'TAKER']),
   ts: time,
-});
+};
+
+/** One trade on a venue. Deduplicated by fingerprint, not by trade id alone. */
+export const Fill = z.object({ fingerprint: z.string(), venue: z.string(), ...tradeFields });
 export type Fill = z.infer<typeof Fill>;
 
 /** What a venue tells the gateway about an order (FIX ExecutionReport in spirit). */
 export const VenueReport = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ACK'), venue_order_id: z.string(), ts: time }),
-  z.object({
-    kind: z.literal('TRADE'),
-    venue_order_id: z.string(),
-    trade_id: z.string(),
-    qty: dec,
-    price: dec,
-    fee: dec,
-    fee_ccy: z.string(),
-    liquidity: z.enum(['MAKER', 'TAKER']),
-    ts: time,
-  }),
+  z.object({ kind: z.literal('TRADE'), ...tradeFields }),
   z.object({ kind: z.literal('CANCELED'), reason: z.string(), ts: time }),
   z.object({ kind: z.literal('EXPIRED'), reason: z.string(), ts: time }),
   z.object({ kind: z.literal('REJECTED'), code: z.string(), reason: z.string(), ts: time }),

@@ -5,23 +5,8 @@ import { join } from 'node:path';
 import { cli, cliJson, requireBuild, runAndKill, tempDir, writeIntents } from '../helpers/cli.js';
 import { openSimVenue } from '../../src/venues/sim/index.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
+import type { Summary } from '../../src/projections/view.js';
 
-interface Summary {
-  intents: number;
-  dlq: number;
-  duplicates: number;
-  accepted: number;
-  rejected: number;
-  pending: number;
-  orders: number;
-  fills: number;
-  open_orders: number;
-  orders_by_status: Record<string, number>;
-  dlq_by_code: Record<string, number>;
-  anomalies: number;
-  events: number;
-  state_hash: string;
-}
 
 const N = 10_000;
 let work: string;
