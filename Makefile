@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DATA ?= .data/run
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: run test bench build deps clean schemas check-schemas typecheck
+.PHONY: run test bench build deps clean schemas typecheck
 
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // fillstream command line: run the pipeline on the embedded log, replay it, inspect orders and positions.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALL_TOPICS, TOPICS } from '../domain/events.js';
 import { foldLog, markPositions, summarize, type View } from '../projections/view.js';
@@ -133,6 +133,7 @@ program
   .option('--limit <n>', 'records to print (0 = all)', intArg('--limit'), 0)
   .action(async (o) => {
     if (!ALL_TOPICS.includes(o.topic)) throw new Error(`unknown topic ${o.topic}: use one of ${ALL_TOPICS.join(', ')}`);
+    requireDataDir(o.dataDir);
     const log = await openLogAt(o.dataDir, 'off');
     try {
       const end = log.endOffset(o.topic, 0);
@@ -182,6 +183,12 @@ program
     mkdirSync(o.out, { recursive: true });
     for (const [name, schema] of Object.entries(jsonSchemas())) writeFileSync(join(o.out, name), JSON.stringify(schema, null, 2) + '\n');
   });
+
+function requireDataDir(dataDir: string): void {
+  if (!existsSync(join(dataDir, 'fillstream.json'))) {
+    throw new Error(`${dataDir} is not a fillstream data dir (no fillstream.json): run \`fillstream run --data-dir ${dataDir}\` first`);
+  }
+}
 
 async function foldDataDir(dataDir: string, books?: string): Promise<{ view: View; market: MarketData }> {
   const market = await marketOf(dataDir, books);

@@ -96,8 +96,8 @@ export const VenueReport = z.discriminatedUnion('kind', [
 ]);
 export type VenueReport = z.infer<typeof VenueReport>;
 
-export const RiskPolicy = z.object({
-  max_order_notional_usd: dec.optional().describe('reject orders above this notional'),
+export const RiskPolicy = z.strictObject({
+  max_order_notional_usd: z.string().regex(/^\d+(\.\d+)?$/, 'a non-negative decimal string').optional().describe('reject orders above this notional'),
   allowed_instruments: z.array(z.string()).optional().describe('if set, only these instruments (VENUE:SYMBOL or base/quote) trade'),
   halted: z.boolean().default(false).describe('halt latch: reject every new intent'),
 });

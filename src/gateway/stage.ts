@@ -70,9 +70,11 @@ export function gatewayStage(opts: GatewayOptions): GatewayStage {
       for (const p of pending) {
         const order = p.state.order;
         const seed = { event_id: eventBase(order), causation: p.causation, recorded_at: now };
-        const res = results.get(order.client_order_id) ?? noGateway(order, p.state.ts);
+        const sent = results.get(order.client_order_id);
+        const res = sent ?? noGateway(order, p.state.ts);
         let s = p.state;
-        const events: Event[] = decideSubmitted(s, seed, { recovered: res.recovered });
+        // An order no gateway took was never sent: it goes from NEW straight to REJECTED.
+        const events: Event[] = sent ? decideSubmitted(s, seed, { recovered: sent.recovered }) : [];
         for (const e of events) s = evolveOrder(s, e);
         const decided = decideReports(s, res.reports, seed);
         events.push(...decided.events);

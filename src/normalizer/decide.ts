@@ -129,6 +129,9 @@ function normalize(intent: Intent, ts: string, strategy: string, ctx: Normalizer
     return bad('NO_MARKET_DATA', `no order book for ${primary.instrument_id} at or before ${ts}`);
   }
   const qty = walked ? floorTo(walked, dec(primary.lot_size)) : value;
+  if (qty.eq(0)) {
+    return bad('SIZE_BELOW_LOT', `notional ${fmt(value)} ${ccy} buys less than one lot (${primary.lot_size} ${primary.base}) of ${primary.instrument_id}`);
+  }
   const notional = intent.size.type === 'notional' ? value : qty.times(ref);
   const usd = toUsd(notional, primary, tsUs, ctx);
   if (usd === undefined) return bad('NO_MARKET_DATA', `no USD reference price for ${primary.quote} at ${ts}`);

@@ -8,14 +8,14 @@ import { fillFingerprint } from '../domain/ids.js';
 /**
  * Legal status transitions. A TRADE straight after SUBMITTED is an implicit ack (some venues
  * report the fill before, or without, the ack). Terminal statuses accept nothing.
- *   NEW              -> SUBMITTED
+ *   NEW              -> SUBMITTED | REJECTED (refused before it was sent, e.g. no gateway)
  *   SUBMITTED        -> ACKED | PARTIALLY_FILLED | FILLED | REJECTED
  *   ACKED            -> PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
  *   PARTIALLY_FILLED -> PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
  *   FILLED, CANCELED, REJECTED, EXPIRED -> (none)
  */
 export const LEGAL_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
-  NEW: ['SUBMITTED'],
+  NEW: ['SUBMITTED', 'REJECTED'],
   SUBMITTED: ['ACKED', 'PARTIALLY_FILLED', 'FILLED', 'REJECTED'],
   ACKED: ['PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED'],
   PARTIALLY_FILLED: ['PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED'],

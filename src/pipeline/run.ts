@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { TOPICS, type Order, type RiskPolicy } from '../domain/events.js';
 import { makeEvent } from '../domain/envelope.js';
+import { microsToIso, nowMicros } from '../domain/time.js';
 import { gatewayStage } from '../gateway/stage.js';
 import { openEmbeddedLog } from '../log/embedded/index.js';
 import type { Consumer, EventLog } from '../log/types.js';
@@ -144,7 +145,8 @@ async function putPolicyInForce(log: EventLog, requested: RiskPolicy | undefined
   const policy = requested ?? (latest.version === 0 ? DEFAULT_POLICY : undefined);
   if (!policy || !policyDiffers(latest, policy)) return;
   const version = latest.version + 1;
-  const e = makeEvent('RiskPolicySet', `policy/${version}`, { intent_id: '', account: '', strategy: '', ts: '', causation: 'operator' }, { version, policy });
+  // An operator's act: its event time is when it was put in force.
+  const e = makeEvent('RiskPolicySet', `policy/${version}`, { intent_id: '', account: '', strategy: '', ts: microsToIso(nowMicros()), causation: 'operator' }, { version, policy });
   await log.append([toRecord(e, new Date().toISOString())]);
 }
 

@@ -14,7 +14,7 @@ export function loadPolicyFile(path: string): RiskPolicy {
   } catch (e) {
     throw new Error(`cannot read risk policy ${path}: ${(e as Error).message}`);
   }
-  const r = RiskPolicy.strict().safeParse(json);
+  const r = RiskPolicy.safeParse(json);
   if (!r.success) {
     throw new Error(`risk policy ${path} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }

@@ -28,7 +28,7 @@ const INSTRUMENTS = [
   'BTCUSDT',
   'ETH-USDT',
 ];
-const APPROX_PRICE: Record<string, number> = { BTC: 65000, ETH: 3200, SOL: 150 };
+const APPROX_PRICE: Record<string, number> = { BTC: 65000, ETH: 3000, SOL: 150 };
 
 /** Small deterministic PRNG (mulberry32): reproducible samples without Math.random. */
 function rng(seed: number): () => number {
@@ -124,7 +124,7 @@ function badLine(n: number, ts: string, pick: <T>(xs: readonly T[]) => T, rand: 
     case 'id':
       return JSON.stringify({ ...ok, intent_id: 'x'.repeat(300) });
     case 'absurd':
-      return JSON.stringify({ ...ok, size: { type: 'notional', value: '1e30' } });
+      return JSON.stringify({ ...ok, size: { type: 'notional', value: rand() < 0.5 ? '5000000000000' : '1e30' } });
     case 'ts':
       return JSON.stringify({ ...ok, ts: 'yesterday' });
   }
