@@ -40,9 +40,19 @@ export function fmt(d: Dec): string {
   return s === '-0' ? '0' : s;
 }
 
+/** Decimal places of a step that is a power of ten (0.001 -> 3, 1 -> 0), else undefined. */
+function powerOfTenPlaces(step: Dec): number | undefined {
+  // big.js keeps digits in c and the exponent in e: a power of ten has the single digit 1.
+  const c = (step as unknown as { c: number[]; e: number }).c;
+  const e = (step as unknown as { e: number }).e;
+  return c.length === 1 && c[0] === 1 && e <= 0 ? -e : undefined;
+}
+
 /** Largest multiple of step that is <= x (for x >= 0). */
 export function floorTo(x: Dec, step: Dec): Dec {
   if (step.lte(0)) return x;
+  const dp = powerOfTenPlaces(step);
+  if (dp !== undefined) return x.round(dp, Big.roundDown);
   return x.div(step).round(0, Big.roundDown).times(step);
 }
 

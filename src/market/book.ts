@@ -4,6 +4,8 @@ import type { Side } from '../domain/intent.js';
 import { type Dec, ZERO, dec } from '../domain/decimal.js';
 import type { Book, BookLevel } from './types.js';
 
+const HALF = dec('0.5');
+
 export function bestBid(book: Book | undefined): BookLevel | undefined {
   return book?.bids[0];
 }
@@ -17,7 +19,7 @@ export function midPrice(book: Book | undefined): Dec | undefined {
   const b = bestBid(book);
   const a = bestAsk(book);
   if (!b || !a) return undefined;
-  return b.price.plus(a.price).div(2);
+  return b.price.plus(a.price).times(HALF); // exact, and far cheaper than a division
 }
 
 /** Spread in basis points of the mid; undefined unless both sides have a level. */

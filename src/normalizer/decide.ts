@@ -57,13 +57,15 @@ export function decideIntent(state: NormalizerState, raw: Buffer, source: LogPos
   return [makeEvent('IntentAccepted', `${intent.intent_id}/accepted`, seed, { intent: normalized })];
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parse(raw: Buffer): { intent: Intent } | Rejection {
   if (raw.length > MAX_INTENT_BYTES) {
     return { code: 'OVERSIZED', reason: `intent is ${raw.length} bytes; the limit is ${MAX_INTENT_BYTES}` };
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    text = utf8.decode(raw);
   } catch {
     return { code: 'MALFORMED_JSON', reason: 'input is not valid UTF-8' };
   }
@@ -209,7 +211,7 @@ function deadLetter(raw: Buffer, source: LogPosition, r: Rejection, ts: string, 
   const cut = raw.subarray(0, MAX_DLQ_RAW_BYTES);
   let text: string | undefined;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(cut);
+    text = utf8.decode(cut);
   } catch {
     text = undefined;
   }

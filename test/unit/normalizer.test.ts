@@ -144,3 +144,15 @@ test('a BTC-quoted notional is converted to USD through a BTC/USDT book', () => 
 test('the same input always yields the same events', () => {
   assert.deepEqual(decide(base), decide(base));
 });
+
+test('floorTo: power-of-ten steps round down exactly; other steps use the general path', async () => {
+  const { floorTo, fmt } = await import('../../src/domain/decimal.js');
+  const cases: [string, string, string][] = [
+    ['1.23456', '0.001', '1.234'],
+    ['0.00009', '0.0001', '0'],
+    ['12345.6', '1', '12345'],
+    ['7.9', '0.25', '7.75'],
+    ['100', '0.00000001', '100'],
+  ];
+  for (const [x, step, want] of cases) assert.equal(fmt(floorTo(dec(x), dec(step))), want, `${x} floored to ${step}`);
+});
