@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ALL_TOPICS, TOPICS } from '../domain/events.js';
 import { foldLog, markPositions, summarize, type View } from '../projections/view.js';
 import { applyRecord, emptyView, resolverFor } from '../projections/view.js';
-import { marketOf, openLogAt, runEmbedded, type Fsync } from '../pipeline/run.js';
+import { marketOf, openLogReadOnly, runEmbedded, type Fsync } from '../pipeline/run.js';
 import { loadPolicyFile } from '../risk/policy.js';
 import { generateIntents } from '../tools/generate.js';
 import type { MarketData } from '../market/types.js';
@@ -81,7 +81,7 @@ program
   .option('--json', 'print JSON')
   .action(async (o) => {
     const market = await marketOf(o.dataDir, o.books);
-    const log = await openLogAt(o.dataDir, 'off');
+    const log = await openLogReadOnly(o.dataDir);
     try {
       const view = emptyView();
       const resolve = resolverFor(market);
@@ -134,7 +134,7 @@ program
   .action(async (o) => {
     if (!ALL_TOPICS.includes(o.topic)) throw new Error(`unknown topic ${o.topic}: use one of ${ALL_TOPICS.join(', ')}`);
     requireDataDir(o.dataDir);
-    const log = await openLogAt(o.dataDir, 'off');
+    const log = await openLogReadOnly(o.dataDir);
     try {
       const end = log.endOffset(o.topic, 0);
       const last = o.limit ? Math.min(end, o.from + o.limit) : end;
@@ -192,7 +192,7 @@ function requireDataDir(dataDir: string): void {
 
 async function foldDataDir(dataDir: string, books?: string): Promise<{ view: View; market: MarketData }> {
   const market = await marketOf(dataDir, books);
-  const log = await openLogAt(dataDir, 'off');
+  const log = await openLogReadOnly(dataDir);
   try {
     return { view: await foldLog(log, market), market };
   } finally {

@@ -86,6 +86,11 @@ export async function openLogAt(dataDir: string, fsync: Fsync = 'always', window
   return openEmbeddedLog({ dir: join(dataDir, 'log'), fsync, windowRecords });
 }
 
+/** Open a data dir's log for inspection while `run` may hold it: no lock, no writes. */
+export async function openLogReadOnly(dataDir: string): Promise<EventLog> {
+  return openEmbeddedLog({ dir: join(dataDir, 'log'), readOnly: true });
+}
+
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });

@@ -94,16 +94,25 @@ test('SIGKILL at several points, then restart: nothing lost, nothing doubled, sa
   assert.equal(cliJson<Summary>(['replay', '--data-dir', dir]).state_hash, reference.state_hash);
 });
 
-test('a second process on the same data dir is refused with a clear error', async () => {
+test('while run holds a data dir: a second run is refused clearly, inspection works read-only', async () => {
   const dir = join(work, 'locked');
-  cliJson<Summary>(runArgs(dir));
+  const done = cliJson<Summary>(runArgs(dir));
   const { spawn } = await import('node:child_process');
   const { CLI } = await import('../helpers/cli.js');
-  const holder = spawn(process.execPath, [CLI, 'run', '--data-dir', dir], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 800));
-  const r = cli(['replay', '--data-dir', dir]);
-  holder.kill('SIGTERM');
-  await new Promise((r2) => holder.on('exit', r2));
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /in use by pid \d+/);
+  // Without --until-idle, run keeps following the file until SIGTERM.
+  const holder = spawn(process.execPath, [CLI, 'run', '--data-dir', dir, '--intents', intents], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    const second = cli(runArgs(dir));
+    assert.notEqual(second.status, 0);
+    assert.match(second.stderr, /in use by pid \d+/);
+    const replay = cliJson<Summary>(['replay', '--data-dir', dir]);
+    assert.equal(replay.state_hash, done.state_hash, 'a read-only replay beside the running process sees the same state');
+    const orders = cliJson<unknown[]>(['orders', '--data-dir', dir]);
+    assert.equal(orders.length, done.orders);
+  } finally {
+    holder.kill('SIGTERM');
+    await new Promise((r) => holder.on('exit', r));
+  }
+  assert.equal(holder.exitCode, 0, 'run stops cleanly on SIGTERM');
 });

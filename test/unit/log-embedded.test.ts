@@ -380,3 +380,26 @@ test('bad input gets a clear error and writes nothing', async (t) => {
   await assert.rejects(openEmbeddedLog({ dir, fsync: 'sometimes' as never }), /fsync must be/);
   assert.ok(!fs.existsSync(path.join(dir, 'LOCK')));
 });
+
+test('read-only open: no lock, sees complete frames, leaves a torn tail alone, refuses writes', async (t) => {
+  const dir = tmpDir(t);
+  const writer = await openEmbeddedLog({ dir, fsync: 'off' });
+  await writer.append([rec('m', 'a'), rec('m', 'b')]);
+  // The writer still holds the lock: a reader opens anyway.
+  const reader = await openEmbeddedLog({ dir, readOnly: true });
+  assert.equal(reader.endOffset('m', 0), 2);
+  assert.deepEqual((await reader.read('m', 0, 0, 10)).map((r) => r.value.toString()), ['a', 'b']);
+  await assert.rejects(reader.append([rec('m', 'c')]), /read-only/);
+  await reader.close();
+  await writer.close();
+  // A torn frame at the end (a write in progress) is skipped, not cut.
+  const seg = fs.readdirSync(dir).find((f) => f.endsWith('.seg'))!;
+  const size = fs.statSync(path.join(dir, seg)).size;
+  fs.appendFileSync(path.join(dir, seg), Buffer.from([200, 0, 0, 0, 1, 2, 3]));
+  const again = await openEmbeddedLog({ dir, readOnly: true });
+  assert.equal(again.endOffset('m', 0), 2);
+  assert.equal(again.recovered.truncatedBytes, 7);
+  await again.close();
+  assert.equal(fs.statSync(path.join(dir, seg)).size, size + 7, 'the reader changed nothing on disk');
+  await assert.rejects(openEmbeddedLog({ dir: path.join(dir, 'missing'), readOnly: true }), /no log in/);
+});

@@ -36,6 +36,11 @@ export interface EmbeddedLogOptions {
   segmentBytes?: number;
   /** Recent records kept in memory per topic, with their decoded objects (default 65536). */
   windowRecords?: number;
+  /**
+   * Inspect a log another process may be writing: no lock, nothing created or cut, writes refused.
+   * Reads see the frames complete when it opened; a frame still being written is left out.
+   */
+  readOnly?: boolean;
 }
 
 export interface RecoveryInfo {
@@ -81,6 +86,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
   readonly kind = 'embedded' as const;
   readonly dir: string;
   readonly fsyncMode: FsyncMode;
+  readonly readOnly: boolean;
   readonly recovered: RecoveryInfo;
 
   private readonly segmentBytes: number;
@@ -114,7 +120,8 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
     private readonly lock: DirLock,
   ) {
     this.dir = opts.dir;
-    this.fsyncMode = opts.fsync ?? 'always';
+    this.readOnly = opts.readOnly ?? false;
+    this.fsyncMode = this.readOnly ? 'off' : (opts.fsync ?? 'always');
     if (!['always', 'batch', 'off'].includes(this.fsyncMode)) throw new TypeError(`fsync must be always, batch or off, not ${String(this.fsyncMode)}`);
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     if (!(this.segmentBytes > 0)) throw new RangeError('segmentBytes must be positive');
@@ -125,8 +132,9 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
 
   /** Open (and recover) the log in `opts.dir`. */
   static async open(opts: EmbeddedLogOptions): Promise<EmbeddedLog> {
-    fs.mkdirSync(opts.dir, { recursive: true });
-    const lock = lockDataDir(opts.dir);
+    if (opts.readOnly && !fs.existsSync(opts.dir)) throw new Error(`no log in ${opts.dir}`);
+    if (!opts.readOnly) fs.mkdirSync(opts.dir, { recursive: true });
+    const lock = opts.readOnly ? { file: '', tookOverStale: false, release() {} } : lockDataDir(opts.dir);
     let log: EmbeddedLog | null = null;
     try {
       log = new EmbeddedLog(opts, lock);
@@ -156,7 +164,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
             ' (a segment is missing or was cut); refusing to open',
         );
       }
-      const fd = fs.openSync(seg.file, last ? 'r+' : 'r');
+      const fd = fs.openSync(seg.file, last && !this.readOnly ? 'r+' : 'r');
       try {
         const fileSize = seg.size;
         let why: string | null = null;
@@ -198,9 +206,11 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
                 'it is not the last segment, so this is not a torn write from a crash; refusing to open',
             );
           }
-          // Torn tail from a crash: drop the partial frame and everything after it.
-          fs.ftruncateSync(fd, good);
-          fs.fsyncSync(fd);
+          // Torn tail from a crash (or, read-only, a frame being written now): drop it.
+          if (!this.readOnly) {
+            fs.ftruncateSync(fd, good);
+            fs.fsyncSync(fd);
+          }
           this.recovered.truncatedBytes = fileSize - good;
           this.recovered.reason = why;
           seg.size = good;
@@ -211,7 +221,10 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
       this.segments.push(seg);
       expected = seg.end;
     }
-    if (this.segments.length === 0) {
+    if (this.readOnly) {
+      // Nothing to write to: an empty journal reads as empty.
+      this.active = this.segments[this.segments.length - 1] ?? new Segment(this.dir, 0, 0);
+    } else if (this.segments.length === 0) {
       const seg = new Segment(this.dir, 0, 0);
       seg.fd = fs.openSync(seg.file, 'wx+');
       this.segments.push(seg);
@@ -220,7 +233,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
       const seg = this.segments[this.segments.length - 1];
       seg.fd = fs.openSync(seg.file, 'r+');
     }
-    this.active = this.segments[this.segments.length - 1];
+    if (!this.readOnly) this.active = this.segments[this.segments.length - 1];
     this.visibleFrames = this.frames;
     for (const t of this.topics.values()) t.visible = t.written;
     if (this.fsyncMode !== 'off') {
@@ -290,6 +303,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
   private write(group: string | null, offsets: readonly LogPosition[], records: readonly OutRecord[]): Promise<LogPosition[]> {
     try {
       if (this.closed) throw new Error(`log ${this.dir} is closed`);
+      if (this.readOnly) throw new Error(`log ${this.dir} was opened read-only`);
       if (this.failed) throw new Error(`log ${this.dir} failed earlier and accepts no more writes: ${String(this.failed)}`);
       if (records.length === 0 && offsets.length === 0) return Promise.resolve([]);
       const timestamp = Date.now();
