@@ -28,6 +28,8 @@ export class EmbeddedConsumer implements Consumer {
   private stopping = false;
   private inFlight = false;
   private wakeIdle: (() => void) | null = null;
+  /** The last commit, written but maybe not yet durable. */
+  private unsynced: Promise<unknown> | null = null;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -72,12 +74,20 @@ export class EmbeddedConsumer implements Consumer {
         }
         this.inFlight = true;
         const outputs = await this.handle(batch.records);
-        await this.host.commit(this.group, batch.offsets, outputs ?? []);
+        // The frame is written (and visible) inside commit; only its fsync is pending. Handle the
+        // next batch meanwhile, but let at most one commit wait for durability at a time.
+        const commit = this.host.commit(this.group, batch.offsets, outputs ?? []);
+        commit.catch(() => undefined);
         for (let i = 0; i < this.topics.length; i++) this.next[i] = batch.next[i];
+        const previous = this.unsynced;
+        this.unsynced = commit;
+        if (previous) await previous;
         this.inFlight = false;
         // Let other consumers and I/O run between batches.
         await yieldToLoop();
       }
+      // Settle durability of the last commit before reporting done.
+      if (this.unsynced) await this.unsynced;
     } finally {
       this.inFlight = false;
       this.stopping = true;
