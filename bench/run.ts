@@ -1,6 +1,8 @@
 // `make bench`: end-to-end throughput, intent → venue latency and replay speed on the embedded log,
 // with durability on (fsync 'always', group commit). Prints one JSON object per line.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALL_TOPICS, TOPICS } from '../src/domain/events.js';
@@ -17,13 +19,12 @@ const LATENCY_INTENTS = Number(process.env.BENCH_LATENCY_INTENTS ?? 10_000);
 const LATENCY_WARMUP = Number(process.env.BENCH_LATENCY_WARMUP ?? 3_000);
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
-const work = mkdtempSync(join(tmpdir(), 'fillstream-bench-'));
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function throughput(): Promise<string> {
+async function throughput(work: string): Promise<void> {
   const dataDir = join(work, 'throughput');
   const file = join(work, 'intents.ndjson');
   writeFileSync(file, [...generateIntents({ count: THROUGHPUT_INTENTS, seed: 3, stepMs: 10 })].join('\n') + '\n');
@@ -45,10 +46,9 @@ async function throughput(): Promise<string> {
     gateway_records: orders,
     fsync: 'always',
   });
-  return dataDir;
 }
 
-async function latency(): Promise<void> {
+async function latency(work: string): Promise<void> {
   const dataDir = join(work, 'latency');
   const arrived = new Map<string, number>();
   const samples: number[] = [];
@@ -99,7 +99,8 @@ async function latency(): Promise<void> {
   });
 }
 
-async function replay(dataDir: string): Promise<void> {
+async function replay(work: string): Promise<void> {
+  const dataDir = join(work, 'throughput');
   const market = createSyntheticMarket({ seed: 1 });
   const log = await openLogAt(dataDir, 'off');
   const view = emptyView();
@@ -112,10 +113,19 @@ async function replay(dataDir: string): Promise<void> {
   emit({ bench: 'embedded_replay', events: view.events, seconds: +seconds.toFixed(3), replay_events_per_sec: Math.round(view.events / seconds), state_hash: s.state_hash });
 }
 
-try {
-  const dir = await throughput();
-  await latency();
-  await replay(dir);
-} finally {
-  rmSync(work, { recursive: true, force: true });
+// Each part runs in a process of its own, so one part's heap and JIT state never skew another's.
+const [part, dir] = process.argv.slice(2);
+if (part === 'throughput') await throughput(dir);
+else if (part === 'latency') await latency(dir);
+else if (part === 'replay') await replay(dir);
+else {
+  const work = mkdtempSync(join(tmpdir(), 'fillstream-bench-'));
+  try {
+    for (const name of ['throughput', 'latency', 'replay']) {
+      const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, work], { stdio: ['ignore', 'inherit', 'inherit'] });
+      if (r.status !== 0) throw new Error(`bench part ${name} failed with status ${r.status}`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
