@@ -1,8 +1,8 @@
 // Building events: one envelope for every event type.
-import type { Event, EventOf, EventType } from './events.js';
+import type { EventOf, EventType } from './events.js';
 
 /** Envelope fields a decider knows; recorded_at is stamped by the adapter when it writes. */
-export interface EnvelopeSeed {
+export interface EventSeed {
   intent_id: string;
   account: string;
   strategy: string;
@@ -10,7 +10,7 @@ export interface EnvelopeSeed {
   causation: string;
 }
 
-export function makeEvent<T extends EventType>(type: T, eventId: string, seed: EnvelopeSeed, data: EventOf<T>['data']): EventOf<T> {
+export function makeEvent<T extends EventType>(type: T, eventId: string, seed: EventSeed, data: EventOf<T>['data']): EventOf<T> {
   return {
     event_id: eventId,
     type,
@@ -28,4 +28,3 @@ export function positionId(p: { topic: string; partition: number; offset: number
   return `${p.topic}/${p.partition}/${p.offset}`;
 }
 
-export type { Event };

@@ -3,7 +3,7 @@
 // folds the whole topic on start, so a routed order it already handled is never sent twice.
 import { TOPICS, type Event, type Order, type VenueReport } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { decideReports, decideSubmitted, evolve, evolveOrder, newOrder, type OrderState } from '../oms/order.js';
+import { decideReports, decideSubmitted, evolveOrder, newOrder, type OrderState } from '../oms/order.js';
 import { fromRecord, toRecord } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import type { Venue, VenueOrderResult } from '../venues/types.js';
@@ -15,13 +15,9 @@ export interface GatewayOptions {
   onSubmit?: (order: Order) => void;
 }
 
-export interface GatewayStage extends Stage {
-  readonly orders: ReadonlyMap<string, OrderState>;
-}
-
 const eventBase = (o: Order) => `${o.intent_id}/order/${o.leg}/${o.attempt}`;
 
-export function gatewayStage(opts: GatewayOptions): GatewayStage {
+export function gatewayStage(opts: GatewayOptions): Stage {
   const orders = new Map<string, OrderState>();
   const apply = (e: Event) => {
     if (e.type === 'OrderRouted') {
@@ -36,7 +32,6 @@ export function gatewayStage(opts: GatewayOptions): GatewayStage {
   return {
     name: 'gateway',
     input: TOPICS.gateway,
-    orders,
     async restore(log: EventLog) {
       await log.scan([TOPICS.gateway], (r) => apply(fromRecord(r)));
     },
@@ -97,4 +92,3 @@ function noGateway(order: Order, ts: string): VenueOrderResult {
   return { client_order_id: order.client_order_id, recovered: false, reports: [report] };
 }
 
-export { evolve as evolveOrderState };
