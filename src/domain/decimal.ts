@@ -12,7 +12,7 @@ export type Dec = Big;
 export const ZERO: Dec = new Big(0);
 export const ONE: Dec = new Big(1);
 
-const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+const DECIMAL_RE = /^-?(\d+(\.\d*)?|\.\d+)$/;
 
 /** Parse a decimal from a string or a JS number (numbers go through their shortest string form). */
 export function dec(x: string | number | Dec): Dec {
@@ -29,7 +29,12 @@ export function dec(x: string | number | Dec): Dec {
   }
 }
 
-/** True when the string is a plain decimal literal (no exponent, no spaces). */
+/** A JS number as a plain decimal literal (never exponent notation: 1e-7 -> "0.0000001"). */
+export function numberToDecimalString(x: number): string {
+  return new Big(x).toFixed();
+}
+
+/** True when the string is a plain decimal literal (no sign but '-', no exponent, no spaces). */
 export function isDecimalString(s: string): boolean {
   return DECIMAL_RE.test(s);
 }
@@ -78,9 +83,10 @@ export function maxDec(a: Dec, b: Dec): Dec {
 
 /** Count of integer and fractional digits, for rejecting absurd inputs. */
 export function digits(d: Dec): { int: number; frac: number } {
-  const s = fmt(d.abs());
-  const [i, f = ''] = s.split('.');
-  return { int: i === '0' ? 0 : i.length, frac: f.length };
+  // From big.js's coefficient digits (c) and exponent (e), whatever notation toString would use.
+  const { c, e } = d as unknown as { c: number[]; e: number };
+  if (c.length === 1 && c[0] === 0) return { int: 0, frac: 0 };
+  return { int: Math.max(e + 1, 0), frac: Math.max(c.length - e - 1, 0) };
 }
 
 export { Big };

@@ -1,6 +1,6 @@
 // The intent contract (exec.intents): what upstream agents publish. See DESIGN.md.
 import { z } from 'zod';
-import { isDecimalString } from './decimal.js';
+import { isDecimalString, numberToDecimalString } from './decimal.js';
 import { parseRfc3339Micros } from './time.js';
 
 export const MAX_ID_LENGTH = 128;
@@ -10,7 +10,7 @@ const decimalInput = z
   .refine((v) => (typeof v === 'number' ? Number.isFinite(v) : isDecimalString(v.trim())), {
     message: 'must be a decimal number, e.g. "10000" or "0.015"',
   })
-  .transform((v) => (typeof v === 'number' ? String(v) : v.trim()));
+  .transform((v) => (typeof v === 'number' ? numberToDecimalString(v) : v.trim()));
 
 const rfc3339 = z.string().refine((s) => parseRfc3339Micros(s) !== undefined, {
   message: 'must be an RFC 3339 time, e.g. 2026-01-02T10:00:00Z',

@@ -2,6 +2,8 @@
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
 
+const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 // One intent's time is parsed by several stages in a row: remember the last answer.
 let lastText = '';
 let lastMicros: number | undefined;
@@ -20,7 +22,8 @@ function parseUncached(s: string): number | undefined {
   if (!m) return undefined;
   const [, y, mo, d, h, mi, sec, frac = '', zone] = m;
   const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${zone.toUpperCase() === 'Z' ? 'Z' : zone}`);
-  if (Number.isNaN(ms)) return undefined;
+  // Years 1970..9999 in UTC: epoch microseconds then stay exact in a double and print back as RFC 3339.
+  if (Number.isNaN(ms) || ms < 0 || ms > MAX_MS) return undefined;
   // Date.parse accepts e.g. Feb 30 by rolling over; reject those.
   const back = new Date(ms - (zone.toUpperCase() === 'Z' ? 0 : offsetMinutes(zone) * -60000));
   if (back.getUTCDate() !== Number(d) || back.getUTCMonth() + 1 !== Number(mo)) return undefined;

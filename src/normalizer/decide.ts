@@ -52,7 +52,13 @@ export function decideIntent(state: NormalizerState, raw: Buffer, source: LogPos
   if (state.seen.has(intent.intent_id)) {
     return [makeEvent('IntentDuplicate', `${intent.intent_id}/duplicate/${positionId(source)}`, seed, { source })];
   }
-  const normalized = normalize(intent, seed.ts, seed.strategy, ctx);
+  let normalized: NormalizedIntent | Rejection;
+  try {
+    normalized = normalize(intent, seed.ts, seed.strategy, ctx);
+  } catch (e) {
+    // A defect here must not wedge the partition: the record is dead-lettered and the stage goes on.
+    normalized = { code: 'INTERNAL', reason: `normalizer could not process this intent: ${(e as Error).message}` };
+  }
   if ('code' in normalized) return [deadLetter(raw, source, normalized, seed.ts, seed)];
   return [makeEvent('IntentAccepted', `${intent.intent_id}/accepted`, seed, { intent: normalized })];
 }

@@ -25,19 +25,46 @@ export function fileSourceTopic(path: string): string {
   return `source:file:${sha256Hex(realpathSync(path)).slice(0, 24)}`;
 }
 
-function splitLines(chunk: Buffer, carry: Buffer | undefined, emit: (line: Buffer, endPos: number) => void, basePos: number): Buffer | undefined {
-  let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-  let start = 0;
-  const origin = basePos - (carry?.length ?? 0);
-  for (;;) {
-    const nl = buf.indexOf(10, start);
-    if (nl < 0) break;
-    let end = nl;
-    if (end > start && buf[end - 1] === 13) end--;
-    emit(buf.subarray(start, end), origin + nl + 1);
-    start = nl + 1;
+/** Longest line kept: a longer one is cut here (the normalizer dead-letters it as OVERSIZED). */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/**
+ * Splits chunks into lines, calling emit(line, file position after its newline). A partial line
+ * is carried to the next chunk, but never more than MAX_LINE_BYTES of it: the rest of an endless
+ * line is skipped, so memory and time stay bounded whatever the input.
+ */
+class LineSplitter {
+  private carry: Buffer[] = [];
+  private carried = 0;
+
+  constructor(private readonly emit: (line: Buffer, endPos: number) => void) {}
+
+  push(chunk: Buffer, chunkPos: number): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      let line = chunk.subarray(start, nl);
+      if (this.carried > 0) {
+        line = Buffer.concat([...this.carry, line.subarray(0, Math.max(0, MAX_LINE_BYTES - this.carried))]);
+        this.carry = [];
+        this.carried = 0;
+      } else if (line.length > MAX_LINE_BYTES) line = line.subarray(0, MAX_LINE_BYTES);
+      if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
+      this.emit(line, chunkPos + nl + 1);
+      start = nl + 1;
+    }
+    if (start < chunk.length && this.carried < MAX_LINE_BYTES) {
+      const part = chunk.subarray(start, start + (MAX_LINE_BYTES - this.carried));
+      this.carry.push(Buffer.from(part));
+      this.carried += part.length;
+    }
   }
-  return start < buf.length ? buf.subarray(start) : undefined;
+
+  /** The unterminated last line, if any. */
+  rest(): Buffer | undefined {
+    return this.carried > 0 ? Buffer.concat(this.carry) : undefined;
+  }
 }
 
 const isBlank = (b: Buffer) => {
@@ -73,22 +100,23 @@ export async function intakeFile(log: EventLog, path: string, o: IntakeOptions =
       o.onLines?.(batch.length);
       while (o.backlog && o.maxBacklog && o.backlog() > o.maxBacklog && !o.signal?.aborted) await sleep(2);
     };
-    let carry: Buffer | undefined;
     let read = from;
+    const lines = new LineSplitter((line, end) => {
+      lastEnd = end;
+      if (!isBlank(line)) records.push({ topic: TOPICS.intents, key: null, value: Buffer.from(line) });
+    });
     const stream = createReadStream(path, { start: from, highWaterMark: 1 << 20 });
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      carry = splitLines(chunk, carry, (line, end) => {
-        lastEnd = end;
-        if (!isBlank(line)) records.push({ topic: TOPICS.intents, key: null, value: Buffer.from(line) });
-      }, read);
+      lines.push(chunk, read);
       read += chunk.length;
       if (records.length >= (o.batchLines ?? 1000)) await flush();
       if (o.signal?.aborted) break;
     }
     // A last line without a newline counts only when not following (it may still be being written).
+    const carry = lines.rest();
     if (carry && !o.follow && !o.signal?.aborted) {
       lastEnd = read;
-      if (!isBlank(carry)) records.push({ topic: TOPICS.intents, key: null, value: Buffer.from(carry) });
+      if (!isBlank(carry)) records.push({ topic: TOPICS.intents, key: null, value: carry });
     }
     await flush();
     return count;
@@ -108,14 +136,15 @@ export async function intakeStream(log: EventLog, input: NodeJS.ReadableStream, 
     o.onLines?.(batch.length);
     while (o.backlog && o.maxBacklog && o.backlog() > o.maxBacklog) await sleep(2);
   };
-  let carry: Buffer | undefined;
+  const lines = new LineSplitter((line) => {
+    if (!isBlank(line)) records.push({ topic: TOPICS.intents, key: null, value: Buffer.from(line) });
+  });
   for await (const chunk of input as AsyncIterable<Buffer>) {
-    carry = splitLines(chunk, carry, (line) => {
-      if (!isBlank(line)) records.push({ topic: TOPICS.intents, key: null, value: Buffer.from(line) });
-    }, 0);
+    lines.push(chunk, 0);
     if (records.length >= (o.batchLines ?? 1000)) await flush();
   }
-  if (carry && !isBlank(carry)) records.push({ topic: TOPICS.intents, key: null, value: Buffer.from(carry) });
+  const carry = lines.rest();
+  if (carry && !isBlank(carry)) records.push({ topic: TOPICS.intents, key: null, value: carry });
   await flush();
   return count;
 }

@@ -46,6 +46,8 @@ export interface Pipeline {
   consumers: Consumer[];
   /** True when every stage has handled and committed everything in its input. */
   idle(): boolean;
+  /** Rejects as soon as any stage fails; never resolves otherwise. */
+  failed: Promise<never>;
   /** Resolves once idle (checked each few ms); rejects if a stage failed. */
   waitIdle(extra?: () => boolean): Promise<void>;
   close(): Promise<void>;
@@ -77,8 +79,13 @@ export async function marketOf(dataDir: string, books?: string): Promise<MarketD
   const path = join(dataDir, 'fillstream.json');
   if (!existsSync(path)) throw new Error(`${dataDir} is not a fillstream data dir (no fillstream.json): run \`fillstream run --data-dir ${dataDir}\` first`);
   const m: Manifest = JSON.parse(readFileSync(path, 'utf8'));
-  if (m.market.kind === 'synthetic') return createSyntheticMarket({ seed: m.market.seed });
+  if (m.market.kind === 'synthetic') {
+    if (books) throw new Error(`${dataDir} was run on the synthetic market (seed ${m.market.seed}), not on --books ${books}`);
+    return createSyntheticMarket({ seed: m.market.seed });
+  }
   if (!books) throw new Error(`${dataDir} was run with --books: pass the same --books file`);
+  const sha = createHash('sha256').update(readFileSync(books)).digest('hex');
+  if (sha !== m.market.sha256) throw new Error(`${books} is not the books file ${dataDir} was run with (sha256 ${m.market.sha256.slice(0, 12)}…)`);
   return loadNdjsonMarket(books);
 }
 
@@ -118,6 +125,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       venue: v,
       consumers,
       idle,
+      failed,
       async waitIdle(extra = () => true) {
         for (;;) {
           if (idle() && extra()) return;
@@ -169,7 +177,11 @@ export async function runEmbedded(o: RunOptions): Promise<{ view: View; market: 
   let intakeDone = !o.intents;
   let intakeError: unknown;
   const normalizer = p.consumers[0];
-  const intakeOpts = { follow: !o.untilIdle, signal: o.signal, maxBacklog: 20_000, backlog: () => normalizer.lag(), onLines: o.onIntake };
+  // Intake stops on the caller's signal or when a stage fails.
+  const stopIntake = new AbortController();
+  p.failed.catch(() => stopIntake.abort());
+  const signal = o.signal ? AbortSignal.any([o.signal, stopIntake.signal]) : stopIntake.signal;
+  const intakeOpts = { follow: !o.untilIdle, signal, maxBacklog: 20_000, backlog: () => normalizer.lag(), onLines: o.onIntake };
   const intake = o.intents
     ? (o.intents === '-' ? intakeStream(p.log, process.stdin, intakeOpts) : intakeFile(p.log, o.intents, intakeOpts))
         .catch((e) => (intakeError = e))
@@ -178,7 +190,13 @@ export async function runEmbedded(o: RunOptions): Promise<{ view: View; market: 
   try {
     const aborted = () => o.signal?.aborted ?? false;
     if (o.untilIdle) await p.waitIdle(() => (intakeDone && intakeError === undefined) || aborted() || intakeError !== undefined);
-    else await new Promise<void>((res) => (aborted() ? res() : o.signal?.addEventListener('abort', () => res(), { once: true })));
+    else {
+      // Following: run until the caller stops us, a stage fails, or the intake fails.
+      const stopped = new Promise<void>((res) => (aborted() ? res() : o.signal?.addEventListener('abort', () => res(), { once: true })));
+      const intakeFailed = intake.then(() => (intakeError ? Promise.reject(intakeError) : new Promise<never>(() => {})));
+      await Promise.race([stopped, p.failed, intakeFailed]);
+    }
+    stopIntake.abort();
     await intake;
     if (intakeError) throw intakeError;
     if (!aborted()) await p.waitIdle();

@@ -75,6 +75,13 @@ test('a staging intent with no staging gateway is rejected NO_GATEWAY, never sim
   assert.match(events[1].data.reason, /no staging gateway is configured for BINANCE/);
 });
 
+test('following an intents file that cannot be read fails at once instead of waiting for a signal', () => {
+  // Before the fix this waited for SIGINT forever; the helper kills it after a minute.
+  const r = cli(['run', '--data-dir', join(work, 'follow-missing'), '--intents', join(work, 'no-such-file.ndjson')], undefined, 60_000);
+  assert.equal(r.status, 1, 'exits on its own with an error');
+  assert.match(r.stderr, /ENOENT|no such file/);
+});
+
 test('inspecting a folder that is not a data dir fails clearly and creates nothing', () => {
   const r = cli(['events', '--data-dir', join(work, 'nothing-here'), '--topic', 'exec.dlq']);
   assert.notEqual(r.status, 0);

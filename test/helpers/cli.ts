@@ -22,8 +22,9 @@ export function writeIntents(dir: string, o: GenerateOptions): string {
   return path;
 }
 
-export function cli(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 28 });
+/** Runs the CLI; a process still running after `killAfterMs` is killed (status -1), so a hang fails the test. */
+export function cli(args: string[], input?: string, killAfterMs = 300_000): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 28, timeout: killAfterMs });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -90,6 +90,10 @@ test('bad input becomes a dead letter with the raw input and a clear reason', ()
     [{ ...base, constraints: { expire_at: '2026-01-02T09:00:00Z' } }, 'INVALID_CONSTRAINTS', /expire_at/],
     [{ ...base, size: { type: 'notional', value: '100', ccy: 'BTC' } }, 'INVALID_SIZE', /does not match the quote currency USDT/],
     [{ ...base, extra: 1 }, 'SCHEMA', /extra|Unrecognized/i],
+    [{ ...base, size: { type: 'notional', value: '+1000' } }, 'SCHEMA', /decimal/],
+    [{ ...base, constraints: { order_type: 'LIMIT', limit_price: '+65000' } }, 'SCHEMA', /decimal/],
+    [{ ...base, size: { type: 'quantity', value: 1e-60 } }, 'ABSURD_SIZE', /fractional digits/],
+    [{ ...base, ts: '0000-01-01T00:00:00+01:00' }, 'SCHEMA', /RFC 3339/],
     [{ ...base, size: { type: 'notional', value: '0.1' } }, 'SIZE_BELOW_LOT', /buys less than one lot \(0.00001 BTC\) of BINANCE:BTCUSDT/],
   ];
   for (const [input, code, reason] of cases) {

@@ -30,6 +30,8 @@ export class EmbeddedConsumer implements Consumer {
   private wakeIdle: (() => void) | null = null;
   /** The last commit, written but maybe not yet durable. */
   private unsynced: Promise<unknown> | null = null;
+  /** Set as soon as any commit fails: no batch is handled after that. */
+  private commitError: unknown = undefined;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -73,11 +75,12 @@ export class EmbeddedConsumer implements Consumer {
           continue;
         }
         this.inFlight = true;
+        if (this.commitError) throw this.commitError;
         const outputs = await this.handle(batch.records);
         // The frame is written (and visible) inside commit; only its fsync is pending. Handle the
         // next batch meanwhile, but let at most one commit wait for durability at a time.
         const commit = this.host.commit(this.group, batch.offsets, outputs ?? []);
-        commit.catch(() => undefined);
+        commit.catch((e: unknown) => (this.commitError ??= e));
         for (let i = 0; i < this.topics.length; i++) this.next[i] = batch.next[i];
         const previous = this.unsynced;
         this.unsynced = commit;

@@ -301,13 +301,19 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
   }
 
   private write(group: string | null, offsets: readonly LogPosition[], records: readonly OutRecord[]): Promise<LogPosition[]> {
+    if (this.closed) return Promise.reject(new Error(`log ${this.dir} is closed`));
+    if (this.readOnly) return Promise.reject(new Error(`log ${this.dir} was opened read-only`));
+    if (this.failed) return Promise.reject(new Error(`log ${this.dir} failed earlier and accepts no more writes: ${String(this.failed)}`));
+    if (records.length === 0 && offsets.length === 0) return Promise.resolve([]);
+    const timestamp = Date.now();
+    let enc: ReturnType<FrameEncoder['encode']>;
     try {
-      if (this.closed) throw new Error(`log ${this.dir} is closed`);
-      if (this.readOnly) throw new Error(`log ${this.dir} was opened read-only`);
-      if (this.failed) throw new Error(`log ${this.dir} failed earlier and accepts no more writes: ${String(this.failed)}`);
-      if (records.length === 0 && offsets.length === 0) return Promise.resolve([]);
-      const timestamp = Date.now();
-      const enc = this.encoder.encode(timestamp, group, offsets, records);
+      // Bad arguments are refused before anything is written: the log stays usable.
+      enc = this.encoder.encode(timestamp, group, offsets, records);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    try {
       const pos = this.writeFrame(enc.buf);
       const f = this.addFrame(pos);
       const states = enc.topics.map((t) => this.topicState(t));
@@ -340,6 +346,9 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
       }
       return Promise.resolve(positions);
     } catch (e) {
+      // A commit that could not be written must stop everything after it: a later commit
+      // would move its group's offsets past the lost one.
+      this.fail(e);
       return Promise.reject(e);
     }
   }

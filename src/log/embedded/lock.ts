@@ -39,6 +39,10 @@ export interface DirLock {
   release(): void;
 }
 
+/** Lock files this process holds: a LOCK naming our pid that is not here was left by an earlier
+ *  process that had the same pid (containers restart as pid 1), so it is stale. */
+const held = new Set<string>();
+
 /** Take `<dir>/LOCK`; throws DataDirLockedError if a live process holds it. */
 export function lockDataDir(dir: string): DirLock {
   const file = path.join(dir, 'LOCK');
@@ -52,10 +56,12 @@ export function lockDataDir(dir: string): DirLock {
       } finally {
         fs.closeSync(fd);
       }
+      held.add(file);
       return {
         file,
         tookOverStale,
         release() {
+          held.delete(file);
           // Only remove a lock that is still ours.
           if (readPid(file) === process.pid) fs.rmSync(file, { force: true });
         },
@@ -71,7 +77,7 @@ export function lockDataDir(dir: string): DirLock {
         sleepSync(20);
         continue;
       }
-    } else if (pid === process.pid || alive(pid)) {
+    } else if ((pid === process.pid && held.has(file)) || (pid !== process.pid && alive(pid))) {
       throw new DataDirLockedError(dir, pid);
     }
     // Stale: remove it, but only if it is still the one we judged (narrows the race between two takers).
