@@ -30,6 +30,7 @@ export const NormalizedIntent = z.object({
   env: Env,
   instrument_id: z.string().describe('as requested: VENUE:SYMBOL or a bare symbol'),
   venues: z.array(z.string()).min(1).describe('candidate venue instruments, preferred first'),
+  sized_on: z.string().describe('the venue instrument whose book gave qty and ref_price'),
   base: z.string(),
   quote: z.string(),
   side: Side,

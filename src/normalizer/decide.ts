@@ -156,6 +156,7 @@ function normalize(intent: Intent, ts: string, strategy: string, ctx: Normalizer
     env: intent.env,
     instrument_id: intent.instrument_id,
     venues: candidates.map((s) => s.instrument_id),
+    sized_on: primary.instrument_id,
     base: primary.base,
     quote: primary.quote,
     side: intent.side,

@@ -3,7 +3,9 @@ import { ceilTo, dec, floorTo, fmt } from '../domain/decimal.js';
 import { makeEvent } from '../domain/envelope.js';
 import type { Event, EventOf, Order } from '../domain/events.js';
 import { clientOrderId } from '../domain/ids.js';
+import { midPrice, quantityForNotional } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
+import { isoToMicros } from '../domain/time.js';
 
 export interface RouterContext {
   market: MarketData;
@@ -16,13 +18,27 @@ export function decideRoute(event: EventOf<'RiskApproved'>, ctx: RouterContext):
   const spec = ctx.market.instrument(instrumentId)!;
   const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
 
+  // Risk may have narrowed the candidates to a venue other than the one the intent was sized on:
+  // quantity and reference price then come from the chosen venue's own book.
+  let qty = intent.qty;
+  let refPrice = intent.ref_price;
+  if (spec.instrument_id !== intent.sized_on) {
+    const book = ctx.market.bookAt(spec.instrument_id, isoToMicros(intent.ts));
+    const mid = midPrice(book);
+    if (book && mid) {
+      refPrice = fmt(mid);
+      const walked = intent.size.type === 'notional' ? quantityForNotional(book, intent.side, dec(intent.size.value)) : undefined;
+      if (walked) qty = fmt(walked);
+    }
+  }
+
   let orderType = intent.order_type;
   let tif = intent.tif;
   let limitPrice = intent.limit_price;
   // A slippage cap on a MARKET order becomes a marketable LIMIT at the protective price:
   // venues do not take a price guard on market orders, and this keeps the cap exact.
   if (orderType === 'MARKET' && intent.max_slippage_bps !== undefined) {
-    const ref = dec(intent.ref_price);
+    const ref = dec(refPrice);
     const band = dec(intent.max_slippage_bps).div(10_000);
     const tick = dec(spec.tick_size);
     const guard = intent.side === 'BUY' ? floorTo(ref.times(dec(1).plus(band)), tick) : ceilTo(ref.times(dec(1).minus(band)), tick);
@@ -45,12 +61,12 @@ export function decideRoute(event: EventOf<'RiskApproved'>, ctx: RouterContext):
     side: intent.side,
     order_type: orderType,
     // A notional-sized intent may land on a venue with a coarser lot than the one it was sized on.
-    qty: intent.size.type === 'notional' ? fmt(floorTo(dec(intent.qty), dec(spec.lot_size))) : intent.qty,
+    qty: intent.size.type === 'notional' ? fmt(floorTo(dec(qty), dec(spec.lot_size))) : qty,
     ...(limitPrice !== undefined ? { limit_price: limitPrice } : {}),
     tif,
     ...(intent.expire_at !== undefined ? { expire_at: intent.expire_at } : {}),
     ...(intent.stop_loss !== undefined ? { stop_loss: intent.stop_loss } : {}),
-    ref_price: intent.ref_price,
+    ref_price: refPrice,
   };
   return [makeEvent('OrderRouted', `${intent.intent_id}/route/0`, seed, { order })];
 }

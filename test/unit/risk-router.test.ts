@@ -6,7 +6,8 @@ import { decideIntent, initialNormalizerState } from '../../src/normalizer/decid
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import { makeEvent } from '../../src/domain/envelope.js';
 import { clientOrderId } from '../../src/domain/ids.js';
-import { dec } from '../../src/domain/decimal.js';
+import { dec, floorTo, fmt } from '../../src/domain/decimal.js';
+import { quantityForNotional } from '../../src/market/book.js';
 import type { EventOf, RiskPolicy } from '../../src/domain/events.js';
 
 const market = createSyntheticMarket({ seed: 1 });
@@ -92,5 +93,22 @@ test('a bare symbol routes to the first allowed venue and floors a notional quan
   const o = (decideRoute(approved, { market })[0] as EventOf<'OrderRouted'>).data.order;
   assert.equal(o.instrument_id, 'KUCOIN:ETH-USDT');
   assert.ok(dec(o.qty).mod('0.0000001').eq(0));
-  assert.ok(dec(o.qty).lte(dec(approved.data.intent.qty)));
+  // Sized on KuCoin's own book (not the Binance book the normalizer used), floored to KuCoin's lot.
+  const kucoin = market.bookAt('KUCOIN:ETH-USDT', Date.parse('2026-01-02T10:00:00Z') * 1000)!;
+  assert.equal(o.qty, fmt(floorTo(quantityForNotional(kucoin, 'BUY', dec('10000'))!, dec('0.0000001'))));
+});
+
+test('when risk narrows a bare symbol to another venue, the order is sized and guarded on that venue\'s book', () => {
+  const approved = decideRisk(withPolicy({ halted: false, allowed_instruments: ['OKX:BTC-USDT'] }), accepted({ instrument_id: 'BTCUSDT', constraints: { max_slippage_bps: 2 } }))[0] as EventOf<'RiskApproved'>;
+  assert.equal(approved.data.intent.sized_on, 'BINANCE:BTCUSDT');
+  const o = (decideRoute(approved, { market })[0] as EventOf<'OrderRouted'>).data.order;
+  assert.equal(o.instrument_id, 'OKX:BTC-USDT');
+  const okxMid = dec(market.bookAt('OKX:BTC-USDT', Date.parse('2026-01-02T10:00:00Z') * 1000)!.bids[0].price)
+    .plus(market.bookAt('OKX:BTC-USDT', Date.parse('2026-01-02T10:00:00Z') * 1000)!.asks[0].price)
+    .div(2);
+  assert.equal(o.ref_price, okxMid.toString());
+  // The 2 bps guard is measured from OKX's own mid and sits on OKX's 0.1 tick.
+  const px = dec(o.limit_price!);
+  assert.ok(px.lte(okxMid.times('1.0002')) && px.gt(okxMid.times('1.0001')), `guard ${px} vs OKX mid ${okxMid}`);
+  assert.ok(px.mod('0.1').eq(0));
 });
