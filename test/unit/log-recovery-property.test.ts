@@ -1,12 +1,13 @@
-// Property: whatever happens to the tail of the last segment (cut, flipped byte, garbage),
-// reopening yields exactly the prefix of whole, intact frames, and the log keeps working.
+// Property: whatever happens to the tail of the last segment (cut, flipped byte in the last
+// frame, garbage), reopening yields exactly the prefix of whole, intact frames, and the log keeps
+// working; a flipped byte with intact frames after it is refused as corruption.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { openEmbeddedLog } from '../../src/log/embedded/index.js';
+import { JournalCorruptError, openEmbeddedLog } from '../../src/log/embedded/index.js';
 import type { OutRecord } from '../../src/log/types.js';
 import { flipByte, readAll, segFiles } from '../helpers/log-fixtures.js';
 
@@ -58,6 +59,12 @@ test('recovery keeps exactly the intact prefix of frames', { timeout: 120_000 },
             flipByte(last, at);
             // The frame holding the flipped byte and all after it are lost.
             const hit = ends.findIndex((e) => e > lastBase + at);
+            if (hit < ends.length - 1) {
+              // Intact frames follow the damaged one: that is corruption, not a torn write, and
+              // open refuses instead of cutting acknowledged commits away.
+              await assert.rejects(openEmbeddedLog({ dir, fsync: 'off', segmentBytes }), JournalCorruptError);
+              return;
+            }
             keepUpTo = hit === 0 ? 0 : ends[hit - 1];
           } else {
             fs.appendFileSync(last, damage.bytes);

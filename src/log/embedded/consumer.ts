@@ -113,6 +113,8 @@ export class EmbeddedConsumer implements Consumer {
       // Re-check after registering: a commit may have become visible in between.
       if (this.lag() > 0 || this.stopping) return wake();
       timer = setTimeout(wake, IDLE_WAKE_MS);
+      // A consumer left open must not keep the process alive on its own.
+      timer.unref();
     });
   }
 

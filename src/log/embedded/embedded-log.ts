@@ -206,6 +206,15 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
                 'it is not the last segment, so this is not a torn write from a crash; refusing to open',
             );
           }
+          // A crash tears only the end. Intact frames after the bad one mean corruption of
+          // acknowledged commits: refuse rather than cut them away.
+          const after = findIntactFrame(fd, good + 1, fileSize);
+          if (after !== undefined) {
+            throw new JournalCorruptError(
+              `journal segment ${seg.file} is corrupt at byte ${good} (${why}) but holds intact frames after it (from byte ${after}); ` +
+                'this is not a torn write from a crash; refusing to open. Copy the data dir aside before any repair',
+            );
+          }
           // Torn tail from a crash (or, read-only, a frame being written now): drop it.
           if (!this.readOnly) {
             fs.ftruncateSync(fd, good);
@@ -715,6 +724,24 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
     }
     this.reads.close();
   }
+}
+
+/** First position in [from, end) where a whole frame with a matching crc starts, if any. */
+function findIntactFrame(fd: number, from: number, end: number): number | undefined {
+  if (end - from < FRAME_HEADER_BYTES) return undefined;
+  const buf = Buffer.allocUnsafe(end - from);
+  let got = 0;
+  while (got < buf.length) {
+    const n = fs.readSync(fd, buf, got, buf.length - got, from + got);
+    if (n === 0) break;
+    got += n;
+  }
+  for (let p = 0; p + FRAME_HEADER_BYTES <= got; p++) {
+    const len = buf.readUInt32LE(p);
+    if (len < MIN_PAYLOAD_BYTES || len > MAX_PAYLOAD_BYTES || p + FRAME_HEADER_BYTES + len > got) continue;
+    if (crc32(buf.subarray(p + FRAME_HEADER_BYTES, p + FRAME_HEADER_BYTES + len)) === buf.readUInt32LE(p + 4)) return from + p;
+  }
+  return undefined;
 }
 
 function checkPartition(topic: string, partition: number): void {
