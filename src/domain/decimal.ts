@@ -10,7 +10,6 @@ Big.RM = Big.roundHalfEven;
 
 export type Dec = Big;
 export const ZERO: Dec = new Big(0);
-export const ONE: Dec = new Big(1);
 
 const DECIMAL_RE = /^-?(\d+(\.\d*)?|\.\d+)$/;
 
@@ -71,14 +70,6 @@ export function ceilTo(x: Dec, step: Dec): Dec {
 export function isMultipleOf(x: Dec, step: Dec): boolean {
   if (step.lte(0)) return true;
   return x.mod(step).eq(0);
-}
-
-export function minDec(a: Dec, b: Dec): Dec {
-  return a.lte(b) ? a : b;
-}
-
-export function maxDec(a: Dec, b: Dec): Dec {
-  return a.gte(b) ? a : b;
 }
 
 /** Count of integer and fractional digits, for rejecting absurd inputs. */

@@ -14,7 +14,7 @@ import type { MarketData } from '../market/types.js';
 import { normalizerStage } from '../normalizer/stage.js';
 import { evolveRisk, initialRiskState, policyDiffers } from '../risk/decide.js';
 import { DEFAULT_POLICY } from '../risk/policy.js';
-import { riskStage } from '../risk/stage.js';
+import { isPolicyRecord, riskStage } from '../risk/stage.js';
 import { routerStage } from '../router/stage.js';
 import { openSimVenue } from '../venues/sim/index.js';
 import type { Venue } from '../venues/types.js';
@@ -151,9 +151,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
 /** Log a RiskPolicySet when the requested policy differs from the newest one in the log (or none is yet). */
 async function putPolicyInForce(log: EventLog, requested: RiskPolicy | undefined): Promise<void> {
   let latest = initialRiskState();
-  const marker = Buffer.from('"RiskPolicySet"');
   await log.scan([TOPICS.risk], (r) => {
-    if (r.value.indexOf(marker) >= 0) latest = evolveRisk(latest, fromRecord(r));
+    if (isPolicyRecord(r)) latest = evolveRisk(latest, fromRecord(r));
   });
   const policy = requested ?? (latest.version === 0 ? DEFAULT_POLICY : undefined);
   if (!policy || !policyDiffers(latest, policy)) return;

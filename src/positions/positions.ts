@@ -61,23 +61,6 @@ function own<T>(rec: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(rec, key) ? rec[key] : undefined;
 }
 
-export function emptyPosition(meta: PositionMeta): Position {
-  return {
-    ...meta,
-    qty: '0',
-    avg_cost: '0',
-    cost_basis: '0',
-    realized_pnl: '0',
-    fees: '0',
-    net_realized_pnl: '0',
-    other_fees: {},
-    buy_qty: '0',
-    sell_qty: '0',
-    turnover: '0',
-    fills: 0,
-  };
-}
-
 /**
  * A position as the fold keeps it: exact decimals, updated in place. Reading it (getPosition,
  * listPositions) turns it into a Position; the average cost is only divided out then.

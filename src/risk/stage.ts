@@ -1,18 +1,24 @@
 // Risk adapter: accepted intents and policy changes in (exec.risk), verdicts out (exec.router).
 import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, toRecord } from '../pipeline/codec.js';
+import { fromRecord, toRecord, typeOf } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import { decideRisk, evolveRisk, initialRiskState, type RiskState } from './decide.js';
 
 export const RISK_GROUP = 'risk';
 
+/** Policy events on exec.risk, told apart from accepted intents by the type header (no parse). */
+export function isPolicyRecord(r: LogRecord): boolean {
+  const type = typeOf(r);
+  return type === 'RiskPolicySet' || (type === undefined && fromRecord(r).type === 'RiskPolicySet');
+}
+
 /** The policy in force for the risk stage: the fold of exec.risk up to its committed offset. */
-export async function restoreRiskState(log: EventLog): Promise<RiskState> {
+async function restoreRiskState(log: EventLog): Promise<RiskState> {
   let state = initialRiskState();
   const upTo = log.committed(RISK_GROUP, TOPICS.risk, 0);
   await log.scan([TOPICS.risk], (r) => {
-    if (r.offset < upTo) state = evolveRisk(state, fromRecord(r));
+    if (r.offset < upTo && isPolicyRecord(r)) state = evolveRisk(state, fromRecord(r));
   });
   return state;
 }
