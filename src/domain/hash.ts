@@ -1,5 +1,5 @@
 // Content hashing helpers: canonical JSON (sorted keys) and sha256.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** JSON with object keys sorted, so equal values hash equally. */
 export function canonicalJson(v: unknown): string {
@@ -10,5 +10,5 @@ export function canonicalJson(v: unknown): string {
 }
 
 export function sha256Hex(s: string | Buffer): string {
-  return createHash('sha256').update(s).digest('hex');
+  return hash('sha256', s, 'hex');
 }

@@ -48,17 +48,24 @@ export const IntentConstraints = z.strictObject({
   expire_at: rfc3339.optional(),
 });
 
-export const Intent = z.strictObject({
-  intent_id: idText,
-  ts: rfc3339,
-  account: idText.max(64).default('default'),
-  instrument_id: z.string().min(1).max(64).regex(/^[A-Za-z0-9:/_.\-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
-  side: z.preprocess(upper, Side),
-  size: IntentSize,
-  constraints: IntentConstraints.default({}),
-  labels: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
-  env: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), Env).default('sim'),
-});
+// Compiled (zod >= 4.5): a valid intent is checked by generated straight-line code, about 4x
+// cheaper than walking the schema; anything that code rejects is parsed again by the regular
+// parser, so issues are exactly those of the schema as written. `strict` makes a construct that
+// cannot be compiled fail here, at load, instead of silently costing the fast path.
+export const Intent = z.compile(
+  z.strictObject({
+    intent_id: idText,
+    ts: rfc3339,
+    account: idText.max(64).default('default'),
+    instrument_id: z.string().min(1).max(64).regex(/^[A-Za-z0-9:/_.\-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
+    side: z.preprocess(upper, Side),
+    size: IntentSize,
+    constraints: IntentConstraints.default({}),
+    labels: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
+    env: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), Env).default('sim'),
+  }),
+  { strict: true },
+);
 export type Intent = z.infer<typeof Intent>;
 /** What a producer writes (before defaults are applied). */
 export type IntentInput = z.input<typeof Intent>;

@@ -3,7 +3,7 @@
 // folds the whole topic on start, so a routed order it already handled is never sent twice.
 import { TOPICS, type Event, type Order, type VenueReport } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { decideReports, decideSubmitted, evolveOrder, newOrder, type OrderState } from '../oms/order.js';
+import { decideReports, decideSubmitted, evolveOrder, isTerminal, newOrder, type OrderState } from '../oms/order.js';
 import { fromRecord, toRecord } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import type { Venue, VenueOrderResult } from '../venues/types.js';
@@ -17,8 +17,14 @@ export interface GatewayOptions {
 
 const eventBase = (o: Order) => `${o.intent_id}/order/${o.leg}/${o.attempt}`;
 
+/** What the gateway keeps of a finished order: only that it must never be sent again. */
+const FINISHED = 'finished';
+
 export function gatewayStage(opts: GatewayOptions): Stage {
-  const orders = new Map<string, OrderState>();
+  // Live orders by client order id; a terminal order shrinks to FINISHED (terminal states absorb
+  // every later event), so memory follows the open orders, not the whole history.
+  const orders = new Map<string, OrderState | typeof FINISHED>();
+  const keep = (coid: string, s: OrderState) => orders.set(coid, isTerminal(s.status) ? FINISHED : s);
   const apply = (e: Event) => {
     if (e.type === 'OrderRouted') {
       if (!orders.has(e.data.order.client_order_id)) orders.set(e.data.order.client_order_id, newOrder(e.data.order, e.ts));
@@ -26,7 +32,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     }
     const coid = 'client_order_id' in e.data ? e.data.client_order_id : undefined;
     const s = coid === undefined ? undefined : orders.get(coid);
-    if (s) orders.set(coid!, evolveOrder(s, e));
+    if (s !== undefined && s !== FINISHED) keep(coid!, evolveOrder(s, e));
   };
 
   return {
@@ -44,8 +50,8 @@ export function gatewayStage(opts: GatewayOptions): Stage {
         if (e.type !== 'OrderRouted') continue;
         const coid = e.data.order.client_order_id;
         let s = orders.get(coid);
-        if (!s) orders.set(coid, (s = newOrder(e.data.order, e.ts)));
-        if (s.status === 'NEW' && !queued.has(coid)) {
+        if (s === undefined) orders.set(coid, (s = newOrder(e.data.order, e.ts)));
+        if (s !== FINISHED && s.status === 'NEW' && !queued.has(coid)) {
           queued.add(coid);
           pending.push({ state: s, causation: e.event_id });
         }
@@ -73,7 +79,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
         for (const e of events) s = evolveOrder(s, e);
         const decided = decideReports(s, res.reports, seed);
         events.push(...decided.events);
-        orders.set(order.client_order_id, decided.state);
+        keep(order.client_order_id, decided.state);
         for (const e of events) out.push(toRecord(e, now));
       }
       return out;

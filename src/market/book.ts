@@ -57,14 +57,21 @@ export function quantityForNotional(book: Book, side: Side, notional: Dec | stri
   if (levels.length === 0) return undefined;
   let remaining = dec(notional);
   if (remaining.lte(0)) return ZERO;
-  let qty = ZERO;
+  // Levels may compute their decimals on read: each price and qty is read once. Nothing is added
+  // to the first taken quantity (0 + x is x, to the digit and the scale).
+  let qty: Dec | undefined;
+  let price = ZERO;
   for (const level of levels) {
-    const levelNotional = level.qty.times(level.price);
-    if (levelNotional.gte(remaining)) return qty.plus(remaining.div(level.price));
-    qty = qty.plus(level.qty);
+    price = level.price;
+    const levelQty = level.qty;
+    const levelNotional = levelQty.times(price);
+    if (levelNotional.gte(remaining)) break;
+    qty = qty ? qty.plus(levelQty) : levelQty;
     remaining = remaining.minus(levelNotional);
   }
-  return qty.plus(remaining.div(levels[levels.length - 1].price));
+  // The level that covers the rest, or past the end of the book the last one.
+  const rest = remaining.div(price);
+  return qty ? qty.plus(rest) : rest;
 }
 
 export interface BookWalk {

@@ -40,8 +40,8 @@ export const BUILTIN_INSTRUMENTS: readonly InstrumentSpec[] = [
   spec('KUCOIN', 'ETH-USDT', 'ETH', 'USDT', '0.01', '0.0000001', '0.0001', '0.1', '0.001', '0.001', '100000'),
 ];
 
-/** Venue preference when an intent names a bare symbol (the smart router replaces this later). */
-export const DEFAULT_VENUE_PREFERENCE = ['BINANCE', 'OKX', 'KUCOIN'];
+/** Venue preference when an intent names a bare symbol (the smart router replaces this later). Frozen: the normalizer caches rankings per preference list. */
+export const DEFAULT_VENUE_PREFERENCE: readonly string[] = Object.freeze(['BINANCE', 'OKX', 'KUCOIN']);
 
 /** Quote currencies counted 1:1 as USD for notional limits. */
 export const USD_LIKE = new Set(['USD', 'USDT', 'USDC', 'BUSD', 'FDUSD']);

@@ -2,7 +2,7 @@
 // so any event time can be priced without replaying history (backtests, crash recovery, tests).
 // Only +,-,*,/ and integer hashing are used (no Math.random, no transcendental functions), so the
 // same seed gives bit-identical books on every platform.
-import { Big, type Dec, dec, digits } from '../domain/decimal.js';
+import { Dec, RoundingMode, dec, digits } from '../domain/decimal.js';
 import { BUILTIN_INSTRUMENTS, USD_LIKE } from './instruments.js';
 import type { Book, BookLevel, InstrumentSpec, MarketData } from './types.js';
 
@@ -28,39 +28,42 @@ export interface SyntheticMarketOptions {
 }
 
 // ---- hashing: a 32-bit integer mixer chained over small integer inputs ----
+// Hash values travel as int32, the same bits as the uint32 they stand for: V8 keeps an int32 as a
+// small integer, while a uint32 above 2^31 becomes a heap number at every call.
 
 function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x21f0aaad);
   h = Math.imul(h ^ (h >>> 15), 0x735a2d97);
-  return (h ^ (h >>> 15)) >>> 0;
+  return h ^ (h >>> 15);
 }
 
-function hash(seed: number, stream: number, a: number, b: number): number {
-  // b may exceed 32 bits (bucket indexes): fold in its high word separately.
-  const lo = b >>> 0;
+/** The chain's state after (seed, stream): fixed per instrument and stream, so computed once. */
+function streamKey(seed: number, stream: number): number {
+  return mix(mix(seed ^ 0x6a09e667) ^ stream);
+}
+
+/** Hash of (seed, stream, a, b), given key = streamKey(seed, stream). */
+function hash(key: number, a: number, b: number): number {
+  // b may exceed 32 bits (bucket indexes): fold in its high word separately. b | 0 keeps the low word's bits.
   const hi = Math.floor(b / 4294967296) | 0;
-  let h = mix(seed ^ 0x6a09e667);
-  h = mix(h ^ stream);
-  h = mix(h ^ a);
-  h = mix(h ^ lo);
-  return mix(h ^ hi);
+  return mix(mix(mix(key ^ a) ^ (b | 0)) ^ hi);
 }
 
 function strHash(s: string): number {
   let h = 0x811c9dc5; // FNV-1a
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return mix(h >>> 0);
+  return mix(h);
 }
 
-const unit = (h: number): number => h / 4294967296; // [0, 1)
-const signed = (h: number): number => h / 2147483648 - 1; // [-1, 1)
+const unit = (h: number): number => (h >>> 0) / 4294967296; // [0, 1)
+const signed = (h: number): number => (h >>> 0) / 2147483648 - 1; // [-1, 1)
 
 /** Smoothly interpolated hash noise in [-1, 1) with features `period` buckets wide. */
-function valueNoise(seed: number, stream: number, bucket: number, period: number): number {
+function valueNoise(key: number, bucket: number, period: number): number {
   const i = Math.floor(bucket / period);
   const f = (bucket - i * period) / period;
-  const v0 = signed(hash(seed, stream, period, i));
-  const v1 = signed(hash(seed, stream, period, i + 1));
+  const v0 = signed(hash(key, period, i));
+  const v1 = signed(hash(key, period, i + 1));
   const s = f * f * (3 - 2 * f);
   return v0 + (v1 - v0) * s;
 }
@@ -98,48 +101,33 @@ function scaled(s: string, what: string): Scaled {
   const x = dec(s);
   if (x.lte(0)) throw new RangeError(`${what} must be positive: ${s}`);
   const d = digits(x).frac;
-  const m = Number(x.times(new Big(10).pow(d)).toFixed(0));
+  const m = Number(x.times(dec(10).pow(d)).toFixed(0));
   return { m, d, f: Number(s), dec: x };
 }
 
-const DEC_TEMPLATE = new Big(1);
-
 /**
  * n × 10^-d (n a non-negative safe integer) as an exact decimal. Books need ~80 of these per
- * build, so the digits are set on big.js's documented representation (coefficient c, exponent e,
- * sign s) instead of formatting and re-parsing a string (about 3x faster).
+ * build, so the coefficient comes straight from the integer instead of formatting and parsing a
+ * string. Trailing zeros are dropped, as dec() drops them, while n is still a cheap JS number.
  */
 function fromScaled(n: number, d: number): Dec {
-  const x = new Big(DEC_TEMPLATE); // a copy: no string parse
-  if (n === 0) {
-    x.c = [0];
-    x.e = 0;
-    return x;
+  while (d > 0 && n % 10 === 0) {
+    n /= 10;
+    d--;
   }
-  const rev: number[] = [];
-  let k = n;
-  while (k > 0) {
-    const digit = k % 10;
-    rev.push(digit);
-    k = (k - digit) / 10;
-  }
-  let lo = 0;
-  while (rev[lo] === 0) lo++; // big.js keeps no trailing zeros in c
-  const c = new Array<number>(rev.length - lo);
-  for (let i = rev.length - 1, j = 0; i >= lo; i--, j++) c[j] = rev[i];
-  x.c = c;
-  x.e = rev.length - 1 - d;
-  return x;
+  return new Dec(BigInt(n), d);
 }
 
 interface InstrumentState {
   spec: InstrumentSpec;
-  stream: number;
-  baseStream: number;
-  quoteStream: number;
+  // stream keys: the book's own draws, the common price paths of base and quote, and this venue's deviation from them
+  key: number;
+  baseKey: number;
+  quoteKey: number;
+  baseVenueKey: number;
+  quoteVenueKey: number;
   baseRef: number; // reference USD price, 0 for USD-like (fixed at 1)
   quoteRef: number;
-  venueStream: number;
   tick: Scaled;
   lot: Scaled;
   minLots: number;
@@ -156,7 +144,7 @@ class SyntheticMarket implements MarketData {
   private readonly slots: number;
 
   constructor(
-    private readonly seed: number,
+    seed: number,
     specs: readonly InstrumentSpec[],
     prices: Readonly<Record<string, number>>,
     slots: number,
@@ -172,19 +160,23 @@ class SyntheticMarket implements MarketData {
     for (const spec of this.specs) {
       const tick = scaled(spec.tick_size, `${spec.instrument_id} tick_size`);
       const lot = scaled(spec.lot_size, `${spec.instrument_id} lot_size`);
-      const minLots = Math.max(1, Number(dec(spec.min_qty).div(lot.dec).round(0, Big.roundUp).toFixed(0)));
-      const maxLots = Math.min(Number.MAX_SAFE_INTEGER, Number(dec(spec.max_qty).div(lot.dec).round(0, Big.roundDown).toFixed(0)));
+      const minLots = Math.max(1, Number(dec(spec.min_qty).div(lot.dec).round(0, RoundingMode.Up).toFixed(0)));
+      const maxLots = Math.min(Number.MAX_SAFE_INTEGER, Number(dec(spec.max_qty).div(lot.dec).round(0, RoundingMode.Down).toFixed(0)));
       const baseRef = refPrice(spec.base, spec.instrument_id);
       const quoteRef = refPrice(spec.quote, spec.instrument_id);
       const quoteDepth = USD_LIKE.has(spec.quote) ? 1 : 0.3;
+      const baseStream = strHash('asset:' + spec.base);
+      const quoteStream = strHash('asset:' + spec.quote);
+      const venueStream = strHash('venue:' + spec.venue);
       this.byId.set(spec.instrument_id, {
         spec,
-        stream: strHash(spec.instrument_id),
-        baseStream: strHash('asset:' + spec.base),
-        quoteStream: strHash('asset:' + spec.quote),
+        key: streamKey(seed, strHash(spec.instrument_id)),
+        baseKey: streamKey(seed, baseStream),
+        quoteKey: streamKey(seed, quoteStream),
+        baseVenueKey: streamKey(seed, baseStream ^ venueStream),
+        quoteVenueKey: streamKey(seed, quoteStream ^ venueStream),
         baseRef,
         quoteRef,
-        venueStream: strHash('venue:' + spec.venue),
         tick,
         lot,
         minLots,
@@ -217,55 +209,114 @@ class SyntheticMarket implements MarketData {
   }
 
   /** USD price of an asset on a venue at a bucket (1 for USD-like assets). */
-  private usd(ref: number, assetStream: number, venueStream: number, bucket: number): number {
+  private usd(ref: number, assetKey: number, venueKey: number, bucket: number): number {
     if (ref === 0) return 1;
     let x = 0;
-    for (const [period, amp] of PRICE_OCTAVES) x += amp * valueNoise(this.seed, assetStream, bucket, period);
-    x += PRICE_JITTER * signed(hash(this.seed, assetStream, 1, bucket));
-    const vs = (assetStream ^ venueStream) >>> 0;
-    for (const [period, amp] of VENUE_OCTAVES) x += amp * valueNoise(this.seed, vs, bucket, period);
+    for (const [period, amp] of PRICE_OCTAVES) x += amp * valueNoise(assetKey, bucket, period);
+    x += PRICE_JITTER * signed(hash(assetKey, 1, bucket));
+    for (const [period, amp] of VENUE_OCTAVES) x += amp * valueNoise(venueKey, bucket, period);
     return ref * (1 + x);
   }
 
   private build(st: InstrumentState, bucket: number): Book {
-    const seed = this.seed;
-    const baseUsd = this.usd(st.baseRef, st.baseStream, st.venueStream, bucket);
-    const quoteUsd = this.usd(st.quoteRef, st.quoteStream, st.venueStream, bucket);
+    const baseUsd = this.usd(st.baseRef, st.baseKey, st.baseVenueKey, bucket);
+    const quoteUsd = this.usd(st.quoteRef, st.quoteKey, st.quoteVenueKey, bucket);
+    const ladder = new Ladder(st, bucket, baseUsd);
     const mid = baseUsd / quoteUsd;
     const tick = st.tick.f;
     const midTicks = mid / tick;
-    const r = (k: number): number => unit(hash(seed, st.stream, k, bucket));
 
     // Half-spread 0.3–1 bp of the mid, never under half a tick: spread is at least one tick.
-    const half = Math.max(0.5, (mid * (0.3 + 0.7 * r(1)) * 1e-4) / tick);
+    const half = Math.max(0.5, (mid * (0.3 + 0.7 * ladder.draw(1)) * 1e-4) / tick);
     let bidT = Math.floor(midTicks - half);
     let askT = Math.ceil(midTicks + half);
     if (askT <= bidT) askT = bidT + 1;
-    const gap = (k: number): number => Math.max(1, Math.round((mid * 0.5e-4 * (0.4 + 1.2 * r(k))) / tick));
+    const gap = (k: number): number => Math.max(1, Math.round((mid * 0.5e-4 * (0.4 + 1.2 * ladder.draw(k))) / tick));
 
-    const lotF = st.lot.f;
-    const lots = (k: number, level: number): number => {
-      const usd = st.levelUsd * (0.5 + 0.12 * level) * (0.4 + 1.2 * r(k));
-      const n = Math.round(usd / baseUsd / lotF);
-      return Math.min(st.maxLots, Math.max(st.minLots, n));
-    };
-
-    const bids: BookLevel[] = [];
-    const asks: BookLevel[] = [];
+    // Sized up front (growing by push reallocates); bids may stop short, before a zero price.
+    const bids = new Array<BookLevel>(SYNTHETIC_LEVELS);
+    const asks = new Array<BookLevel>(SYNTHETIC_LEVELS);
+    let nBids = 0;
     for (let i = 0; i < SYNTHETIC_LEVELS; i++) {
       if (i > 0) {
         bidT -= gap(100 + i);
         askT += gap(200 + i);
       }
-      if (bidT >= 1) bids.push(Object.freeze({ price: fromScaled(bidT * st.tick.m, st.tick.d), qty: fromScaled(lots(300 + i, i) * st.lot.m, st.lot.d) }));
-      asks.push(Object.freeze({ price: fromScaled(askT * st.tick.m, st.tick.d), qty: fromScaled(lots(400 + i, i) * st.lot.m, st.lot.d) }));
+      if (bidT >= 1) bids[nBids++] = new SyntheticLevel(ladder, 2 * i, bidT);
+      asks[i] = new SyntheticLevel(ladder, 2 * i + 1, askT);
     }
+    bids.length = nBids;
     return Object.freeze({
       instrument_id: st.spec.instrument_id,
       ts_us: bucket * SYNTHETIC_BUCKET_US,
       bids: Object.freeze(bids) as BookLevel[],
       asks: Object.freeze(asks) as BookLevel[],
     });
+  }
+}
+
+/**
+ * What one book's levels are made of. A level's price is fixed when the book is built (as a tick
+ * count); its size and the decimals of both are made when the level is first read, and kept:
+ * readers look at the top few levels of a book, rarely at all forty. Level k is bid level k / 2
+ * for an even k, else ask level (k - 1) / 2, so the top of both sides comes first in the cache.
+ */
+class Ladder {
+  // price of level k at 2k, qty at 2k + 1; the array grows only as deeper levels are read
+  private readonly decs: (Dec | undefined)[] = [];
+
+  constructor(
+    private readonly st: InstrumentState,
+    private readonly bucket: number,
+    private readonly baseUsd: number,
+  ) {}
+
+  /** The book's k-th uniform draw in [0, 1): 1 the half-spread, 100 + i / 200 + i the bid / ask gaps, 300 + i / 400 + i the sizes. */
+  draw(k: number): number {
+    return unit(hash(this.st.key, k, this.bucket));
+  }
+
+  price(k: number, ticks: number): Dec {
+    return (this.decs[2 * k] ??= fromScaled(ticks * this.st.tick.m, this.st.tick.d));
+  }
+
+  qty(k: number): Dec {
+    return (this.decs[2 * k + 1] ??= fromScaled(this.lots(k) * this.st.lot.m, this.st.lot.d));
+  }
+
+  /** Size in lots: USD depth growing with the level, randomised, clamped to the instrument's limits. */
+  private lots(k: number): number {
+    const st = this.st;
+    const level = k >> 1;
+    const usd = st.levelUsd * (0.5 + 0.12 * level) * (0.4 + 1.2 * this.draw((k & 1 ? 400 : 300) + level));
+    const n = Math.round(usd / this.baseUsd / st.lot.f);
+    return Math.min(st.maxLots, Math.max(st.minLots, n));
+  }
+}
+
+/** A frozen book level whose decimals its ladder makes when read; it serializes as the plain {price, qty}. */
+class SyntheticLevel implements BookLevel {
+  readonly #ladder: Ladder;
+  readonly #k: number;
+  readonly #ticks: number;
+
+  constructor(ladder: Ladder, k: number, ticks: number) {
+    this.#ladder = ladder;
+    this.#k = k;
+    this.#ticks = ticks;
+    Object.freeze(this);
+  }
+
+  get price(): Dec {
+    return this.#ladder.price(this.#k, this.#ticks);
+  }
+
+  get qty(): Dec {
+    return this.#ladder.qty(this.#k);
+  }
+
+  toJSON(): BookLevel {
+    return { price: this.price, qty: this.qty };
   }
 }
 

@@ -140,14 +140,19 @@ function applyFill(state: OrderState, fill: Fill, ts: string, reported?: { cum_q
   if (qty.lte(0)) return state;
   const m = fillMath(state, qty, dec(fill.price));
   if (typeof m === 'string') return state;
-  const fees = addFee(state, fill.fee, fill.fee_ccy);
+  const filled = fmt(m.filled);
+  return filledState(state, fill, m, filled, reported && reported.cum_qty === filled ? reported.avg_price : fmt(m.notional.div(m.filled)), ts);
+}
+
+/** The state after a fill that passed every check, from its cumulative figures. */
+function filledState(state: OrderState, fill: Fill, m: FillMath, filled: string, avgPrice: string, ts: string): OrderState {
   return {
     ...state,
-    ...fees,
+    ...addFee(state, fill.fee, fill.fee_ccy),
     status: m.status,
-    filled_qty: fmt(m.filled),
+    filled_qty: filled,
     notional: fmt(m.notional),
-    avg_price: reported && reported.cum_qty === fmt(m.filled) ? reported.avg_price : fmt(m.notional.div(m.filled)),
+    avg_price: avgPrice,
     venue_order_id: fill.venue_order_id,
     fingerprints: [...state.fingerprints, fill.fingerprint],
     fills: state.fills + 1,
@@ -221,6 +226,24 @@ function tryDec(s: unknown): Dec | undefined {
  * A repeated ACK carrying the known venue order id on a live order is a redelivery: no events.
  */
 export function decideReport(state: OrderState, report: VenueReport, seed: EnvelopeSeed, seq = 0): OmsEvent[] {
+  return step(state, report, seed, seq).events;
+}
+
+interface Step {
+  events: OmsEvent[];
+  /** The state after the events (a fill's state is built while deciding it, not folded again). */
+  state: OrderState;
+}
+
+function step(state: OrderState, report: VenueReport, seed: EnvelopeSeed, seq: number): Step {
+  if (report.kind === 'TRADE') return decideTrade(state, report, seed, seq, typeof report.ts === 'string' ? report.ts : state.ts);
+  const events = decideStatus(state, report, seed, seq);
+  let s = state;
+  for (const e of events) s = evolveOrder(s, e);
+  return { events, state: s };
+}
+
+function decideStatus(state: OrderState, report: VenueReport, seed: EnvelopeSeed, seq: number): OmsEvent[] {
   const coid = state.order.client_order_id;
   const ts = typeof report.ts === 'string' ? report.ts : state.ts;
   const bad = (reason: string) => [anomaly(state, seed, seq, String(report.kind), reason, ts)];
@@ -235,8 +258,6 @@ export function decideReport(state: OrderState, report: VenueReport, seed: Envel
       if (live) return bad(`ack with venue order id ${report.venue_order_id}, order known as ${state.venue_order_id}`);
       return bad(`illegal transition ${state.status} -> ACKED`);
     }
-    case 'TRADE':
-      return decideTrade(state, report, seed, seq, ts);
     case 'CANCELED':
       if (!canTransition(state.status, 'CANCELED')) return bad(`illegal transition ${state.status} -> CANCELED`);
       return [{ ...base('canceled'), type: 'OrderCanceled', data: { client_order_id: coid, reason: report.reason } }];
@@ -251,8 +272,8 @@ export function decideReport(state: OrderState, report: VenueReport, seed: Envel
   }
 }
 
-function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' }>, seed: EnvelopeSeed, seq: number, ts: string): OmsEvent[] {
-  const bad = (reason: string) => [anomaly(state, seed, seq, 'TRADE', reason, ts)];
+function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' }>, seed: EnvelopeSeed, seq: number, ts: string): Step {
+  const bad = (reason: string): Step => ({ events: [anomaly(state, seed, seq, 'TRADE', reason, ts)], state });
   const qty = tryDec(r.qty);
   const price = tryDec(r.price);
   const fee = tryDec(r.fee);
@@ -275,13 +296,12 @@ function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' 
   fill.fingerprint = fillFingerprint(fill);
   // A known fill is a duplicate whatever the status: it was applied already, nothing is illegal.
   if (state.fingerprints.includes(fill.fingerprint)) {
-    return [
-      {
-        ...envelope(state, seed, `dup/${seq}`, ts),
-        type: 'FillDuplicate',
-        data: { client_order_id: state.order.client_order_id, fingerprint: fill.fingerprint },
-      },
-    ];
+    const dup: OmsEvent = {
+      ...envelope(state, seed, `dup/${seq}`, ts),
+      type: 'FillDuplicate',
+      data: { client_order_id: state.order.client_order_id, fingerprint: fill.fingerprint },
+    };
+    return { events: [dup], state };
   }
   if (isTerminal(state.status) || state.status === 'NEW') return bad(`illegal transition ${state.status} -> TRADE`);
   if (state.venue_order_id !== undefined && state.venue_order_id !== r.venue_order_id) {
@@ -289,30 +309,24 @@ function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' 
   }
   const m = fillMath(state, qty, price);
   if (typeof m === 'string') return bad(m);
-  return [
-    {
-      ...envelope(state, seed, `fill/${fill.fingerprint}`, ts),
-      type: 'OrderFilled',
-      data: {
-        client_order_id: state.order.client_order_id,
-        fill,
-        cum_qty: fmt(m.filled),
-        avg_price: fmt(m.notional.div(m.filled)),
-        status: m.status,
-      },
-    },
-  ];
+  const cumQty = fmt(m.filled);
+  const avgPrice = fmt(m.notional.div(m.filled));
+  const filled: OmsEvent = {
+    ...envelope(state, seed, `fill/${fill.fingerprint}`, ts),
+    type: 'OrderFilled',
+    data: { client_order_id: state.order.client_order_id, fill, cum_qty: cumQty, avg_price: avgPrice, status: m.status },
+  };
+  return { events: [filled], state: filledState(state, fill, m, cumQty, avgPrice, filled.ts) };
 }
 
 /** Decide a batch of reports in order, evolving the state between them. */
 export function decideReports(state: OrderState, reports: readonly VenueReport[], seed: EnvelopeSeed): { state: OrderState; events: OmsEvent[] } {
   let s = state;
   const events: OmsEvent[] = [];
-  reports.forEach((report, i) => {
-    for (const e of decideReport(s, report, seed, i)) {
-      events.push(e);
-      s = evolveOrder(s, e);
-    }
-  });
+  for (let i = 0; i < reports.length; i++) {
+    const r = step(s, reports[i], seed, i);
+    for (const e of r.events) events.push(e);
+    s = r.state;
+  }
   return { state: s, events };
 }

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { dec } from '../../src/domain/decimal.js';
 import type { Event, Order, OrderStatus, VenueReport } from '../../src/domain/events.js';
 import { Event as EventSchema, TERMINAL_STATUSES } from '../../src/domain/events.js';
-import { canTransition, decideReport, decideSubmitted, evolve, foldOrder, type EnvelopeSeed, type OrderState } from '../../src/oms/index.js';
+import { canTransition, decideReport, decideReports, decideSubmitted, evolve, foldOrder, type EnvelopeSeed, type OrderState } from '../../src/oms/index.js';
 
 const T0 = '2026-01-02T10:00:00.000000Z';
 const seed: EnvelopeSeed = { event_id: 'gw/0/1', causation: 'exec.gateway/0/1', recorded_at: T0 };
@@ -154,6 +154,19 @@ test('folding a prefix then the rest equals folding all; replaying the log twice
       const k = cut % (events.length + 1);
       assert.deepEqual(foldOrder(events.slice(k), foldOrder(events.slice(0, k))), all);
       assert.deepEqual(foldOrder(events, all), all, 'evolve is idempotent over a re-delivered log');
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('the state decideReports builds while deciding equals folding the events it returns', () => {
+  fc.assert(
+    fc.property(inputMaybeUnsubmitted, ([qty, submit, rs]) => {
+      let s = evolve(undefined, routed(qty))!;
+      if (submit) s = foldOrder(decideSubmitted(s, seed), s)!;
+      const { state, events } = decideReports(s, rs, seed);
+      assert.deepEqual(state, foldOrder(events, s));
+      assert.deepEqual(events, run(qty, submit, rs).events.slice(submit ? 2 : 1), 'same events as deciding one report at a time');
     }),
     { numRuns: 300 },
   );

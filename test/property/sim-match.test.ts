@@ -2,11 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import type { Order, VenueReport } from '../../src/domain/events.js';
-import { dec, floorTo, isMultipleOf, ZERO } from '../../src/domain/decimal.js';
+import { type Dec, dec, floorTo, fmt, isDecimalString, isMultipleOf, ZERO } from '../../src/domain/decimal.js';
+import { microsToIso } from '../../src/domain/time.js';
 import { BUILTIN_INSTRUMENTS } from '../../src/market/instruments.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
-import { midPrice, walkForQuantity } from '../../src/market/book.js';
+import { midPrice, walkForQuantity, withinLimit } from '../../src/market/book.js';
+import type { Book, BookLevel, InstrumentSpec } from '../../src/market/types.js';
 import { matchOrder } from '../../src/venues/sim/match.js';
 
 const market = createSyntheticMarket({ seed: 5 });
@@ -124,5 +127,161 @@ test('matching is deterministic', () => {
       assert.deepEqual(matchOrder(a.order, a.book, a.spec, c.tsUs), again);
     }),
     { numRuns: 300 },
+  );
+});
+
+// ---- the matcher as it was before its rewrite for speed: an oracle the fast one must equal ----
+
+function oracleMatch(order: Order, book: Book | undefined, spec: InstrumentSpec | undefined, tsUs: number): VenueReport[] {
+  const ts = microsToIso(tsUs);
+  const reject = (code: string, reason: string): VenueReport[] => [{ kind: 'REJECTED', code, reason, ts }];
+  const positive = (s: string | undefined): Dec | undefined => {
+    if (typeof s !== 'string' || !isDecimalString(s)) return undefined;
+    const d = dec(s);
+    return d.gt(0) ? d : undefined;
+  };
+  if (!spec || spec.instrument_id !== order.instrument_id) return reject('UNKNOWN_SYMBOL', `unknown symbol ${order.instrument_id}`);
+  if (!book) return reject('NO_MARKET_DATA', `no order book for ${order.instrument_id} at ${ts}`);
+  const tick = dec(spec.tick_size);
+  const lot = dec(spec.lot_size);
+  const qty = positive(order.qty);
+  if (!qty) return reject('LOT_SIZE', `quantity must be a positive decimal, got ${JSON.stringify(order.qty)}`);
+  if (qty.lt(dec(spec.min_qty))) return reject('LOT_SIZE', `quantity ${order.qty} is below min_qty ${spec.min_qty}`);
+  if (qty.gt(dec(spec.max_qty))) return reject('LOT_SIZE', `quantity ${order.qty} is above max_qty ${spec.max_qty}`);
+  if (!isMultipleOf(qty, lot)) return reject('LOT_SIZE', `quantity ${order.qty} is not a multiple of lot_size ${spec.lot_size}`);
+  let limit: Dec | undefined;
+  if (order.order_type === 'LIMIT') {
+    if (order.limit_price === undefined) return reject('PRICE_FILTER', 'LIMIT order without limit_price');
+    limit = positive(order.limit_price);
+    if (!limit) return reject('PRICE_FILTER', `limit price must be a positive decimal, got ${JSON.stringify(order.limit_price)}`);
+    if (!isMultipleOf(limit, tick)) return reject('PRICE_FILTER', `limit price ${order.limit_price} is not a multiple of tick_size ${spec.tick_size}`);
+  }
+  const buy = order.side === 'BUY';
+  const levels = buy ? book.asks : book.bids;
+  const checkPrice = limit ?? levels[0]?.price;
+  if (checkPrice && qty.times(checkPrice).lt(dec(spec.min_notional))) {
+    return reject('MIN_NOTIONAL', `notional ${fmt(qty.times(checkPrice))} ${spec.quote} (qty × ${limit ? 'limit' : 'touch'} price) is below min_notional ${spec.min_notional}`);
+  }
+  const venueOrderId = `SIM-${spec.venue}-` + createHash('sha256').update(order.client_order_id).digest('hex').slice(0, 20);
+  const reports: VenueReport[] = [{ kind: 'ACK', venue_order_id: venueOrderId, ts }];
+  const fills: { qty: Dec; price: Dec }[] = [];
+  let remaining = qty;
+  for (const level of levels) {
+    if (limit && !withinLimit(order.side, level.price, limit)) break;
+    const q = level.qty.lt(remaining) ? (isMultipleOf(level.qty, lot) ? level.qty : floorTo(level.qty, lot)) : remaining;
+    if (q.lte(0)) continue;
+    fills.push({ qty: q, price: level.price });
+    remaining = remaining.minus(q);
+    if (remaining.eq(0)) break;
+  }
+  const unfilled = remaining.gt(0);
+  if (order.tif === 'FOK' && unfilled) {
+    const where = limit ? `at ${buy ? '<=' : '>='} ${order.limit_price}` : 'in the book';
+    reports.push({ kind: 'EXPIRED', reason: `FOK: quantity ${order.qty} not fully fillable ${where}`, ts });
+    return reports;
+  }
+  fills.forEach((f, i) => {
+    reports.push({
+      kind: 'TRADE',
+      venue_order_id: venueOrderId,
+      trade_id: `${venueOrderId}-${i + 1}`,
+      qty: fmt(f.qty),
+      price: fmt(f.price),
+      fee: fmt(f.qty.times(f.price).times(dec(spec.taker_fee))),
+      fee_ccy: spec.quote,
+      liquidity: 'TAKER',
+      ts,
+    });
+  });
+  if (unfilled) {
+    if (order.order_type === 'MARKET') reports.push({ kind: 'EXPIRED', reason: 'insufficient liquidity', ts });
+    else if (order.tif === 'IOC') reports.push({ kind: 'CANCELED', reason: `IOC: unfilled quantity ${fmt(remaining)} canceled`, ts });
+  }
+  return reports;
+}
+
+/** n × 10^-d as plain text, trailing zeros kept ("12.300"): inputs are not always canonical. */
+const decText = (n: number, d: number): string => {
+  if (d === 0) return String(n);
+  const s = String(n).padStart(d + 1, '0');
+  return `${s.slice(0, -d)}.${s.slice(-d)}`;
+};
+const arbDecText = fc.tuple(fc.integer({ min: 0, max: 50_000_000 }), fc.integer({ min: 0, max: 9 })).map(([n, d]) => decText(n, d));
+const arbText = fc.oneof(
+  { weight: 6, arbitrary: arbDecText },
+  { weight: 1, arbitrary: fc.constantFrom('', 'abc', '1e3', '-1', '-0.5', '0', ' 1', '1.', '.5', '0x10', 'Infinity') },
+);
+
+// Rules that are not powers of ten too, and sizes that make every reject reachable.
+const arbSpec = fc.oneof(
+  fc.constantFrom(...BUILTIN_INSTRUMENTS),
+  fc.record({
+    base: fc.constantFrom(...BUILTIN_INSTRUMENTS),
+    tick: fc.constantFrom('0.05', '0.5', '1', '0.25', '0.001', '10'),
+    lot: fc.constantFrom('0.25', '0.001', '1', '10', '0.3', '0.00001'),
+    fee: fc.constantFrom('0', '0.001', '0.00075', '0.0123'),
+  }).map(({ base, tick, lot, fee }): InstrumentSpec => ({ ...base, tick_size: tick, lot_size: lot, min_qty: lot, taker_fee: fee, min_notional: '1' })),
+);
+
+const arbLevels = (buy: boolean) =>
+  fc.array(fc.tuple(fc.integer({ min: 1, max: 40_000 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3_000_000 }), fc.integer({ min: 0, max: 6 })), { maxLength: 8 }).map((raw) => {
+    const levels: BookLevel[] = raw.map(([p, pd, q, qd]) => ({ price: dec(decText(p, pd)), qty: dec(decText(q, qd)) }));
+    levels.sort((a, b) => (buy ? b.price.cmp(a.price) : a.price.cmp(b.price)));
+    return levels.filter((l, i) => i === 0 || !l.price.eq(levels[i - 1].price));
+  });
+
+const arbMatch = fc.record({
+  spec: arbSpec,
+  synthetic: fc.boolean(),
+  bids: arbLevels(true),
+  asks: arbLevels(false),
+  tsUs: fc.oneof(fc.integer({ min: -(2 ** 50), max: 2 ** 52 }), fc.constantFrom(0, -1, 1.5, T0 + 0.25)),
+  side: fc.constantFrom('BUY' as const, 'SELL' as const),
+  orderType: fc.constantFrom('MARKET' as const, 'LIMIT' as const),
+  tif: fc.constantFrom('GTC' as const, 'IOC' as const, 'FOK' as const),
+  lots: fc.integer({ min: 1, max: 200_000 }),
+  limitTicks: fc.integer({ min: -5, max: 60 }),
+  // mostly on-grid quantities and limits near the touch; sometimes any text
+  qtyText: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arbText }),
+  limitText: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arbText }),
+  coid: fc.string({ maxLength: 40 }),
+  otherInstrument: fc.boolean(),
+  noBook: fc.integer({ min: 0, max: 20 }),
+  noSpec: fc.integer({ min: 0, max: 20 }),
+});
+
+test('the fast matcher gives exactly the reports of the original one', () => {
+  fc.assert(
+    fc.property(arbMatch, (c) => {
+      const spec = c.spec;
+      let book: Book | undefined = c.synthetic ? market.bookAt(spec.instrument_id, T0 + (Math.abs(c.tsUs) % 1e12)) : { instrument_id: spec.instrument_id, ts_us: 0, bids: c.bids, asks: c.asks };
+      if (c.noBook === 0) book = undefined;
+      const qty = c.qtyText ?? dec(spec.lot_size).times(c.lots).toString();
+      const tick = dec(spec.tick_size);
+      const touch = book && (c.side === 'BUY' ? book.asks : book.bids)[0]?.price;
+      const near = touch ? floorTo(touch, tick).plus(tick.times(c.side === 'BUY' ? c.limitTicks : -c.limitTicks)) : tick;
+      const limit = c.limitText ?? (near.gt(0) ? near : tick).toString();
+      const order: Order = {
+        client_order_id: c.coid,
+        intent_id: 'i',
+        leg: 0,
+        attempt: 0,
+        account: 'default',
+        strategy: 's',
+        env: 'sim',
+        instrument_id: c.otherInstrument && c.noSpec < 3 ? 'OKX:NOPE' : spec.instrument_id,
+        venue: spec.venue,
+        symbol: spec.symbol,
+        side: c.side,
+        order_type: c.orderType,
+        qty,
+        limit_price: c.orderType === 'LIMIT' && c.limitText === '' ? undefined : limit,
+        tif: c.tif,
+        ref_price: '1',
+      };
+      const s = c.noSpec === 0 ? undefined : spec;
+      assert.deepEqual(matchOrder(order, book, s, c.tsUs), oracleMatch(order, book, s, c.tsUs));
+    }),
+    { numRuns: 5_000 },
   );
 });

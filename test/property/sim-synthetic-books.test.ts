@@ -32,10 +32,10 @@ test('book invariants for all instruments at random times', () => {
           assert.ok(b.asks[i].price.gt(b.asks[i - 1].price), 'asks strictly ascending');
         }
         for (const l of [...b.bids, ...b.asks]) {
-          // decimals are built from digits: they must be exactly what parsing their text gives
+          // decimals are built from scaled integers: they must be exactly what parsing their text gives
           for (const x of [l.price, l.qty]) {
             const parsed = dec(x.toString());
-            assert.deepEqual([x.c, x.e, x.s], [parsed.c, parsed.e, parsed.s], x.toString());
+            assert.deepEqual([x.coef, x.scale], [parsed.coef, parsed.scale], x.toString());
           }
           assert.ok(l.price.gt(0) && isMultipleOf(l.price, r.tick), `price ${l.price} on tick ${r.tick}`);
           assert.ok(isMultipleOf(l.qty, r.lot), `qty ${l.qty} on lot ${r.lot}`);

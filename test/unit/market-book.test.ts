@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dec } from '../../src/domain/decimal.js';
+import fc from 'fast-check';
+import { type Dec, ZERO, dec } from '../../src/domain/decimal.js';
 import type { Book } from '../../src/market/types.js';
 import {
   bestAsk,
@@ -49,6 +50,32 @@ test('quantityForNotional walks asks for BUY and bids for SELL, exactly', () => 
 test('quantityForNotional extends past the book at the last level price', () => {
   // whole ask side: 100 + 201 + 50.5 = 351.5 for 3.5; 101 more at 101 = 1 more
   assert.equal(quantityForNotional(book, 'BUY', '452.5')?.toString(), '4.5');
+});
+
+test('quantityForNotional gives the straightforward walk, to the coefficient and scale', () => {
+  // The walk as first written: start from zero, add every level taken, price the rest at the covering (else last) level.
+  const reference = (levels: readonly { price: Dec; qty: Dec }[], notional: Dec): Dec => {
+    let remaining = notional;
+    let qty = ZERO;
+    for (const level of levels) {
+      const levelNotional = level.qty.times(level.price);
+      if (levelNotional.gte(remaining)) return qty.plus(remaining.div(level.price));
+      qty = qty.plus(level.qty);
+      remaining = remaining.minus(levelNotional);
+    }
+    return qty.plus(remaining.div(levels[levels.length - 1].price));
+  };
+  const decimal = fc.tuple(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: 0, max: 8 })).map(([u, s]) => dec(u).div(dec(10).pow(s)).round(s));
+  const level = fc.record({ price: decimal, qty: decimal });
+  fc.assert(
+    fc.property(fc.array(level, { minLength: 1, maxLength: 6 }), decimal, (levels, notional) => {
+      const got = quantityForNotional({ instrument_id: 'X', ts_us: 0, bids: levels, asks: levels }, 'BUY', notional)!;
+      const want = reference(levels, notional);
+      assert.equal(got.coef, want.coef);
+      assert.equal(got.scale, want.scale);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('walkForQuantity: vwap, levels, limit and shortfall', () => {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { dec, isMultipleOf } from '../../src/domain/decimal.js';
 import { isoToMicros } from '../../src/domain/time.js';
 import { BUILTIN_INSTRUMENTS, USD_LIKE } from '../../src/market/instruments.js';
@@ -55,6 +56,30 @@ test('cache hit returns the same frozen book', () => {
   const b = m.bookAt('BINANCE:BTCUSDT', T0 + 999_999);
   assert.equal(a, b);
   assert.ok(Object.isFrozen(a) && Object.isFrozen(a!.asks) && Object.isFrozen(a!.asks[0]));
+});
+
+test('books are pinned: a digest of 2,400 of them is the one the original (eager) generator gave', () => {
+  const m = createSyntheticMarket({ seed: 42 });
+  const h = createHash('sha256');
+  for (let i = 0; i < 300; i++) {
+    for (const s of BUILTIN_INSTRUMENTS) h.update(JSON.stringify(m.bookAt(s.instrument_id, T0 + i * 7_777_777_777 - 1e15)));
+  }
+  assert.equal(h.digest('hex'), 'ca7e27531bdc2096a70a75b15a9fe38dd8044f964df58564d5a8f8d598ac16dc');
+});
+
+test('levels made on read: the same decimals on every read, in any order, and plain {price, qty} in JSON', () => {
+  const a = createSyntheticMarket({ seed: 9 }).bookAt('OKX:ETH-USDT', T0)!;
+  const b = createSyntheticMarket({ seed: 9 }).bookAt('OKX:ETH-USDT', T0)!;
+  // a is read deepest level first, b top first
+  const read = (levels: Book['asks']) => levels.map((l) => `${l.price.coef}/${l.price.scale} ${l.qty.coef}/${l.qty.scale}`);
+  const deepFirst = [...a.asks].reverse().map((l) => read([l])[0]).reverse();
+  assert.deepEqual(deepFirst, read(b.asks));
+  assert.equal(a.asks[3].price, a.asks[3].price, 'kept after the first read');
+  const l = a.bids[2];
+  assert.equal(JSON.stringify(l), JSON.stringify({ price: l.price.toString(), qty: l.qty.toString() }));
+  assert.throws(() => {
+    (l as { price: unknown }).price = l.qty;
+  }, TypeError);
 });
 
 test('asset prices stay in their ranges over a year', () => {

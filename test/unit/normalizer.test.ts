@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { decideIntent, evolveNormalizer, initialNormalizerState, resolveInstrument } from '../../src/normalizer/decide.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
+import { BUILTIN_INSTRUMENTS, DEFAULT_VENUE_PREFERENCE } from '../../src/market/instruments.js';
+import { midPrice } from '../../src/market/book.js';
 import { dec } from '../../src/domain/decimal.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
-import { isoToMicros } from '../../src/domain/time.js';
+import { isoToMicros, microsToIso, parseRfc3339Micros } from '../../src/domain/time.js';
 
 const market = createSyntheticMarket({ seed: 1 });
 const ctx = { market };
@@ -143,6 +146,72 @@ test('a BTC-quoted notional is converted to USD through a BTC/USDT book', () => 
   const e = only(decide({ ...base, instrument_id: 'BINANCE:ETHBTC', size: { type: 'notional', value: '0.5', ccy: 'BTC' } })) as EventOf<'IntentAccepted'>;
   const usd = dec(e.data.intent.notional_usd);
   assert.ok(usd.gt(20_000) && usd.lt(50_000), `0.5 BTC in USD: ${usd}`);
+  // Through the same venue's BTC/USDT book, though the other venues list one too.
+  const mid = midPrice(market.bookAt('BINANCE:BTCUSDT', isoToMicros(base.ts)))!;
+  assert.equal(e.data.intent.notional_usd, dec('0.5').times(mid).toString());
+});
+
+test('bare symbols resolve as a filter and sort of the instrument list would, for any venue preference', () => {
+  const reference = (symbol: string, list: typeof BUILTIN_INSTRUMENTS, prefs: readonly string[]) => {
+    const rank = (v: string) => (prefs.indexOf(v) < 0 ? prefs.length : prefs.indexOf(v));
+    return list.filter((s) => s.base + s.quote === symbol).sort((a, b) => rank(a.venue) - rank(b.venue) || a.venue.localeCompare(b.venue));
+  };
+  const venues = ['BINANCE', 'OKX', 'KUCOIN', 'BYBIT'];
+  const extra = { ...BUILTIN_INSTRUMENTS[0], instrument_id: 'BYBIT:BTCUSDT', venue: 'BYBIT' };
+  const markets = [market, createSyntheticMarket({ seed: 1, instruments: [...BUILTIN_INSTRUMENTS, extra].reverse() })];
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...markets),
+      fc.option(fc.shuffledSubarray(venues), { nil: undefined }),
+      fc.constantFrom('BTCUSDT', 'btc-usdt', 'ETH/BTC', 'eth_usdt', 'SOL.USDT', 'XRPUSDT', ':BTCUSDT'),
+      (m, prefs, requested) => {
+        const c = { market: m, venuePreference: prefs };
+        const want = reference(requested.toUpperCase().replace(/[-/_.]/g, ''), m.instruments(), prefs ?? DEFAULT_VENUE_PREFERENCE);
+        assert.deepEqual(resolveInstrument(requested, c), want);
+        assert.deepEqual(resolveInstrument(requested, c), want, 'and again, from the cache');
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('accepted intents keep their field order, optional fields included', () => {
+  const e = only(
+    decide({
+      ...base,
+      size: { type: 'quantity', value: '0.5' },
+      constraints: { limit_price: '60000', tif: 'GTC', max_slippage_bps: 3, stop_loss: '55000', expire_at: '2026-01-02T12:30:00+01:00' },
+    }),
+  ) as EventOf<'IntentAccepted'>;
+  assert.equal(e.type, 'IntentAccepted', JSON.stringify(e.data));
+  const all = ['intent_id', 'ts', 'account', 'strategy', 'labels', 'env', 'instrument_id', 'venues', 'sized_on', 'base', 'quote', 'side', 'size', 'qty', 'order_type', 'limit_price', 'tif', 'max_slippage_bps', 'stop_loss', 'expire_at', 'ref_price', 'notional', 'notional_usd'];
+  assert.deepEqual(Object.keys(e.data.intent), all);
+  assert.equal(e.data.intent.expire_at, '2026-01-02T11:30:00.000000Z');
+  const plain = only(decide(base)) as EventOf<'IntentAccepted'>;
+  const absent = new Set(['limit_price', 'stop_loss', 'expire_at']);
+  assert.deepEqual(Object.keys(plain.data.intent), all.filter((k) => !absent.has(k)));
+});
+
+test('event times are the canonical form of ts and expire_at, whatever form they arrive in', () => {
+  const seconds = fc.integer({ min: 0, max: 253_402_300_799 }); // 1970 .. 9999; times after 2199 are refused
+  const rfc3339 = fc.oneof(
+    fc.tuple(seconds, fc.stringMatching(/^\d{6}$/)).map(([s, f]) => new Date(s * 1000).toISOString().replace('.000Z', `.${f}Z`)),
+    fc.tuple(seconds, fc.stringMatching(/^(\.\d{1,9})?$/), fc.constantFrom('Z', 'z', '+00:00', '-05:30', '+14:00')).map(([s, f, zone]) => new Date(s * 1000).toISOString().slice(0, 19) + f + zone),
+    fc.constantFrom('2112-01-01T00:00:00.000000Z', '2200-06-30T12:00:00.999999Z', '9999-12-31T23:59:59.999999Z', '2026-01-02T24:00:00.000000Z', '2026-01-02T23:59:60.000000Z'),
+  );
+  fc.assert(
+    fc.property(rfc3339, (ts) => {
+      const us = parseRfc3339Micros(ts);
+      const e = only(decide({ ...base, ts, instrument_id: 'NOPE:BTCUSDT' }));
+      assert.equal(e.type, 'DeadLetter');
+      // A ts the schema rejects has no event time of its own: the dead letter takes the arrival time.
+      assert.equal(e.ts, us === undefined ? microsToIso(ARRIVED) : microsToIso(us), ts);
+      if (us === undefined || us <= isoToMicros(base.ts)) return;
+      const accepted = only(decide({ ...base, size: { type: 'quantity', value: '0.1' }, constraints: { tif: 'IOC', expire_at: ts } })) as EventOf<'IntentAccepted'>;
+      assert.equal(accepted.data.intent.expire_at, microsToIso(us), ts);
+    }),
+    { numRuns: 1000 },
+  );
 });
 
 test('the same input always yields the same events', () => {

@@ -13,6 +13,9 @@ export interface ConsumerHost {
   consumerEnded(c: EmbeddedConsumer): void;
 }
 
+/** Commits one consumer may have written but not yet seen durable. */
+const MAX_IN_DOUBT = 64;
+
 /** Fallback wake-up while idle, in case a notify is ever missed. */
 const IDLE_WAKE_MS = 1000;
 
@@ -28,8 +31,8 @@ export class EmbeddedConsumer implements Consumer {
   private stopping = false;
   private inFlight = false;
   private wakeIdle: (() => void) | null = null;
-  /** The last commit, written but maybe not yet durable. */
-  private unsynced: Promise<unknown> | null = null;
+  /** Commits written and visible but maybe not yet durable, oldest first. */
+  private readonly unsynced: Promise<unknown>[] = [];
   /** Set as soon as any commit fails: no batch is handled after that. */
   private commitError: unknown = undefined;
 
@@ -77,20 +80,22 @@ export class EmbeddedConsumer implements Consumer {
         this.inFlight = true;
         if (this.commitError) throw this.commitError;
         const outputs = await this.handle(batch.records);
-        // The frame is written (and visible) inside commit; only its fsync is pending. Handle the
-        // next batch meanwhile, but let at most one commit wait for durability at a time.
+        // The frame is written (and visible) inside commit; only its fsync is pending. Go on with
+        // the next batches meanwhile: the journal is one ordered file, so a later commit is never
+        // durable before an earlier one, and any failed commit stops this consumer (commitError)
+        // and the log. The bound only caps how much work waits on one slow fsync.
         const commit = this.host.commit(this.group, batch.offsets, outputs ?? []);
         commit.catch((e: unknown) => (this.commitError ??= e));
         for (let i = 0; i < this.topics.length; i++) this.next[i] = batch.next[i];
-        const previous = this.unsynced;
-        this.unsynced = commit;
-        if (previous) await previous;
+        this.unsynced.push(commit);
+        void commit.then(() => this.unsynced.shift(), () => undefined);
+        if (this.unsynced.length > MAX_IN_DOUBT) await this.unsynced[0];
         this.inFlight = false;
         // Let other consumers and I/O run between batches.
         await yieldToLoop();
       }
       // Settle durability of the last commit before reporting done.
-      if (this.unsynced) await this.unsynced;
+      await Promise.all(this.unsynced);
     } finally {
       this.inFlight = false;
       this.stopping = true;

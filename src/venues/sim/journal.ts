@@ -18,7 +18,13 @@ export interface JournalEntry {
 
 type Enc = (string | 0)[];
 
+/** One journal line with its newline. */
 export function encodeJournalLine(e: JournalEntry): string {
+  return encodeJournalText(e) + '\n';
+}
+
+/** One journal line's JSON text, without the newline. */
+export function encodeJournalText(e: JournalEntry): string {
   const t = e.reports[0]?.ts ?? '';
   const ack = e.reports.find((r) => r.kind === 'ACK');
   const v = ack && ack.kind === 'ACK' ? ack.venue_order_id : '';
@@ -38,7 +44,7 @@ export function encodeJournalLine(e: JournalEntry): string {
         return ['R', x.code, x.reason, ts(x.ts)];
     }
   });
-  return JSON.stringify({ id: e.client_order_id, i: e.instrument_id, ts: e.ts, t, v, r }) + '\n';
+  return JSON.stringify({ id: e.client_order_id, i: e.instrument_id, ts: e.ts, t, v, r });
 }
 
 const LENGTHS: Record<string, number> = { A: 3, T: 9, C: 3, E: 3, R: 4 };
@@ -80,6 +86,8 @@ export function decodeJournalLine(text: string): JournalEntry {
 
 export interface JournalContents {
   entries: JournalEntry[];
+  /** The text of each entry's line (without the newline), in the same order. */
+  texts: string[];
   /** Bytes up to and including the last newline: everything after it is a torn write. */
   goodBytes: number;
   size: number;
@@ -92,6 +100,7 @@ export interface JournalContents {
 export function readJournal(path: string): JournalContents {
   const buf = readFileSync(path);
   const entries: JournalEntry[] = [];
+  const texts: string[] = [];
   let start = 0;
   let lineNo = 0;
   for (;;) {
@@ -106,6 +115,7 @@ export function readJournal(path: string): JournalContents {
     } catch (e) {
       throw new Error(`${path}:${lineNo}: corrupt sim venue journal line (${(e as Error).message})`);
     }
+    texts.push(text);
   }
-  return { entries, goodBytes: start, size: buf.length };
+  return { entries, texts, goodBytes: start, size: buf.length };
 }

@@ -3,23 +3,36 @@
 // backtest = live and crash recovery reproducible.
 // Limitation: only the taker side is simulated. A GTC remainder rests (no terminal report) but
 // never fills later, so maker_fee is never charged here.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Order, VenueReport } from '../../domain/events.js';
-import { type Dec, dec, floorTo, fmt, isDecimalString, isMultipleOf } from '../../domain/decimal.js';
-import { microsToIso } from '../../domain/time.js';
-import { withinLimit } from '../../market/book.js';
+import { Dec, dec, floorTo, fmt, isDecimalString, isMultipleOf } from '../../domain/decimal.js';
 import type { Book, InstrumentSpec } from '../../market/types.js';
+import { isoAt } from './event-time.js';
 
 export const REJECT_CODES = ['UNKNOWN_SYMBOL', 'NO_MARKET_DATA', 'LOT_SIZE', 'PRICE_FILTER', 'MIN_NOTIONAL'] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 
 export const INSUFFICIENT_LIQUIDITY = 'insufficient liquidity';
 
+/** A price or quantity increment; places is k when it is 10^-k, as it usually is. */
+interface Step {
+  value: Dec;
+  places: number | undefined;
+}
+
+function stepOf(s: string): Step {
+  const value = dec(s);
+  return { value, places: value.coef === 1n ? value.scale : undefined };
+}
+
+/** x is a multiple of step: surely so, without a division, when it has no more decimals than a 10^-k step. */
+function onGrid(x: Dec, step: Step): boolean {
+  return (step.places !== undefined && x.scale <= step.places) || isMultipleOf(x, step.value);
+}
+
 interface Rules {
-  tick: Dec;
-  tickPow: number | undefined;
-  lot: Dec;
-  lotPow: number | undefined;
+  tick: Step;
+  lot: Step;
   minQty: Dec;
   maxQty: Dec;
   minNotional: Dec;
@@ -31,13 +44,9 @@ const rulesCache = new WeakMap<InstrumentSpec, Rules>();
 function rulesOf(spec: InstrumentSpec): Rules {
   let r = rulesCache.get(spec);
   if (!r) {
-    const tick = dec(spec.tick_size);
-    const lot = dec(spec.lot_size);
     r = {
-      tick,
-      tickPow: pow10Decimals(tick),
-      lot,
-      lotPow: pow10Decimals(lot),
+      tick: stepOf(spec.tick_size),
+      lot: stepOf(spec.lot_size),
       minQty: dec(spec.min_qty),
       maxQty: dec(spec.max_qty),
       minNotional: dec(spec.min_notional),
@@ -48,28 +57,20 @@ function rulesOf(spec: InstrumentSpec): Rules {
   return r;
 }
 
-/** k when step = 10^-k (the usual tick/lot), else undefined. */
-function pow10Decimals(step: Dec): number | undefined {
-  return step.c.length === 1 && step.c[0] === 1 ? -step.e : undefined;
-}
-
-/**
- * x is a multiple of step. For step = 10^-k this is a digit count on big.js's documented
- * representation (c has no trailing zeros), avoiding a decimal division per check.
- */
-function onGrid(x: Dec, step: Dec, pow: number | undefined): boolean {
-  return pow === undefined ? isMultipleOf(x, step) : x.c.length - 1 - x.e <= pow;
-}
-
 /** Deterministic venue order id: venue prefix + hash of the client order id. */
 export function simVenueOrderId(venue: string, clientOrderId: string): string {
-  return `SIM-${venue}-` + createHash('sha256').update(clientOrderId).digest('hex').slice(0, 20);
+  // One-shot hash: about half the cost of createHash().update().digest() per order.
+  return `SIM-${venue}-` + hash('sha256', clientOrderId, 'hex').slice(0, 20);
 }
 
 function parsePositive(s: string | undefined): Dec | undefined {
   if (typeof s !== 'string' || !isDecimalString(s)) return undefined;
   const d = dec(s);
-  return d.gt(0) ? d : undefined;
+  return d.coef > 0n ? d : undefined;
+}
+
+function rejected(code: RejectCode, reason: string, ts: string): VenueReport[] {
+  return [{ kind: 'REJECTED', code, reason, ts }];
 }
 
 /**
@@ -80,77 +81,76 @@ function parsePositive(s: string | undefined): Dec | undefined {
  * TRADE completes it. MARKET orders have IOC semantics (FOK when tif is FOK).
  */
 export function matchOrder(order: Order, book: Book | undefined, spec: InstrumentSpec | undefined, tsUs: number): VenueReport[] {
-  const ts = microsToIso(tsUs);
-  const reject = (code: RejectCode, reason: string): VenueReport[] => [{ kind: 'REJECTED', code, reason, ts }];
+  const ts = isoAt(tsUs);
 
-  if (!spec || spec.instrument_id !== order.instrument_id) return reject('UNKNOWN_SYMBOL', `unknown symbol ${order.instrument_id}`);
-  if (!book) return reject('NO_MARKET_DATA', `no order book for ${order.instrument_id} at ${ts}`);
+  if (!spec || spec.instrument_id !== order.instrument_id) return rejected('UNKNOWN_SYMBOL', `unknown symbol ${order.instrument_id}`, ts);
+  if (!book) return rejected('NO_MARKET_DATA', `no order book for ${order.instrument_id} at ${ts}`, ts);
   const r = rulesOf(spec);
 
   const qty = parsePositive(order.qty);
-  if (!qty) return reject('LOT_SIZE', `quantity must be a positive decimal, got ${JSON.stringify(order.qty)}`);
-  if (qty.lt(r.minQty)) return reject('LOT_SIZE', `quantity ${order.qty} is below min_qty ${spec.min_qty}`);
-  if (qty.gt(r.maxQty)) return reject('LOT_SIZE', `quantity ${order.qty} is above max_qty ${spec.max_qty}`);
-  if (!onGrid(qty, r.lot, r.lotPow)) return reject('LOT_SIZE', `quantity ${order.qty} is not a multiple of lot_size ${spec.lot_size}`);
+  if (!qty) return rejected('LOT_SIZE', `quantity must be a positive decimal, got ${JSON.stringify(order.qty)}`, ts);
+  if (qty.lt(r.minQty)) return rejected('LOT_SIZE', `quantity ${order.qty} is below min_qty ${spec.min_qty}`, ts);
+  if (qty.gt(r.maxQty)) return rejected('LOT_SIZE', `quantity ${order.qty} is above max_qty ${spec.max_qty}`, ts);
+  if (!onGrid(qty, r.lot)) return rejected('LOT_SIZE', `quantity ${order.qty} is not a multiple of lot_size ${spec.lot_size}`, ts);
 
   let limit: Dec | undefined;
   if (order.order_type === 'LIMIT') {
-    if (order.limit_price === undefined) return reject('PRICE_FILTER', 'LIMIT order without limit_price');
+    if (order.limit_price === undefined) return rejected('PRICE_FILTER', 'LIMIT order without limit_price', ts);
     limit = parsePositive(order.limit_price);
-    if (!limit) return reject('PRICE_FILTER', `limit price must be a positive decimal, got ${JSON.stringify(order.limit_price)}`);
-    if (!onGrid(limit, r.tick, r.tickPow)) return reject('PRICE_FILTER', `limit price ${order.limit_price} is not a multiple of tick_size ${spec.tick_size}`);
+    if (!limit) return rejected('PRICE_FILTER', `limit price must be a positive decimal, got ${JSON.stringify(order.limit_price)}`, ts);
+    if (!onGrid(limit, r.tick)) return rejected('PRICE_FILTER', `limit price ${order.limit_price} is not a multiple of tick_size ${spec.tick_size}`, ts);
   }
 
   const buy = order.side === 'BUY';
   const levels = buy ? book.asks : book.bids;
   // Notional is checked at the limit price, or at the touch for a MARKET order (skipped on an empty side).
   const checkPrice = limit ?? levels[0]?.price;
-  if (checkPrice && qty.times(checkPrice).lt(r.minNotional)) {
-    return reject('MIN_NOTIONAL', `notional ${fmt(qty.times(checkPrice))} ${spec.quote} (qty × ${limit ? 'limit' : 'touch'} price) is below min_notional ${spec.min_notional}`);
+  if (checkPrice) {
+    const notional = qty.times(checkPrice);
+    if (notional.lt(r.minNotional)) {
+      return rejected('MIN_NOTIONAL', `notional ${fmt(notional)} ${spec.quote} (qty × ${limit ? 'limit' : 'touch'} price) is below min_notional ${spec.min_notional}`, ts);
+    }
   }
 
   const venueOrderId = simVenueOrderId(spec.venue, order.client_order_id);
   const reports: VenueReport[] = [{ kind: 'ACK', venue_order_id: venueOrderId, ts }];
 
-  // Walk the opposite side, level by level, within the limit.
-  const fills: { qty: Dec; price: Dec }[] = [];
+  // Walk the opposite side, level by level, within the limit, reporting each fill as it is found.
   let remaining = qty;
-  for (const level of levels) {
-    if (limit && !withinLimit(order.side, level.price, limit)) break;
+  let trades = 0;
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    const price = level.price;
+    if (limit && (buy ? price.gt(limit) : price.lt(limit))) break;
     // Resting quantity off the lot grid (recorded data) trades only its on-grid part.
-    const q = level.qty.lt(remaining) ? (onGrid(level.qty, r.lot, r.lotPow) ? level.qty : floorTo(level.qty, r.lot)) : remaining;
-    if (q.lte(0)) continue;
-    fills.push({ qty: q, price: level.price });
-    remaining = remaining.minus(q);
-    if (remaining.eq(0)) break;
-  }
-  const unfilled = remaining.gt(0);
-
-  if (order.tif === 'FOK' && unfilled) {
-    const where = limit ? `at ${buy ? '<=' : '>='} ${order.limit_price}` : 'in the book';
-    reports.push({ kind: 'EXPIRED', reason: `FOK: quantity ${order.qty} not fully fillable ${where}`, ts });
-    return reports;
-  }
-
-  for (let i = 0; i < fills.length; i++) {
-    const f = fills[i];
+    const resting = level.qty;
+    const q = resting.lt(remaining) ? (onGrid(resting, r.lot) ? resting : floorTo(resting, r.lot.value)) : remaining;
+    if (q.coef <= 0n) continue;
+    trades++;
     reports.push({
       kind: 'TRADE',
       venue_order_id: venueOrderId,
-      trade_id: `${venueOrderId}-${i + 1}`,
-      qty: fmt(f.qty),
-      price: fmt(f.price),
-      fee: fmt(f.qty.times(f.price).times(r.takerFee)),
+      trade_id: `${venueOrderId}-${trades}`,
+      qty: fmt(q),
+      price: fmt(price),
+      // qty × price × fee rate, exact, as one product
+      fee: fmt(new Dec(q.coef * price.coef * r.takerFee.coef, q.scale + price.scale + r.takerFee.scale)),
       fee_ccy: spec.quote,
       liquidity: 'TAKER',
       ts,
     });
+    remaining = remaining.minus(q);
+    if (remaining.coef === 0n) break;
   }
+  if (remaining.coef === 0n) return reports;
 
-  if (unfilled) {
-    if (order.order_type === 'MARKET') reports.push({ kind: 'EXPIRED', reason: INSUFFICIENT_LIQUIDITY, ts });
-    else if (order.tif === 'IOC') reports.push({ kind: 'CANCELED', reason: `IOC: unfilled quantity ${fmt(remaining)} canceled`, ts });
-    // LIMIT GTC: the remainder rests on the book; the order stays open.
-  }
+  if (order.tif === 'FOK') {
+    // All or nothing: the trades found above never happened.
+    reports.length = 1;
+    const where = limit ? `at ${buy ? '<=' : '>='} ${order.limit_price}` : 'in the book';
+    reports.push({ kind: 'EXPIRED', reason: `FOK: quantity ${order.qty} not fully fillable ${where}`, ts });
+  } else if (order.order_type === 'MARKET') reports.push({ kind: 'EXPIRED', reason: INSUFFICIENT_LIQUIDITY, ts });
+  else if (order.tif === 'IOC') reports.push({ kind: 'CANCELED', reason: `IOC: unfilled quantity ${fmt(remaining)} canceled`, ts });
+  // LIMIT GTC: the remainder rests on the book; the order stays open.
   return reports;
 }

@@ -4,10 +4,11 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Order, VenueReport } from '../../domain/events.js';
-import { microsToIso, parseRfc3339Micros } from '../../domain/time.js';
+import { microsToIso } from '../../domain/time.js';
 import type { MarketData } from '../../market/types.js';
 import type { Venue, VenueOrderResult } from '../types.js';
-import { encodeJournalLine, type JournalEntry, readJournal } from './journal.js';
+import { microsAt } from './event-time.js';
+import { decodeJournalLine, encodeJournalText, type JournalContents, readJournal } from './journal.js';
 import { matchOrder } from './match.js';
 
 /** An order with its event time (RFC 3339): the simulator fills against the book at that time. */
@@ -26,36 +27,42 @@ export interface SimVenueOptions {
 export class SimVenue implements Venue {
   readonly venues: readonly string[];
   private readonly market: MarketData;
-  private readonly orders = new Map<string, VenueReport[]>();
-  private readonly placed = new Map<string, number>();
+  /**
+   * The journal text of every known client order id. Reports are decoded from it only when an order
+   * comes back (rare): one flat string per order is far lighter to keep, for memory and the GC,
+   * than its report objects.
+   */
+  private readonly orders = new Map<string, string>();
+  /** Placements beyond the first, by client order id: only a doubled journal (found on open) has any. */
+  private readonly extraPlacements = new Map<string, number>();
   private fd: number | undefined;
   private readonly fsync: boolean;
   /** Journal lines dropped on open because the previous process died mid-write. */
   readonly tornLinesDropped: number;
 
-  private constructor(opts: SimVenueOptions, fd: number, loaded: JournalEntry[], torn: number) {
+  private constructor(opts: SimVenueOptions, fd: number, loaded: JournalContents, torn: number) {
     this.market = opts.market;
     this.fsync = opts.fsync ?? false;
     this.fd = fd;
     this.tornLinesDropped = torn;
     this.venues = Object.freeze([...new Set(opts.market.instruments().map((s) => s.venue))]);
-    for (const e of loaded) {
+    loaded.entries.forEach((e, i) => {
       const id = e.client_order_id;
-      if (!this.orders.has(id)) this.orders.set(id, e.reports);
-      this.placed.set(id, (this.placed.get(id) ?? 0) + 1);
-    }
+      if (!this.orders.has(id)) this.orders.set(id, loaded.texts[i]);
+      else this.extraPlacements.set(id, (this.extraPlacements.get(id) ?? 0) + 1);
+    });
   }
 
   /** Open (or create) the journal in `dir` and reload what the venue already knows. */
   static open(opts: SimVenueOptions): SimVenue {
     mkdirSync(opts.dir, { recursive: true });
     const path = join(opts.dir, SIM_JOURNAL_FILE);
-    const { entries, goodBytes, size } = existsSync(path) ? readJournal(path) : { entries: [], goodBytes: 0, size: 0 };
+    const loaded = existsSync(path) ? readJournal(path) : { entries: [], texts: [], goodBytes: 0, size: 0 };
     // Cut a torn tail so the next append starts on a fresh line.
-    const torn = goodBytes < size ? 1 : 0;
-    if (torn) truncateSync(path, goodBytes);
+    const torn = loaded.goodBytes < loaded.size ? 1 : 0;
+    if (torn) truncateSync(path, loaded.goodBytes);
     const fd = openSync(path, 'a');
-    return new SimVenue(opts, fd, entries, torn);
+    return new SimVenue(opts, fd, loaded, torn);
   }
 
   /**
@@ -70,35 +77,39 @@ export class SimVenue implements Venue {
   submitSync(orders: readonly Order[]): VenueOrderResult[] {
     if (this.fd === undefined) throw new Error('sim venue is closed');
     const results: VenueOrderResult[] = [];
+    // This batch's new orders: their reports (an id may repeat within a batch) and journal texts.
     const fresh = new Map<string, VenueReport[]>();
-    let journal = '';
+    const texts: string[] = [];
     for (const order of orders) {
       const id = order.client_order_id;
-      const known = this.orders.get(id) ?? fresh.get(id);
-      if (known) {
-        results.push({ client_order_id: id, recovered: true, reports: known.slice() });
+      const known = this.orders.get(id);
+      if (known !== undefined) {
+        results.push({ client_order_id: id, recovered: true, reports: decodeJournalLine(known).reports });
+        continue;
+      }
+      const again = fresh.get(id);
+      if (again) {
+        results.push({ client_order_id: id, recovered: true, reports: again.slice() });
         continue;
       }
       const ts = (order as Partial<TimedOrder>).ts;
       const reports = this.place(order, ts);
       fresh.set(id, reports);
-      journal += encodeJournalLine({ client_order_id: id, instrument_id: order.instrument_id, ts: typeof ts === 'string' ? ts : null, reports });
+      texts.push(encodeJournalText({ client_order_id: id, instrument_id: order.instrument_id, ts: typeof ts === 'string' ? ts : null, reports }));
       results.push({ client_order_id: id, recovered: false, reports: reports.slice() });
     }
-    if (journal !== '') {
-      writeAll(this.fd, Buffer.from(journal, 'utf8'));
+    if (texts.length > 0) {
+      writeAll(this.fd, Buffer.from(texts.join('\n') + '\n', 'utf8'));
       if (this.fsync) fsyncSync(this.fd);
       // Known only once durable: a failed write leaves nothing half-placed.
-      for (const [id, reports] of fresh) {
-        this.orders.set(id, reports);
-        this.placed.set(id, (this.placed.get(id) ?? 0) + 1);
-      }
+      let i = 0;
+      for (const id of fresh.keys()) this.orders.set(id, texts[i++]);
     }
     return results;
   }
 
   private place(order: Order, ts: string | undefined): VenueReport[] {
-    const tsUs = typeof ts === 'string' ? parseRfc3339Micros(ts) : undefined;
+    const tsUs = typeof ts === 'string' ? microsAt(ts) : undefined;
     if (tsUs === undefined) {
       return [
         {
@@ -120,12 +131,15 @@ export class SimVenue implements Venue {
 
   /** Stored reports of one client order id, if the venue knows it. */
   reportsFor(clientOrderId: string): readonly VenueReport[] | undefined {
-    return this.orders.get(clientOrderId);
+    const text = this.orders.get(clientOrderId);
+    return text === undefined ? undefined : decodeJournalLine(text).reports;
   }
 
   /** How many times each client order id was placed (journaled); 1 for every id unless something doubled. */
   journalCounts(): Map<string, number> {
-    return new Map(this.placed);
+    const counts = new Map<string, number>();
+    for (const id of this.orders.keys()) counts.set(id, 1 + (this.extraPlacements.get(id) ?? 0));
+    return counts;
   }
 
   async close(): Promise<void> {
