@@ -23,8 +23,10 @@ test: build
 	npx tsc -p tsconfig.test.json
 	node --import tsx --test --test-concurrency=1 --test-reporter=spec $$(find test -name '*.test.ts' | sort)
 
+# Compiled like the product (tsx would add its helpers to every hot function).
 bench: build
-	node --import tsx bench/run.ts
+	npx tsc -p tsconfig.bench.json
+	node dist-bench/bench/run.js
 
 schemas: build
 	node dist/cli/main.js schemas --out schemas
@@ -33,4 +35,4 @@ typecheck: deps
 	npx tsc -p tsconfig.test.json
 
 clean:
-	rm -rf dist .data
+	rm -rf dist dist-bench .data

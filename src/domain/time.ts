@@ -92,8 +92,22 @@ function offsetMinutes(zone: string): number {
   return sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
 }
 
+// Times arrive in runs within one second: its text ("YYYY-MM-DDTHH:MM:SS.") is formatted once.
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
 /** Canonical event-time string: UTC with exactly six fractional digits. */
 export function microsToIso(us: number): string {
+  if (!Number.isSafeInteger(us)) return isoViaDate(us);
+  const sec = Math.floor(us / 1_000_000);
+  if (sec !== isoSecond) {
+    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 20);
+    isoSecond = sec;
+  }
+  return isoPrefix + String(us - sec * 1_000_000).padStart(6, '0') + 'Z';
+}
+
+function isoViaDate(us: number): string {
   const ms = Math.floor(us / 1000);
   const rest = us - ms * 1000;
   const iso = new Date(ms).toISOString(); // ...T10:00:00.123Z

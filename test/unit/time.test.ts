@@ -58,3 +58,22 @@ test('offsets and lower-case separators take the general path and agree with the
   assert.equal(parseRfc3339Micros('2026-01-02t10:00:00z'), parseRfc3339Micros('2026-01-02T10:00:00Z'));
   assert.equal(parseRfc3339Micros('2199-12-31T23:00:00-05:00'), undefined, 'after 2199 in UTC');
 });
+
+test('canonical formatting equals the Date-based form, whatever sequence of times it sees', () => {
+  const T0 = Date.parse('2026-01-02T10:00:00Z') * 1000;
+  const viaDate = (us: number) => {
+    const ms = Math.floor(us / 1000);
+    return new Date(ms).toISOString().slice(0, -1) + String(us - ms * 1000).padStart(3, '0') + 'Z';
+  };
+  // Runs within one second (the cached prefix), jumps across seconds, and far times.
+  const micros = fc.oneof(fc.integer({ min: T0, max: T0 + 3_000_000 }), fc.integer({ min: 0, max: Date.UTC(2199, 11, 31) * 1000 }), fc.constantFrom(0, 999_999, 1_000_000, T0 - 1, T0));
+  fc.assert(
+    fc.property(fc.array(micros, { minLength: 1, maxLength: 30 }), (times) => {
+      for (const us of times) {
+        assert.equal(microsToIso(us), viaDate(us), String(us));
+        assert.equal(parseRfc3339Micros(microsToIso(us)), us);
+      }
+    }),
+    { numRuns: 500 },
+  );
+});

@@ -14,10 +14,14 @@ import {
   checkFrame,
   decodeRecordAt,
   readFrameHead,
+  recordValueStart,
   u16,
   u32,
+  type FrameHead,
 } from './frame.js';
+import { FrameCache, VerifiedFrame } from './frame-cache.js';
 import { lockDataDir, type DirLock } from './lock.js';
+import { Rec } from './record.js';
 import { ReadPool, Segment, fdatasync, fsyncFd, listSegments, pread, readFrames } from './segments.js';
 import { TopicState } from './topic.js';
 
@@ -41,6 +45,8 @@ export interface EmbeddedLogOptions {
    * Reads see the frames complete when it opened; a frame still being written is left out.
    */
   readOnly?: boolean;
+  /** Bytes per sequential read of recovery and `scan` (default 4 MiB). Small values are for tests. */
+  readChunkBytes?: number;
 }
 
 export interface RecoveryInfo {
@@ -61,10 +67,14 @@ export interface EmbeddedLogStats {
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_WINDOW = 65536;
-const READ_CHUNK = 8 * 1024 * 1024;
+// Chunks of a few MiB: large enough that a read costs little per frame, small enough that the
+// allocator hands back the memory of chunks already collected instead of fresh pages.
+const READ_CHUNK = 4 * 1024 * 1024;
 /** Disk reads merge frames into one read while the bytes skipped in between stay below this. */
 const READ_GAP_MAX = 256 * 1024;
 const READ_SPAN_MAX = 8 * 1024 * 1024;
+/** Bytes of verified frames `read` keeps for the next reads (see FrameCache). */
+const FRAME_CACHE_BYTES = 16 * 1024 * 1024;
 
 export class JournalCorruptError extends Error {
   constructor(message: string) {
@@ -92,6 +102,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
   private readonly segmentBytes: number;
   private readonly fsyncIntervalMs: number;
   private readonly windowRecords: number;
+  private readonly chunkBytes: number;
   private readonly topics = new Map<string, TopicState>();
   private readonly offsets = new Map<string, number>();
   private readonly segments: Segment[] = [];
@@ -111,6 +122,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
   private closed = false;
   private dirFd: number | null = null;
   private readonly reads = new ReadPool();
+  private readonly frameCache = new FrameCache(FRAME_CACHE_BYTES);
   private readonly encoder = new FrameEncoder();
   private readonly waiters = new Set<() => void>();
   private readonly consumers = new Set<EmbeddedConsumer>();
@@ -127,6 +139,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
     if (!(this.segmentBytes > 0)) throw new RangeError('segmentBytes must be positive');
     this.fsyncIntervalMs = Math.max(1, opts.fsyncIntervalMs ?? 5);
     this.windowRecords = Math.max(0, Math.floor(opts.windowRecords ?? DEFAULT_WINDOW));
+    this.chunkBytes = Math.max(FRAME_HEADER_BYTES, Math.floor(opts.readChunkBytes ?? READ_CHUNK));
     this.recovered = { truncatedBytes: 0, reason: null, staleLockTakenOver: lock.tookOverStale };
   }
 
@@ -168,7 +181,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
       try {
         const fileSize = seg.size;
         let why: string | null = null;
-        const good = await readFrames(fd, 0, fileSize, READ_CHUNK, (buf, start, end, pos) => {
+        const good = await readFrames(fd, 0, fileSize, this.chunkBytes, (buf, start, end, pos) => {
           let p = start;
           while (end - p >= FRAME_HEADER_BYTES) {
             const len = buf.readUInt32LE(p);
@@ -333,11 +346,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
         const t = states[enc.recordTopic[i]];
         const offset = t.push(f, i);
         positions[i] = { topic: t.name, partition: 0, offset };
-        if (frame !== null) {
-          const r = records[i];
-          const vs = enc.valueStart[i];
-          t.keep(frame, vs, enc.valueEnd[i] - vs, r.key ?? null, r.headers, timestamp, r.decoded);
-        }
+        if (frame !== null) t.keep(frame, enc.recordStart[i], enc.valueStart[i], enc.valueEnd[i], timestamp, records[i].decoded);
       }
       const ends = states.map((t) => t.written);
       const offKeys = offsets.map((o) => offsetKey(group as string, o.topic, o.partition));
@@ -522,26 +531,31 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
   }
 
   private async readDisk(t: TopicState, from: number, to: number): Promise<LogRecord[]> {
-    const out: LogRecord[] = [];
-    let o = from;
-    while (o < to) {
-      // One positioned read for a run of nearby frames in one segment.
-      const f0 = t.frameNo[o];
+    // The frames holding [from, to), in order (a topic's frame numbers never decrease).
+    const frames = new Map<number, VerifiedFrame | null>();
+    const missing: number[] = [];
+    for (let o = from, last = -1; o < to; o++) {
+      const f = t.frameNo[o];
+      if (f === last) continue;
+      last = f;
+      const v = this.frameCache.get(f);
+      frames.set(f, v ?? null);
+      if (v === undefined) missing.push(f);
+    }
+    // One positioned read for each run of nearby missing frames in one segment.
+    for (let i = 0; i < missing.length; ) {
+      const f0 = missing[i];
       const spanStart = this.frameStart[f0];
       const seg = this.segmentAt(spanStart);
-      let lastF = f0;
       let spanEnd = this.frameEnd(f0);
-      let o2 = o + 1;
-      while (o2 < to) {
-        const f = t.frameNo[o2];
-        if (f !== lastF) {
-          const s = this.frameStart[f];
-          const e = this.frameEnd(f);
-          if (s >= seg.end || s - spanEnd > READ_GAP_MAX || e - spanStart > READ_SPAN_MAX) break;
-          lastF = f;
-          spanEnd = e;
-        }
-        o2++;
+      let j = i + 1;
+      while (j < missing.length) {
+        const f = missing[j];
+        const s = this.frameStart[f];
+        const e = this.frameEnd(f);
+        if (s >= seg.end || s - spanEnd > READ_GAP_MAX || e - spanStart > READ_SPAN_MAX) break;
+        spanEnd = e;
+        j++;
       }
       const len = spanEnd - spanStart;
       const buf = Buffer.allocUnsafe(len);
@@ -553,94 +567,101 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
         this.reads.release(seg);
       }
       if (got !== len) throw new JournalCorruptError(`journal segment ${seg.file}: short read at ${spanStart - seg.base}`);
-      // Decode the picked records frame by frame.
-      let k = o;
-      while (k < o2) {
-        const f = t.frameNo[k];
+      for (; i < j; i++) {
+        const f = missing[i];
         const at = this.frameStart[f] - spanStart;
-        let plen: number;
+        let v: VerifiedFrame;
         try {
-          plen = checkFrame(buf, at, len);
+          const plen = checkFrame(buf, at, len);
+          if (FRAME_HEADER_BYTES + plen !== this.frameEnd(f) - this.frameStart[f]) throw new FrameFormatError('frame length differs from the index');
+          const start = at + FRAME_HEADER_BYTES;
+          v = new VerifiedFrame(buf, start, start + plen, readFrameHead(buf, start, start + plen));
         } catch (e) {
-          throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${this.frameStart[f] - seg.base}: ${(e as Error).message}`);
+          if (!(e instanceof FrameFormatError)) throw e;
+          throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${this.frameStart[f] - seg.base}: ${e.message}`);
         }
-        const head = readFrameHead(buf, at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + plen);
-        let q = head.recordsAt;
-        let i = 0;
-        while (k < o2 && t.frameNo[k] === f) {
-          const want = t.recIdx[k];
-          while (i < want) {
-            q += 4 + buf.readUInt32LE(q);
-            i++;
-          }
-          if (head.topics[buf.readUInt16LE(q + 4)] !== t.name) {
-            throw new JournalCorruptError(`journal index mismatch for ${t.name} offset ${k} (frame ${f}); reopen the log`);
-          }
-          out.push(decodeRecordAt(buf, q, t.name, k, head.timestamp));
-          k++;
-        }
+        frames.set(f, v);
+        this.frameCache.put(f, v);
       }
-      o = o2;
+    }
+    const out = new Array<LogRecord>(to - from);
+    let lastF = -1;
+    let v: VerifiedFrame | null = null;
+    for (let o = from; o < to; o++) {
+      const f = t.frameNo[o];
+      if (f !== lastF) {
+        lastF = f;
+        v = frames.get(f) as VerifiedFrame;
+      }
+      const vf = v as VerifiedFrame;
+      try {
+        const q = vf.recordAt(t.recIdx[o]);
+        if (vf.head.topics[u16(vf.buf, q + 4)] !== t.name) throw new FrameFormatError('the record belongs to another topic');
+        out[o - from] = decodeRecordAt(vf.buf, q, t.name, o, vf.head.timestamp);
+      } catch (e) {
+        if (!(e instanceof FrameFormatError)) throw e;
+        throw new JournalCorruptError(`journal index mismatch for ${t.name} offset ${o} (frame ${f}): ${e.message}; reopen the log`);
+      }
     }
     return out;
   }
 
   async scan(topics: string[], visit: (r: LogRecord) => void): Promise<number> {
     if (this.closed) throw new Error(`log ${this.dir} is closed`);
-    const wanted = new Map<string, { t: TopicState; next: number }>();
+    const wanted = new Map<string, ScanCursor>();
     for (const name of topics) {
       const t = this.topics.get(name);
       if (t) wanted.set(name, { t, next: 0 });
     }
     if (wanted.size === 0 || this.visibleFrames === 0) return 0;
-    const endPos = this.frameEnd(this.visibleFrames - 1);
+    const frames = this.visibleFrames;
+    const endPos = this.frameEnd(frames - 1);
+    // Frames holding records of the wanted topics, from the index. Only those are checked and
+    // decoded; the others are stepped over, their positions checked against the index.
+    const needed = new Uint8Array(frames);
+    for (const { t } of wanted.values()) {
+      const fno = t.frameNo;
+      let last = -1;
+      for (let o = 0, n = t.visible; o < n; o++) {
+        const f = fno[o];
+        if (f !== last) {
+          if (f < frames) needed[f] = 1;
+          last = f;
+        }
+      }
+    }
     let count = 0;
+    let f = 0;
     for (const seg of this.segments.slice()) {
       if (seg.base >= endPos) break;
       const to = Math.min(seg.size, endPos - seg.base);
       const fd = this.reads.acquire(seg);
       let got: number;
       try {
-        got = await readFrames(fd, 0, to, READ_CHUNK, (buf, start, end, pos) => {
+        got = await readFrames(fd, 0, to, this.chunkBytes, (buf, start, end, pos) => {
           let p = start;
           while (end - p >= FRAME_HEADER_BYTES) {
-            const len = buf.readUInt32LE(p);
-            if (p + FRAME_HEADER_BYTES + len > end) {
-              if (len > MAX_PAYLOAD_BYTES || pos + (p - start) + FRAME_HEADER_BYTES + len > to) {
-                throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${pos + (p - start)}: bad frame length`);
-              }
-              break;
-            }
+            const at = pos + (p - start);
+            const len = u32(buf, p);
             const payloadAt = p + FRAME_HEADER_BYTES;
             const payloadEnd = payloadAt + len;
-            if (crc32(buf.subarray(payloadAt, payloadEnd)) !== buf.readUInt32LE(p + 4)) {
-              throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${pos + (p - start)}: crc mismatch`);
-            }
-            const head = readFrameHead(buf, payloadAt, payloadEnd);
-            const nt = head.topics.length;
-            let map: ({ t: TopicState; next: number } | undefined)[] | null = null;
-            for (let i = 0; i < nt; i++) {
-              const w = wanted.get(head.topics[i]);
-              if (w) {
-                map ??= new Array(nt);
-                map[i] = w;
+            if (payloadEnd > end) {
+              if (len > MAX_PAYLOAD_BYTES || at + FRAME_HEADER_BYTES + len > to) {
+                throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${at}: bad frame length`);
               }
+              break; // rest comes with the next chunk
             }
-            if (map !== null) {
-              let q = head.recordsAt;
-              for (let i = 0; i < head.recordCount; i++) {
-                const next = q + 4 + u32(buf, q);
-                if (next > payloadEnd) throw new JournalCorruptError(`journal segment ${seg.file}: record past its frame at byte ${pos + (p - start)}`);
-                const w = map[u16(buf, q + 4)];
-                if (w !== undefined) {
-                  const t = w.t;
-                  const off = w.next++;
-                  visit(off >= t.windowLow() ? t.fromWindow(off) : decodeRecordAt(buf, q, t.name, off, head.timestamp));
-                  count++;
-                }
-                q = next;
+            if (f >= frames || this.frameStart[f] !== seg.base + at) {
+              throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${at}: frame ${f} is not where the index has it`);
+            }
+            if (needed[f] === 1) {
+              // One crc per frame, over the bytes the records below are decoded from.
+              if (crc32(buf.subarray(payloadAt, payloadEnd)) !== u32(buf, p + 4)) {
+                throw new JournalCorruptError(`journal segment ${seg.file} is corrupt at byte ${at}: crc mismatch`);
               }
+              count += scanFrame(buf, payloadAt, payloadEnd, f, wanted, visit, () => `journal segment ${seg.file}, frame at byte ${at}`);
             }
+            f++;
             p = payloadEnd;
           }
           return { used: p - start, stop: false };
@@ -723,7 +744,78 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
       this.dirFd = null;
     }
     this.reads.close();
+    this.frameCache.clear();
   }
+}
+
+interface ScanCursor {
+  t: TopicState;
+  /** Offset of the topic's next record in the scan. */
+  next: number;
+}
+
+/**
+ * Visit the records of the wanted topics in verified frame `f` (payload buf[start, end)), in
+ * frame order; returns how many it visited. Records are built without decoding anything (see Rec).
+ */
+function scanFrame(
+  buf: Buffer,
+  start: number,
+  end: number,
+  f: number,
+  wanted: Map<string, ScanCursor>,
+  visit: (r: LogRecord) => void,
+  where: () => string,
+): number {
+  let head: FrameHead;
+  try {
+    head = readFrameHead(buf, start, end);
+  } catch (e) {
+    if (e instanceof FrameFormatError) throw new JournalCorruptError(`${where()}: malformed frame: ${e.message}`);
+    throw e;
+  }
+  const nt = head.topics.length;
+  let map: (ScanCursor | undefined)[] | null = null;
+  for (let i = 0; i < nt; i++) {
+    const w = wanted.get(head.topics[i]);
+    if (w) {
+      map ??= new Array<ScanCursor | undefined>(nt);
+      map[i] = w;
+    }
+  }
+  if (map === null) return 0;
+  const ts = head.timestamp;
+  const n = head.recordCount;
+  let count = 0;
+  let q = head.recordsAt;
+  for (let i = 0; i < n; i++) {
+    if (q + 4 > end) throw new JournalCorruptError(`${where()}: record past its frame`);
+    const next = q + 4 + u32(buf, q);
+    if (next > end) throw new JournalCorruptError(`${where()}: record past its frame`);
+    const w = map[u16(buf, q + 4)];
+    if (w !== undefined) {
+      const t = w.t;
+      const off = w.next++;
+      // The index and the bytes must agree on every record handed out.
+      if (off >= t.visible || t.frameNo[off] !== f || t.recIdx[off] !== i) {
+        throw new JournalCorruptError(`${where()}: record ${i} of topic ${t.name} does not match the index (offset ${off}); reopen the log`);
+      }
+      if (off >= t.windowLow()) visit(t.fromWindow(off));
+      else {
+        let vs: number;
+        try {
+          vs = recordValueStart(buf, q);
+        } catch (e) {
+          if (e instanceof FrameFormatError) throw new JournalCorruptError(`${where()}: malformed record: ${e.message}`);
+          throw e;
+        }
+        visit(new Rec(t.name, u32(buf, q + 6), off, ts, undefined, buf, q, vs, next));
+      }
+      count++;
+    }
+    q = next;
+  }
+  return count;
 }
 
 /** First position in [from, end) where a whole frame with a matching crc starts, if any. */

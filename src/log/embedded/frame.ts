@@ -12,7 +12,9 @@
 // without decoding strings, and every record carries its own length so skipping is O(1).
 import { crc32 } from 'node:zlib';
 import type { LogPosition, OutRecord } from '../types.js';
-import { Rec } from './record.js';
+import { Rec, u32 } from './record.js';
+
+export { u32 };
 
 export const FRAME_HEADER_BYTES = 8;
 export const FRAME_VERSION = 1;
@@ -35,6 +37,8 @@ export interface EncodedFrame {
   topics: string[];
   /** Topic of each record (index into `topics`). */
   recordTopic: Uint16Array;
+  /** Where each record's length field sits inside `buf`. */
+  recordStart: Uint32Array;
   /** Where each record's value sits inside `buf`. */
   valueStart: Uint32Array;
   valueEnd: Uint32Array;
@@ -45,9 +49,24 @@ interface FastWrite {
 }
 // Buffer#utf8Write skips the argument juggling of Buffer#write; it is a hot path here.
 const hasUtf8Write = typeof (Buffer.prototype as unknown as Partial<FastWrite>).utf8Write === 'function';
-const writeUtf8 = hasUtf8Write
+const nativeUtf8 = hasUtf8Write
   ? (buf: Buffer, s: string, at: number): number => (buf as unknown as FastWrite).utf8Write(s, at)
   : (buf: Buffer, s: string, at: number): number => buf.write(s, at, 'utf8');
+
+/** Short strings (names, types, ids, keys) are mostly ASCII: copying chars beats a native call. */
+const SHORT_STRING = 32;
+
+/** Write `s` as UTF-8 at `at` (the caller made room for maxUtf8(s)); returns the bytes written. */
+function writeUtf8(buf: Buffer, s: string, at: number): number {
+  const n = s.length;
+  if (n > SHORT_STRING) return nativeUtf8(buf, s, at);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return nativeUtf8(buf, s, at);
+    buf[at + i] = c;
+  }
+  return n;
+}
 
 /** UTF-8 never needs more than 3 bytes per UTF-16 code unit. */
 const maxUtf8 = (s: string): number => s.length * 3;
@@ -127,6 +146,7 @@ export class FrameEncoder {
 
     // Pass 2: encode.
     const buf = this.scratch;
+    const recordStart = new Uint32Array(n);
     const valueStart = new Uint32Array(n);
     const valueEnd = new Uint32Array(n);
     let p = FRAME_HEADER_BYTES;
@@ -154,6 +174,7 @@ export class FrameEncoder {
     for (let i = 0; i < n; i++) {
       const r = records[i];
       const lenAt = p;
+      recordStart[i] = p;
       buf.writeUInt16LE(recordTopic[i], p + 4);
       buf.writeUInt32LE(0, p + 6);
       p += 14;
@@ -192,7 +213,7 @@ export class FrameEncoder {
     buf.writeUInt32LE(size, 0);
     const frame = buf.subarray(0, p);
     buf.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 4);
-    return { buf: frame, topics, recordTopic, valueStart, valueEnd };
+    return { buf: frame, topics, recordTopic, recordStart, valueStart, valueEnd };
   }
 }
 
@@ -262,76 +283,46 @@ export function readFrameHead(buf: Buffer, start: number, end: number): FrameHea
 }
 
 /**
- * Decode the record whose length field is at `p` into a Rec; the value is a view into `buf`
- * (no copy), so a chunk read from disk stays alive while any of its records does.
+ * Check the record whose length field is at `at` and return where its value starts: its length
+ * must fit in `buf` and its key and headers inside its length. Throws FrameFormatError if not.
  */
-export function decodeRecordAt(buf: Buffer, p: number, topic: string, offset: number, timestamp: number): Rec {
-  const end = p + 4 + u32(buf, p);
+export function recordValueStart(buf: Buffer, at: number): number {
+  if (at + 4 > buf.length) throw new FrameFormatError('record past end of buffer');
+  const end = at + 4 + u32(buf, at);
   if (end > buf.length) throw new FrameFormatError('record past end of buffer');
-  const partition = u32(buf, p + 6);
-  const kl = u32(buf, p + 10) | 0;
-  let q = p + 14;
-  let key: string | null = null;
+  if (end < at + 16) throw new FrameFormatError('record fields past its length');
+  const kl = u32(buf, at + 10) | 0;
+  let q = at + 14;
   if (kl >= 0) {
-    if (q + kl > end) throw new FrameFormatError('key past end of record');
-    key = decodeKey(buf, q, q + kl);
     q += kl;
+    if (q > end) throw new FrameFormatError('key past end of record');
   }
+  if (q + 2 > end) throw new FrameFormatError('record fields past its length');
   const hc = buf[q] | (buf[q + 1] << 8);
   q += 2;
-  const headers: Record<string, string> = {};
   for (let i = 0; i < hc; i++) {
-    const nl = buf.readUInt16LE(q);
-    q += 2;
-    const name = buf.toString('utf8', q, q + nl);
-    q += nl;
-    const vl = buf.readUInt32LE(q);
-    q += 4;
-    if (q + vl > end) throw new FrameFormatError('header past end of record');
-    const hv = buf.toString('utf8', q, q + vl);
-    if (name === '__proto__') Object.defineProperty(headers, name, { value: hv, enumerable: true, writable: true, configurable: true });
-    else headers[name] = hv;
-    q += vl;
+    if (q + 2 > end) throw new FrameFormatError('header past end of record');
+    q += 2 + (buf[q] | (buf[q + 1] << 8));
+    if (q + 4 > end) throw new FrameFormatError('header past end of record');
+    q += 4 + u32(buf, q);
+    if (q > end) throw new FrameFormatError('header past end of record');
   }
-  if (q > end) throw new FrameFormatError('record fields past its length');
-  return new Rec(topic, partition, offset, key, Buffer.from(buf.buffer, buf.byteOffset + q, end - q), headers, timestamp, undefined);
+  return q;
 }
 
-/** Little-endian u32 without Buffer#readUInt32LE's call overhead; callers check bounds. */
-export function u32(buf: Buffer, p: number): number {
-  return (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)) + buf[p + 3] * 0x1000000;
+/**
+ * The record whose length field is at `p`, checked (recordValueStart). Nothing is decoded or
+ * copied yet: key, headers and value are decoded from `buf` when first read, so a chunk read
+ * from disk stays alive while any of its records does.
+ */
+export function decodeRecordAt(buf: Buffer, p: number, topic: string, offset: number, timestamp: number): Rec {
+  const vs = recordValueStart(buf, p);
+  return new Rec(topic, u32(buf, p + 6), offset, timestamp, undefined, buf, p, vs, p + 4 + u32(buf, p));
 }
 
 /** Little-endian u16, as u32. */
 export function u16(buf: Buffer, p: number): number {
   return buf[p] | (buf[p + 1] << 8);
-}
-
-// Keys repeat (accounts), so short ASCII keys are interned: hashing a few bytes beats a native decode call.
-const KEY_CACHE_MAX = 4096;
-const keyCache = new Map<number, string>();
-
-function decodeKey(buf: Buffer, s: number, e: number): string {
-  const n = e - s;
-  if (n === 0) return '';
-  if (n > 32) return buf.toString('utf8', s, e);
-  let h = 0x811c9dc5 ^ n;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 16777619);
-  const hit = keyCache.get(h);
-  if (hit !== undefined && hit.length === n) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (hit.charCodeAt(i) !== buf[s + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return hit;
-  }
-  const str = buf.toString('utf8', s, e);
-  if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
-  keyCache.set(h, str);
-  return str;
 }
 
 /** Check the crc of the frame whose header starts at `at`; returns the payload length. */

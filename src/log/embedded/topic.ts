@@ -17,10 +17,10 @@ export class TopicState {
   private winFirst = -1;
   private cap = 0;
   private wFrame: (Buffer | undefined)[] = [];
+  /** Where the record's length field, and its value, start and end in wFrame. */
+  private wAt = new Uint32Array(0);
   private wStart = new Uint32Array(0);
-  private wLen = new Uint32Array(0);
-  private wKey: (string | null)[] = [];
-  private wHeaders: (Record<string, string> | undefined)[] = [];
+  private wEnd = new Uint32Array(0);
   private wDecoded: unknown[] = [];
   private wTs = new Float64Array(0);
 
@@ -49,19 +49,19 @@ export class TopicState {
 
   /**
    * Keep the record just pushed (offset written-1) in the window. `frame` is a private copy of its
-   * frame; `headers` and `decoded` are the caller's objects, shared and never mutated.
+   * frame, which holds the record's length field at `at` and its value at [start, end); key and
+   * headers are decoded from it when read. `decoded` is the caller's object, shared and never mutated.
    */
-  keep(frame: Buffer, start: number, len: number, key: string | null, headers: Record<string, string> | undefined, ts: number, decoded: unknown): void {
+  keep(frame: Buffer, at: number, start: number, end: number, ts: number, decoded: unknown): void {
     if (this.winMax <= 0) return;
     const o = this.written - 1;
     if (this.winFirst < 0) this.winFirst = o;
     if (o - this.winFirst >= this.cap && this.cap < this.winMax) this.grow();
     const i = o % this.cap;
     this.wFrame[i] = frame;
+    this.wAt[i] = at;
     this.wStart[i] = start;
-    this.wLen[i] = len;
-    this.wKey[i] = key;
-    this.wHeaders[i] = headers;
+    this.wEnd[i] = end;
     this.wDecoded[i] = decoded;
     this.wTs[i] = ts;
   }
@@ -72,29 +72,26 @@ export class TopicState {
     const low = Math.max(this.winFirst, hi - this.cap);
     const cap = Math.min(this.winMax, Math.max(1024, this.cap * 2));
     const frame = new Array<Buffer | undefined>(cap);
+    const at = new Uint32Array(cap);
     const start = new Uint32Array(cap);
-    const len = new Uint32Array(cap);
-    const key = new Array<string | null>(cap);
-    const headers = new Array<Record<string, string> | undefined>(cap);
+    const end = new Uint32Array(cap);
     const decoded = new Array<unknown>(cap);
     const ts = new Float64Array(cap);
     for (let o = low; o < hi; o++) {
       const a = o % this.cap;
       const b = o % cap;
       frame[b] = this.wFrame[a];
+      at[b] = this.wAt[a];
       start[b] = this.wStart[a];
-      len[b] = this.wLen[a];
-      key[b] = this.wKey[a];
-      headers[b] = this.wHeaders[a];
+      end[b] = this.wEnd[a];
       decoded[b] = this.wDecoded[a];
       ts[b] = this.wTs[a];
     }
     this.cap = cap;
     this.wFrame = frame;
+    this.wAt = at;
     this.wStart = start;
-    this.wLen = len;
-    this.wKey = key;
-    this.wHeaders = headers;
+    this.wEnd = end;
     this.wDecoded = decoded;
     this.wTs = ts;
   }
@@ -108,9 +105,6 @@ export class TopicState {
   /** A fresh record for an offset in [windowLow(), written). */
   fromWindow(offset: number): Rec {
     const i = offset % this.cap;
-    const f = this.wFrame[i] as Buffer;
-    const h = this.wHeaders[i];
-    const value = Buffer.from(f.buffer, f.byteOffset + this.wStart[i], this.wLen[i]);
-    return new Rec(this.name, 0, offset, this.wKey[i], value, h ? { ...h } : {}, this.wTs[i], this.wDecoded[i]);
+    return new Rec(this.name, 0, offset, this.wTs[i], this.wDecoded[i], this.wFrame[i] as Buffer, this.wAt[i], this.wStart[i], this.wEnd[i]);
   }
 }

@@ -7,7 +7,7 @@ import { hash } from 'node:crypto';
 import type { Order, VenueReport } from '../../domain/events.js';
 import { Dec, dec, floorTo, fmt, isDecimalString, isMultipleOf } from '../../domain/decimal.js';
 import type { Book, InstrumentSpec } from '../../market/types.js';
-import { isoAt } from './event-time.js';
+import { microsToIso } from '../../domain/time.js';
 
 export const REJECT_CODES = ['UNKNOWN_SYMBOL', 'NO_MARKET_DATA', 'LOT_SIZE', 'PRICE_FILTER', 'MIN_NOTIONAL'] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
@@ -81,7 +81,7 @@ function rejected(code: RejectCode, reason: string, ts: string): VenueReport[] {
  * TRADE completes it. MARKET orders have IOC semantics (FOK when tif is FOK).
  */
 export function matchOrder(order: Order, book: Book | undefined, spec: InstrumentSpec | undefined, tsUs: number): VenueReport[] {
-  const ts = isoAt(tsUs);
+  const ts = microsToIso(tsUs);
 
   if (!spec || spec.instrument_id !== order.instrument_id) return rejected('UNKNOWN_SYMBOL', `unknown symbol ${order.instrument_id}`, ts);
   if (!book) return rejected('NO_MARKET_DATA', `no order book for ${order.instrument_id} at ${ts}`, ts);

@@ -4,10 +4,10 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Order, VenueReport } from '../../domain/events.js';
-import { microsToIso } from '../../domain/time.js';
+import { microsToIso, parseRfc3339Micros } from '../../domain/time.js';
 import type { MarketData } from '../../market/types.js';
 import type { Venue, VenueOrderResult } from '../types.js';
-import { microsAt } from './event-time.js';
+
 import { decodeJournalLine, encodeJournalText, type JournalContents, readJournal } from './journal.js';
 import { matchOrder } from './match.js';
 
@@ -109,7 +109,7 @@ export class SimVenue implements Venue {
   }
 
   private place(order: Order, ts: string | undefined): VenueReport[] {
-    const tsUs = typeof ts === 'string' ? microsAt(ts) : undefined;
+    const tsUs = typeof ts === 'string' ? parseRfc3339Micros(ts) : undefined;
     if (tsUs === undefined) {
       return [
         {
