@@ -26,6 +26,7 @@ function pct(sorted: number[], p: number): number {
 
 async function throughput(work: string): Promise<void> {
   const dataDir = join(work, 'throughput');
+  rmSync(dataDir, { recursive: true, force: true }); // a fresh log: a rerun must not find its intents done
   const file = join(work, 'intents.ndjson');
   writeFileSync(file, [...generateIntents({ count: THROUGHPUT_INTENTS, seed: 3, stepMs: 10 })].join('\n') + '\n');
   const p = await startPipeline({ dataDir, fsync: 'always' });
@@ -50,6 +51,7 @@ async function throughput(work: string): Promise<void> {
 
 async function latency(work: string): Promise<void> {
   const dataDir = join(work, 'latency');
+  rmSync(dataDir, { recursive: true, force: true });
   const arrived = new Map<string, number>();
   const samples: number[] = [];
   let warm = 0;

@@ -186,3 +186,31 @@ test('stop finishes the batch in hand; consumers interleave fairly', async (t) =
   assert.deepEqual(values(await readAll(log, 's.out')), ['4']);
   await log.close();
 });
+
+test('decoded objects are dropped once every consumer of the topic has read them', async (t) => {
+  const dir = tmpDir(t);
+  const log = await openEmbeddedLog({ dir, fsync: 'off', windowRecords: 100 });
+  const objs = Array.from({ length: 20 }, (_, i) => ({ n: i }));
+  await log.append(objs.map((o) => ({ topic: 'in', key: null, value: JSON.stringify(o), decoded: o })));
+  const seenDecoded: unknown[] = [];
+  const fast = log.consume({ group: 'fast', topics: ['in'], maxBatch: 20, handle: (b) => (seenDecoded.push(...b.map((r) => r.decoded)), []) });
+  await waitFor(() => fast.lag() === 0 && !fast.busy(), 5000, 'fast');
+  assert.deepEqual(seenDecoded, objs, 'the consumer got the appended objects, not parses');
+  // One consumer read everything: nothing decoded is kept; the values are intact.
+  const after = await readAll(log, 'in');
+  assert.deepEqual(after.map((r) => r.decoded), objs.map(() => undefined));
+  assert.deepEqual(after.map((r) => JSON.parse(r.value.toString())), objs);
+
+  // With two consumers, a record keeps its object until the slower one has read it.
+  const more = Array.from({ length: 10 }, (_, i) => ({ n: 20 + i }));
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow = log.consume({ group: 'slow', topics: ['in'], maxBatch: 100, handle: async () => (await gate, []) });
+  await log.append(more.map((o) => ({ topic: 'in', key: null, value: JSON.stringify(o), decoded: o })));
+  await waitFor(() => fast.lag() === 0 && !fast.busy(), 5000, 'fast again');
+  assert.deepEqual((await log.read('in', 0, 20, 10)).map((r) => r.decoded), more, 'slow has not read them yet');
+  release();
+  await waitFor(() => slow.lag() === 0 && !slow.busy(), 5000, 'slow');
+  assert.deepEqual((await log.read('in', 0, 20, 10)).map((r) => r.decoded), more.map(() => undefined));
+  await log.close();
+});

@@ -11,6 +11,8 @@ export interface ConsumerHost {
   /** Call `wake` once when records become visible; returns a function that unregisters it. */
   onAppend(wake: () => void): () => void;
   consumerEnded(c: EmbeddedConsumer): void;
+  /** This consumer moved past records of `t`. */
+  consumed(t: TopicState): void;
 }
 
 /** Commits one consumer may have written but not yet seen durable. */
@@ -50,6 +52,12 @@ export class EmbeddedConsumer implements Consumer {
     this.done = this.run();
   }
 
+  /** Next offset this consumer reads in `t`; undefined when it does not read `t`. */
+  nextOffset(t: TopicState): number | undefined {
+    const i = this.topics.indexOf(t);
+    return i < 0 ? undefined : this.next[i];
+  }
+
   lag(): number {
     let n = 0;
     for (let i = 0; i < this.topics.length; i++) n += Math.max(0, this.topics[i].visible - this.next[i]);
@@ -86,7 +94,11 @@ export class EmbeddedConsumer implements Consumer {
         // and the log. The bound only caps how much work waits on one slow fsync.
         const commit = this.host.commit(this.group, batch.offsets, outputs ?? []);
         commit.catch((e: unknown) => (this.commitError ??= e));
-        for (let i = 0; i < this.topics.length; i++) this.next[i] = batch.next[i];
+        for (let i = 0; i < this.topics.length; i++) {
+          if (batch.next[i] === this.next[i]) continue;
+          this.next[i] = batch.next[i];
+          this.host.consumed(this.topics[i]);
+        }
         this.unsynced.push(commit);
         void commit.then(() => this.unsynced.shift(), () => undefined);
         if (this.unsynced.length > MAX_IN_DOUBT) await this.unsynced[0];

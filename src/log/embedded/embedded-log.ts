@@ -684,6 +684,16 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
     return c;
   }
 
+  /** A consumer moved past records of `t`: release what no consumer still has to read. */
+  consumed(t: TopicState): void {
+    let low = Infinity;
+    for (const c of this.consumers) {
+      const next = c.nextOffset(t);
+      if (next !== undefined && next < low) low = next;
+    }
+    if (low !== Infinity) t.releaseDecoded(low);
+  }
+
   topicState(name: string): TopicState {
     let t = this.topics.get(name);
     if (!t) {
