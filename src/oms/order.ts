@@ -89,16 +89,24 @@ export function evolve(state: OrderState | undefined, event: Event): OrderState 
   return evolveOrder(state, event);
 }
 
-/** evolve for a known order (never returns undefined). */
+/** evolve for a known order (never returns undefined): the same state when nothing changes, else a new one. */
 export function evolveOrder(state: OrderState, event: Event): OrderState {
-  if (!('client_order_id' in event.data) || event.data.client_order_id !== state.order.client_order_id) return state;
+  const next = { ...state };
+  return evolveOrderInPlace(next, event) ? next : state;
+}
+
+/**
+ * evolveOrder that updates `state` itself and says whether anything changed. For folds that own
+ * their states (the projection view): no copy per event. Nested values are replaced, never
+ * mutated, so a state copied shallowly before the call is not affected.
+ */
+export function evolveOrderInPlace(state: OrderState, event: Event): boolean {
+  if (!('client_order_id' in event.data) || event.data.client_order_id !== state.order.client_order_id) return false;
   switch (event.type) {
     case 'OrderSubmitted':
       return moveTo(state, 'SUBMITTED', event.ts);
-    case 'OrderAcked': {
-      const next = moveTo(state, 'ACKED', event.ts);
-      return next === state ? state : { ...next, venue_order_id: event.data.venue_order_id };
-    }
+    case 'OrderAcked':
+      return moveTo(state, 'ACKED', event.ts, event.data.venue_order_id);
     case 'OrderFilled':
       return applyFill(state, event.data.fill, event.ts, event.data);
     case 'OrderCanceled':
@@ -108,12 +116,22 @@ export function evolveOrder(state: OrderState, event: Event): OrderState {
     case 'OrderExpired':
       return moveTo(state, 'EXPIRED', event.ts);
     default:
-      return state; // anomalies and duplicates are record-only
+      return false; // anomalies and duplicates are record-only
   }
 }
 
-function moveTo(state: OrderState, to: OrderStatus, ts: string): OrderState {
-  return canTransition(state.status, to) ? { ...state, status: to, ts } : state;
+/**
+ * An order status event (OrderSubmitted, OrderAcked, OrderCanceled, OrderRejected, OrderExpired)
+ * applied in place: `to` is its status, `venueOrderId` comes with OrderAcked. Exported so a fold
+ * that has these fields without the event (the view, from record headers) applies them exactly
+ * as evolve does.
+ */
+export function moveTo(state: OrderState, to: OrderStatus, ts: string, venueOrderId?: string): boolean {
+  if (!canTransition(state.status, to)) return false;
+  state.status = to;
+  state.ts = ts;
+  if (venueOrderId !== undefined) state.venue_order_id = venueOrderId;
+  return true;
 }
 
 interface FillMath {
@@ -132,40 +150,49 @@ function fillMath(state: OrderState, qty: Dec, price: Dec): FillMath | string {
   return { filled, notional: dec(state.notional).plus(qty.times(price)), status };
 }
 
-/** `reported` carries the decider's cumulative figures: reused when they agree, to spare a division. */
-function applyFill(state: OrderState, fill: Fill, ts: string, reported?: { cum_qty: string; avg_price: string }): OrderState {
-  if (state.fingerprints.includes(fill.fingerprint)) return state;
-  if (state.venue_order_id !== undefined && state.venue_order_id !== fill.venue_order_id) return state;
+/** In place. `reported` carries the decider's cumulative figures: reused when they agree, to spare a division. */
+function applyFill(state: OrderState, fill: Fill, ts: string, reported?: { cum_qty: string; avg_price: string }): boolean {
+  if (state.fingerprints.includes(fill.fingerprint)) return false;
+  if (state.venue_order_id !== undefined && state.venue_order_id !== fill.venue_order_id) return false;
   const qty = dec(fill.qty);
-  if (qty.lte(0)) return state;
+  if (qty.lte(0)) return false;
   const m = fillMath(state, qty, dec(fill.price));
-  if (typeof m === 'string') return state;
+  if (typeof m === 'string') return false;
   const filled = fmt(m.filled);
-  return filledState(state, fill, m, filled, reported && reported.cum_qty === filled ? reported.avg_price : fmt(m.notional.div(m.filled)), ts);
+  fillInto(state, fill, m, filled, reported && reported.cum_qty === filled ? reported.avg_price : fmt(m.notional.div(m.filled)), ts);
+  return true;
 }
 
-/** The state after a fill that passed every check, from its cumulative figures. */
+/** The state after a fill that passed every check, from its cumulative figures (a new state). */
 function filledState(state: OrderState, fill: Fill, m: FillMath, filled: string, avgPrice: string, ts: string): OrderState {
-  return {
-    ...state,
-    ...addFee(state, fill.fee, fill.fee_ccy),
-    status: m.status,
-    filled_qty: filled,
-    notional: fmt(m.notional),
-    avg_price: avgPrice,
-    venue_order_id: fill.venue_order_id,
-    fingerprints: [...state.fingerprints, fill.fingerprint],
-    fills: state.fills + 1,
-    ts,
-  };
+  const next = { ...state };
+  fillInto(next, fill, m, filled, avgPrice, ts);
+  return next;
 }
 
-function addFee(state: OrderState, fee: string, ccy: string): Pick<OrderState, 'fees' | 'fee_ccy' | 'other_fees'> {
+function fillInto(state: OrderState, fill: Fill, m: FillMath, filled: string, avgPrice: string, ts: string): void {
+  addFee(state, fill.fee, fill.fee_ccy);
+  state.status = m.status;
+  state.filled_qty = filled;
+  state.notional = fmt(m.notional);
+  state.avg_price = avgPrice;
+  state.venue_order_id = fill.venue_order_id;
+  state.fingerprints = [...state.fingerprints, fill.fingerprint];
+  state.fills++;
+  state.ts = ts;
+}
+
+/** In place; other_fees is replaced, not mutated (it may be shared with an older state). */
+function addFee(state: OrderState, fee: string, ccy: string): void {
   const feeCcy = state.fee_ccy ?? ccy;
-  if (ccy === feeCcy) return { fees: fmt(dec(state.fees).plus(dec(fee))), fee_ccy: feeCcy, other_fees: state.other_fees };
+  state.fee_ccy = feeCcy;
+  if (ccy === feeCcy) {
+    state.fees = fmt(dec(state.fees).plus(dec(fee)));
+    return;
+  }
   const other = state.other_fees ?? {};
   const prev = Object.hasOwn(other, ccy) ? dec(other[ccy]) : ZERO;
-  return { fees: state.fees, fee_ccy: feeCcy, other_fees: { ...other, [ccy]: fmt(prev.plus(dec(fee))) } };
+  state.other_fees = { ...other, [ccy]: fmt(prev.plus(dec(fee))) };
 }
 
 /** Fold events into one order's state, starting from `state` (undefined: before OrderRouted). */

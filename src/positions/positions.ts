@@ -53,10 +53,6 @@ export interface PositionMeta {
   quote: string;
 }
 
-function sideSign(side: Side): 1 | -1 {
-  return side === 'BUY' ? 1 : -1;
-}
-
 function own<T>(rec: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(rec, key) ? rec[key] : undefined;
 }
@@ -118,34 +114,41 @@ function fromAcc(a: PositionAcc): Position {
   };
 }
 
-/** Apply one fill by average cost to an accumulator, in place. */
+/**
+ * Apply one fill by average cost to an accumulator, in place. Signs are applied by choosing plus
+ * or minus, sign tests read the coefficient and the fill's notional is computed once: replay
+ * spends a good part of its time here.
+ */
 function applyFillAcc(a: PositionAcc, side: Side, amount: Dec, price: Dec, fee: Dec, feeCcy: string): void {
-  const s = sideSign(side);
+  const buy = side === 'BUY';
+  const notional = amount.times(price);
   let qty = a.qty;
   let cost = a.cost;
   let opening = amount;
-  if (!qty.eq(0) && (qty.gt(0) ? 1 : -1) !== s) {
+  if (qty.coef !== 0n && qty.coef > 0n !== buy) {
     // Reducing: close up to the open quantity against its share of the cost basis.
     const open = qty.abs();
     const closed = amount.lt(open) ? amount : open;
-    const removed = closed.eq(open) ? cost : cost.times(closed).div(open);
-    a.realized = a.realized.plus(closed.times(price).times(-s)).minus(removed);
-    qty = qty.plus(closed.times(s));
+    const removed = closed === open ? cost : cost.times(closed).div(open);
+    const proceeds = closed === amount ? notional : closed.times(price);
+    a.realized = (buy ? a.realized.minus(proceeds) : a.realized.plus(proceeds)).minus(removed);
+    qty = buy ? qty.plus(closed) : qty.minus(closed);
     cost = cost.minus(removed);
     opening = amount.minus(closed);
   }
-  if (opening.gt(0)) {
+  if (opening.coef > 0n) {
     // Adding (or the remainder after crossing zero) opens at the fill price.
-    qty = qty.plus(opening.times(s));
-    cost = cost.plus(opening.times(price).times(s));
+    const openCost = opening === amount ? notional : opening.times(price);
+    qty = buy ? qty.plus(opening) : qty.minus(opening);
+    cost = buy ? cost.plus(openCost) : cost.minus(openCost);
   }
   a.qty = qty;
-  a.cost = qty.eq(0) ? ZERO : cost;
+  a.cost = qty.coef === 0n ? ZERO : cost;
   if (feeCcy === a.meta.quote) a.fees = a.fees.plus(fee);
   else put(a.other, feeCcy, (own(a.other, feeCcy) ?? ZERO).plus(fee));
-  if (s === 1) a.buy = a.buy.plus(amount);
+  if (buy) a.buy = a.buy.plus(amount);
   else a.sell = a.sell.plus(amount);
-  a.turnover = a.turnover.plus(amount.times(price));
+  a.turnover = a.turnover.plus(notional);
   a.fills++;
 }
 
@@ -171,20 +174,20 @@ export interface OrderRoute {
   base: string;
   quote: string;
   /** Last cumulative qty applied: a re-delivered OrderFilled (cum_qty not above it) is skipped. */
-  cum_qty: string;
+  cum_qty: Dec;
 }
 
 export interface PositionBook {
   /** account → instrument_id → position accumulator (read them with getPosition / listPositions). */
-  positions: Record<string, Record<string, PositionAcc>>;
+  positions: Map<string, Map<string, PositionAcc>>;
   /** client_order_id → route, for orders still open (dropped once the order is terminal). */
-  orders: Record<string, OrderRoute>;
+  orders: Map<string, OrderRoute>;
   /** OrderFilled events whose order was unknown, finished, or already applied. */
   skipped_fills: number;
 }
 
 export function emptyBook(): PositionBook {
-  return { positions: {}, orders: {}, skipped_fills: 0 };
+  return { positions: new Map(), orders: new Map(), skipped_fills: 0 };
 }
 
 /** base/quote of an instrument, e.g. MarketData.instrument. */
@@ -205,8 +208,7 @@ export const builtinResolver: InstrumentResolver = (instrumentId) => {
 };
 
 export function getPosition(book: PositionBook, account: string, instrumentId: string): Position | undefined {
-  const acct = own(book.positions, account);
-  const a = acct && own(acct, instrumentId);
+  const a = book.positions.get(account)?.get(instrumentId);
   return a && fromAcc(a);
 }
 
@@ -226,34 +228,43 @@ export function evolvePositions(book: PositionBook, event: Event, resolve: Instr
   switch (event.type) {
     case 'OrderRouted': {
       const o = event.data.order;
-      if (own(book.orders, o.client_order_id)) return book;
+      if (book.orders.has(o.client_order_id)) return book;
       const bq = resolve(o.instrument_id) ?? { base: o.symbol, quote: '?' };
-      put(book.orders, o.client_order_id, { account: o.account, instrument_id: o.instrument_id, side: o.side, base: bq.base, quote: bq.quote, cum_qty: '0' });
+      book.orders.set(o.client_order_id, { account: o.account, instrument_id: o.instrument_id, side: o.side, base: bq.base, quote: bq.quote, cum_qty: ZERO });
       return book;
     }
     case 'OrderFilled': {
       const coid = event.data.client_order_id;
-      const route = own(book.orders, coid);
-      if (!route || !dec(event.data.cum_qty).gt(dec(route.cum_qty))) {
+      const route = book.orders.get(coid);
+      const cum = route && dec(event.data.cum_qty);
+      if (!route || !cum!.gt(route.cum_qty)) {
         book.skipped_fills++;
         return book;
       }
       const f = event.data.fill;
-      const acct = own(book.positions, route.account) ?? put(book.positions, route.account, {});
-      const acc = own(acct, route.instrument_id) ?? put(acct, route.instrument_id, emptyAcc({ account: route.account, instrument_id: route.instrument_id, base: route.base, quote: route.quote }));
+      let acct = book.positions.get(route.account);
+      if (!acct) book.positions.set(route.account, (acct = new Map()));
+      let acc = acct.get(route.instrument_id);
+      if (!acc) acct.set(route.instrument_id, (acc = emptyAcc({ account: route.account, instrument_id: route.instrument_id, base: route.base, quote: route.quote })));
       applyFillAcc(acc, route.side, dec(f.qty), dec(f.price), dec(f.fee), f.fee_ccy);
-      if (event.data.status === 'FILLED') delete book.orders[coid];
-      else put(book.orders, coid, { ...route, cum_qty: event.data.cum_qty });
+      // The routes belong to the book, like the accumulators: updated in place.
+      if (event.data.status === 'FILLED') book.orders.delete(coid);
+      else route.cum_qty = cum!;
       return book;
     }
     case 'OrderCanceled':
     case 'OrderRejected':
     case 'OrderExpired':
-      delete book.orders[event.data.client_order_id];
+      forgetOrder(book, event.data.client_order_id);
       return book;
     default:
       return book;
   }
+}
+
+/** What a terminal status event (OrderCanceled, OrderRejected, OrderExpired) does to the book. */
+export function forgetOrder(book: PositionBook, clientOrderId: string): void {
+  book.orders.delete(clientOrderId);
 }
 
 /** Fold events into `book` (updated in place) or into a new book. */
@@ -266,9 +277,9 @@ export function foldPositions(events: readonly Event[], book: PositionBook = emp
 /** Every position, sorted by account then instrument. */
 export function listPositions(book: PositionBook): Position[] {
   const out: Position[] = [];
-  for (const a of Object.keys(book.positions).sort()) {
-    const acct = book.positions[a];
-    for (const i of Object.keys(acct).sort()) out.push(fromAcc(acct[i]));
+  for (const a of [...book.positions.keys()].sort()) {
+    const acct = book.positions.get(a)!;
+    for (const i of [...acct.keys()].sort()) out.push(fromAcc(acct.get(i)!));
   }
   return out;
 }

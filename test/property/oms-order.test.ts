@@ -4,7 +4,18 @@ import fc from 'fast-check';
 import { dec } from '../../src/domain/decimal.js';
 import type { Event, Order, OrderStatus, VenueReport } from '../../src/domain/events.js';
 import { Event as EventSchema, TERMINAL_STATUSES } from '../../src/domain/events.js';
-import { canTransition, decideReport, decideReports, decideSubmitted, evolve, foldOrder, type EnvelopeSeed, type OrderState } from '../../src/oms/index.js';
+import {
+  canTransition,
+  decideReport,
+  decideReports,
+  decideSubmitted,
+  evolve,
+  evolveOrder,
+  evolveOrderInPlace,
+  foldOrder,
+  type EnvelopeSeed,
+  type OrderState,
+} from '../../src/oms/index.js';
 
 const T0 = '2026-01-02T10:00:00.000000Z';
 const seed: EnvelopeSeed = { event_id: 'gw/0/1', causation: 'exec.gateway/0/1', recorded_at: T0 };
@@ -167,6 +178,27 @@ test('the state decideReports builds while deciding equals folding the events it
       const { state, events } = decideReports(s, rs, seed);
       assert.deepEqual(state, foldOrder(events, s));
       assert.deepEqual(events, run(qty, submit, rs).events.slice(submit ? 2 : 1), 'same events as deciding one report at a time');
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('evolveOrder never changes its input; evolveOrderInPlace reaches the state evolveOrder returns', () => {
+  fc.assert(
+    fc.property(inputMaybeUnsubmitted, ([qty, submit, rs]) => {
+      const { events } = run(qty, submit, rs);
+      // Re-delivered events too: they must change nothing, in place or not.
+      let s = evolve(undefined, events[0])!;
+      const owned = structuredClone(s);
+      for (const e of [...events.slice(1), ...events]) {
+        const before = structuredClone(s);
+        const next = evolveOrder(s, e);
+        assert.deepEqual(s, before, 'the input state is unchanged');
+        assert.equal(evolveOrderInPlace(owned, e), next !== s, 'in place reports a change exactly when evolveOrder makes a new state');
+        assert.deepEqual(owned, next);
+        s = next;
+      }
+      assert.deepEqual(owned, foldOrder(events));
     }),
     { numRuns: 300 },
   );
