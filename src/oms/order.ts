@@ -6,17 +6,18 @@ import { TERMINAL_STATUSES } from '../domain/events.js';
 import { fillFingerprint } from '../domain/ids.js';
 
 /**
- * Legal status transitions. A TRADE straight after SUBMITTED is an implicit ack (some venues
- * report the fill before, or without, the ack). Terminal statuses accept nothing.
+ * Legal status transitions. A TRADE, CANCELED or EXPIRED straight after SUBMITTED is an implicit
+ * ack (venues may report a fill before the ack, or answer an IOC order that found nothing with
+ * "expired" and no ack at all). Terminal statuses accept nothing.
  *   NEW              -> SUBMITTED | REJECTED (refused before it was sent, e.g. no gateway)
- *   SUBMITTED        -> ACKED | PARTIALLY_FILLED | FILLED | REJECTED
+ *   SUBMITTED        -> ACKED | PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED | REJECTED
  *   ACKED            -> PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
  *   PARTIALLY_FILLED -> PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
  *   FILLED, CANCELED, REJECTED, EXPIRED -> (none)
  */
 export const LEGAL_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   NEW: ['SUBMITTED', 'REJECTED'],
-  SUBMITTED: ['ACKED', 'PARTIALLY_FILLED', 'FILLED', 'REJECTED'],
+  SUBMITTED: ['ACKED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED', 'REJECTED'],
   ACKED: ['PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED'],
   PARTIALLY_FILLED: ['PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED'],
   FILLED: [],

@@ -247,6 +247,14 @@ test('EXPIRED from ACKED and from PARTIALLY_FILLED', () => {
   assert.equal(step(step(acked(), trade('t1', '1', '100')).s, expire).s.status, 'EXPIRED');
 });
 
+test('CANCELED or EXPIRED straight after SUBMITTED is an implicit ack', () => {
+  for (const [report, type, status] of [[cancel, 'OrderCanceled', 'CANCELED'], [expire, 'OrderExpired', 'EXPIRED']] as const) {
+    const [e] = decideReport(submitted(), report, seed);
+    assert.equal(e.type, type);
+    assert.equal(evolve(submitted(), e)?.status, status);
+  }
+});
+
 test('REJECTED from SUBMITTED', () => {
   const { s, events } = step(submitted(), reject);
   const e = events[0];
@@ -282,8 +290,6 @@ test('illegal transitions become anomalies, never throw, never change state', ()
   assertAnomaly(canceled, reject, /CANCELED -> REJECTED/);
   assertAnomaly(fresh, ack('v1'), /NEW -> ACKED/);
   assertAnomaly(fresh, trade('t1', '1', '100'), /NEW -> TRADE/);
-  assertAnomaly(submitted(), cancel, /SUBMITTED -> CANCELED/);
-  assertAnomaly(submitted(), expire, /SUBMITTED -> EXPIRED/);
   assertAnomaly(acked(), reject, /ACKED -> REJECTED/);
 });
 
