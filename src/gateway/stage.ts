@@ -3,8 +3,8 @@
 // folds the whole topic on start, so a routed order it already handled is never sent twice.
 import { TOPICS, type Event, type Order, type VenueReport } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { decideReports, decideSubmitted, evolveOrder, isTerminal, newOrder, type OrderState } from '../oms/order.js';
-import { fromRecord, toRecord } from '../pipeline/codec.js';
+import { decideReports, decideSubmitted, evolveOrder, isTerminal, moveTo, newOrder, type OrderState } from '../oms/order.js';
+import { fromRecord, statusOf, toRecord } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import type { Venue, VenueOrderResult } from '../venues/types.js';
 
@@ -39,7 +39,15 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     name: 'gateway',
     input: TOPICS.gateway,
     async restore(log: EventLog) {
-      await log.scan([TOPICS.gateway], (r) => apply(fromRecord(r)));
+      // Status events are folded from their headers; only routed orders and fills are parsed.
+      await log.scan([TOPICS.gateway], (r) => {
+        const st = statusOf(r);
+        if (st === undefined) return apply(fromRecord(r));
+        const s = orders.get(st.client_order_id);
+        if (s === undefined || s === FINISHED) return;
+        const next = { ...s };
+        if (moveTo(next, st.status, st.ts, st.venue_order_id)) keep(st.client_order_id, next);
+      });
     },
     async handle(batch: LogRecord[]): Promise<OutRecord[]> {
       const pending: { state: OrderState; causation: string }[] = [];

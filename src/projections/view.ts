@@ -10,7 +10,7 @@ import { midPrice } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
 import { evolveOrderInPlace, moveTo, newOrder, type OrderState } from '../oms/order.js';
 import { emptyBook, evolvePositions, forgetOrder, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
-import { fromRecord, HEADER_CLIENT_ORDER_ID, HEADER_TS, HEADER_TYPE, HEADER_VENUE_ORDER_ID } from '../pipeline/codec.js';
+import { fromRecord, HEADER_TYPE, statusOf, type StatusHeaders } from '../pipeline/codec.js';
 
 export interface View {
   events: number;
@@ -82,41 +82,20 @@ export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolv
     case 'FillDuplicate':
       view.fill_duplicates++;
       return;
-    case 'OrderSubmitted':
-      if (applyStatus(view, h, 'SUBMITTED')) return;
-      break;
-    case 'OrderAcked':
-      if (applyStatus(view, h, 'ACKED')) return;
-      break;
-    case 'OrderCanceled':
-      if (applyStatus(view, h, 'CANCELED')) return;
-      break;
-    case 'OrderRejected':
-      if (applyStatus(view, h, 'REJECTED')) return;
-      break;
-    case 'OrderExpired':
-      if (applyStatus(view, h, 'EXPIRED')) return;
-      break;
     default:
       break;
   }
-  applyEvent(view, fromRecord(r), resolve);
+  const st = statusOf(r);
+  if (st !== undefined) applyStatus(view, st);
+  else applyEvent(view, fromRecord(r), resolve);
 }
 
-/**
- * An order status event, folded from its headers exactly as applyEvent folds the parsed event.
- * False for a record written before those headers existed: the caller parses it instead.
- */
-function applyStatus(view: View, h: Record<string, string>, to: OrderStatus): boolean {
-  const coid = h[HEADER_CLIENT_ORDER_ID];
-  const ts = h[HEADER_TS];
-  const venueOrderId = to === 'ACKED' ? h[HEADER_VENUE_ORDER_ID] : undefined;
-  if (coid === undefined || ts === undefined || (to === 'ACKED' && venueOrderId === undefined)) return false;
-  if (ts > view.last_ts) view.last_ts = ts;
-  const s = view.orders.get(coid);
-  if (s !== undefined) moveTo(s, to, ts, venueOrderId);
-  if (TERMINAL_STATUSES.has(to)) forgetOrder(view.positions, coid);
-  return true;
+/** An order status event, folded from its headers exactly as applyEvent folds the parsed event. */
+function applyStatus(view: View, st: StatusHeaders): void {
+  if (st.ts > view.last_ts) view.last_ts = st.ts;
+  const s = view.orders.get(st.client_order_id);
+  if (s !== undefined) moveTo(s, st.status, st.ts, st.venue_order_id);
+  if (TERMINAL_STATUSES.has(st.status)) forgetOrder(view.positions, st.client_order_id);
 }
 
 export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): void {
