@@ -13,7 +13,7 @@ const decimalInput = z
   .transform((v) => (typeof v === 'number' ? numberToDecimalString(v) : v.trim()));
 
 const rfc3339 = z.string().refine((s) => parseRfc3339Micros(s) !== undefined, {
-  message: 'must be an RFC 3339 time, e.g. 2026-01-02T10:00:00Z',
+  message: 'must be an RFC 3339 time in 1970-2199 (UTC), e.g. 2026-01-02T10:00:00Z',
 });
 
 const idText = z
