@@ -65,26 +65,7 @@ export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolv
   }
   // JSON parsing is most of a replay's cost: events that are only counted, and order status
   // events, whose headers carry all the fold needs, are folded from the headers alone.
-  const h = r.headers;
-  switch (h[HEADER_TYPE]) {
-    case 'IntentAccepted':
-      view.normalized++;
-      return;
-    case 'RiskApproved':
-      view.accepted++;
-      return;
-    case 'IntentDuplicate':
-      view.duplicates++;
-      return;
-    case 'OrderAnomaly':
-      view.anomalies++;
-      return;
-    case 'FillDuplicate':
-      view.fill_duplicates++;
-      return;
-    default:
-      break;
-  }
+  if (countOnly(view, r.headers[HEADER_TYPE])) return;
   const st = statusOf(r);
   if (st !== undefined) applyStatus(view, st);
   else applyEvent(view, fromRecord(r), resolve);
@@ -98,33 +79,42 @@ function applyStatus(view: View, st: StatusHeaders): void {
   if (TERMINAL_STATUSES.has(st.status)) forgetOrder(view.positions, st.client_order_id);
 }
 
+/** Events that only count toward the summary; true when `type` is one (nothing else to fold). */
+function countOnly(view: View, type: string | undefined): boolean {
+  switch (type) {
+    case 'IntentAccepted':
+      view.normalized++;
+      return true;
+    case 'RiskApproved':
+      view.accepted++;
+      return true;
+    case 'IntentDuplicate':
+      view.duplicates++;
+      return true;
+    case 'OrderAnomaly':
+      view.anomalies++;
+      return true;
+    case 'FillDuplicate':
+      view.fill_duplicates++;
+      return true;
+    default:
+      return false;
+  }
+}
+
 export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): void {
+  if (countOnly(view, e.type)) return;
   switch (e.type) {
     case 'DeadLetter':
       view.dlq++;
       bump(view.dlq_by_code, e.data.code);
       return;
-    case 'IntentDuplicate':
-      view.duplicates++;
-      return;
-    case 'IntentAccepted':
-      view.normalized++;
-      return;
     case 'RiskPolicySet':
       view.policy_version = e.data.version;
-      return;
-    case 'RiskApproved':
-      view.accepted++;
       return;
     case 'RiskRejected':
       view.rejected++;
       bump(view.rejects_by_code, e.data.code);
-      return;
-    case 'OrderAnomaly':
-      view.anomalies++;
-      return;
-    case 'FillDuplicate':
-      view.fill_duplicates++;
       return;
     default:
       break;
