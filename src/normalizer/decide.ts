@@ -48,7 +48,7 @@ export function decideIntent(state: NormalizerState, raw: Buffer, source: LogPos
     intent_id: intent.intent_id,
     account: intent.account,
     strategy: intent.labels.strategy ?? 'default',
-    ts: canonicalTime(intent.ts, tsUs),
+    ts: microsToIso(tsUs),
     causation,
   };
   if (state.seen.has(intent.intent_id)) {
@@ -63,16 +63,6 @@ export function decideIntent(state: NormalizerState, raw: Buffer, source: LogPos
   }
   if ('code' in normalized) return [deadLetter(raw, source, normalized, seed.ts, seed)];
   return [makeEvent('IntentAccepted', `${intent.intent_id}/accepted`, seed, { intent: normalized })];
-}
-
-// microsToIso's own form: UTC, six fractional digits, every field in range.
-const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z$/;
-// Below 2^52 µs (year 2112) microsToIso(parseRfc3339Micros(s)) gives s back for such an s.
-const EXACT_MICROS = 2 ** 52;
-
-/** The canonical form of a valid RFC 3339 time; producers mostly send it already, and then the Date round trip is skipped. */
-function canonicalTime(text: string, us: number): string {
-  return us < EXACT_MICROS && CANONICAL_TIME.test(text) ? text : microsToIso(us);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -118,7 +108,7 @@ function normalize(intent: Intent, tsUs: number, ts: string, strategy: string, c
   if (c.expire_at !== undefined) {
     const exp = parseRfc3339Micros(c.expire_at)!;
     if (exp <= tsUs) return bad('INVALID_CONSTRAINTS', `expire_at ${c.expire_at} is not after ts ${intent.ts}`);
-    expireAt = canonicalTime(c.expire_at, exp);
+    expireAt = microsToIso(exp);
   }
 
   const value = dec(intent.size.value);
