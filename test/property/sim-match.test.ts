@@ -38,7 +38,22 @@ function build(c: Case) {
   const unit = spec.quote === 'BTC' ? dec('0.001') : dec('1');
   const qty = floorTo(unit.times(c.sizeMicro).div(1_000).div(mid), lot);
   const limit = floorTo(mid.times(dec(10_000 + c.limitBps).div(10_000)), dec(spec.tick_size));
-  const order: Order = {
+  const order = simOrder(c, spec, spec.instrument_id, {
+    qty: qty.toString(),
+    limit_price: c.orderType === 'LIMIT' ? limit.toString() : undefined,
+    ref_price: mid.toString(),
+  });
+  return { spec, book, order, qty, limit: c.orderType === 'LIMIT' ? limit : undefined };
+}
+
+/** An order of the generated case on `instrumentId`, with the figures given. */
+function simOrder(
+  c: { coid: string; side: Order['side']; orderType: Order['order_type']; tif: Order['tif'] },
+  spec: InstrumentSpec,
+  instrumentId: string,
+  figures: Pick<Order, 'qty' | 'limit_price' | 'ref_price'>,
+): Order {
+  return {
     client_order_id: c.coid,
     intent_id: 'i',
     leg: 0,
@@ -46,17 +61,16 @@ function build(c: Case) {
     account: 'default',
     strategy: 's',
     env: 'sim',
-    instrument_id: spec.instrument_id,
+    instrument_id: instrumentId,
     venue: spec.venue,
     symbol: spec.symbol,
     side: c.side,
     order_type: c.orderType,
-    qty: qty.toString(),
-    limit_price: c.orderType === 'LIMIT' ? limit.toString() : undefined,
+    qty: figures.qty,
+    limit_price: figures.limit_price,
     tif: c.tif,
-    ref_price: mid.toString(),
+    ref_price: figures.ref_price,
   };
-  return { spec, book, order, qty, limit: c.orderType === 'LIMIT' ? limit : undefined };
 }
 
 type Trade = Extract<VenueReport, { kind: 'TRADE' }>;
@@ -261,24 +275,11 @@ test('the fast matcher gives exactly the reports of the original one', () => {
       const touch = book && (c.side === 'BUY' ? book.asks : book.bids)[0]?.price;
       const near = touch ? floorTo(touch, tick).plus(tick.times(c.side === 'BUY' ? c.limitTicks : -c.limitTicks)) : tick;
       const limit = c.limitText ?? (near.gt(0) ? near : tick).toString();
-      const order: Order = {
-        client_order_id: c.coid,
-        intent_id: 'i',
-        leg: 0,
-        attempt: 0,
-        account: 'default',
-        strategy: 's',
-        env: 'sim',
-        instrument_id: c.otherInstrument && c.noSpec < 3 ? 'OKX:NOPE' : spec.instrument_id,
-        venue: spec.venue,
-        symbol: spec.symbol,
-        side: c.side,
-        order_type: c.orderType,
+      const order = simOrder(c, spec, c.otherInstrument && c.noSpec < 3 ? 'OKX:NOPE' : spec.instrument_id, {
         qty,
         limit_price: c.orderType === 'LIMIT' && c.limitText === '' ? undefined : limit,
-        tif: c.tif,
         ref_price: '1',
-      };
+      });
       const s = c.noSpec === 0 ? undefined : spec;
       assert.deepEqual(matchOrder(order, book, s, c.tsUs), oracleMatch(order, book, s, c.tsUs));
     }),
