@@ -30,7 +30,7 @@ export interface ConsumeOptions {
   /** Consumer group: one per stage. Its committed offsets are the next offsets to read. */
   group: string;
   topics: string[];
-  /** Most records handed to one call of handle (default 1000). */
+  /** Most records handed to one call of handle (default 256 on the embedded log). */
   maxBatch?: number;
   /**
    * Handle one batch and return the records to append. The returned records and the

