@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALL_TOPICS, TOPICS } from '../src/domain/events.js';
 import { intakeFile } from '../src/pipeline/intake.js';
-import { openLogAt, startPipeline } from '../src/pipeline/run.js';
+import { MAX_PIPELINE_BACKLOG, openLogAt, startPipeline } from '../src/pipeline/run.js';
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
@@ -32,7 +32,7 @@ async function throughput(work: string): Promise<void> {
   const p = await startPipeline({ dataDir, fsync: 'always' });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  await intakeFile(p.log, file, { maxBacklog: 20_000, backlog: () => p.consumers[0].lag() });
+  await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog });
   await p.waitIdle();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuMicros(cpu0);

@@ -4,7 +4,7 @@
 import { TOPICS, type Event, type Order, type VenueReport } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import { decideReports, decideSubmitted, evolveOrder, isTerminal, moveTo, newOrder, type OrderState } from '../oms/order.js';
-import { fromRecord, statusOf, toRecord } from '../pipeline/codec.js';
+import { fromRecord, statusOf, toRecord, typeOf } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import type { Venue, VenueOrderResult } from '../venues/types.js';
 
@@ -53,8 +53,11 @@ export function gatewayStage(opts: GatewayOptions): Stage {
       const pending: { state: OrderState; causation: string }[] = [];
       const queued = new Set<string>();
       for (const r of batch) {
+        // Only routed orders are work; the gateway's own events were applied when it decided them,
+        // so they are skipped by their type header, unparsed (a lagging gateway reads them from disk).
+        const type = typeOf(r);
+        if (type !== undefined && type !== 'OrderRouted') continue;
         const e = fromRecord(r);
-        // Only routed orders are work; the gateway's own events were applied when it decided them.
         if (e.type !== 'OrderRouted') continue;
         const coid = e.data.order.client_order_id;
         let s = orders.get(coid);

@@ -14,7 +14,7 @@ export interface IntakeOptions {
   follow?: boolean;
   signal?: AbortSignal;
   batchLines?: number;
-  /** Pause while the pipeline has this many unread intents (bounds memory and latency). */
+  /** Pause while the pipeline has more unread records than this (bounds memory and latency). */
   maxBacklog?: number;
   backlog?: () => number;
   onLines?: (n: number) => void;
