@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALL_TOPICS, TOPICS } from '../src/domain/events.js';
+import { ALL_TOPICS, TOPICS, type Event } from '../src/domain/events.js';
+import type { OutRecord } from '../src/log/types.js';
+import { toRecord, typeOf } from '../src/pipeline/codec.js';
 import { intakeFile } from '../src/pipeline/intake.js';
 import { MAX_PIPELINE_BACKLOG, openLogAt, startPipeline } from '../src/pipeline/run.js';
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
@@ -134,15 +136,92 @@ async function replay(work: string): Promise<void> {
   });
 }
 
+// The two floors below bound what any implementation could reach with JSON event values on the
+// machine at hand: the mandatory I/O alone, with no stage logic and no fold. They say whether a
+// shortfall is in fillstream's code or in the format and the machine.
+
+/** Parse each raw intent, serialize the events the pipeline wrote for it and append both durably. Warm pass reported. */
+async function writeFloor(work: string): Promise<void> {
+  const src = await openLogAt(join(work, 'throughput'), 'off');
+  const raws: Buffer[] = [];
+  const events: Event[] = [];
+  await src.scan([TOPICS.intents], (r) => void raws.push(Buffer.from(r.value)));
+  await src.scan(ALL_TOPICS.filter((t) => t !== TOPICS.intents), (r) => void events.push(JSON.parse(r.value.toString())));
+  await src.close();
+  const perIntent = events.length / raws.length;
+  const recordedAt = new Date().toISOString();
+  // Twice: the first pass warms the JIT up, as the pipeline is warm for most of its 100k intents.
+  let seconds = 0;
+  let cpu = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    const dataDir = join(work, 'write-floor');
+    rmSync(dataDir, { recursive: true, force: true });
+    const log = await openLogAt(dataDir, 'always');
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0, e = 0; i < raws.length; i += 256) {
+      const end = Math.min(raws.length, i + 256);
+      const out: OutRecord[] = [];
+      for (let j = i; j < end; j++) {
+        JSON.parse(raws[j].toString());
+        out.push({ topic: TOPICS.intents, key: null, value: raws[j] });
+      }
+      for (const upTo = Math.round(end * perIntent); e < upTo; e++) out.push(toRecord(events[e], recordedAt));
+      pending.push(log.append(out));
+      if (pending.length > 64) await pending.shift();
+    }
+    await Promise.all(pending);
+    seconds = (performance.now() - t0) / 1000;
+    cpu = cpuMicros(cpu0);
+    await log.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  emit({
+    bench: 'embedded_write_floor',
+    intents: raws.length,
+    events: events.length,
+    ceiling_intents_per_sec: Math.round(raws.length / seconds),
+    us_per_intent: +((seconds * 1e6) / raws.length).toFixed(1),
+    cpu_us_per_intent: Math.round(cpu / raws.length),
+    fsync: 'always',
+  });
+}
+
+/** Scan every record and JSON.parse the ones the fold must parse (OrderRouted, OrderFilled); no fold. Warm pass reported. */
+async function replayFloor(work: string): Promise<void> {
+  const log = await openLogAt(join(work, 'throughput'), 'off');
+  let records = 0;
+  let parsed = 0;
+  let seconds = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    records = parsed = 0;
+    const t0 = performance.now();
+    await log.scan(ALL_TOPICS, (r) => {
+      records++;
+      const type = typeOf(r);
+      if (type === 'OrderRouted' || type === 'OrderFilled') {
+        JSON.parse(r.value.toString());
+        parsed++;
+      }
+    });
+    seconds = (performance.now() - t0) / 1000;
+  }
+  await log.close();
+  emit({ bench: 'embedded_replay_floor', records, parsed, ceiling_events_per_sec: Math.round(records / seconds), us_per_record: +((seconds * 1e6) / records).toFixed(2) });
+}
+
 // Each part runs in a process of its own, so one part's heap and JIT state never skew another's.
 const [part, dir] = process.argv.slice(2);
 if (part === 'throughput') await throughput(dir);
 else if (part === 'latency') await latency(dir);
 else if (part === 'replay') await replay(dir);
+else if (part === 'write_floor') await writeFloor(dir);
+else if (part === 'replay_floor') await replayFloor(dir);
 else {
   const work = mkdtempSync(join(tmpdir(), 'fillstream-bench-'));
   try {
-    for (const name of ['throughput', 'latency', 'replay']) {
+    for (const name of ['throughput', 'latency', 'replay', 'write_floor', 'replay_floor']) {
       const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, work], { stdio: ['ignore', 'inherit', 'inherit'] });
       if (r.status !== 0) throw new Error(`bench part ${name} failed with status ${r.status}`);
     }
