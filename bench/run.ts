@@ -38,8 +38,9 @@ async function throughput(work: string): Promise<void> {
   await p.waitIdle();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuMicros(cpu0);
-  const events = ALL_TOPICS.reduce((n, t) => n + p.log.endOffset(t, 0), 0);
-  const orders = p.log.endOffset(TOPICS.gateway, 0);
+  let events = 0;
+  for (const t of ALL_TOPICS) events += await p.log.endOffset(t, 0);
+  const orders = await p.log.endOffset(TOPICS.gateway, 0);
   await p.close();
   emit({
     bench: 'embedded_throughput',

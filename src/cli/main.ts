@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// fillstream command line: run the pipeline on the embedded log, replay it, inspect orders and positions.
+// fillstream command line: run the pipeline (embedded log or Kafka), replay it, inspect orders and positions.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALL_TOPICS, TOPICS } from '../domain/events.js';
 import { foldLog, markPositions, summarize, type View } from '../projections/view.js';
 import { applyRecord, emptyView, resolverFor } from '../projections/view.js';
-import { marketOf, openLogReadOnly, runEmbedded, type Fsync } from '../pipeline/run.js';
+import { Kafka } from 'kafkajs';
+import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
+import type { EventLog } from '../log/types.js';
+import { marketOf, openLogReadOnly, runPipeline, startPipeline, STAGE_NAMES, type Fsync, type StageName } from '../pipeline/run.js';
 import { loadPolicyFile } from '../risk/policy.js';
 import { generateIntents } from '../tools/generate.js';
 import type { MarketData } from '../market/types.js';
@@ -32,11 +35,40 @@ const program = new Command()
   .showHelpAfterError();
 
 const dataDirOption = () => new Option('--data-dir <dir>', 'data dir holding the log and the simulated venue').default(DEFAULT_DATA_DIR);
+const busOption = () =>
+  new Option('--bus <bus>', 'event log: embedded (files in the data dir) or kafka (the cluster in KAFKA_BROKERS)')
+    .choices(['embedded', 'kafka'])
+    .default(process.env.FILLSTREAM_BUS ?? 'embedded');
+
+/** Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX. */
+function kafkaOptions(clientId: string): KafkaLogOptions {
+  const brokers = (process.env.KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: give the Kafka bootstrap servers, e.g. KAFKA_BROKERS=localhost:9092');
+  return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '' };
+}
+
+/** The log a read-only command folds: the data dir's embedded log, or the Kafka topics. */
+function openReadLog(o: { dataDir: string; bus: string }): Promise<EventLog> {
+  return o.bus === 'kafka' ? openKafkaLog(kafkaOptions('fillstream-reader'), KAFKA_TOPICS) : openLogReadOnly(o.dataDir);
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function stopSignal(): AbortSignal {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return ac.signal;
+}
 
 program
   .command('run')
-  .description('run every stage in one process on the embedded log')
+  .description('run every stage in one process, on the embedded log or on Kafka')
   .addOption(dataDirOption())
+  .addOption(busOption())
   .option('--intents <file>', "NDJSON intents to take in ('-' for stdin); a file resumes where the last run stopped")
   .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
   .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
@@ -46,14 +78,11 @@ program
   .option('--json', 'print one JSON summary instead of tables')
   .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
   .action(async (o) => {
-    const ac = new AbortController();
-    const stop = () => ac.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const signal = stopSignal();
     const progress = startProgress();
     const started = performance.now();
     try {
-      const { view, market } = await runEmbedded({
+      const { view, market } = await runPipeline({
         dataDir: o.dataDir,
         intents: o.intents,
         books: o.books,
@@ -61,11 +90,12 @@ program
         policy: o.policy ? loadPolicyFile(o.policy) : undefined,
         fsync: o.fsync as Fsync,
         untilIdle: Boolean(o.untilIdle),
-        signal: ac.signal,
+        signal,
         onIntake: progress.add,
+        kafka: o.bus === 'kafka' ? kafkaOptions('fillstream-run') : undefined,
       });
       progress.done();
-      const summary = { ...summarize(view, market), data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };
+      const summary = { ...summarize(view, market), bus: o.bus, data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };
       if (o.json) console.log(JSON.stringify(summary));
       else console.log([renderOrders(view, o.limit), renderPositions(view, market), renderSummary(summary)].join('\n\n'));
     } finally {
@@ -77,11 +107,12 @@ program
   .command('replay')
   .description('rebuild all state from the log alone and print its hash')
   .addOption(dataDirOption())
+  .addOption(busOption())
   .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
   .option('--json', 'print JSON')
   .action(async (o) => {
     const market = await marketOf(o.dataDir, o.books);
-    const log = await openLogReadOnly(o.dataDir);
+    const log = await openReadLog(o);
     try {
       const view = emptyView();
       const resolve = resolverFor(market);
@@ -100,12 +131,13 @@ program
   .command('orders')
   .description('print the blotter: every order with status, filled quantity and average price')
   .addOption(dataDirOption())
+  .addOption(busOption())
   .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
   .option('--status <status>', 'only orders in this status (e.g. FILLED, ACKED)')
   .option('--limit <n>', 'rows to print (0 = all)', intArg('--limit'), 0)
   .option('--json', 'print JSON')
   .action(async (o) => {
-    const { view } = await foldDataDir(o.dataDir, o.books);
+    const { view } = await foldDataDir(o);
     const rows = [...view.orders.values()].filter((s) => !o.status || s.status === String(o.status).toUpperCase());
     if (o.json) {
       console.log(JSON.stringify((o.limit ? rows.slice(0, o.limit) : rows).map(({ fingerprints, ...s }) => s)));
@@ -116,10 +148,11 @@ program
   .command('positions')
   .description('print positions and PnL, marked to the books at the latest event time')
   .addOption(dataDirOption())
+  .addOption(busOption())
   .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
   .option('--json', 'print JSON')
   .action(async (o) => {
-    const { view, market } = await foldDataDir(o.dataDir, o.books);
+    const { view, market } = await foldDataDir(o);
     if (o.json) console.log(JSON.stringify(markPositions(view, market)));
     else console.log(renderPositions(view, market));
   });
@@ -136,7 +169,7 @@ program
     requireDataDir(o.dataDir);
     const log = await openLogReadOnly(o.dataDir);
     try {
-      const end = log.endOffset(o.topic, 0);
+      const end = await log.endOffset(o.topic, 0);
       const last = o.limit ? Math.min(end, o.from + o.limit) : end;
       for (let at = o.from; at < last; ) {
         const batch = await log.read(o.topic, 0, at, Math.min(4096, last - at));
@@ -151,6 +184,57 @@ program
       }
     } finally {
       await log.close();
+    }
+  });
+
+program
+  .command('stage')
+  .description(`run one stage (${STAGE_NAMES.join(', ')}) as its own process on Kafka, in its consumer group, until SIGINT/SIGTERM`)
+  .argument('<name>', STAGE_NAMES.join(' | '))
+  .addOption(dataDirOption())
+  .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
+  .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
+  .option('--policy <file>', 'risk policy JSON to put in force (risk stage)')
+  .action(async (name: string, o) => {
+    if (!(STAGE_NAMES as readonly string[]).includes(name)) throw new Error(`unknown stage ${name}: use one of ${STAGE_NAMES.join(', ')}`);
+    const signal = stopSignal();
+    const p = await startPipeline({
+      dataDir: o.dataDir,
+      books: o.books,
+      seed: o.seed,
+      policy: o.policy ? loadPolicyFile(o.policy) : undefined,
+      kafka: kafkaOptions(`fillstream-${name}`),
+      stages: [name as StageName],
+    });
+    console.error(`fillstream: stage ${name} consuming on Kafka (group ${name}); SIGTERM stops it after the batch in hand`);
+    try {
+      await Promise.race([new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true }))), p.failed]);
+    } finally {
+      await p.close();
+    }
+  });
+
+const topics = program.command('topics').description('Kafka topics (KAFKA_BROKERS, FILLSTREAM_TOPIC_PREFIX)');
+topics
+  .command('create')
+  .description(`create the topics fillstream uses (${KAFKA_TOPICS.join(', ')}) where missing`)
+  .option('--partitions <n>', 'partitions per topic', intArg('--partitions'), DEFAULT_TOPIC_SETTINGS.partitions)
+  .option('--replication <n>', 'replication factor', intArg('--replication'), DEFAULT_TOPIC_SETTINGS.replicationFactor)
+  .option('--retention-ms <ms>', 'retention of the log topics; -1 (default) keeps them forever, as the system of record', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < -1) throw new InvalidArgumentError('--retention-ms must be -1 or a non-negative integer');
+    return n;
+  }, DEFAULT_TOPIC_SETTINGS.retentionMs)
+  .action(async (o) => {
+    const k = kafkaOptions('fillstream-admin');
+    const admin = new Kafka({ clientId: k.clientId, brokers: k.brokers, logLevel: 1 }).admin();
+    await admin.connect();
+    try {
+      const settings = { prefix: k.topicPrefix ?? '', partitions: o.partitions, replicationFactor: o.replication, retentionMs: o.retentionMs };
+      const created = await createTopics(admin, settings);
+      for (const t of KAFKA_TOPICS) console.log(`${settings.prefix}${t}\t${created.includes(settings.prefix + t) ? 'created' : 'exists'}`);
+    } finally {
+      await admin.disconnect();
     }
   });
 
@@ -190,9 +274,9 @@ function requireDataDir(dataDir: string): void {
   }
 }
 
-async function foldDataDir(dataDir: string, books?: string): Promise<{ view: View; market: MarketData }> {
-  const market = await marketOf(dataDir, books);
-  const log = await openLogReadOnly(dataDir);
+async function foldDataDir(o: { dataDir: string; bus: string; books?: string }): Promise<{ view: View; market: MarketData }> {
+  const market = await marketOf(o.dataDir, o.books);
+  const log = await openReadLog(o);
   try {
     return { view: await foldLog(log, market), market };
   } finally {

@@ -12,6 +12,11 @@ export const TOPICS = {
 } as const;
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 export const ALL_TOPICS: TopicName[] = Object.values(TOPICS);
+/**
+ * Operator commands and the positions of external sources (an intake file's byte offset) on Kafka,
+ * where a consumer group can only commit offsets of real topics. Compacted; not part of the fold.
+ */
+export const CONTROL_TOPIC = 'exec.control';
 
 const dec = z.string().regex(/^-?\d+(\.\d+)?$/, 'canonical decimal string');
 const time = z.string().describe('event time, RFC 3339 UTC with microseconds');

@@ -20,6 +20,8 @@ export interface LogRecord {
 export interface OutRecord {
   topic: string;
   key: string | null;
+  /** An explicit partition; by default the key decides (Kafka's murmur2 partitioner). */
+  partition?: number;
   value: Buffer | string;
   headers?: Record<string, string>;
   /** The object `value` encodes; lets in-process readers skip JSON.parse. Never mutated. */
@@ -63,9 +65,12 @@ export interface EventLog {
    */
   commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]>;
   /** Next offset the group will read; 0 when it never committed. */
-  committed(group: string, topic: string, partition: number): number;
-  /** Offset the next appended record of the partition will get. */
-  endOffset(topic: string, partition: number): number;
+  committed(group: string, topic: string, partition: number): Promise<number>;
+  /**
+   * Offset the next appended record of the partition will get. On Kafka this is the high
+   * watermark, which also counts transaction markers: not a count of records.
+   */
+  endOffset(topic: string, partition: number): Promise<number>;
   read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]>;
   /**
    * Visit every record of the given topics from offset 0 up to the end at call time. The embedded

@@ -18,6 +18,8 @@ export interface IntakeOptions {
   maxBacklog?: number;
   backlog?: () => number;
   onLines?: (n: number) => void;
+  /** Key of each line's record (default none); on Kafka it picks the partition. */
+  keyOf?: (line: Buffer) => string | null;
 }
 
 /** Source id of a file: its real path, so the same file given again resumes. */
@@ -75,7 +77,7 @@ const isBlank = (b: Buffer) => {
 /** Reads `path` from the committed position and appends each non-blank line as one intent. */
 export async function intakeFile(log: EventLog, path: string, o: IntakeOptions = {}): Promise<number> {
   const source = fileSourceTopic(path);
-  let pos = log.committed(INTAKE_GROUP, source, 0);
+  let pos = await log.committed(INTAKE_GROUP, source, 0);
   const size = statSync(path).size;
   if (pos > size) throw new Error(`intake file ${path} is shorter (${size} bytes) than the ${pos} bytes already read from it: was it replaced?`);
   let total = 0;
@@ -103,7 +105,7 @@ export async function intakeFile(log: EventLog, path: string, o: IntakeOptions =
     let read = from;
     const lines = new LineSplitter((line, end) => {
       lastEnd = end;
-      if (!isBlank(line)) records.push({ topic: TOPICS.intents, key: null, value: Buffer.from(line) });
+      if (!isBlank(line)) records.push(intentRecord(Buffer.from(line), o));
     });
     const stream = createReadStream(path, { start: from, highWaterMark: 1 << 20 });
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -116,11 +118,15 @@ export async function intakeFile(log: EventLog, path: string, o: IntakeOptions =
     const carry = lines.rest();
     if (carry && !o.follow && !o.signal?.aborted) {
       lastEnd = read;
-      if (!isBlank(carry)) records.push({ topic: TOPICS.intents, key: null, value: carry });
+      if (!isBlank(carry)) records.push(intentRecord(carry, o));
     }
     await flush();
     return count;
   }
+}
+
+function intentRecord(value: Buffer, o: IntakeOptions): OutRecord {
+  return { topic: TOPICS.intents, key: o.keyOf ? o.keyOf(value) : null, value };
 }
 
 /** Reads stdin to its end; no resume (a pipe cannot be re-read), duplicates are caught by intent_id. */
@@ -137,14 +143,14 @@ export async function intakeStream(log: EventLog, input: NodeJS.ReadableStream, 
     while (o.backlog && o.maxBacklog && o.backlog() > o.maxBacklog) await sleep(2);
   };
   const lines = new LineSplitter((line) => {
-    if (!isBlank(line)) records.push({ topic: TOPICS.intents, key: null, value: Buffer.from(line) });
+    if (!isBlank(line)) records.push(intentRecord(Buffer.from(line), o));
   });
   for await (const chunk of input as AsyncIterable<Buffer>) {
     lines.push(chunk, 0);
     if (records.length >= (o.batchLines ?? 1000)) await flush();
   }
   const carry = lines.rest();
-  if (carry && !isBlank(carry)) records.push({ topic: TOPICS.intents, key: null, value: carry });
+  if (carry && !isBlank(carry)) records.push(intentRecord(carry, o));
   await flush();
   return count;
 }

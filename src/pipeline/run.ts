@@ -1,4 +1,5 @@
-// All stages in one process on the embedded log: the `fillstream run` job, also used by tests and benchmarks.
+// The stages in one process, on the embedded log or on Kafka: the `fillstream run` and `fillstream
+// stage` jobs, also used by tests and benchmarks.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -7,6 +8,7 @@ import { makeEvent } from '../domain/envelope.js';
 import { microsToIso, nowMicros } from '../domain/time.js';
 import { gatewayStage } from '../gateway/stage.js';
 import { openEmbeddedLog } from '../log/embedded/index.js';
+import { KAFKA_TOPICS, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
 import type { Consumer, EventLog } from '../log/types.js';
 import { createSyntheticMarket } from '../market/synthetic.js';
 import { loadNdjsonMarket } from '../market/ndjson.js';
@@ -38,12 +40,20 @@ export interface PipelineOptions {
   /** Recent records per topic kept decoded in memory (see EmbeddedLogOptions.windowRecords). */
   windowRecords?: number;
   onSubmit?: (order: Order) => void;
+  /** Run on Kafka instead of the embedded log in dataDir/log (the data dir still holds the venue). */
+  kafka?: KafkaLogOptions;
+  /** The stages to run (default: all of them). */
+  stages?: readonly StageName[];
 }
+
+export const STAGE_NAMES = ['normalizer', 'risk', 'router', 'gateway'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
 
 export interface Pipeline {
   log: EventLog;
   market: MarketData;
-  venue: Venue;
+  /** The simulated venue, when the gateway runs here. */
+  venue: Venue | undefined;
   consumers: Consumer[];
   /** Records waiting in the inputs of all stages together. */
   backlog(): number;
@@ -104,18 +114,20 @@ export async function openLogReadOnly(dataDir: string): Promise<EventLog> {
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const log = await openLogAt(dataDir, o.fsync, o.windowRecords);
+  const log = o.kafka ? await openKafkaLog(o.kafka, KAFKA_TOPICS) : await openLogAt(dataDir, o.fsync, o.windowRecords);
+  const run = new Set<StageName>(o.stages ?? STAGE_NAMES);
   let venue: Venue | undefined;
   try {
     const market = await openMarket(dataDir, o);
-    venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
-    await putPolicyInForce(log, o.policy);
-    const stages: Stage[] = [
-      normalizerStage({ market }),
-      riskStage(),
-      routerStage({ market }),
-      gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
-    ];
+    if (run.has('gateway')) venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
+    if (run.has('risk')) await putPolicyInForce(log, o.policy);
+    const make: Record<StageName, () => Stage> = {
+      normalizer: () => normalizerStage({ market }),
+      risk: () => riskStage(),
+      router: () => routerStage({ market }),
+      gateway: () => gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
+    };
+    const stages = STAGE_NAMES.filter((n) => run.has(n)).map((n) => make[n]());
     for (const s of stages) await s.restore(log);
     const consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
     const failed = Promise.race(consumers.map((c) => c.done.then(() => new Promise<never>(() => {}))));
@@ -139,7 +151,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       async close() {
         await Promise.all(consumers.map((c) => c.stop()));
         const results = await Promise.allSettled(consumers.map((c) => c.done));
-        await v.close();
+        await v?.close();
         await log.close();
         const bad = results.find((r) => r.status === 'rejected');
         if (bad) throw (bad as PromiseRejectedResult).reason;
@@ -152,7 +164,10 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   }
 }
 
-/** Log a RiskPolicySet when the requested policy differs from the newest one in the log (or none is yet). */
+/**
+ * Log a RiskPolicySet when the requested policy differs from the newest one in the log (or none is
+ * yet). One copy goes to each partition of exec.risk, so every partition's intents come after it.
+ */
 async function putPolicyInForce(log: EventLog, requested: RiskPolicy | undefined): Promise<void> {
   let latest = initialRiskState();
   await log.scan([TOPICS.risk], (r) => {
@@ -163,7 +178,22 @@ async function putPolicyInForce(log: EventLog, requested: RiskPolicy | undefined
   const version = latest.version + 1;
   // An operator's act: its event time is when it was put in force.
   const e = makeEvent('RiskPolicySet', `policy/${version}`, { intent_id: '', account: '', strategy: '', ts: microsToIso(nowMicros()), causation: 'operator' }, { version, policy });
-  await log.append([toRecord(e, new Date().toISOString())]);
+  const recordedAt = new Date().toISOString();
+  const copies = [];
+  for (let partition = 0; partition < log.partitions(TOPICS.risk); partition++) copies.push({ ...toRecord(e, recordedAt), partition });
+  await log.append(copies);
+}
+
+/** An intent's partition key on Kafka: its account (the normalizer's default when absent); none for bad JSON. */
+export function accountKey(line: Buffer): string | null {
+  try {
+    const v: unknown = JSON.parse(line.toString());
+    if (typeof v !== 'object' || v === null) return null;
+    const account = (v as { account?: unknown }).account;
+    return typeof account === 'string' && account !== '' ? account : 'default';
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -183,8 +213,8 @@ export interface RunOptions extends PipelineOptions {
   onIntake?: (n: number) => void;
 }
 
-/** The `run` job: intake plus all stages until idle (or until the signal aborts); returns the fold of the data dir. */
-export async function runEmbedded(o: RunOptions): Promise<{ view: View; market: MarketData }> {
+/** The `run` job: intake plus all stages until idle (or until the signal aborts); returns the fold of the whole log. */
+export async function runPipeline(o: RunOptions): Promise<{ view: View; market: MarketData }> {
   const p = await startPipeline(o);
   let intakeDone = !o.intents;
   let intakeError: unknown;
@@ -192,7 +222,15 @@ export async function runEmbedded(o: RunOptions): Promise<{ view: View; market: 
   const stopIntake = new AbortController();
   p.failed.catch(() => stopIntake.abort());
   const signal = o.signal ? AbortSignal.any([o.signal, stopIntake.signal]) : stopIntake.signal;
-  const intakeOpts = { follow: !o.untilIdle, signal, maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog, onLines: o.onIntake };
+  const intakeOpts = {
+    follow: !o.untilIdle,
+    signal,
+    maxBacklog: MAX_PIPELINE_BACKLOG,
+    backlog: p.backlog,
+    onLines: o.onIntake,
+    // On Kafka the key picks the partition: an intent goes where its account's events go.
+    keyOf: o.kafka ? accountKey : undefined,
+  };
   const intake = o.intents
     ? (o.intents === '-' ? intakeStream(p.log, process.stdin, intakeOpts) : intakeFile(p.log, o.intents, intakeOpts))
         .catch((e) => (intakeError = e))

@@ -13,8 +13,9 @@ export interface RiskState {
 
 export const initialRiskState = (): RiskState => ({ policy: DEFAULT_POLICY, version: 0 });
 
+/** Policies only move forward: a copy of an older or the same version (from another partition) changes nothing. */
 export function evolveRisk(state: RiskState, event: Event): RiskState {
-  if (event.type === 'RiskPolicySet') return { policy: event.data.policy, version: event.data.version };
+  if (event.type === 'RiskPolicySet' && event.data.version > state.version) return { policy: event.data.policy, version: event.data.version };
   return state;
 }
 

@@ -16,9 +16,11 @@ export function isPolicyRecord(r: LogRecord): boolean {
 /** The policy in force for the risk stage: the fold of exec.risk up to its committed offset. */
 async function restoreRiskState(log: EventLog): Promise<RiskState> {
   let state = initialRiskState();
-  const upTo = log.committed(RISK_GROUP, TOPICS.risk, 0);
+  // Only the policies this stage already handled: a newer one takes effect in its turn.
+  const upTo: number[] = [];
+  for (let p = 0; p < log.partitions(TOPICS.risk); p++) upTo.push(await log.committed(RISK_GROUP, TOPICS.risk, p));
   await log.scan([TOPICS.risk], (r) => {
-    if (r.offset < upTo && isPolicyRecord(r)) state = evolveRisk(state, fromRecord(r));
+    if (r.offset < upTo[r.partition] && isPolicyRecord(r)) state = evolveRisk(state, fromRecord(r));
   });
   return state;
 }

@@ -63,7 +63,7 @@ const again = await log2.scan(['exec.risk', 'exec.gateway'], () => undefined);
 const t6b = process.hrtime.bigint();
 let readN = 0;
 const t7 = process.hrtime.bigint();
-for (let o = 0; o < log2.endOffset('exec.gateway', 0); o += 1000) readN += (await log2.read('exec.gateway', 0, o, 1000)).length;
+for (let o = 0; o < log2.endOffsetNow('exec.gateway', 0); o += 1000) readN += (await log2.read('exec.gateway', 0, o, 1000)).length;
 const t8 = process.hrtime.bigint();
 await log2.close();
 fs.rmSync(dir, { recursive: true, force: true });

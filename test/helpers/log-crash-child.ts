@@ -31,7 +31,7 @@ if (mode === 'hold') {
   });
   process.stdout.write('ready\n');
   // Producer: resume from the log's end, in small chunks of random size.
-  let next = log.endOffset(TOPIC_A, 0);
+  let next = log.endOffsetNow(TOPIC_A, 0);
   while (next < n) {
     const size = Math.min(n - next, 1 + Math.floor(Math.random() * 40));
     const recs = [];
@@ -39,7 +39,7 @@ if (mode === 'hold') {
     const pos = await log.append(recs);
     next = pos[pos.length - 1].offset + 1;
   }
-  while (consumer.lag() > 0 || log.committed(COPY_GROUP, TOPIC_A, 0) < n) {
+  while (consumer.lag() > 0 || log.committedNow(COPY_GROUP, TOPIC_A, 0) < n) {
     await Promise.race([consumer.done, new Promise((r) => setTimeout(r, 5))]);
   }
   await log.close();

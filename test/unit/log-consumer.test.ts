@@ -19,7 +19,7 @@ test('consume copies records, commits offsets with outputs, resumes after reopen
     },
   });
   // Committed offsets show once written; busy() lasts until the last commit is durable.
-  await waitFor(() => log.committed('copy', 'in', 0) === 25 && !c.busy(), 5000, 'copy');
+  await waitFor(() => log.committedNow('copy', 'in', 0) === 25 && !c.busy(), 5000, 'copy');
   assert.deepEqual(batches, [10, 10, 5]);
   assert.equal(c.lag(), 0);
   assert.equal(c.busy(), false);
@@ -40,7 +40,7 @@ test('consume copies records, commits offsets with outputs, resumes after reopen
   assert.equal(c2.lag(), 2);
   await waitFor(() => c2.lag() === 0 && !c2.busy(), 5000, 'resume');
   assert.deepEqual(seen, ['late-1', 'late-2']);
-  assert.equal(again.committed('copy', 'in', 0), 27);
+  assert.equal(again.committedNow('copy', 'in', 0), 27);
   await again.close(); // stops c2
   await c2.done;
 });
@@ -74,9 +74,9 @@ test('a consumer of several topics gets batches merged in global journal order',
   await waitFor(() => c.lag() === 0 && !c.busy(), 5000, 'merge');
   assert.deepEqual(got, expected);
   assert.ok(sizes.every((s) => s <= 7));
-  assert.equal(log.committed('m', 'p', 0), log.endOffset('p', 0));
-  assert.equal(log.committed('m', 'q', 0), log.endOffset('q', 0));
-  assert.equal(log.committed('m', 'r', 0), 0);
+  assert.equal(log.committedNow('m', 'p', 0), log.endOffsetNow('p', 0));
+  assert.equal(log.committedNow('m', 'q', 0), log.endOffsetNow('q', 0));
+  assert.equal(log.committedNow('m', 'r', 0), 0);
   await log.close();
 });
 
@@ -105,7 +105,7 @@ test('an idle consumer wakes on append without polling delay; lag and busy repor
   assert.equal(c.lag(), 2, 'not committed yet');
   release();
   await waitFor(() => !c.busy() && c.lag() === 0, 2000, 'commit');
-  assert.equal(log.committed('w', 'in', 0), 2);
+  assert.equal(log.committedNow('w', 'in', 0), 2);
   await log.close();
 });
 
@@ -123,7 +123,7 @@ test('done rejects and the consumer stops when handle throws; nothing of the bat
     },
   });
   await assert.rejects(c.done, /handler failed/);
-  assert.equal(log.committed('f', 'in', 0), 1);
+  assert.equal(log.committedNow('f', 'in', 0), 1);
   assert.deepEqual(values(await readAll(log, 'out')), ['ok']);
   assert.equal(c.busy(), false);
   await c.stop(); // stopping a failed consumer is fine
@@ -182,7 +182,7 @@ test('stop finishes the batch in hand; consumers interleave fairly', async (t) =
   await inHandle;
   await c.stop();
   await c.done;
-  assert.equal(log.committed('s', 's', 0), 4);
+  assert.equal(log.committedNow('s', 's', 0), 4);
   assert.deepEqual(values(await readAll(log, 's.out')), ['4']);
   await log.close();
 });

@@ -84,16 +84,18 @@ test('offsets are consecutive per topic; read bounds; one partition', async (t) 
     { topic: 'c', partition: 0, offset: 0 },
     { topic: 'a', partition: 0, offset: 2 },
   ]);
-  assert.equal(log.endOffset('a', 0), 3);
-  assert.equal(log.endOffset('b', 0), 1);
-  assert.equal(log.endOffset('nope', 0), 0);
+  assert.equal(log.endOffsetNow('a', 0), 3);
+  assert.equal(log.endOffsetNow('b', 0), 1);
+  assert.equal(log.endOffsetNow('nope', 0), 0);
   assert.equal(log.partitions('a'), 1);
   assert.deepEqual(values(await log.read('a', 0, 1, 10)), ['a1', 'a2']);
   assert.deepEqual(values(await log.read('a', 0, 0, 2)), ['a0', 'a1']);
   assert.deepEqual(await log.read('a', 0, 3, 10), []);
   assert.deepEqual(await log.read('a', 0, 99, 10), []);
   assert.deepEqual(await log.read('nope', 0, 0, 10), []);
-  assert.throws(() => log.endOffset('a', 1), /1 partition/);
+  assert.throws(() => log.endOffsetNow('a', 1), /1 partition/);
+  await assert.rejects(log.endOffset('a', 1), /1 partition/);
+  assert.equal(await log.committed('g', 'a', 0), 0);
   await assert.rejects(log.read('a', 1, 0, 1), /1 partition/);
   await assert.rejects(log.read('a', 0, -1, 1), /bad offset/);
   assert.deepEqual(await log.append([]), []);
@@ -104,19 +106,19 @@ test('offsets are consecutive per topic; read bounds; one partition', async (t) 
 test('committed offsets survive reopen, last value wins, opaque topics allowed', async (t) => {
   const dir = tmpDir(t);
   const log = await openEmbeddedLog({ dir, fsync: 'always' });
-  assert.equal(log.committed('g', 'a', 0), 0);
+  assert.equal(log.committedNow('g', 'a', 0), 0);
   await log.commit('g', [{ topic: 'a', partition: 0, offset: 5 }], []);
   await log.commit('g', [{ topic: 'a', partition: 0, offset: 7 }, { topic: 'source:intake-1.jsonl', partition: 3, offset: 123456789012 }], [rec('out', 'x')]);
   await log.commit('h', [{ topic: 'a', partition: 0, offset: 2 }], []);
-  assert.equal(log.committed('g', 'a', 0), 7);
+  assert.equal(log.committedNow('g', 'a', 0), 7);
   await log.close();
 
   const again = await openEmbeddedLog({ dir });
-  assert.equal(again.committed('g', 'a', 0), 7);
-  assert.equal(again.committed('g', 'source:intake-1.jsonl', 3), 123456789012);
-  assert.equal(again.committed('g', 'source:intake-1.jsonl', 0), 0);
-  assert.equal(again.committed('h', 'a', 0), 2);
-  assert.equal(again.committed('nobody', 'a', 0), 0);
+  assert.equal(again.committedNow('g', 'a', 0), 7);
+  assert.equal(again.committedNow('g', 'source:intake-1.jsonl', 3), 123456789012);
+  assert.equal(again.committedNow('g', 'source:intake-1.jsonl', 0), 0);
+  assert.equal(again.committedNow('h', 'a', 0), 2);
+  assert.equal(again.committedNow('nobody', 'a', 0), 0);
   assert.deepEqual(values(await readAll(again, 'out')), ['x']);
   await again.close();
 });
@@ -130,7 +132,7 @@ test('a commit is one frame: a torn commit loses its outputs and its offsets tog
   await log.commit('stage', [{ topic: 'in', partition: 0, offset: 2 }], [rec('out', 'o1'), rec('audit', 'x1')]);
   const after = log.stats();
   assert.equal(after.frames, before.frames + 1, 'outputs of two topics and offsets in one frame');
-  assert.equal(log.committed('stage', 'in', 0), 2);
+  assert.equal(log.committedNow('stage', 'in', 0), 2);
   await log.close();
 
   // Cut the last frame in its middle, as a crash during the write would.
@@ -138,9 +140,9 @@ test('a commit is one frame: a torn commit loses its outputs and its offsets tog
   fs.truncateSync(seg, before.bytes + Math.floor((after.bytes - before.bytes) / 2));
   const again = await openEmbeddedLog({ dir, fsync: 'off' });
   assert.equal(again.recovered.truncatedBytes, Math.floor((after.bytes - before.bytes) / 2));
-  assert.equal(again.committed('stage', 'in', 0), 1);
+  assert.equal(again.committedNow('stage', 'in', 0), 1);
   assert.deepEqual(values(await readAll(again, 'out')), ['o0']);
-  assert.equal(again.endOffset('audit', 0), 0);
+  assert.equal(again.endOffsetNow('audit', 0), 0);
   assert.deepEqual(again.stats(), before);
   await again.close();
 });
@@ -162,7 +164,7 @@ test('torn tail: garbage or a cut frame is truncated on open, appends continue',
   fs.appendFileSync(last, Buffer.from('\x07\x00\x00\x00garbage-bytes-here'));
   let l = await openEmbeddedLog({ dir, fsync: 'off', segmentBytes: 4096 });
   assert.equal(l.recovered.truncatedBytes, 22);
-  assert.equal(l.endOffset('t', 0), 60);
+  assert.equal(l.endOffsetNow('t', 0), 60);
   await l.close();
   assert.equal(l.stats().bytes, ends[59]);
 
@@ -172,8 +174,8 @@ test('torn tail: garbage or a cut frame is truncated on open, appends continue',
   l = await openEmbeddedLog({ dir, fsync: 'off', segmentBytes: 4096 });
   assert.equal(l.recovered.truncatedBytes, 10);
   assert.match(String(l.recovered.reason), /cut/);
-  assert.equal(l.endOffset('t', 0), 59);
-  assert.equal(l.endOffset('u', 0), 59);
+  assert.equal(l.endOffsetNow('t', 0), 59);
+  assert.equal(l.endOffsetNow('u', 0), 59);
   assert.equal(fs.statSync(last).size, ends[58] - lastBase);
 
   // 3. Appends after recovery continue the offsets and survive another reopen.
@@ -230,7 +232,7 @@ test('corruption in a middle segment is a clear error, not silent data loss', as
   // The data is untouched: fixing the byte makes the log open again.
   flipByte(victim, 20);
   const l = await openEmbeddedLog({ dir, fsync: 'off' });
-  assert.equal(l.endOffset('t', 0), 30);
+  assert.equal(l.endOffsetNow('t', 0), 30);
   await l.close();
 
   // A missing middle segment is also refused.
@@ -345,9 +347,9 @@ for (const mode of ['always', 'batch', 'off'] as const) {
     const log = await openEmbeddedLog({ dir, fsync: mode, fsyncIntervalMs: 2, segmentBytes: 2048 });
     const p = log.append([rec('m', 'first')]);
     // Every mode shows records once written; with 'always' the promise waits for the fsync.
-    assert.equal(log.endOffset('m', 0), 1);
+    assert.equal(log.endOffsetNow('m', 0), 1);
     assert.deepEqual(await p, [{ topic: 'm', partition: 0, offset: 0 }]);
-    assert.equal(log.endOffset('m', 0), 1);
+    assert.equal(log.endOffsetNow('m', 0), 1);
     // Many concurrent commits share fsyncs and all resolve, in order.
     const ps = [];
     for (let i = 0; i < 200; i++) ps.push(log.commit('g', [{ topic: 'src', partition: 0, offset: i + 1 }], [rec('m', `v${i}`)]));
@@ -356,13 +358,13 @@ for (const mode of ['always', 'batch', 'off'] as const) {
       res.map((r) => r[0].offset),
       Array.from({ length: 200 }, (_, i) => i + 1),
     );
-    assert.equal(log.committed('g', 'src', 0), 200);
+    assert.equal(log.committedNow('g', 'src', 0), 200);
     assert.ok(log.stats().segments > 1);
     await log.close();
     await assert.rejects(log.append([rec('m', 'closed')]), /closed/);
     const again = await openEmbeddedLog({ dir, fsync: mode });
-    assert.equal(again.endOffset('m', 0), 201);
-    assert.equal(again.committed('g', 'src', 0), 200);
+    assert.equal(again.endOffsetNow('m', 0), 201);
+    assert.equal(again.committedNow('g', 'src', 0), 200);
     assert.equal(again.recovered.truncatedBytes, 0);
     await again.close();
   });
@@ -375,7 +377,7 @@ test('bad input gets a clear error and writes nothing', async (t) => {
   await assert.rejects(log.commit('g', [{ topic: 'a', partition: 0, offset: -1 }], []), /bad offset/);
   assert.equal(log.stats().frames, 0);
   await log.append([rec('ok', 'fine')]);
-  assert.equal(log.endOffset('ok', 0), 1);
+  assert.equal(log.endOffsetNow('ok', 0), 1);
   await log.close();
   await assert.rejects(openEmbeddedLog({ dir, fsync: 'sometimes' as never }), /fsync must be/);
   assert.ok(!fs.existsSync(path.join(dir, 'LOCK')));
@@ -387,7 +389,7 @@ test('read-only open: no lock, sees complete frames, leaves a torn tail alone, r
   await writer.append([rec('m', 'a'), rec('m', 'b')]);
   // The writer still holds the lock: a reader opens anyway.
   const reader = await openEmbeddedLog({ dir, readOnly: true });
-  assert.equal(reader.endOffset('m', 0), 2);
+  assert.equal(reader.endOffsetNow('m', 0), 2);
   assert.deepEqual((await reader.read('m', 0, 0, 10)).map((r) => r.value.toString()), ['a', 'b']);
   await assert.rejects(reader.append([rec('m', 'c')]), /read-only/);
   await reader.close();
@@ -397,7 +399,7 @@ test('read-only open: no lock, sees complete frames, leaves a torn tail alone, r
   const size = fs.statSync(path.join(dir, seg)).size;
   fs.appendFileSync(path.join(dir, seg), Buffer.from([200, 0, 0, 0, 1, 2, 3]));
   const again = await openEmbeddedLog({ dir, readOnly: true });
-  assert.equal(again.endOffset('m', 0), 2);
+  assert.equal(again.endOffsetNow('m', 0), 2);
   assert.equal(again.recovered.truncatedBytes, 7);
   await again.close();
   assert.equal(fs.statSync(path.join(dir, seg)).size, size + 7, 'the reader changed nothing on disk');

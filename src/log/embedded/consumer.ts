@@ -5,7 +5,7 @@ import type { TopicState } from './topic.js';
 
 export interface ConsumerHost {
   topicState(name: string): TopicState;
-  committed(group: string, topic: string, partition: number): number;
+  committedNow(group: string, topic: string, partition: number): number;
   commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]>;
   readRange(t: TopicState, from: number, to: number): LogRecord[] | Promise<LogRecord[]>;
   /** Call `wake` once when records become visible; returns a function that unregisters it. */
@@ -54,7 +54,7 @@ export class EmbeddedConsumer implements Consumer {
     this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? DEFAULT_MAX_BATCH));
     this.handle = opts.handle;
     this.topics = opts.topics.map((t) => host.topicState(t));
-    this.next = opts.topics.map((t) => host.committed(opts.group, t, 0));
+    this.next = opts.topics.map((t) => host.committedNow(opts.group, t, 0));
     this.done = this.run();
   }
 

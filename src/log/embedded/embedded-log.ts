@@ -327,6 +327,9 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
     if (this.readOnly) return Promise.reject(new Error(`log ${this.dir} was opened read-only`));
     if (this.failed) return Promise.reject(new Error(`log ${this.dir} failed earlier and accepts no more writes: ${String(this.failed)}`));
     if (records.length === 0 && offsets.length === 0) return Promise.resolve([]);
+    for (const r of records) {
+      if (r.partition !== undefined && r.partition !== 0) return Promise.reject(new RangeError(`topic ${r.topic} has 1 partition on the embedded log, not partition ${r.partition}`));
+    }
     const timestamp = Date.now();
     let enc: ReturnType<FrameEncoder['encode']>;
     try {
@@ -490,13 +493,23 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
 
   // ---------------------------------------------------------------- reading
 
-  committed(group: string, topic: string, partition: number): number {
+  /** committed, known at once: the embedded log holds every group's offsets in memory. */
+  committedNow(group: string, topic: string, partition: number): number {
     return this.offsets.get(offsetKey(group, topic, partition)) ?? 0;
   }
 
-  endOffset(topic: string, partition: number): number {
+  async committed(group: string, topic: string, partition: number): Promise<number> {
+    return this.committedNow(group, topic, partition);
+  }
+
+  /** endOffset, known at once. */
+  endOffsetNow(topic: string, partition: number): number {
     checkPartition(topic, partition);
     return this.topics.get(topic)?.visible ?? 0;
+  }
+
+  async endOffset(topic: string, partition: number): Promise<number> {
+    return this.endOffsetNow(topic, partition);
   }
 
   async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]> {

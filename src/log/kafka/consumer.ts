@@ -1,0 +1,119 @@
+// One stage's consumer group on Kafka: each batch of one partition is handled, then its outputs
+// and the partition's next offset commit in one transaction. Nothing is committed any other way
+// (autoCommit off), so after a crash or a rebalance the group resumes exactly after the last
+// committed transaction.
+import type { Consumer as KConsumer, EachBatchPayload } from 'kafkajs';
+import type { ConsumeOptions, Consumer } from '../types.js';
+import { toLogRecord, type KafkaLog } from './kafka-log.js';
+
+/** Records handed to one call of handle (a partition's fetch is cut into chunks of this size). */
+const DEFAULT_MAX_BATCH = 500;
+
+/**
+ * A fetch counts as "nothing left" only if it started this long after this process's last write:
+ * transaction markers are written just after a commit returns, and data becomes visible to
+ * read_committed readers only with them.
+ */
+const MARKER_GRACE_MS = 50;
+
+export class KafkaStageConsumer implements Consumer {
+  readonly group: string;
+  readonly done: Promise<void>;
+  private readonly consumer: KConsumer;
+  private readonly maxBatch: number;
+  private readonly lags = new Map<string, number>();
+  private inFlight = false;
+  private stopping = false;
+  private joined = false;
+  private roundStartedAt = 0;
+  private roundHadBatches = false;
+  /** Start of the latest fetch round that found nothing new. */
+  private caughtUpAt = -1;
+  private failure: unknown;
+  private wake: () => void = () => undefined;
+
+  constructor(
+    private readonly log: KafkaLog,
+    private readonly opts: ConsumeOptions,
+  ) {
+    this.group = opts.group;
+    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? DEFAULT_MAX_BATCH));
+    this.consumer = log.newConsumer(opts.group);
+    this.done = this.run();
+  }
+
+  lag(): number {
+    let n = 0;
+    for (const v of this.lags.values()) n += v;
+    // Until a late-enough fetch found nothing new, there may be work we have not seen.
+    const settled = this.joined && this.caughtUpAt > this.log.lastWriteAt + MARKER_GRACE_MS;
+    return n + (settled ? 0 : 1);
+  }
+
+  busy(): boolean {
+    return this.inFlight;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
+  }
+
+  private async run(): Promise<void> {
+    const c = this.consumer;
+    const stopped = new Promise<void>((r) => (this.wake = r));
+    c.on(c.events.GROUP_JOIN, () => {
+      this.joined = true;
+      this.lags.clear();
+    });
+    // kafkajs fetches, hands the batches to eachBatch, waits for them, then fetches again; a
+    // round with no batch event found nothing new.
+    c.on(c.events.FETCH_START, () => {
+      const now = performance.now();
+      if (this.roundStartedAt > 0 && !this.roundHadBatches) this.caughtUpAt = this.roundStartedAt;
+      this.roundStartedAt = now;
+      this.roundHadBatches = false;
+    });
+    c.on(c.events.START_BATCH_PROCESS, () => (this.roundHadBatches = true));
+    c.on(c.events.END_BATCH_PROCESS, (e) => {
+      this.lags.set(`${e.payload.topic}/${e.payload.partition}`, Math.max(0, Number(e.payload.offsetLag)));
+    });
+    c.on(c.events.CRASH, (e) => {
+      this.failure ??= e.payload.error;
+      this.wake();
+    });
+    try {
+      await c.connect();
+      await c.subscribe({ topics: this.opts.topics.map((t) => this.log.physical(t)), fromBeginning: true });
+      await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
+      if (!this.stopping) await stopped;
+    } finally {
+      await c.disconnect().catch(() => undefined);
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const topic = this.log.logical(batch.topic);
+    const msgs = batch.messages;
+    for (let i = 0; i < msgs.length; i += this.maxBatch) {
+      if (this.stopping || this.failure !== undefined || !isRunning() || isStale()) return;
+      const chunk = msgs.slice(i, i + this.maxBatch);
+      const last = chunk[chunk.length - 1].offset;
+      this.inFlight = true;
+      try {
+        const out = await this.opts.handle(chunk.map((m) => toLogRecord(topic, batch.partition, m)));
+        await this.log.commit(this.group, [{ topic, partition: batch.partition, offset: Number(last) + 1 }], out);
+        resolveOffset(last);
+      } catch (e) {
+        // Nothing of this chunk committed: stop; a restart resumes from the last transaction.
+        this.failure ??= e;
+        this.wake();
+        return;
+      } finally {
+        this.inFlight = false;
+      }
+      await heartbeat();
+    }
+  }
+}

@@ -1,0 +1,395 @@
+// The event log on Kafka (kafkajs): the same seam as the embedded log, so every stage runs on it
+// unchanged. Stage outputs and input offsets commit in one Kafka transaction; readers are
+// read_committed, so an aborted or unfinished transaction is never seen.
+import { randomUUID } from 'node:crypto';
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  Partitioners,
+  type Admin,
+  type Consumer as KConsumer,
+  type IHeaders,
+  type KafkaMessage,
+  type Message,
+  type PartitionMetadata,
+  type Producer,
+  type RecordMetadata,
+  type TopicMessages,
+} from 'kafkajs';
+import { CONTROL_TOPIC } from '../../domain/events.js';
+import type { ConsumeOptions, Consumer, EventLog, LogPosition, LogRecord, OutRecord } from '../types.js';
+import { KafkaStageConsumer } from './consumer.js';
+
+export interface KafkaLogOptions {
+  brokers: string[];
+  clientId?: string;
+  /** Prepended to every topic name (FILLSTREAM_TOPIC_PREFIX). */
+  topicPrefix?: string;
+  /** Prepended to transactional ids, which are `<prefix><group>.<topic>.<partition>`. */
+  transactionalIdPrefix?: string;
+  logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** Positions of sources outside Kafka (e.g. `source:file:…`) live as records in exec.control. */
+const isExternal = (topic: string) => topic.startsWith('source:');
+const positionKey = (group: string, p: LogPosition) => `position/${group}/${p.topic}/${p.partition}`;
+
+/** Gives up a scan or read that makes no progress for this long. */
+const READ_STALL_MS = 30_000;
+
+export class KafkaLog implements EventLog {
+  readonly kind = 'kafka' as const;
+  readonly kafka: Kafka;
+  readonly prefix: string;
+  private readonly txPrefix: string;
+  private readonly admin: Admin;
+  private readonly producer: Producer;
+  private readonly txProducers = new Map<string, Promise<Producer>>();
+  private readonly metadata = new Map<string, PartitionMetadata[]>();
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private readonly consumers = new Set<KafkaStageConsumer>();
+  private roundRobin = 0;
+  /**
+   * One past the last offset this process wrote, per topic and partition. Readers stop at the last
+   * stable offset, which moves only once a commit's markers are written, just after commit()
+   * returns; reading up to these makes a process see its own writes.
+   */
+  private readonly written = new Map<string, number>();
+  /** performance.now() of the latest commit or append by this process (idle detection). */
+  lastWriteAt = 0;
+
+  private constructor(private readonly opts: KafkaLogOptions) {
+    this.prefix = opts.topicPrefix ?? '';
+    this.txPrefix = opts.transactionalIdPrefix ?? `${this.prefix}fillstream.`;
+    this.kafka = new Kafka({
+      clientId: opts.clientId ?? 'fillstream',
+      brokers: opts.brokers,
+      logLevel: LEVELS[opts.logLevel ?? 'error'],
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+    this.admin = this.kafka.admin();
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  }
+
+  static async open(opts: KafkaLogOptions, topics: readonly string[]): Promise<KafkaLog> {
+    const log = new KafkaLog(opts);
+    await log.admin.connect();
+    try {
+      await log.loadMetadata(topics);
+      await log.producer.connect();
+    } catch (e) {
+      await log.admin.disconnect().catch(() => undefined);
+      throw e;
+    }
+    return log;
+  }
+
+  physical(topic: string): string {
+    return this.prefix + topic;
+  }
+
+  logical(physical: string): string {
+    return physical.startsWith(this.prefix) ? physical.slice(this.prefix.length) : physical;
+  }
+
+  private async loadMetadata(topics: readonly string[]): Promise<void> {
+    const names = topics.map((t) => this.physical(t));
+    const existing = new Set(await this.admin.listTopics());
+    const missing = names.filter((n) => !existing.has(n));
+    if (missing.length) throw new Error(`Kafka topics missing: ${missing.join(', ')}; run \`fillstream topics create\` first`);
+    const md = await this.admin.fetchTopicMetadata({ topics: names });
+    for (const t of md.topics) this.metadata.set(this.logical(t.name), [...t.partitions].sort((a, b) => a.partitionId - b.partitionId));
+  }
+
+  partitions(topic: string): number {
+    const p = this.metadata.get(topic);
+    if (!p) throw new Error(`topic ${topic} is not open on this Kafka log`);
+    return p.length;
+  }
+
+  /** The partition a record goes to: Kafka's default (murmur2 of the key), round-robin without a key. */
+  partitionOf(topic: string, key: string | null): number {
+    const parts = this.metadata.get(topic);
+    if (!parts) throw new Error(`topic ${topic} is not open on this Kafka log`);
+    if (key === null) return parts[this.roundRobin++ % parts.length].partitionId;
+    return this.partitioner({ topic: this.physical(topic), partitionMetadata: parts, message: { key, value: null } });
+  }
+
+  /** Records grouped into Kafka messages with explicit partitions, and where each record will land. */
+  private toMessages(records: readonly OutRecord[]): { topicMessages: TopicMessages[]; slots: [string, number, number][] } {
+    const byTopic = new Map<string, Message[]>();
+    const counts = new Map<string, number>();
+    const slots: [string, number, number][] = [];
+    for (const r of records) {
+      const partition = r.partition ?? this.partitionOf(r.topic, r.key);
+      const tp = `${r.topic}\u0000${partition}`;
+      const i = counts.get(tp) ?? 0;
+      counts.set(tp, i + 1);
+      slots.push([r.topic, partition, i]);
+      let list = byTopic.get(r.topic);
+      if (!list) byTopic.set(r.topic, (list = []));
+      list.push({ key: r.key, value: typeof r.value === 'string' ? r.value : r.value, partition, headers: r.headers });
+    }
+    return { topicMessages: [...byTopic].map(([t, messages]) => ({ topic: this.physical(t), messages })), slots };
+  }
+
+  private positions(slots: [string, number, number][], meta: RecordMetadata[]): LogPosition[] {
+    const base = new Map<string, number>();
+    for (const m of meta) base.set(`${this.logical(m.topicName)}\u0000${m.partition}`, Number(m.baseOffset));
+    const out = slots.map(([topic, partition, i]) => ({ topic, partition, offset: (base.get(`${topic}\u0000${partition}`) ?? NaN) + i }));
+    for (const p of out) {
+      const tp = `${p.topic}\u0000${p.partition}`;
+      if (!(p.offset < (this.written.get(tp) ?? 0))) this.written.set(tp, p.offset + 1);
+    }
+    return out;
+  }
+
+  async append(records: OutRecord[]): Promise<LogPosition[]> {
+    if (records.length === 0) return [];
+    const { topicMessages, slots } = this.toMessages(records);
+    const meta = await this.producer.sendBatch({ topicMessages, acks: -1 });
+    this.lastWriteAt = performance.now();
+    return this.positions(slots, meta);
+  }
+
+  /**
+   * One transaction per call: the records, and the group's offsets (sendOffsets) or, for sources
+   * outside Kafka, a position record on exec.control. The transactional id follows the input
+   * partition (the first offset), so a newer owner of that partition fences an older one.
+   */
+  async commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]> {
+    const first = offsets[0];
+    const txId = first ? `${this.txPrefix}${group}.${first.topic}.${first.partition}` : `${this.txPrefix}${group}`;
+    const producer = await this.txProducer(txId);
+    const external = offsets.filter((o) => isExternal(o.topic));
+    const internal = offsets.filter((o) => !isExternal(o.topic));
+    const all: OutRecord[] = [...records];
+    for (const o of external) all.push({ topic: CONTROL_TOPIC, key: positionKey(group, o), value: JSON.stringify({ group, ...o }) });
+    const { topicMessages, slots } = this.toMessages(all);
+    const txn = await producer.transaction();
+    try {
+      const meta = topicMessages.length ? await txn.sendBatch({ topicMessages, acks: -1 }) : [];
+      const positions = () => this.positions(slots, meta).slice(0, records.length);
+      if (internal.length) {
+        const byTopic = new Map<string, { partition: number; offset: string }[]>();
+        for (const o of internal) {
+          const t = this.physical(o.topic);
+          if (!byTopic.has(t)) byTopic.set(t, []);
+          byTopic.get(t)!.push({ partition: o.partition, offset: String(o.offset) });
+        }
+        await txn.sendOffsets({ consumerGroupId: group, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      }
+      await txn.commit();
+      this.lastWriteAt = performance.now();
+      return positions();
+    } catch (e) {
+      await txn.abort().catch(() => undefined);
+      // A fenced or failed transactional producer is not reused.
+      this.txProducers.delete(txId);
+      await producer.disconnect().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private txProducer(txId: string): Promise<Producer> {
+    let p = this.txProducers.get(txId);
+    if (!p) {
+      const producer = this.kafka.producer({
+        transactionalId: txId,
+        // A stage that dies mid-transaction holds back read_committed readers until this expires.
+        transactionTimeout: 10_000,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      p = producer.connect().then(() => producer);
+      p.catch(() => this.txProducers.delete(txId));
+      this.txProducers.set(txId, p);
+    }
+    return p;
+  }
+
+  async committed(group: string, topic: string, partition: number): Promise<number> {
+    if (isExternal(topic)) {
+      const key = positionKey(group, { topic, partition, offset: 0 });
+      let offset = 0;
+      await this.scan([CONTROL_TOPIC], (r) => {
+        if (r.key === key) offset = (JSON.parse(r.value.toString()) as LogPosition).offset;
+      });
+      return offset;
+    }
+    const res = await this.admin.fetchOffsets({ groupId: group, topics: [this.physical(topic)] });
+    const p = res[0]?.partitions.find((x) => x.partition === partition);
+    const o = p ? Number(p.offset) : -1;
+    return o < 0 ? 0 : o;
+  }
+
+  async endOffset(topic: string, partition: number): Promise<number> {
+    const offs = await this.admin.fetchTopicOffsets(this.physical(topic));
+    const p = offs.find((x) => x.partition === partition);
+    if (!p) throw new Error(`topic ${topic} has no partition ${partition}`);
+    return Number(p.high);
+  }
+
+  async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]> {
+    if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new RangeError(`bad offset ${fromOffset}`);
+    const out: LogRecord[] = [];
+    if (maxRecords <= 0) return out;
+    await this.readFrom([topic], new Map([[`${topic}\u0000${partition}`, fromOffset]]), (r) => {
+      out.push(r);
+      return out.length < maxRecords;
+    });
+    return out;
+  }
+
+  /** Every committed record of the topics up to their ends at call time; in order within each partition. */
+  async scan(topics: string[], visit: (r: LogRecord) => void): Promise<number> {
+    let n = 0;
+    await this.readFrom(topics, null, (r) => {
+      n++;
+      visit(r);
+      return true;
+    });
+    return n;
+  }
+
+  /**
+   * Reads the topics' partitions from the given offsets (null: from the start) up to their high
+   * watermarks at call time, with a throwaway consumer group (kafkajs has no group-less fetch).
+   * `visit` returns false to stop early.
+   */
+  private async readFrom(topics: string[], from: Map<string, number> | null, visit: (r: LogRecord) => boolean): Promise<void> {
+    const ends = new Map<string, number>();
+    const starts = new Map<string, number>();
+    for (const t of topics) {
+      for (const o of await this.admin.fetchTopicOffsets(this.physical(t))) {
+        const tp = `${t}\u0000${o.partition}`;
+        if (from && !from.has(tp)) continue;
+        const start = from ? Math.max(from.get(tp)!, Number(o.low)) : Number(o.low);
+        // The last stable offset, or past this process's own latest write.
+        const end = Math.max(Number(o.high), this.written.get(tp) ?? 0);
+        if (start < end) {
+          ends.set(tp, end);
+          starts.set(tp, start);
+        }
+      }
+    }
+    if (ends.size === 0) return;
+    const groupId = `${this.prefix}fillstream-reader-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false, retry: { retries: 5 } });
+    const remaining = new Set(ends.keys());
+    let stop = false;
+    let lastProgress = Date.now();
+    const progressed = (tp: string, lastOffset: number) => {
+      lastProgress = Date.now();
+      if (lastOffset + 1 >= ends.get(tp)!) remaining.delete(tp);
+    };
+    let failure: unknown;
+    try {
+      await consumer.connect();
+      // Control-only batches (transaction markers) reach no handler; this event still moves us on.
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        const tp = `${this.logical(e.payload.topic)}\u0000${e.payload.partition}`;
+        if (ends.has(tp)) progressed(tp, Number(e.payload.lastOffset));
+      });
+      consumer.on(consumer.events.CRASH, (e) => (failure = e.payload.error));
+      await consumer.subscribe({ topics: topics.map((t) => this.physical(t)), fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const topic = this.logical(batch.topic);
+          const tp = `${topic}\u0000${batch.partition}`;
+          const end = ends.get(tp);
+          if (end === undefined || stop || !remaining.has(tp)) return;
+          for (const m of batch.messages) {
+            const offset = Number(m.offset);
+            if (offset >= end) break;
+            if (offset < starts.get(tp)!) continue;
+            if (!visit(toLogRecord(topic, batch.partition, m))) {
+              stop = true;
+              return;
+            }
+          }
+        },
+      });
+      for (const [tp, start] of starts) {
+        const [t, p] = tp.split('\u0000');
+        consumer.seek({ topic: this.physical(t), partition: Number(p), offset: String(start) });
+      }
+      while (!stop && remaining.size > 0) {
+        if (failure) throw failure;
+        if (Date.now() - lastProgress > READ_STALL_MS) throw new Error(`Kafka read of ${topics.join(', ')} made no progress for ${READ_STALL_MS} ms`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+  }
+
+  consume(opts: ConsumeOptions): Consumer {
+    const c = new KafkaStageConsumer(this, opts);
+    this.consumers.add(c);
+    c.done.finally(() => this.consumers.delete(c)).catch(() => undefined);
+    return c;
+  }
+
+  newConsumer(groupId: string): KConsumer {
+    return this.kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      // Short fetch waits keep intent-to-venue latency low when traffic is light.
+      maxWaitTimeInMs: 20,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      // A failed batch stops the stage (done rejects); it never restarts behind our back.
+      retry: { retries: 3, restartOnFailure: async () => false },
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.consumers].map((c) => c.stop()));
+    const txs = await Promise.allSettled([...this.txProducers.values()]);
+    await Promise.allSettled(txs.map((p) => (p.status === 'fulfilled' ? p.value.disconnect() : undefined)));
+    await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+}
+
+const LEVELS = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+} as const;
+
+export function headersToStrings(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const k of Object.keys(h)) {
+    const v = h[k];
+    if (v === undefined) continue;
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    out[k] = typeof one === 'string' ? one : one.toString();
+  }
+  return out;
+}
+
+export function toLogRecord(topic: string, partition: number, m: KafkaMessage): LogRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(m.offset),
+    key: m.key === null ? null : m.key.toString(),
+    value: m.value ?? Buffer.alloc(0),
+    headers: headersToStrings(m.headers),
+    timestamp: Number(m.timestamp),
+  };
+}
+
+export function openKafkaLog(opts: KafkaLogOptions, topics: readonly string[]): Promise<KafkaLog> {
+  return KafkaLog.open(opts, topics);
+}

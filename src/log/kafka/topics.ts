@@ -1,0 +1,45 @@
+// The topics fillstream keeps on Kafka, and how `fillstream topics create` provisions them.
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { ALL_TOPICS, CONTROL_TOPIC } from '../../domain/events.js';
+
+/** Every topic on Kafka: the log topics plus exec.control (operator commands, source positions). */
+export const KAFKA_TOPICS: readonly string[] = [...ALL_TOPICS, CONTROL_TOPIC];
+
+export interface TopicSettings {
+  /** Prepended to every topic name (FILLSTREAM_TOPIC_PREFIX), e.g. `staging.`. */
+  prefix: string;
+  partitions: number;
+  replicationFactor: number;
+  /**
+   * retention.ms of the log topics. They are the system of record, so the default is -1: never
+   * delete by time. exec.control is compacted instead (the latest value per key is what counts).
+   */
+  retentionMs: number;
+}
+
+export const DEFAULT_TOPIC_SETTINGS: TopicSettings = { prefix: '', partitions: 6, replicationFactor: 1, retentionMs: -1 };
+
+export function topicConfigs(s: TopicSettings): ITopicConfig[] {
+  return KAFKA_TOPICS.map((t) => ({
+    topic: s.prefix + t,
+    numPartitions: s.partitions,
+    replicationFactor: s.replicationFactor,
+    configEntries:
+      t === CONTROL_TOPIC
+        ? [{ name: 'cleanup.policy', value: 'compact' }]
+        : [
+            { name: 'cleanup.policy', value: 'delete' },
+            { name: 'retention.ms', value: String(s.retentionMs) },
+            { name: 'retention.bytes', value: '-1' },
+          ],
+  }));
+}
+
+/** Create the topics that are missing; returns the names created. Existing topics are left as they are. */
+export async function createTopics(admin: Admin, s: TopicSettings): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topicConfigs(s).filter((c) => !existing.has(c.topic));
+  if (missing.length === 0) return [];
+  await admin.createTopics({ topics: missing, waitForLeaders: true });
+  return missing.map((c) => c.topic);
+}
