@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DATA ?= .data/run
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: run test bench build deps clean schemas typecheck
+.PHONY: run test bench build deps clean schemas typecheck services-up services-down
 
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -19,9 +19,23 @@ build: deps
 run: build
 	node dist/cli/main.js run --data-dir $(DATA) --intents examples/intents.ndjson --policy examples/policy.json --until-idle
 
+# External services (Kafka for now) come from infra/dev/services.sh: reused when already running,
+# else started here and stopped afterwards whatever the outcome (EXIT trap; the tests' exit status
+# is kept). Its own state file, so a broker from `make services-up` outlives the test run.
 test: build
 	npx tsc -p tsconfig.test.json
+	export SERVICES_STATE=$(CURDIR)/.cache/services.test.started; \
+	trap 'infra/dev/services.sh down' EXIT; \
+	service_env=$$(infra/dev/services.sh up) || exit $$?; \
+	set -a; eval "$$service_env"; set +a; \
 	node --import tsx --test --test-concurrency=1 --test-reporter=spec $$(find test -name '*.test.ts' | sort)
+
+# Prints only KEY=value lines, e.g. eval "$(make -s services-up)"; services-down stops what it started.
+services-up:
+	@infra/dev/services.sh up
+
+services-down:
+	@infra/dev/services.sh down
 
 # Compiled like the product (tsx would add its helpers to every hot function).
 bench: build

@@ -1,5 +1,6 @@
 // `make bench`: end-to-end throughput, intent → venue latency and replay speed on the embedded log,
-// with durability on (fsync 'always', group commit). Prints one JSON object per line.
+// with durability on (fsync 'always', group commit), then on Kafka (bench/kafka.ts) when
+// KAFKA_BROKERS is set. Prints one JSON object per line.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { MAX_PIPELINE_BACKLOG, openLogAt, startPipeline } from '../src/pipeline/
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
+import { kafkaLatency, kafkaMultiprocess, kafkaThroughputAndReplay } from './kafka.js';
 
 const THROUGHPUT_INTENTS = Number(process.env.BENCH_INTENTS ?? 100_000);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1_000);
@@ -219,10 +221,16 @@ else if (part === 'latency') await latency(dir);
 else if (part === 'replay') await replay(dir);
 else if (part === 'write_floor') await writeFloor(dir);
 else if (part === 'replay_floor') await replayFloor(dir);
+else if (part === 'kafka_throughput') await kafkaThroughputAndReplay(dir, emit);
+else if (part === 'kafka_multiprocess') await kafkaMultiprocess(dir, emit);
+else if (part === 'kafka_latency') await kafkaLatency(dir, emit);
 else {
   const work = mkdtempSync(join(tmpdir(), 'fillstream-bench-'));
   try {
-    for (const name of ['throughput', 'latency', 'replay', 'write_floor', 'replay_floor']) {
+    // The Kafka parts run when a broker is configured (`make bench` starts one).
+    const kafka = process.env.KAFKA_BROKERS ? ['kafka_throughput', 'kafka_latency', 'kafka_multiprocess'] : [];
+    const only = process.env.BENCH_ONLY?.split(',');
+    for (const name of ['throughput', 'latency', 'replay', 'write_floor', 'replay_floor', ...kafka].filter((n) => !only || only.includes(n))) {
       const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, work], { stdio: ['ignore', 'inherit', 'inherit'] });
       if (r.status !== 0) throw new Error(`bench part ${name} failed with status ${r.status}`);
     }

@@ -7,7 +7,7 @@ import { ALL_TOPICS, TOPICS } from '../domain/events.js';
 import { foldLog, markPositions, summarize, type View } from '../projections/view.js';
 import { applyRecord, emptyView, resolverFor } from '../projections/view.js';
 import { Kafka } from 'kafkajs';
-import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
+import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, openKafkaLog, stderrLogger, type KafkaLogOptions } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
 import { marketOf, openLogReadOnly, runPipeline, startPipeline, STAGE_NAMES, type Fsync, type StageName } from '../pipeline/run.js';
 import { loadPolicyFile } from '../risk/policy.js';
@@ -227,7 +227,7 @@ topics
   }, DEFAULT_TOPIC_SETTINGS.retentionMs)
   .action(async (o) => {
     const k = kafkaOptions('fillstream-admin');
-    const admin = new Kafka({ clientId: k.clientId, brokers: k.brokers, logLevel: 1 }).admin();
+    const admin = new Kafka({ clientId: k.clientId, brokers: k.brokers, logLevel: 1, logCreator: stderrLogger, retry: { retries: 3 } }).admin();
     await admin.connect();
     try {
       const settings = { prefix: k.topicPrefix ?? '', partitions: o.partitions, replicationFactor: o.replication, retentionMs: o.retentionMs };

@@ -4,7 +4,7 @@
 import { TOPICS, type Event, type Order, type VenueReport } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import { decideReports, decideSubmitted, evolveOrder, isTerminal, moveTo, newOrder, type OrderState } from '../oms/order.js';
-import { fromRecord, statusOf, toRecord, typeOf } from '../pipeline/codec.js';
+import { fromRecord, statusOf, toRecord, traceOf, typeOf } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import type { Venue, VenueOrderResult } from '../venues/types.js';
 
@@ -50,7 +50,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
       });
     },
     async handle(batch: LogRecord[]): Promise<OutRecord[]> {
-      const pending: { state: OrderState; causation: string }[] = [];
+      const pending: { state: OrderState; causation: string; trace: string | undefined }[] = [];
       const queued = new Set<string>();
       for (const r of batch) {
         // Only routed orders are work; the gateway's own events were applied when it decided them,
@@ -64,7 +64,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
         if (s === undefined) orders.set(coid, (s = newOrder(e.data.order, e.ts)));
         if (s !== FINISHED && s.status === 'NEW' && !queued.has(coid)) {
           queued.add(coid);
-          pending.push({ state: s, causation: e.event_id });
+          pending.push({ state: s, causation: e.event_id, trace: traceOf(r) });
         }
       }
       if (pending.length === 0) return [];
@@ -91,7 +91,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
         const decided = decideReports(s, res.reports, seed);
         events.push(...decided.events);
         keep(order.client_order_id, decided.state);
-        for (const e of events) out.push(toRecord(e, now));
+        for (const e of events) out.push(toRecord(e, now, p.trace));
       }
       return out;
     },

@@ -1,7 +1,7 @@
 // Normalizer adapter: raw bytes from exec.intents in, accepted / duplicate / dead-letter events out.
 import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, HEADER_INTENT_ID, toRecord, typeOf } from '../pipeline/codec.js';
+import { fromRecord, HEADER_INTENT_ID, toRecord, traceOf, typeOf } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import { decideIntent, evolveNormalizer, initialNormalizerState, type NormalizerContext } from './decide.js';
 
@@ -22,9 +22,10 @@ export function normalizerStage(ctx: NormalizerContext): Stage {
       const now = wallClockIso();
       for (const r of batch) {
         const source = { topic: r.topic, partition: r.partition, offset: r.offset };
+        const trace = traceOf(r);
         for (const e of decideIntent(state, r.value, source, r.timestamp * 1000, ctx)) {
           evolveNormalizer(state, e);
-          out.push(toRecord(e, now));
+          out.push(toRecord(e, now, trace));
         }
       }
       return out;

@@ -2,6 +2,7 @@
 // Headers repeat a few fields of the event so readers that only count, index or fold order
 // status need not parse the JSON (replay, restore; later Kafka consumers and audit sinks).
 import { EVENT_TOPIC, type Event, type EventType, type OrderStatus } from '../domain/events.js';
+import { childTraceparent } from '../domain/trace.js';
 import type { LogRecord, OutRecord } from '../log/types.js';
 
 export const HEADER_TYPE = 'type';
@@ -12,20 +13,28 @@ export const HEADER_CLIENT_ORDER_ID = 'client_order_id';
 export const HEADER_TS = 'ts';
 /** On OrderAcked. */
 export const HEADER_VENUE_ORDER_ID = 'venue_order_id';
+/** On every event: W3C trace context (see domain/trace.ts). */
+export const HEADER_TRACEPARENT = 'traceparent';
 
-export function toRecord(event: Event, recordedAt: string): OutRecord {
+/** `parent` is the traceparent header of the record the event follows from, if it had one. */
+export function toRecord(event: Event, recordedAt: string, parent?: string): OutRecord {
   event.recorded_at = recordedAt;
+  const headers = headersOf(event);
+  headers[HEADER_TRACEPARENT] = childTraceparent(parent, event.intent_id, event.event_id);
   return {
     topic: EVENT_TOPIC[event.type],
     key: event.account || null,
     value: JSON.stringify(event),
-    headers: headersOf(event),
+    headers,
     decoded: event,
   };
 }
 
-// Always in this order (type, intent_id, client_order_id, ts, venue_order_id): the log's reader
-// reuses the header names of the previous record by position.
+/** The traceparent header of a record, if any. */
+export const traceOf = (r: LogRecord): string | undefined => r.headers[HEADER_TRACEPARENT];
+
+// Always in this order (type, intent_id, client_order_id, ts, venue_order_id, then traceparent):
+// the log's reader reuses the header names of the previous record by position.
 function headersOf(e: Event): Record<string, string> {
   switch (e.type) {
     case 'OrderRouted':

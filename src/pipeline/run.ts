@@ -23,6 +23,7 @@ import type { Venue } from '../venues/types.js';
 import { fromRecord, toRecord } from './codec.js';
 import { intakeFile, intakeStream } from './intake.js';
 import type { Stage } from './stage.js';
+import { SupervisedStage } from './supervise.js';
 import { foldLog, type View } from '../projections/view.js';
 
 export type Fsync = 'always' | 'batch' | 'off';
@@ -127,9 +128,16 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       router: () => routerStage({ market }),
       gateway: () => gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
     };
-    const stages = STAGE_NAMES.filter((n) => run.has(n)).map((n) => make[n]());
+    const names = STAGE_NAMES.filter((n) => run.has(n));
+    const stages = names.map((n) => make[n]());
     for (const s of stages) await s.restore(log);
-    const consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
+    // On Kafka a stage survives broker outages by being rebuilt (supervise.ts); the embedded log
+    // has no such outages: any failure there is fatal, and a restart of the process recovers.
+    const consumers: Consumer[] = stages.map((s, i) =>
+      o.kafka
+        ? new SupervisedStage(log, make[names[i]], s, { maxBatch: o.maxBatch })
+        : log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }),
+    );
     const failed = Promise.race(consumers.map((c) => c.done.then(() => new Promise<never>(() => {}))));
     failed.catch(() => undefined);
     const idle = () => consumers.every((c) => c.lag() === 0 && !c.busy());
@@ -205,6 +213,25 @@ export function accountKey(line: Buffer): string | null {
  */
 export const MAX_PIPELINE_BACKLOG = 2_000;
 
+/**
+ * intakeFile, resumed after failures on Kafka: a commit the broker did not take may or may not have
+ * happened, so the intake starts again from the position that did commit (read back from the log),
+ * never from its own idea of it. On the embedded log a failure is final.
+ */
+async function intakeFileResuming(log: EventLog, path: string, opts: Parameters<typeof intakeFile>[2], resume: boolean): Promise<number> {
+  let failures = 0;
+  for (;;) {
+    try {
+      return await intakeFile(log, path, opts);
+    } catch (e) {
+      if (!resume || opts?.signal?.aborted || ++failures >= 10) throw e;
+      const delay = Math.min(5_000, 100 * 2 ** (failures - 1));
+      process.stderr.write(`fillstream: intake of ${path} failed (${e instanceof Error ? e.message : String(e)}); resuming from the committed position in ${delay} ms\n`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 export interface RunOptions extends PipelineOptions {
   /** NDJSON intents file, or '-' for stdin. */
   intents?: string;
@@ -232,7 +259,7 @@ export async function runPipeline(o: RunOptions): Promise<{ view: View; market: 
     keyOf: o.kafka ? accountKey : undefined,
   };
   const intake = o.intents
-    ? (o.intents === '-' ? intakeStream(p.log, process.stdin, intakeOpts) : intakeFile(p.log, o.intents, intakeOpts))
+    ? (o.intents === '-' ? intakeStream(p.log, process.stdin, intakeOpts) : intakeFileResuming(p.log, o.intents, intakeOpts, Boolean(o.kafka)))
         .catch((e) => (intakeError = e))
         .finally(() => (intakeDone = true))
     : Promise.resolve();

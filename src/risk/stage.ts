@@ -1,7 +1,7 @@
 // Risk adapter: accepted intents and policy changes in (exec.risk), verdicts out (exec.router).
 import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, toRecord, typeOf } from '../pipeline/codec.js';
+import { fromRecord, toRecord, traceOf, typeOf } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import { decideRisk, evolveRisk, initialRiskState, type RiskState } from './decide.js';
 
@@ -38,7 +38,7 @@ export function riskStage(): Stage {
       const now = wallClockIso();
       for (const r of batch) {
         const e = fromRecord(r);
-        if (e.type === 'IntentAccepted') for (const d of decideRisk(state, e)) out.push(toRecord(d, now));
+        if (e.type === 'IntentAccepted') for (const d of decideRisk(state, e)) out.push(toRecord(d, now, traceOf(r)));
         else state = evolveRisk(state, e);
       }
       return out;

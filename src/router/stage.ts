@@ -1,7 +1,7 @@
 // Router adapter: approved intents in (exec.router), routed orders out (exec.gateway). Stateless.
 import { TOPICS } from '../domain/events.js';
 import type { LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, toRecord } from '../pipeline/codec.js';
+import { fromRecord, toRecord, traceOf } from '../pipeline/codec.js';
 import { wallClockIso, type Stage } from '../pipeline/stage.js';
 import { decideRoute, type RouterContext } from './decide.js';
 
@@ -15,7 +15,7 @@ export function routerStage(ctx: RouterContext): Stage {
       const now = wallClockIso();
       for (const r of batch) {
         const e = fromRecord(r);
-        if (e.type === 'RiskApproved') for (const d of decideRoute(e, ctx)) out.push(toRecord(d, now));
+        if (e.type === 'RiskApproved') for (const d of decideRoute(e, ctx)) out.push(toRecord(d, now, traceOf(r)));
       }
       return out;
     },

@@ -225,7 +225,7 @@ test("the view's in-place fold equals folding each order with the pure evolve, a
   );
 });
 
-test('order events carry client_order_id; status events also ts, and OrderAcked venue_order_id', () => {
+test('order events carry client_order_id; status events also ts, and OrderAcked venue_order_id; every event a traceparent', () => {
   fc.assert(
     fc.property(logArb, (events) => {
       for (const e of events) {
@@ -237,7 +237,8 @@ test('order events carry client_order_id; status events also ts, and OrderAcked 
         const status = ['OrderSubmitted', 'OrderAcked', 'OrderCanceled', 'OrderRejected', 'OrderExpired'].includes(e.type);
         assert.equal(h.ts, status ? e.ts : undefined);
         assert.equal(h.venue_order_id, e.type === 'OrderAcked' ? (e as EventOf<'OrderAcked'>).data.venue_order_id : undefined);
-        assert.deepEqual(Object.keys(h), ['type', 'intent_id', 'client_order_id', 'ts', 'venue_order_id'].filter((k) => h[k] !== undefined), 'names in a fixed order');
+        assert.match(h.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+        assert.deepEqual(Object.keys(h), ['type', 'intent_id', 'client_order_id', 'ts', 'venue_order_id', 'traceparent'].filter((k) => h[k] !== undefined), 'names in a fixed order');
       }
     }),
     { numRuns: 100 },

@@ -34,6 +34,30 @@ export interface KafkaLogOptions {
 const isExternal = (topic: string) => topic.startsWith('source:');
 const positionKey = (group: string, p: LogPosition) => `position/${group}/${p.topic}/${p.partition}`;
 
+/** Most bytes of records per produce request (the broker's default message.max.bytes is 1 MB). */
+const REQUEST_BYTES = 512 * 1024;
+
+function sizeOf(r: OutRecord): number {
+  let n = 64 + (typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length) + (r.key === null ? 0 : r.key.length);
+  if (r.headers) for (const k in r.headers) n += k.length + r.headers[k].length + 8;
+  return n;
+}
+
+/** Tries of one transaction whose sends the broker refused with a retriable error. */
+const MAX_TXN_ATTEMPTS = 20;
+
+const isRetriable = (e: unknown) => typeof e === 'object' && e !== null && (e as { retriable?: unknown }).retriable === true;
+
+function offsetTopics(offsets: LogPosition[], physical: (t: string) => string): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const o of offsets) {
+    const t = physical(o.topic);
+    if (!byTopic.has(t)) byTopic.set(t, []);
+    byTopic.get(t)!.push({ partition: o.partition, offset: String(o.offset) });
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
 /** Gives up a scan or read that makes no progress for this long. */
 const READ_STALL_MS = 30_000;
 
@@ -64,7 +88,9 @@ export class KafkaLog implements EventLog {
     this.kafka = new Kafka({
       clientId: opts.clientId ?? 'fillstream',
       brokers: opts.brokers,
-      logLevel: LEVELS[opts.logLevel ?? 'error'],
+      // kafkajs logs retried conditions as errors too; fillstream reports what fails for good.
+      logLevel: LEVELS[opts.logLevel ?? (process.env.FILLSTREAM_KAFKA_LOG as keyof typeof LEVELS | undefined) ?? 'nothing'],
+      logCreator: stderrLogger,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
     });
     this.admin = this.kafka.admin();
@@ -144,12 +170,29 @@ export class KafkaLog implements EventLog {
     return out;
   }
 
+  /**
+   * Sends the records in requests of at most REQUEST_BYTES: a broker refuses a partition's batch
+   * over its message.max.bytes (1 MB by default). Positions come back in the records' order.
+   */
+  private async sendAll(sender: Pick<Producer, 'sendBatch'>, records: readonly OutRecord[]): Promise<LogPosition[]> {
+    const out: LogPosition[] = [];
+    for (let i = 0; i < records.length; ) {
+      let j = i;
+      let bytes = 0;
+      while (j < records.length && (j === i || bytes + sizeOf(records[j]) <= REQUEST_BYTES)) bytes += sizeOf(records[j++]);
+      const { topicMessages, slots } = this.toMessages(records.slice(i, j));
+      const meta = await sender.sendBatch({ topicMessages, acks: -1 });
+      for (const p of this.positions(slots, meta)) out.push(p);
+      i = j;
+    }
+    return out;
+  }
+
   async append(records: OutRecord[]): Promise<LogPosition[]> {
     if (records.length === 0) return [];
-    const { topicMessages, slots } = this.toMessages(records);
-    const meta = await this.producer.sendBatch({ topicMessages, acks: -1 });
+    const positions = await this.sendAll(this.producer, records);
     this.lastWriteAt = performance.now();
-    return this.positions(slots, meta);
+    return positions;
   }
 
   /**
@@ -165,30 +208,40 @@ export class KafkaLog implements EventLog {
     const internal = offsets.filter((o) => !isExternal(o.topic));
     const all: OutRecord[] = [...records];
     for (const o of external) all.push({ topic: CONTROL_TOPIC, key: positionKey(group, o), value: JSON.stringify({ group, ...o }) });
-    const { topicMessages, slots } = this.toMessages(all);
-    const txn = await producer.transaction();
-    try {
-      const meta = topicMessages.length ? await txn.sendBatch({ topicMessages, acks: -1 }) : [];
-      const positions = () => this.positions(slots, meta).slice(0, records.length);
-      if (internal.length) {
-        const byTopic = new Map<string, { partition: number; offset: string }[]>();
-        for (const o of internal) {
-          const t = this.physical(o.topic);
-          if (!byTopic.has(t)) byTopic.set(t, []);
-          byTopic.get(t)!.push({ partition: o.partition, offset: String(o.offset) });
+    for (let attempt = 1; ; attempt++) {
+      const txn = await producer.transaction();
+      let positions: LogPosition[];
+      try {
+        positions = await this.sendAll(txn, all);
+        if (internal.length) await txn.sendOffsets({ consumerGroupId: group, topics: offsetTopics(internal, (t) => this.physical(t)) });
+      } catch (e) {
+        // Nothing is visible before the commit: abort, and try again when the broker says so
+        // (e.g. CONCURRENT_TRANSACTIONS while the previous commit's markers are being written).
+        await txn.abort().catch(() => undefined);
+        if (attempt < MAX_TXN_ATTEMPTS && isRetriable(e)) {
+          await new Promise((r) => setTimeout(r, 20 * attempt));
+          continue;
         }
-        await txn.sendOffsets({ consumerGroupId: group, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+        await this.dropTxProducer(txId, producer);
+        throw e;
       }
-      await txn.commit();
+      try {
+        await txn.commit();
+      } catch (e) {
+        // The commit may or may not have happened: never retried here. The stage stops, and its
+        // restart resumes from the offsets that did commit, so nothing is lost or doubled.
+        await this.dropTxProducer(txId, producer);
+        throw e;
+      }
       this.lastWriteAt = performance.now();
-      return positions();
-    } catch (e) {
-      await txn.abort().catch(() => undefined);
-      // A fenced or failed transactional producer is not reused.
-      this.txProducers.delete(txId);
-      await producer.disconnect().catch(() => undefined);
-      throw e;
+      return positions.slice(0, records.length);
     }
+  }
+
+  /** A fenced or failed transactional producer is not reused. */
+  private async dropTxProducer(txId: string, producer: Producer): Promise<void> {
+    this.txProducers.delete(txId);
+    await producer.disconnect().catch(() => undefined);
   }
 
   private txProducer(txId: string): Promise<Producer> {
@@ -198,6 +251,9 @@ export class KafkaLog implements EventLog {
         transactionalId: txId,
         // A stage that dies mid-transaction holds back read_committed readers until this expires.
         transactionTimeout: 10_000,
+        // Back-to-back transactions often meet CONCURRENT_TRANSACTIONS while the previous commit's
+        // markers are written; kafkajs's default first back-off (300 ms) would idle the stage.
+        retry: { initialRetryTime: 5, maxRetryTime: 200, retries: 30 },
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
@@ -293,7 +349,10 @@ export class KafkaLog implements EventLog {
         const tp = `${this.logical(e.payload.topic)}\u0000${e.payload.partition}`;
         if (ends.has(tp)) progressed(tp, Number(e.payload.lastOffset));
       });
-      consumer.on(consumer.events.CRASH, (e) => (failure = e.payload.error));
+      // kafkajs restarts the consumer after a retriable crash (e.g. a coordinator still loading).
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) failure = e.payload.error;
+      });
       await consumer.subscribe({ topics: topics.map((t) => this.physical(t)), fromBeginning: true });
       await consumer.run({
         autoCommit: false,
@@ -313,9 +372,10 @@ export class KafkaLog implements EventLog {
           }
         },
       });
-      for (const [tp, start] of starts) {
+      // A new group starts at the earliest offset; a read from elsewhere seeks once the group runs.
+      for (const [tp, start] of from ? starts : []) {
         const [t, p] = tp.split('\u0000');
-        consumer.seek({ topic: this.physical(t), partition: Number(p), offset: String(start) });
+        await retrying(() => consumer.seek({ topic: this.physical(t), partition: Number(p), offset: String(start) }));
       }
       while (!stop && remaining.size > 0) {
         if (failure) throw failure;
@@ -358,6 +418,18 @@ export class KafkaLog implements EventLog {
   }
 }
 
+/** Calls `f` until it stops throwing (a consumer can be mid-restart for a moment). */
+async function retrying(f: () => void, attempts = 50): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return f();
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 const LEVELS = {
   nothing: KafkaLogLevel.NOTHING,
   error: KafkaLogLevel.ERROR,
@@ -365,6 +437,12 @@ const LEVELS = {
   info: KafkaLogLevel.INFO,
   debug: KafkaLogLevel.DEBUG,
 } as const;
+
+/** kafkajs log lines as one line of JSON each on stderr: stdout stays for the command's output. */
+export const stderrLogger = () => (entry: { namespace: string; level: number; label: string; log: { message: string } & Record<string, unknown> }) => {
+  const { message, timestamp: _ts, logger: _lg, stack: _st, ...rest } = entry.log;
+  process.stderr.write(`${JSON.stringify({ level: entry.label, source: 'kafkajs', namespace: entry.namespace, message, ...rest })}\n`);
+};
 
 export function headersToStrings(h: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};

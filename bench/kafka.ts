@@ -1,0 +1,189 @@
+// Benchmarks of the pipeline on Kafka (KAFKA_BROKERS; `make bench` starts a local broker): stages
+// in one process and as separate processes, transactions on; intent → venue latency at a fixed
+// rate; replay reading the topics. Each part gets its own topics (a fresh prefix).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ALL_TOPICS, TOPICS } from '../src/domain/events.js';
+import { createTopics, KAFKA_TOPICS, openKafkaLog, type KafkaLogOptions } from '../src/log/kafka/index.js';
+import { intakeFile } from '../src/pipeline/intake.js';
+import { accountKey, MAX_PIPELINE_BACKLOG, startPipeline } from '../src/pipeline/run.js';
+import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
+import { createSyntheticMarket } from '../src/market/synthetic.js';
+import { generateIntents } from '../src/tools/generate.js';
+
+const INTENTS = Number(process.env.BENCH_KAFKA_INTENTS ?? 20_000);
+const PARTITIONS = Number(process.env.BENCH_KAFKA_PARTITIONS ?? 3);
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1_000);
+const LATENCY_INTENTS = Number(process.env.BENCH_KAFKA_LATENCY_INTENTS ?? 5_000);
+const LATENCY_WARMUP = Number(process.env.BENCH_KAFKA_LATENCY_WARMUP ?? 1_000);
+const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+type Emit = (o: Record<string, unknown>) => void;
+
+function brokers(): string[] {
+  const b = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
+  if (b.length === 0) throw new Error('KAFKA_BROKERS is not set (make bench starts a local broker)');
+  return b;
+}
+
+async function freshTopics(): Promise<KafkaLogOptions> {
+  const prefix = `bench${randomUUID().slice(0, 8)}.`;
+  const admin = new Kafka({ clientId: 'fillstream-bench', brokers: brokers(), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await createTopics(admin, { prefix, partitions: PARTITIONS, replicationFactor: 1, retentionMs: -1 });
+  } finally {
+    await admin.disconnect();
+  }
+  return { brokers: brokers(), topicPrefix: prefix, clientId: 'fillstream-bench' };
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** All stages in one process, the intake producing the file to exec.intents; then a replay of the topics. */
+export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promise<void> {
+  const kafka = await freshTopics();
+  const file = join(work, 'kafka-intents.ndjson');
+  writeFileSync(file, [...generateIntents({ count: INTENTS, seed: 3, stepMs: 10, idPrefix: 'k' })].join('\n') + '\n');
+  const dataDir = join(work, 'kafka-throughput');
+  rmSync(dataDir, { recursive: true, force: true });
+  const p = await startPipeline({ dataDir, kafka });
+  const t0 = performance.now();
+  await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog, keyOf: accountKey });
+  await p.waitIdle();
+  const seconds = (performance.now() - t0) / 1000;
+  await p.close();
+  emit({ bench: 'kafka_throughput', intents: INTENTS, partitions: PARTITIONS, seconds: +seconds.toFixed(3), kafka_intents_per_sec: Math.round(INTENTS / seconds), transactions: true });
+
+  const market = createSyntheticMarket({ seed: 1 });
+  const log = await openKafkaLog(kafka, KAFKA_TOPICS);
+  try {
+    const view = emptyView();
+    const resolveInstrument = resolverFor(market);
+    const r0 = performance.now();
+    await log.scan(ALL_TOPICS, (r) => applyRecord(view, r, resolveInstrument));
+    const rs = (performance.now() - r0) / 1000;
+    emit({ bench: 'kafka_replay', events: view.events, seconds: +rs.toFixed(3), kafka_replay_events_per_sec: Math.round(view.events / rs), state_hash: summarize(view, market).state_hash });
+  } finally {
+    await log.close();
+  }
+}
+
+/** Each stage as its own `fillstream stage` process; intents produced up front by an agent. */
+export async function kafkaMultiprocess(work: string, emit: Emit): Promise<void> {
+  const kafka = await freshTopics();
+  const env = { ...process.env, KAFKA_BROKERS: kafka.brokers.join(','), FILLSTREAM_TOPIC_PREFIX: kafka.topicPrefix };
+  const lines = [...generateIntents({ count: INTENTS, seed: 3, stepMs: 10, idPrefix: 'm' })];
+  const procs: ChildProcess[] = [];
+  const client = new Kafka({ clientId: 'fillstream-bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  // Orders reach the venue when the gateway writes OrderSubmitted: count them as they commit.
+  const watcher = client.consumer({ groupId: `${kafka.topicPrefix}watch`, readUncommitted: false, maxWaitTimeInMs: 50 });
+  let submitted = 0;
+  let lastSubmitAt = 0;
+  try {
+    for (const name of ['normalizer', 'risk', 'router', 'gateway']) {
+      procs.push(spawn(process.execPath, [CLI, 'stage', name, '--data-dir', join(work, `mp-${name}`)], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    }
+    await watcher.connect();
+    await watcher.subscribe({ topics: [kafka.topicPrefix + TOPICS.gateway], fromBeginning: true });
+    await watcher.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) if (m.headers?.type?.toString() === 'OrderSubmitted') submitted++;
+        lastSubmitAt = performance.now();
+      },
+    });
+    // What one process decided on the same input tells how many orders to wait for.
+    const expected = await ordersOnEmbedded(work, lines);
+    await new Promise((r) => setTimeout(r, 3_000)); // stages joined their groups
+    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const t0 = performance.now();
+    for (let i = 0; i < lines.length; i += 1_000) {
+      await producer.send({ topic: kafka.topicPrefix + TOPICS.intents, acks: -1, messages: lines.slice(i, i + 1_000).map((l) => ({ key: accountKey(Buffer.from(l)), value: l })) });
+    }
+    await producer.disconnect();
+    const deadline = Date.now() + 600_000;
+    while (submitted < expected) {
+      if (Date.now() > deadline) throw new Error(`only ${submitted} of ${expected} orders reached the venue`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (lastSubmitAt - t0) / 1000;
+    emit({ bench: 'kafka_multiprocess', intents: INTENTS, orders: expected, partitions: PARTITIONS, seconds: +seconds.toFixed(3), kafka_multiprocess_intents_per_sec: Math.round(INTENTS / seconds), transactions: true });
+  } finally {
+    await watcher.disconnect().catch(() => undefined);
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+  }
+}
+
+async function ordersOnEmbedded(work: string, lines: string[]): Promise<number> {
+  const dataDir = join(work, 'mp-reference');
+  rmSync(dataDir, { recursive: true, force: true });
+  const file = join(work, 'mp-intents.ndjson');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const p = await startPipeline({ dataDir, fsync: 'off' });
+  try {
+    await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog });
+    await p.waitIdle();
+    let orders = 0;
+    await p.log.scan([TOPICS.gateway], (r) => void (r.headers.type === 'OrderSubmitted' && orders++));
+    return orders;
+  } finally {
+    await p.close();
+  }
+}
+
+/** Paced producer at LATENCY_RATE; latency from each intent's scheduled time to its venue submit. */
+export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
+  const kafka = await freshTopics();
+  const dataDir = join(work, 'kafka-latency');
+  rmSync(dataDir, { recursive: true, force: true });
+  const arrived = new Map<string, number>();
+  const samples: number[] = [];
+  let warm = 0;
+  const p = await startPipeline({
+    dataDir,
+    kafka,
+    onSubmit: (o) => {
+      const t = arrived.get(o.intent_id);
+      if (t === undefined) return;
+      if (warm < LATENCY_WARMUP) warm++;
+      else samples.push(performance.now() - t);
+    },
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 3_000)); // consumers joined
+    const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'kl', stepMs: 10 })].map((l) => [JSON.parse(l).intent_id as string, l] as const);
+    const t0 = performance.now();
+    const interval = 1000 / LATENCY_RATE;
+    const appends: Promise<unknown>[] = [];
+    for (let i = 0; i < lines.length; ) {
+      const due = Math.min(lines.length, Math.floor((performance.now() - t0) / interval) + 1);
+      const batch = [];
+      for (; i < due; i++) {
+        arrived.set(lines[i][0], t0 + i * interval);
+        batch.push({ topic: TOPICS.intents, key: accountKey(Buffer.from(lines[i][1])), value: lines[i][1] });
+      }
+      if (batch.length) appends.push(p.log.append(batch));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(appends);
+    await p.waitIdle();
+  } finally {
+    await p.close();
+  }
+  samples.sort((a, b) => a - b);
+  emit({
+    bench: 'kafka_latency',
+    rate_per_sec: LATENCY_RATE,
+    intents: LATENCY_INTENTS,
+    orders_measured: samples.length,
+    kafka_latency_p50_ms: +pct(samples, 50).toFixed(3),
+    kafka_latency_p99_ms: +pct(samples, 99).toFixed(3),
+    kafka_latency_max_ms: +samples[samples.length - 1].toFixed(3),
+    transactions: true,
+  });
+}

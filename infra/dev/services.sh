@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The external services the tests need, for a dev machine or CI without Docker.
+#
+#   services.sh up      first make sure the command-line tools the tests use are installed (kcat,
+#                       from Debian's packages), then for each service: reuse it if its env var
+#                       points at something that answers,
+#                       or if one we started earlier is still running; otherwise start one. Prints
+#                       only KEY=value lines on stdout (eval them); diagnostics go to stderr.
+#   services.sh down    stop only what `up` started (recorded in the state file), then forget it
+#   services.sh status  show what is recorded and what is running
+#
+# State file: $SERVICES_STATE, default <repo>/.cache/services.started, one "<service> <handle>" per
+# line. `make test` uses its own state file so it never stops a broker `make services-up` started.
+#
+# Adding a service (Redis, ClickHouse, ...): write <name>_up (prints KEY=value, calls `record` only
+# when it started something) and <name>_down HANDLE, then add <name> to SERVICES.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+STATE=${SERVICES_STATE:-$REPO/.cache/services.started}
+SERVICES=(kafka)
+# Command-line tools the tests call, as "<command>:<Debian package>".
+TOOLS=(kcat:kcat)
+
+log() { echo "services.sh: $*" >&2; }
+record() { # once per handle: a port freed by a dead broker can be handed out again
+  mkdir -p "$(dirname "$STATE")"
+  grep -qxF "$1 $2" "$STATE" 2>/dev/null || echo "$1 $2" >>"$STATE"
+}
+
+now_ms() { date +%s%3N; }
+
+# --- tools: installed with apt-get when missing ----------------------------------------------------
+# Only stderr: `up`'s stdout is eval'd. Waits for the dpkg lock rather than failing on a parallel run.
+apt_install() {
+  local sudo=()
+  if (( EUID != 0 )); then
+    command -v sudo >/dev/null || { log "not root and no sudo: cannot apt-get install $*"; return 1; }
+    sudo=(sudo -n)
+  fi
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=120 -y -q install \
+    --no-install-recommends "$@" >&2
+}
+
+apt_update() {
+  local sudo=()
+  (( EUID == 0 )) || sudo=(sudo -n)
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=120 -q update >&2
+}
+
+tools_up() {
+  local t cmd missing=() t0
+  for t in "${TOOLS[@]}"; do
+    cmd=${t%%:*}
+    command -v "$cmd" >/dev/null || missing+=("${t#*:}")
+  done
+  (( ${#missing[@]} )) || return 0
+  command -v apt-get >/dev/null || { log "missing ${missing[*]} and no apt-get to install it: install it by hand"; return 1; }
+  t0=$(now_ms)
+  log "installing ${missing[*]} with apt-get"
+  # The package lists may be absent (a fresh image) or stale (a package moved): update, then retry.
+  if ! apt_install "${missing[@]}"; then
+    log "apt-get install failed; running apt-get update and retrying"
+    apt_update || log "apt-get update failed"
+    apt_install "${missing[@]}" || { log "could not install ${missing[*]}"; return 1; }
+  fi
+  for t in "${TOOLS[@]}"; do
+    command -v "${t%%:*}" >/dev/null || { log "${t%%:*} still missing after installing ${t#*:}"; return 1; }
+  done
+  log "installed ${missing[*]} in $(( ($(now_ms) - t0) / 1000 ))s"
+}
+
+# --- kafka: KAFKA_BROKERS=host:port[,host:port...] ------------------------------------------------
+kafka_up() {
+  local line
+  if [[ -n ${KAFKA_BROKERS:-} ]]; then
+    if "$HERE/kafka.sh" probe "$KAFKA_BROKERS" 2>/dev/null; then
+      log "kafka: reusing KAFKA_BROKERS=$KAFKA_BROKERS from the environment"
+      echo "KAFKA_BROKERS=$KAFKA_BROKERS"
+      return 0
+    fi
+    log "kafka: KAFKA_BROKERS=$KAFKA_BROKERS does not answer; starting a local broker instead"
+  fi
+  # A broker kafka.sh started earlier (by `make services-up`, another `up`, or by hand) is reused
+  # and not recorded, so only its starter stops it. The check is the same one `kafka.sh start`
+  # does; done here so we know whether to record.
+  local status
+  status=$("$HERE/kafka.sh" status 2>/dev/null) || status=
+  while read -r line; do
+    if "$HERE/kafka.sh" probe "${line#KAFKA_BROKERS=}" 2>/dev/null </dev/null; then
+      log "kafka: reusing running local broker ${line#KAFKA_BROKERS=}"
+      echo "$line"
+      return 0
+    fi
+  done < <(grep -o 'KAFKA_BROKERS=[^ ]*' <<<"$status" || true)
+  line=$("$HERE/kafka.sh" start)
+  [[ $line == KAFKA_BROKERS=* ]] || { log "kafka: unexpected output from kafka.sh start: $line"; return 1; }
+  record kafka "${line#KAFKA_BROKERS=}"
+  echo "$line"
+}
+
+kafka_down() { # HANDLE = 127.0.0.1:PORT
+  "$HERE/kafka.sh" stop "${1##*:}"
+}
+
+kafka_status() {
+  "$HERE/kafka.sh" status || true
+}
+
+# --- dispatch ---------------------------------------------------------------------------------------
+cmd_up() {
+  local s
+  tools_up
+  for s in "${SERVICES[@]}"; do
+    "${s}_up"
+  done
+}
+
+cmd_down() {
+  [[ -f $STATE ]] || { log "nothing recorded in $STATE; nothing to stop"; return 0; }
+  local name handle rc=0
+  # Newest first, and keep going if one fails so the others still get stopped.
+  while read -r name handle; do
+    [[ -n $name ]] || continue
+    "${name}_down" "$handle" || { rc=$?; log "$name: stopping $handle failed"; }
+  done < <(tac "$STATE")
+  rm -f "$STATE"
+  return "$rc"
+}
+
+cmd_status() {
+  local s
+  if [[ -s $STATE ]]; then
+    log "started by services.sh ($STATE):"
+    sed 's/^/  /' "$STATE" >&2
+  fi
+  for s in "${SERVICES[@]}"; do
+    "${s}_status"
+  done
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

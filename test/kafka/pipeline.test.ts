@@ -1,0 +1,180 @@
+// The pipeline on a real Kafka broker through the CLI: all stages in one process, then each stage
+// as its own process with SIGKILLs mid-stream. Both must end in the state the embedded log gives.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { TOPICS } from '../../src/domain/events.js';
+import { createSyntheticMarket } from '../../src/market/synthetic.js';
+import { accountKey } from '../../src/pipeline/run.js';
+import type { Summary } from '../../src/projections/view.js';
+import { openSimVenue } from '../../src/venues/sim/index.js';
+import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
+import { kafkaBrokers } from '../helpers/kafka.js';
+
+const brokers = kafkaBrokers();
+const admin = new Kafka({ clientId: 'fillstream-test', brokers, logLevel: logLevel.NOTHING }).admin();
+let work: string;
+
+before(async () => {
+  requireBuild();
+  work = tempDir('kafka-e2e');
+  await admin.connect();
+});
+after(() => admin.disconnect());
+
+/** A fresh set of topics for one test: the CLI finds them through FILLSTREAM_TOPIC_PREFIX. */
+function freshTopics(partitions: number): string {
+  const prefix = `e${randomUUID().slice(0, 8)}.`;
+  process.env.FILLSTREAM_TOPIC_PREFIX = prefix;
+  const r = cli(['topics', 'create', '--partitions', String(partitions)]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').filter((l) => l.endsWith('\tcreated')).length, 7, r.stdout);
+  return prefix;
+}
+
+const SAME = ['intents', 'dlq', 'duplicates', 'accepted', 'rejected', 'orders', 'fills', 'open_orders', 'pending'] as const;
+
+test('all stages in one process on Kafka: the same state as the embedded log, replayable, and a rerun processes nothing twice', () => {
+  const intents = writeIntents(work, { count: 2_000, seed: 21, badRatio: 0.02, duplicateRatio: 0.02 });
+  const embedded = cliJson<Summary>(['run', '--data-dir', join(work, 'emb-1'), '--intents', intents, '--until-idle']);
+  freshTopics(3);
+  const args = ['run', '--bus', 'kafka', '--data-dir', join(work, 'kafka-1'), '--intents', intents, '--until-idle'];
+  const onKafka = cliJson<Summary>(args);
+  for (const k of SAME) assert.equal(onKafka[k], embedded[k], k);
+  assert.equal(onKafka.state_hash, embedded.state_hash);
+
+  const replay = cliJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', join(work, 'kafka-1')]);
+  assert.equal(replay.state_hash, embedded.state_hash, 'reading the topics from offset 0 gives the live state');
+
+  // The intake position committed with the intents: the same file again adds nothing.
+  const again = cliJson<Summary>(args);
+  for (const k of SAME) assert.equal(again[k], embedded[k], k);
+  assert.equal(again.state_hash, embedded.state_hash);
+});
+
+test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: one venue order per accepted intent, same state hash', async () => {
+  const N = 10_000;
+  const intents = writeIntents(work, { count: N, seed: 23, badRatio: 0.01, duplicateRatio: 0.01, idPrefix: 'mp' });
+  const embedded = cliJson<Summary>(['run', '--data-dir', join(work, 'emb-2'), '--intents', intents, '--until-idle']);
+  const prefix = freshTopics(4);
+  const dirs = { normalizer: join(work, 'mp-normalizer'), risk: join(work, 'mp-risk'), router: join(work, 'mp-router'), gateway: join(work, 'mp-gateway') };
+  const procs = new Map<string, ChildProcess>();
+  const startStage = (name: keyof typeof dirs) => {
+    const child = spawn(process.execPath, [CLI, 'stage', name, '--data-dir', dirs[name]], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('exit', (code, signal) => {
+      if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && code !== 0) console.error(`stage ${name} exited ${code}: ${err}`);
+    });
+    procs.set(name, child);
+  };
+  const kill = async (name: string) => {
+    const child = procs.get(name)!;
+    child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+    assert.equal(child.signalCode, 'SIGKILL', `${name} was alive when killed`);
+  };
+  try {
+    for (const name of Object.keys(dirs) as (keyof typeof dirs)[]) startStage(name);
+
+    // An upstream agent producing plain JSON intents, keyed by account.
+    const producer = new Kafka({ clientId: 'agent', brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const lines = readFileSync(intents, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    assert.equal(lines.length, N);
+    for (let i = 0; i < lines.length; i += 500) {
+      const messages = lines.slice(i, i + 500).map((l) => ({ key: accountKey(Buffer.from(l)), value: l }));
+      await producer.send({ topic: prefix + TOPICS.intents, messages, acks: -1 });
+    }
+    await producer.disconnect();
+
+    // Kill the gateway once orders flow, then the normalizer a little later; restart both.
+    await waitForRecords(prefix + TOPICS.gateway, 2_000);
+    await kill('gateway');
+    const midway = await highWatermarks(prefix + TOPICS.gateway);
+    await new Promise((r) => setTimeout(r, 500));
+    startStage('gateway');
+    await waitForRecords(prefix + TOPICS.gateway, midway + 4_000);
+    await kill('normalizer');
+    await new Promise((r) => setTimeout(r, 500));
+    startStage('normalizer');
+
+    // Settled: every intent read is accounted for, and every order got its venue's answer.
+    let s: Summary | undefined;
+    const deadline = Date.now() + 240_000;
+    for (;;) {
+      s = cliJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', dirs.gateway]);
+      if (s.intents === N && s.pending === 0 && s.orders === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) break;
+      assert.ok(Date.now() < deadline, `pipeline did not settle: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    assert.ok(midway < s.events, 'the gateway was killed mid-stream');
+    for (const k of SAME) assert.equal(s[k], embedded[k], k);
+    assert.equal(s.state_hash, embedded.state_hash);
+  } finally {
+    await Promise.all([...procs.keys()].map(async (name) => {
+      const child = procs.get(name)!;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      assert.equal(child.exitCode, 0, `stage ${name} stops cleanly on SIGTERM`);
+    }));
+  }
+  // The venue's own journal: each client order id placed exactly once, across the gateway's restart.
+  const venue = await openSimVenue({ dir: join(dirs.gateway, 'venue-sim'), market: createSyntheticMarket({ seed: 1 }) });
+  try {
+    const placed = venue.journalCounts();
+    assert.equal(placed.size, embedded.orders);
+    for (const [coid, n] of placed) assert.equal(n, 1, `client order ${coid} placed ${n} times`);
+  } finally {
+    await venue.close();
+  }
+});
+
+test('poison messages from upstream go to exec.dlq with a reason and never block their partition', async () => {
+  const prefix = freshTopics(2);
+  const good = (id: string) => JSON.stringify({ intent_id: id, ts: '2026-01-02T10:00:00Z', account: 'a1', instrument_id: 'BINANCE:BTCUSDT', side: 'BUY', size: { type: 'quantity', value: '0.01' }, constraints: { tif: 'IOC' }, env: 'sim' });
+  const huge = JSON.stringify({ intent_id: 'huge', ts: '2026-01-02T10:00:00Z', account: 'a1', pad: 'x'.repeat(900_000) });
+  const producer = new Kafka({ clientId: 'agent', brokers, logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  // One key: everything lands in one partition, the poison between good intents.
+  await producer.send({
+    topic: prefix + TOPICS.intents,
+    messages: [good('p1'), '{"intent_id": "broken', JSON.stringify({ intent_id: 'p2', side: 'HOLD' }), huge, '', good('p3')].map((value) => ({ key: 'a1', value })),
+  });
+  await producer.disconnect();
+  const s = cliJson<Summary>(['run', '--bus', 'kafka', '--data-dir', join(work, 'poison'), '--until-idle']);
+  assert.equal(s.intents, 6);
+  assert.equal(s.accepted, 2, 'the good intents after the poison were processed');
+  assert.equal(s.orders, 2);
+  assert.equal(s.dlq, 4);
+  const letters: { data: { code: string; reason: string; raw: string; raw_bytes: number } }[] = [];
+  const consumer = new Kafka({ clientId: 'dlq-reader', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `${prefix}dlq-check` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [prefix + TOPICS.dlq], fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void letters.push(JSON.parse(message.value!.toString())) });
+  const deadline = Date.now() + 30_000;
+  while (letters.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await consumer.disconnect();
+  assert.deepEqual(letters.map((l) => l.data.code).sort(), ['MALFORMED_JSON', 'MALFORMED_JSON', 'OVERSIZED', 'SCHEMA'], JSON.stringify(letters.map((l) => l.data.code)));
+  for (const l of letters) assert.ok(l.data.reason.length > 10, l.data.reason);
+  const big = letters.find((l) => l.data.raw_bytes > 800_000)!;
+  assert.ok(big, 'the huge payload is dead-lettered');
+  assert.ok(big.data.raw.length <= 64 * 1024, 'with its raw input cut at 64 KiB');
+});
+
+async function highWatermarks(topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+}
+
+async function waitForRecords(topic: string, atLeast: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while ((await highWatermarks(topic)) < atLeast) {
+    if (Date.now() > deadline) throw new Error(`${topic} did not reach ${atLeast} records`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
