@@ -37,9 +37,14 @@ services-up:
 services-down:
 	@infra/dev/services.sh down
 
-# Compiled like the product (tsx would add its helpers to every hot function).
+# Compiled like the product (tsx would add its helpers to every hot function). The Kafka parts
+# use the same services as the tests (a local broker unless KAFKA_BROKERS answers).
 bench: build
 	npx tsc -p tsconfig.bench.json
+	export SERVICES_STATE=$(CURDIR)/.cache/services.bench.started; \
+	trap 'infra/dev/services.sh down' EXIT; \
+	service_env=$$(infra/dev/services.sh up) || exit $$?; \
+	set -a; eval "$$service_env"; set +a; \
 	node dist-bench/bench/run.js
 
 schemas: build

@@ -52,7 +52,7 @@ export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promis
   rmSync(dataDir, { recursive: true, force: true });
   const p = await startPipeline({ dataDir, kafka });
   const t0 = performance.now();
-  await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog, keyOf: accountKey });
+  await intakeFile(p.log, file, { maxBacklog: Number(process.env.KBL ?? MAX_PIPELINE_BACKLOG), backlog: p.backlog, keyOf: accountKey });
   await p.waitIdle();
   const seconds = (performance.now() - t0) / 1000;
   await p.close();
@@ -136,7 +136,7 @@ async function ordersOnEmbedded(work: string, lines: string[]): Promise<number> 
   }
 }
 
-/** Paced producer at LATENCY_RATE; latency from each intent's scheduled time to its venue submit. */
+/** Paced producer at LATENCY_RATE; latency from each intent's scheduled time to its venue submit (the linger counts). */
 export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
   const kafka = await freshTopics();
   const dataDir = join(work, 'kafka-latency');
@@ -168,7 +168,8 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
         batch.push({ topic: TOPICS.intents, key: accountKey(Buffer.from(lines[i][1])), value: lines[i][1] });
       }
       if (batch.length) appends.push(p.log.append(batch));
-      await new Promise((r) => setTimeout(r, 1));
+      // A producer lingering 5 ms, as Kafka's Java producer does by default: one request per tick.
+      await new Promise((r) => setTimeout(r, 5));
     }
     await Promise.all(appends);
     await p.waitIdle();
