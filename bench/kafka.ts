@@ -52,7 +52,7 @@ export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promis
   rmSync(dataDir, { recursive: true, force: true });
   const p = await startPipeline({ dataDir, kafka });
   const t0 = performance.now();
-  await intakeFile(p.log, file, { maxBacklog: Number(process.env.KBL ?? MAX_PIPELINE_BACKLOG), backlog: p.backlog, keyOf: accountKey });
+  await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog, keyOf: accountKey });
   await p.waitIdle();
   const seconds = (performance.now() - t0) / 1000;
   await p.close();
@@ -186,5 +186,60 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
     kafka_latency_p99_ms: +pct(samples, 99).toFixed(3),
     kafka_latency_max_ms: +samples[samples.length - 1].toFixed(3),
     transactions: true,
+  });
+}
+
+/**
+ * What the Kafka client alone costs here: CPU per record to produce (kafkajs, idempotent, batches
+ * of 500, the headers fillstream's events carry) and to consume, with no pipeline at all; and the
+ * intents/s one process could reach if it did nothing but that for the ~7.4 records it writes and
+ * ~8.4 it reads per intent.
+ */
+export async function kafkaClientFloor(emit: Emit): Promise<void> {
+  const kafka = await freshTopics();
+  const client = new Kafka({ clientId: 'fillstream-bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  const topic = kafka.topicPrefix + TOPICS.audit;
+  const N = 50_000;
+  const value = 'x'.repeat(530);
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
+  let c0 = cpu();
+  for (let i = 0; i < N; i += 500) {
+    const messages = Array.from({ length: 500 }, (_, j) => ({
+      key: 'acct-1',
+      value,
+      headers: { type: 'OrderFilled', intent_id: `i${i + j}`, client_order_id: 'fs0123456789abcdef0123456789abcd', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    }));
+    await producer.send({ topic, acks: -1, messages });
+  }
+  const produceUs = (cpu() - c0) / N;
+  await producer.disconnect();
+  const consumer = client.consumer({ groupId: `${kafka.topicPrefix}floor` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let n = 0;
+  c0 = cpu();
+  await new Promise<void>((done) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        n += batch.messages.length;
+        if (n >= N) done();
+      },
+    });
+  });
+  const consumeUs = (cpu() - c0) / N;
+  await consumer.disconnect();
+  const perIntent = 7.4 * produceUs + 8.4 * consumeUs;
+  emit({
+    bench: 'kafka_client_floor',
+    records: N,
+    produce_cpu_us_per_record: +produceUs.toFixed(1),
+    consume_cpu_us_per_record: +consumeUs.toFixed(1),
+    client_cpu_us_per_intent: Math.round(perIntent),
+    ceiling_intents_per_sec_one_process: Math.round(1e6 / perIntent),
   });
 }
