@@ -40,6 +40,12 @@ export interface ConsumeOptions {
    * either both are in the log or neither is, so each input is processed exactly once.
    */
   handle(batch: LogRecord[]): Promise<OutRecord[]> | OutRecord[];
+  /**
+   * Called before the first batch after the group gives this consumer a new set of input
+   * partitions (Kafka; the embedded log has no rebalances). A stage rebuilds its state here, so it
+   * includes everything the partitions' previous owner committed.
+   */
+  onAssign?(partitions: { topic: string; partition: number }[]): Promise<void>;
 }
 
 export interface Consumer {
@@ -78,5 +84,11 @@ export interface EventLog {
    */
   scan(topics: string[], visit: (r: LogRecord) => void): Promise<number>;
   consume(opts: ConsumeOptions): Consumer;
+  /**
+   * Make this process the only writer for a group's input partitions before it rebuilds state
+   * from the log: older writers are fenced and their open transactions settled (Kafka). Absent
+   * on logs with a single writing process.
+   */
+  fence?(group: string, partitions: { topic: string; partition: number }[]): Promise<void>;
   close(): Promise<void>;
 }

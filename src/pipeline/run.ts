@@ -130,7 +130,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     };
     const names = STAGE_NAMES.filter((n) => run.has(n));
     const stages = names.map((n) => make[n]());
-    for (const s of stages) await s.restore(log);
+    // On Kafka each stage restores once its partitions are assigned (supervise.ts: onAssign).
+    if (!o.kafka) for (const s of stages) await s.restore(log);
     // On Kafka a stage survives broker outages by being rebuilt (supervise.ts); the embedded log
     // has no such outages: any failure there is fatal, and a restart of the process recovers.
     const consumers: Consumer[] = stages.map((s, i) =>

@@ -54,10 +54,21 @@ export class SupervisedStage implements Consumer {
       try {
         if (!stage) {
           stage = this.make();
-          await stage.restore(this.log);
+          // With fencing (Kafka) the stage is restored in onAssign, once its partitions are known.
+          if (!this.log.fence) await stage.restore(this.log);
         }
-        const s = stage;
-        this.current = this.log.consume({ group: s.name, topics: [s.input], maxBatch: this.opts.maxBatch, handle: (b) => s.handle(b) });
+        let s = stage;
+        // After each (re)assignment: fence the partitions' older writers, then rebuild the stage
+        // from the log, so its state holds all their committed history (e.g. seen intent ids).
+        const onAssign = this.log.fence
+          ? async (partitions: { topic: string; partition: number }[]) => {
+              await this.log.fence!(s.name, partitions);
+              const fresh = this.make();
+              await fresh.restore(this.log);
+              s = fresh;
+            }
+          : undefined;
+        this.current = this.log.consume({ group: s.name, topics: [s.input], maxBatch: this.opts.maxBatch, handle: (b) => s.handle(b), onAssign });
         await this.current.done;
         return; // stopped
       } catch (e) {

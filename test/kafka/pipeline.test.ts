@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '../../src/domain/events.js';
@@ -63,34 +63,13 @@ test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: on
   const prefix = freshTopics(4);
   const dirs = { normalizer: join(work, 'mp-normalizer'), risk: join(work, 'mp-risk'), router: join(work, 'mp-router'), gateway: join(work, 'mp-gateway') };
   const procs = new Map<string, ChildProcess>();
-  const startStage = (name: keyof typeof dirs) => {
-    const child = spawn(process.execPath, [CLI, 'stage', name, '--data-dir', dirs[name]], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    child.on('exit', (code, signal) => {
-      if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && code !== 0) console.error(`stage ${name} exited ${code}: ${err}`);
-    });
-    procs.set(name, child);
-  };
-  const kill = async (name: string) => {
-    const child = procs.get(name)!;
-    child.kill('SIGKILL');
-    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
-    assert.equal(child.signalCode, 'SIGKILL', `${name} was alive when killed`);
-  };
+  const startStage = (name: keyof typeof dirs) => procs.set(name, spawnStage(name, dirs[name]));
+  const kill = (name: string) => killHard(procs.get(name)!, name);
   try {
     for (const name of Object.keys(dirs) as (keyof typeof dirs)[]) startStage(name);
-
-    // An upstream agent producing plain JSON intents, keyed by account.
-    const producer = new Kafka({ clientId: 'agent', brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
     const lines = readFileSync(intents, 'utf8').split('\n').filter((l) => l.trim() !== '');
     assert.equal(lines.length, N);
-    for (let i = 0; i < lines.length; i += 500) {
-      const messages = lines.slice(i, i + 500).map((l) => ({ key: accountKey(Buffer.from(l)), value: l }));
-      await producer.send({ topic: prefix + TOPICS.intents, messages, acks: -1 });
-    }
-    await producer.disconnect();
+    await produceIntents(prefix, lines);
 
     // Kill the gateway once orders flow, then the normalizer a little later; restart both.
     await waitForRecords(prefix + TOPICS.gateway, 2_000);
@@ -103,26 +82,12 @@ test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: on
     await new Promise((r) => setTimeout(r, 500));
     startStage('normalizer');
 
-    // Settled: every intent read is accounted for, and every order got its venue's answer.
-    let s: Summary | undefined;
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      s = cliJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', dirs.gateway]);
-      if (s.intents === N && s.pending === 0 && s.orders === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) break;
-      assert.ok(Date.now() < deadline, `pipeline did not settle: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
+    const s = await settled(N, dirs.gateway);
     assert.ok(midway < s.events, 'the gateway was killed mid-stream');
     for (const k of SAME) assert.equal(s[k], embedded[k], k);
     assert.equal(s.state_hash, embedded.state_hash);
   } finally {
-    await Promise.all([...procs.keys()].map(async (name) => {
-      const child = procs.get(name)!;
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      assert.equal(child.exitCode, 0, `stage ${name} stops cleanly on SIGTERM`);
-    }));
+    await stopAll(procs);
   }
   // The venue's own journal: each client order id placed exactly once, across the gateway's restart.
   const venue = await openSimVenue({ dir: join(dirs.gateway, 'venue-sim'), market: createSyntheticMarket({ seed: 1 }) });
@@ -166,6 +131,91 @@ test('poison messages from upstream go to exec.dlq with a reason and never block
   assert.ok(big, 'the huge payload is dead-lettered');
   assert.ok(big.data.raw.length <= 64 * 1024, 'with its raw input cut at 64 KiB');
 });
+
+test('two instances of the stateful stages, rebalanced twice mid-stream: no intent accepted twice, same state hash', async () => {
+  const N = 6_000;
+  const REPEATS = 600;
+  const generated = readFileSync(writeIntents(work, { count: N, seed: 29, idPrefix: 'rb' }), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  // The intents sent while both instances ran come again at the very end, after the first
+  // instance died: the survivor must know them (they were accepted by the other one).
+  const lines = [...generated, ...generated.slice(N - REPEATS, N)];
+  const file = join(work, 'rb-intents.ndjson');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const embedded = cliJson<Summary>(['run', '--data-dir', join(work, 'emb-rb'), '--intents', file, '--until-idle']);
+  assert.equal(embedded.duplicates, REPEATS);
+  const prefix = freshTopics(4);
+  const procs = new Map<string, ChildProcess>();
+  const start = (id: string, name: string) => procs.set(id, spawnStage(name, join(work, `rb-${id}`)));
+  try {
+    for (const [id, name] of [['normalizer-a', 'normalizer'], ['risk-a', 'risk'], ['router', 'router'], ['gateway', 'gateway']]) start(id, name);
+    await produceIntents(prefix, lines.slice(0, N / 2));
+    await waitForRecords(prefix + TOPICS.risk, 1_000);
+    // A second normalizer and risk join: both groups rebalance while intents flow.
+    start('normalizer-b', 'normalizer');
+    start('risk-b', 'risk');
+    await produceIntents(prefix, lines.slice(N / 2, N));
+    await waitForRecords(prefix + TOPICS.router, N - 200);
+    // The first ones die: the survivors take every partition over, fencing the dead writers.
+    await killHard(procs.get('normalizer-a')!, 'normalizer-a');
+    await killHard(procs.get('risk-a')!, 'risk-a');
+    await produceIntents(prefix, lines.slice(N));
+    const s = await settled(lines.length, join(work, 'rb-gateway'));
+    for (const k of SAME) assert.equal(s[k], embedded[k], k);
+    assert.equal(s.duplicates, REPEATS, 'every repeated intent id is caught, whichever instance accepted it first');
+    assert.equal(s.state_hash, embedded.state_hash);
+  } finally {
+    await stopAll(procs);
+  }
+});
+
+function spawnStage(name: string, dataDir: string): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'stage', name, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  child.on('exit', (code, signal) => {
+    if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && code !== 0) console.error(`stage ${name} exited ${code}: ${err}`);
+  });
+  return child;
+}
+
+async function killHard(child: ChildProcess, name: string): Promise<void> {
+  child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+  assert.equal(child.signalCode, 'SIGKILL', `${name} was alive when killed`);
+}
+
+async function stopAll(procs: Map<string, ChildProcess>): Promise<void> {
+  await Promise.all(
+    [...procs].map(async ([name, child]) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      assert.equal(child.exitCode, 0, `stage ${name} stops cleanly on SIGTERM`);
+    }),
+  );
+}
+
+/** An upstream agent producing plain JSON intents, keyed by account. */
+async function produceIntents(prefix: string, lines: string[]): Promise<void> {
+  const producer = new Kafka({ clientId: 'agent', brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let i = 0; i < lines.length; i += 500) {
+    const messages = lines.slice(i, i + 500).map((l) => ({ key: accountKey(Buffer.from(l)), value: l }));
+    await producer.send({ topic: prefix + TOPICS.intents, messages, acks: -1 });
+  }
+  await producer.disconnect();
+}
+
+/** Waits until every intent read is accounted for and every order got its venue's answer. */
+async function settled(n: number, dataDir: string): Promise<Summary> {
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    const s = cliJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', dataDir]);
+    if (s.intents === n && s.pending === 0 && s.orders === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) return s;
+    assert.ok(Date.now() < deadline, `pipeline did not settle: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
 
 async function highWatermarks(topic: string): Promise<number> {
   return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);

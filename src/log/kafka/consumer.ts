@@ -30,6 +30,10 @@ export class KafkaStageConsumer implements Consumer {
   /** Start of the latest fetch round that found nothing new. */
   private caughtUpAt = -1;
   private failure: unknown;
+  /** Bumped on each join; the partitions of the latest, and the join onAssign last ran for. */
+  private joins = 0;
+  private assigned: { topic: string; partition: number }[] = [];
+  private preparedFor = 0;
   private wake: () => void = () => undefined;
 
   constructor(
@@ -62,9 +66,12 @@ export class KafkaStageConsumer implements Consumer {
   private async run(): Promise<void> {
     const c = this.consumer;
     const stopped = new Promise<void>((r) => (this.wake = r));
-    c.on(c.events.GROUP_JOIN, () => {
+    c.on(c.events.GROUP_JOIN, (e) => {
       this.joined = true;
       this.lags.clear();
+      const a = e.payload.memberAssignment as Record<string, number[]>;
+      this.assigned = Object.entries(a).flatMap(([t, ps]) => ps.map((partition) => ({ topic: this.log.logical(t), partition })));
+      this.joins++;
     });
     // kafkajs fetches, hands the batches to eachBatch, waits for them, then fetches again; a
     // round with no batch event found nothing new.
@@ -95,6 +102,21 @@ export class KafkaStageConsumer implements Consumer {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const topic = this.log.logical(batch.topic);
+    if (this.opts.onAssign && this.preparedFor !== this.joins) {
+      const join = this.joins;
+      this.inFlight = true;
+      try {
+        await this.opts.onAssign(this.assigned);
+        this.preparedFor = join;
+      } catch (e) {
+        this.failure ??= e;
+        this.wake();
+        return;
+      } finally {
+        this.inFlight = false;
+      }
+      if (this.preparedFor !== this.joins || isStale()) return; // assigned anew meanwhile: next batch
+    }
     const msgs = batch.messages;
     for (let i = 0; i < msgs.length; i += this.maxBatch) {
       if (this.stopping || this.failure !== undefined || !isRunning() || isStale()) return;

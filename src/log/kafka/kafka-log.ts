@@ -200,9 +200,26 @@ export class KafkaLog implements EventLog {
    * outside Kafka, a position record on exec.control. The transactional id follows the input
    * partition (the first offset), so a newer owner of that partition fences an older one.
    */
+  private txIdFor(group: string, input: { topic: string; partition: number } | undefined): string {
+    return input ? `${this.txPrefix}${group}.${input.topic}.${input.partition}` : `${this.txPrefix}${group}`;
+  }
+
+  /**
+   * A fresh transactional producer per partition: initializing its id fences any older producer
+   * with that id (another instance that owned the partition) and aborts its open transaction, so
+   * a scan afterwards sees everything that partition's outputs will ever hold before our commits.
+   */
+  async fence(group: string, partitions: { topic: string; partition: number }[]): Promise<void> {
+    for (const p of partitions) {
+      const txId = this.txIdFor(group, p);
+      const old = this.txProducers.get(txId);
+      if (old) await this.dropTxProducer(txId, await old.catch(() => undefined));
+      await this.txProducer(txId);
+    }
+  }
+
   async commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]> {
-    const first = offsets[0];
-    const txId = first ? `${this.txPrefix}${group}.${first.topic}.${first.partition}` : `${this.txPrefix}${group}`;
+    const txId = this.txIdFor(group, offsets[0]);
     const producer = await this.txProducer(txId);
     const external = offsets.filter((o) => isExternal(o.topic));
     const internal = offsets.filter((o) => !isExternal(o.topic));
@@ -239,9 +256,9 @@ export class KafkaLog implements EventLog {
   }
 
   /** A fenced or failed transactional producer is not reused. */
-  private async dropTxProducer(txId: string, producer: Producer): Promise<void> {
+  private async dropTxProducer(txId: string, producer: Producer | undefined): Promise<void> {
     this.txProducers.delete(txId);
-    await producer.disconnect().catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
   }
 
   private txProducer(txId: string): Promise<Producer> {
