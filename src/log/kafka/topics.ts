@@ -40,6 +40,25 @@ export async function createTopics(admin: Admin, s: TopicSettings): Promise<stri
   const existing = new Set(await admin.listTopics());
   const missing = topicConfigs(s).filter((c) => !existing.has(c.topic));
   if (missing.length === 0) return [];
-  await admin.createTopics({ topics: missing, waitForLeaders: true });
+  await admin.createTopics({ topics: missing, waitForLeaders: false });
+  await waitForLeaders(admin, missing.map((c) => c.topic));
   return missing.map((c) => c.topic);
+}
+
+/**
+ * Until every partition of the topics has a leader. kafkajs's own wait gives up on a busy broker
+ * that does not know a new topic yet (UNKNOWN_TOPIC_OR_PARTITION), which is only a matter of time.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const md = await admin.fetchTopicMetadata({ topics });
+      if (md.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (e) {
+      if ((e as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`Kafka topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
