@@ -19,8 +19,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 STATE=${SERVICES_STATE:-$REPO/.cache/services.started}
-# FILLSTREAM_SERVICES="kafka" (space-separated) starts a subset, e.g. to skip the schema registry.
-read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka apicurio}"
+SERVICES=(kafka)
 # Command-line tools the tests call, as "<command>:<Debian package>".
 TOOLS=(kcat:kcat)
 
@@ -107,40 +106,6 @@ kafka_down() { # HANDLE = 127.0.0.1:PORT
 
 kafka_status() {
   "$HERE/kafka.sh" status || true
-}
-
-# --- apicurio: SCHEMA_REGISTRY_URL=http://host:port/apis/ccompat/v7 (Confluent-compatible API) -----
-apicurio_up() {
-  local line status
-  if [[ -n ${SCHEMA_REGISTRY_URL:-} ]]; then
-    if "$HERE/apicurio.sh" probe "$SCHEMA_REGISTRY_URL" 2>/dev/null; then
-      log "apicurio: reusing SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL from the environment"
-      echo "SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL"
-      return 0
-    fi
-    log "apicurio: SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL does not answer; starting a local registry instead"
-  fi
-  # As for Kafka: one that apicurio.sh started earlier is reused and not recorded.
-  status=$("$HERE/apicurio.sh" status 2>/dev/null) || status=
-  while read -r line; do
-    if "$HERE/apicurio.sh" probe "${line#SCHEMA_REGISTRY_URL=}" 2>/dev/null </dev/null; then
-      log "apicurio: reusing running local registry ${line#SCHEMA_REGISTRY_URL=}"
-      echo "$line"
-      return 0
-    fi
-  done < <(grep -o 'SCHEMA_REGISTRY_URL=[^ ]*' <<<"$status" || true)
-  line=$("$HERE/apicurio.sh" start)
-  [[ $line == SCHEMA_REGISTRY_URL=* ]] || { log "apicurio: unexpected output from apicurio.sh start: $line"; return 1; }
-  record apicurio "${line#SCHEMA_REGISTRY_URL=}"
-  echo "$line"
-}
-
-apicurio_down() { # HANDLE = the URL
-  "$HERE/apicurio.sh" stop "$1"
-}
-
-apicurio_status() {
-  "$HERE/apicurio.sh" status || true
 }
 
 # --- dispatch ---------------------------------------------------------------------------------------
