@@ -13,6 +13,7 @@ import { accountKey, MAX_PIPELINE_BACKLOG, startPipeline } from '../src/pipeline
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
+import { latencyFigures } from './stats.js';
 
 const INTENTS = Number(process.env.BENCH_KAFKA_INTENTS ?? 20_000);
 const PARTITIONS = Number(process.env.BENCH_KAFKA_PARTITIONS ?? 3);
@@ -41,7 +42,6 @@ async function freshTopics(): Promise<KafkaLogOptions> {
   return { brokers: brokers(), topicPrefix: prefix, clientId: 'fillstream-bench' };
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** All stages in one process, the intake producing the file to exec.intents; then a replay of the topics. */
 export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promise<void> {
@@ -176,15 +176,12 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
   } finally {
     await p.close();
   }
-  samples.sort((a, b) => a - b);
   emit({
     bench: 'kafka_latency',
     rate_per_sec: LATENCY_RATE,
     intents: LATENCY_INTENTS,
     orders_measured: samples.length,
-    kafka_latency_p50_ms: +pct(samples, 50).toFixed(3),
-    kafka_latency_p99_ms: +pct(samples, 99).toFixed(3),
-    kafka_latency_max_ms: +samples[samples.length - 1].toFixed(3),
+    ...latencyFigures(samples, 'kafka_latency_'),
     transactions: true,
   });
 }

@@ -14,6 +14,7 @@ import { MAX_PIPELINE_BACKLOG, openLogAt, startPipeline } from '../src/pipeline/
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
+import { latencyFigures } from './stats.js';
 import { kafkaClientFloor, kafkaLatency, kafkaMultiprocess, kafkaThroughputAndReplay } from './kafka.js';
 
 const THROUGHPUT_INTENTS = Number(process.env.BENCH_INTENTS ?? 100_000);
@@ -24,9 +25,6 @@ const LATENCY_WARMUP = Number(process.env.BENCH_LATENCY_WARMUP ?? 3_000);
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 async function throughput(work: string): Promise<void> {
   const dataDir = join(work, 'throughput');
@@ -102,16 +100,13 @@ async function latency(work: string): Promise<void> {
   await Promise.all(appends);
   await p.waitIdle();
   await p.close();
-  samples.sort((a, b) => a - b);
   emit({
     bench: 'embedded_latency',
     rate_per_sec: LATENCY_RATE,
     warmup_intents: LATENCY_WARMUP,
     intents: LATENCY_INTENTS,
     orders_measured: samples.length,
-    latency_p50_ms: +pct(samples, 50).toFixed(3),
-    latency_p99_ms: +pct(samples, 99).toFixed(3),
-    latency_max_ms: +samples[samples.length - 1].toFixed(3),
+    ...latencyFigures(samples, 'latency_'),
     fsync: 'always',
   });
 }

@@ -104,17 +104,9 @@ export class KafkaStageConsumer implements Consumer {
     const topic = this.log.logical(batch.topic);
     if (this.opts.onAssign && this.preparedFor !== this.joins) {
       const join = this.joins;
-      this.inFlight = true;
-      try {
-        await this.opts.onAssign(this.assigned);
-        this.preparedFor = join;
-      } catch (e) {
-        this.failure ??= e;
-        this.wake();
-        return;
-      } finally {
-        this.inFlight = false;
-      }
+      const assigned = this.assigned;
+      if (!(await this.guarded(() => this.opts.onAssign!(assigned)))) return;
+      this.preparedFor = join;
       if (this.preparedFor !== this.joins || isStale()) return; // assigned anew meanwhile: next batch
     }
     const msgs = batch.messages;
@@ -122,20 +114,31 @@ export class KafkaStageConsumer implements Consumer {
       if (this.stopping || this.failure !== undefined || !isRunning() || isStale()) return;
       const chunk = msgs.slice(i, i + this.maxBatch);
       const last = chunk[chunk.length - 1].offset;
-      this.inFlight = true;
-      try {
+      const ok = await this.guarded(async () => {
         const out = await this.opts.handle(chunk.map((m) => toLogRecord(topic, batch.partition, m)));
         await this.log.commit(this.group, [{ topic, partition: batch.partition, offset: Number(last) + 1 }], out);
-        resolveOffset(last);
-      } catch (e) {
-        // Nothing of this chunk committed: stop; a restart resumes from the last transaction.
-        this.failure ??= e;
-        this.wake();
-        return;
-      } finally {
-        this.inFlight = false;
-      }
+      });
+      if (!ok) return;
+      resolveOffset(last);
       await heartbeat();
+    }
+  }
+
+  /**
+   * Runs one unit of work as busy. A failure stops the consumer (done rejects with it): nothing of
+   * a failed chunk committed, and a restart resumes from the last transaction.
+   */
+  private async guarded(work: () => Promise<void>): Promise<boolean> {
+    this.inFlight = true;
+    try {
+      await work();
+      return true;
+    } catch (e) {
+      this.failure ??= e;
+      this.wake();
+      return false;
+    } finally {
+      this.inFlight = false;
     }
   }
 }
