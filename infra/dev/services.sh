@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The external services the tests need, for a dev machine or CI without Docker.
 #
-#   services.sh up      first make sure the command-line tools the tests use are installed (kcat,
-#                       from Debian's packages), then for each service: reuse it if its env var
-#                       points at something that answers,
-#                       or if one we started earlier is still running; otherwise start one. Prints
-#                       only KEY=value lines on stdout (eval them); diagnostics go to stderr.
+#   services.sh up      first make sure the command-line tools the tests call are installed (kcat,
+#                       from Debian's packages), then for each service (Kafka, Apicurio Registry):
+#                       reuse it if its env var points at something that answers, or if one we
+#                       started earlier is still running; otherwise start one. Prints only
+#                       KEY=value lines on stdout (eval them); diagnostics go to stderr.
 #   services.sh down    stop only what `up` started (recorded in the state file), then forget it
 #   services.sh status  show what is recorded and what is running
 #
@@ -19,7 +19,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 STATE=${SERVICES_STATE:-$REPO/.cache/services.started}
-SERVICES=(kafka)
+# FILLSTREAM_SERVICES (space-separated) picks the services: "kafka" by default; "kafka apicurio" also
+# starts the schema registry, which no test uses yet (the Schema Registry wire format comes next).
+read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka}"
 # Command-line tools the tests call, as "<command>:<Debian package>".
 TOOLS=(kcat:kcat)
 
@@ -106,6 +108,40 @@ kafka_down() { # HANDLE = 127.0.0.1:PORT
 
 kafka_status() {
   "$HERE/kafka.sh" status || true
+}
+
+# --- apicurio: SCHEMA_REGISTRY_URL=http://host:port/apis/ccompat/v7 (Confluent-compatible API) -----
+apicurio_up() {
+  local line status
+  if [[ -n ${SCHEMA_REGISTRY_URL:-} ]]; then
+    if "$HERE/apicurio.sh" probe "$SCHEMA_REGISTRY_URL" 2>/dev/null; then
+      log "apicurio: reusing SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL from the environment"
+      echo "SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL"
+      return 0
+    fi
+    log "apicurio: SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL does not answer; starting a local registry instead"
+  fi
+  # As for Kafka: one that apicurio.sh started earlier is reused and not recorded.
+  status=$("$HERE/apicurio.sh" status 2>/dev/null) || status=
+  while read -r line; do
+    if "$HERE/apicurio.sh" probe "${line#SCHEMA_REGISTRY_URL=}" 2>/dev/null </dev/null; then
+      log "apicurio: reusing running local registry ${line#SCHEMA_REGISTRY_URL=}"
+      echo "$line"
+      return 0
+    fi
+  done < <(grep -o 'SCHEMA_REGISTRY_URL=[^ ]*' <<<"$status" || true)
+  line=$("$HERE/apicurio.sh" start)
+  [[ $line == SCHEMA_REGISTRY_URL=* ]] || { log "apicurio: unexpected output from apicurio.sh start: $line"; return 1; }
+  record apicurio "${line#SCHEMA_REGISTRY_URL=}"
+  echo "$line"
+}
+
+apicurio_down() { # HANDLE = the URL
+  "$HERE/apicurio.sh" stop "$1"
+}
+
+apicurio_status() {
+  "$HERE/apicurio.sh" status || true
 }
 
 # --- dispatch ---------------------------------------------------------------------------------------

@@ -211,6 +211,9 @@ program
       await Promise.race([new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true }))), p.failed]);
     } finally {
       await p.close();
+      // Everything is committed and closed by now; a socket kafkajs reopened during a broker
+      // restart must not keep the process alive (seen after restarts: up to the broker's 10 min).
+      setTimeout(() => process.exit(), 2_000).unref();
     }
   });
 

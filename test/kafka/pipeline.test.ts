@@ -200,7 +200,12 @@ async function produceIntents(prefix: string, lines: string[]): Promise<void> {
   const producer = new Kafka({ clientId: 'agent', brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let i = 0; i < lines.length; i += 500) {
-    const messages = lines.slice(i, i + 500).map((l) => ({ key: accountKey(Buffer.from(l)), value: l }));
+    // Lines without a key (not JSON) get a fixed partition: spread round-robin, a retried send
+    // could place them differently and the idempotent producer would see out-of-order sequences.
+    const messages = lines.slice(i, i + 500).map((l) => {
+      const key = accountKey(Buffer.from(l));
+      return key === null ? { key, value: l, partition: 0 } : { key, value: l };
+    });
     await producer.send({ topic: prefix + TOPICS.intents, messages, acks: -1 });
   }
   await producer.disconnect();

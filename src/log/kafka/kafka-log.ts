@@ -298,8 +298,20 @@ export class KafkaLog implements EventLog {
     return o < 0 ? 0 : o;
   }
 
+  /** Admin offsets, retried while the broker reports a passing state (a new topic's leader moving in). */
+  private async topicOffsets(topic: string) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.admin.fetchTopicOffsets(this.physical(topic));
+      } catch (e) {
+        if (attempt >= 50 || !isRetriable(e)) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
   async endOffset(topic: string, partition: number): Promise<number> {
-    const offs = await this.admin.fetchTopicOffsets(this.physical(topic));
+    const offs = await this.topicOffsets(topic);
     const p = offs.find((x) => x.partition === partition);
     if (!p) throw new Error(`topic ${topic} has no partition ${partition}`);
     return Number(p.high);
@@ -336,7 +348,7 @@ export class KafkaLog implements EventLog {
     const ends = new Map<string, number>();
     const starts = new Map<string, number>();
     for (const t of topics) {
-      for (const o of await this.admin.fetchTopicOffsets(this.physical(t))) {
+      for (const o of await this.topicOffsets(t)) {
         const tp = `${t}\u0000${o.partition}`;
         if (from && !from.has(tp)) continue;
         const start = from ? Math.max(from.get(tp)!, Number(o.low)) : Number(o.low);
