@@ -13,7 +13,7 @@ import { accountKey, MAX_PIPELINE_BACKLOG, startPipeline } from '../src/pipeline
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
-import { latencyFigures } from './stats.js';
+import { LatencySampler, latencyFigures } from './stats.js';
 
 const INTENTS = Number(process.env.BENCH_KAFKA_INTENTS ?? 20_000);
 const PARTITIONS = Number(process.env.BENCH_KAFKA_PARTITIONS ?? 3);
@@ -141,18 +141,12 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
   const kafka = await freshTopics();
   const dataDir = join(work, 'kafka-latency');
   rmSync(dataDir, { recursive: true, force: true });
-  const arrived = new Map<string, number>();
-  const samples: number[] = [];
-  let warm = 0;
+  const sampler = new LatencySampler(LATENCY_WARMUP);
+  const { arrived, samples } = sampler;
   const p = await startPipeline({
     dataDir,
     kafka,
-    onSubmit: (o) => {
-      const t = arrived.get(o.intent_id);
-      if (t === undefined) return;
-      if (warm < LATENCY_WARMUP) warm++;
-      else samples.push(performance.now() - t);
-    },
+    onSubmit: sampler.onSubmit,
   });
   try {
     await new Promise((r) => setTimeout(r, 3_000)); // consumers joined

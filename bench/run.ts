@@ -14,7 +14,7 @@ import { MAX_PIPELINE_BACKLOG, openLogAt, startPipeline } from '../src/pipeline/
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
-import { latencyFigures } from './stats.js';
+import { LatencySampler, latencyFigures } from './stats.js';
 import { kafkaClientFloor, kafkaLatency, kafkaMultiprocess, kafkaThroughputAndReplay } from './kafka.js';
 
 const THROUGHPUT_INTENTS = Number(process.env.BENCH_INTENTS ?? 100_000);
@@ -65,18 +65,12 @@ function cpuMicros(since: NodeJS.CpuUsage): number {
 async function latency(work: string): Promise<void> {
   const dataDir = join(work, 'latency');
   rmSync(dataDir, { recursive: true, force: true });
-  const arrived = new Map<string, number>();
-  const samples: number[] = [];
-  let warm = 0;
+  const sampler = new LatencySampler(LATENCY_WARMUP);
+  const { arrived, samples } = sampler;
   const p = await startPipeline({
     dataDir,
     fsync: 'always',
-    onSubmit: (o) => {
-      const t = arrived.get(o.intent_id);
-      if (t === undefined) return;
-      if (warm < LATENCY_WARMUP) warm++;
-      else samples.push(performance.now() - t);
-    },
+    onSubmit: sampler.onSubmit,
   });
   const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'lat', stepMs: 10 })].map((l) => [JSON.parse(l).intent_id as string, l] as const);
   // Paced producer: each intent is appended at its scheduled time (no coordinated omission:

@@ -8,3 +8,22 @@ export function latencyFigures(samples: number[], prefix: string): Record<string
     [`${prefix}max_ms`]: +sorted[sorted.length - 1].toFixed(3),
   };
 }
+
+/**
+ * Latency from each intent's scheduled arrival to its order reaching the venue; the first
+ * `warmup` orders (JIT warm-up) are left out.
+ */
+export class LatencySampler {
+  readonly arrived = new Map<string, number>();
+  readonly samples: number[] = [];
+  private warm = 0;
+
+  constructor(private readonly warmup: number) {}
+
+  readonly onSubmit = (o: { intent_id: string }): void => {
+    const t = this.arrived.get(o.intent_id);
+    if (t === undefined) return;
+    if (this.warm < this.warmup) this.warm++;
+    else this.samples.push(performance.now() - t);
+  };
+}

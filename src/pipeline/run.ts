@@ -129,16 +129,16 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       gateway: () => gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
     };
     const names = STAGE_NAMES.filter((n) => run.has(n));
-    const stages = names.map((n) => make[n]());
-    // On Kafka each stage restores once its partitions are assigned (supervise.ts: onAssign).
-    if (!o.kafka) for (const s of stages) await s.restore(log);
-    // On Kafka a stage survives broker outages by being rebuilt (supervise.ts); the embedded log
-    // has no such outages: any failure there is fatal, and a restart of the process recovers.
-    const consumers: Consumer[] = stages.map((s, i) =>
-      o.kafka
-        ? new SupervisedStage(log, make[names[i]], s, { maxBatch: o.maxBatch })
-        : log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }),
-    );
+    // On Kafka a stage survives broker outages and rebalances by being rebuilt from the log
+    // (supervise.ts), once its partitions are assigned. The embedded log has neither: any failure
+    // there is fatal, and a restart of the process recovers.
+    let consumers: Consumer[];
+    if (o.kafka) consumers = names.map((n) => new SupervisedStage(log, make[n], { maxBatch: o.maxBatch }));
+    else {
+      const stages = names.map((n) => make[n]());
+      for (const s of stages) await s.restore(log);
+      consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
+    }
     const failed = Promise.race(consumers.map((c) => c.done.then(() => new Promise<never>(() => {}))));
     failed.catch(() => undefined);
     const idle = () => consumers.every((c) => c.lag() === 0 && !c.busy());

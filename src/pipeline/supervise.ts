@@ -24,9 +24,9 @@ export class SupervisedStage implements Consumer {
   constructor(
     private readonly log: EventLog,
     private readonly make: () => Stage,
-    first: Stage,
     private readonly opts: SuperviseOptions = {},
   ) {
+    const first = make();
     this.group = first.name;
     this.done = this.run(first);
   }
@@ -49,15 +49,13 @@ export class SupervisedStage implements Consumer {
     const maxFailures = this.opts.maxFailures ?? 10;
     const windowMs = this.opts.windowMs ?? 60_000;
     const failures: number[] = [];
-    let stage: Stage | undefined = first;
+    let next: Stage | undefined = first;
     for (;;) {
       try {
-        if (!stage) {
-          stage = this.make();
-          // With fencing (Kafka) the stage is restored in onAssign, once its partitions are known.
-          if (!this.log.fence) await stage.restore(this.log);
-        }
-        let s = stage;
+        let s = next ?? this.make();
+        next = undefined;
+        // With fencing (Kafka) the stage is restored in onAssign, once its partitions are known.
+        if (!this.log.fence) await s.restore(this.log);
         // After each (re)assignment: fence the partitions' older writers, then rebuild the stage
         // from the log, so its state holds all their committed history (e.g. seen intent ids).
         const onAssign = this.log.fence
@@ -73,7 +71,6 @@ export class SupervisedStage implements Consumer {
         return; // stopped
       } catch (e) {
         this.current = undefined;
-        stage = undefined;
         if (this.stopping) throw e;
         const now = Date.now();
         failures.push(now);
