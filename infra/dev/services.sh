@@ -19,9 +19,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 STATE=${SERVICES_STATE:-$REPO/.cache/services.started}
-# FILLSTREAM_SERVICES (space-separated) picks the services: "kafka" by default; "kafka apicurio" also
-# starts the schema registry, which no test uses yet (the Schema Registry wire format comes next).
-read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka}"
+# FILLSTREAM_SERVICES (space-separated) picks the services; by default all the tests need.
+read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka apicurio}"
 # Command-line tools the tests call, as "<command>:<Debian package>".
 TOOLS=(kcat:kcat)
 

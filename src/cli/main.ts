@@ -14,7 +14,7 @@ import { loadPolicyFile } from '../risk/policy.js';
 import { generateIntents } from '../tools/generate.js';
 import type { MarketData } from '../market/types.js';
 import { renderOrders, renderPositions, renderSummary } from './render.js';
-import { jsonSchemas } from './schemas.js';
+import { jsonSchemas } from '../domain/schemas.js';
 
 const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
 
@@ -40,14 +40,14 @@ const busOption = () =>
     .choices(['embedded', 'kafka'])
     .default(process.env.FILLSTREAM_BUS ?? 'embedded');
 
-/** Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX. */
+/** Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX, SCHEMA_REGISTRY_URL. */
 function kafkaOptions(clientId: string): KafkaLogOptions {
   const brokers = (process.env.KAFKA_BROKERS ?? '')
     .split(',')
     .map((b) => b.trim())
     .filter(Boolean);
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: give the Kafka bootstrap servers, e.g. KAFKA_BROKERS=localhost:9092');
-  return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '' };
+  return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '', schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL || undefined };
 }
 
 /** The log a read-only command folds: the data dir's embedded log, or the Kafka topics. */

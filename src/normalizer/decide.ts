@@ -5,6 +5,7 @@ import { makeEvent, positionId } from '../domain/envelope.js';
 import type { Event, LogPosition, NormalizedIntent } from '../domain/events.js';
 import { Intent } from '../domain/intent.js';
 import { microsToIso, parseRfc3339Micros } from '../domain/time.js';
+import { wireSchemaId } from '../domain/wire.js';
 import { midPrice, quantityForNotional } from '../market/book.js';
 import { DEFAULT_VENUE_PREFERENCE, USD_LIKE } from '../market/instruments.js';
 import type { InstrumentSpec, MarketData } from '../market/types.js';
@@ -70,6 +71,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function parse(raw: Buffer): { intent: Intent } | Rejection {
   if (raw.length > MAX_INTENT_BYTES) {
     return { code: 'OVERSIZED', reason: `intent is ${raw.length} bytes; the limit is ${MAX_INTENT_BYTES}` };
+  }
+  const schemaId = wireSchemaId(raw);
+  if (schemaId !== undefined) {
+    // Framed values whose id the registry knows arrive unframed; this one's id is unknown to it.
+    return { code: 'UNKNOWN_SCHEMA_ID', reason: `message is in the Confluent wire format with schema id ${schemaId}, which the schema registry does not know` };
   }
   let text: string;
   try {

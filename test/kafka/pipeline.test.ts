@@ -13,7 +13,7 @@ import { accountKey } from '../../src/pipeline/run.js';
 import type { Summary } from '../../src/projections/view.js';
 import { openSimVenue } from '../../src/venues/sim/index.js';
 import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
-import { kafkaBrokers } from '../helpers/kafka.js';
+import { kafkaBrokers, unframed } from '../helpers/kafka.js';
 
 const brokers = kafkaBrokers();
 const admin = new Kafka({ clientId: 'fillstream-test', brokers, logLevel: logLevel.NOTHING }).admin();
@@ -121,7 +121,7 @@ test('poison messages from upstream go to exec.dlq with a reason and never block
   const consumer = new Kafka({ clientId: 'dlq-reader', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `${prefix}dlq-check` });
   await consumer.connect();
   await consumer.subscribe({ topics: [prefix + TOPICS.dlq], fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void letters.push(JSON.parse(message.value!.toString())) });
+  await consumer.run({ eachMessage: async ({ message }) => void letters.push(JSON.parse(unframed(message.value!).toString())) });
   const deadline = Date.now() + 30_000;
   while (letters.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   await consumer.disconnect();

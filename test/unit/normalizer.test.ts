@@ -8,6 +8,7 @@ import { midPrice } from '../../src/market/book.js';
 import { dec } from '../../src/domain/decimal.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
 import { isoToMicros, microsToIso, parseRfc3339Micros } from '../../src/domain/time.js';
+import { frame, wireSchemaId } from '../../src/domain/wire.js';
 
 const market = createSyntheticMarket({ seed: 1 });
 const ctx = { market };
@@ -108,6 +109,16 @@ test('bad input becomes a dead letter with the raw input and a clear reason', ()
     assert.deepEqual(e.data.source, src(0));
     assert.equal(e.event_id, 'dlq/exec.intents/0/0');
   }
+});
+
+test('a Confluent wire-format frame left on the input (schema id unknown to the registry) is dead-lettered with its id', () => {
+  const framed = frame(424242, JSON.stringify(base));
+  assert.equal(wireSchemaId(framed), 424242);
+  assert.equal(wireSchemaId(Buffer.from(JSON.stringify(base))), undefined, 'plain JSON is not a frame');
+  const e = only(decideIntent(initialNormalizerState(), framed, src(5), ARRIVED, ctx)) as EventOf<'DeadLetter'>;
+  assert.equal(e.data.code, 'UNKNOWN_SCHEMA_ID');
+  assert.match(e.data.reason, /schema id 424242/);
+  assert.deepEqual(Buffer.from(e.data.raw, e.data.raw_encoding), framed, 'the frame is kept byte for byte');
 });
 
 test('invalid UTF-8 is dead-lettered as base64; oversized input is not parsed', () => {

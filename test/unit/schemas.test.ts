@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { jsonSchemas } from '../../src/cli/schemas.js';
+import { jsonSchemas } from '../../src/domain/schemas.js';
 
 const DIR = resolve(import.meta.dirname, '../../schemas');
 

@@ -115,7 +115,9 @@ export class KafkaStageConsumer implements Consumer {
       const chunk = msgs.slice(i, i + this.maxBatch);
       const last = chunk[chunk.length - 1].offset;
       const ok = await this.guarded(async () => {
-        const out = await this.opts.handle(chunk.map((m) => toLogRecord(topic, batch.partition, m)));
+        const records = chunk.map((m) => toLogRecord(topic, batch.partition, m));
+        await this.log.unwrap(records);
+        const out = await this.opts.handle(records);
         await this.log.commit(this.group, [{ topic, partition: batch.partition, offset: Number(last) + 1 }], out);
       });
       if (!ok) return;

@@ -19,6 +19,7 @@ import {
 import { CONTROL_TOPIC } from '../../domain/events.js';
 import type { ConsumeOptions, Consumer, EventLog, LogPosition, LogRecord, OutRecord } from '../types.js';
 import { KafkaStageConsumer } from './consumer.js';
+import { RegistryWire, registeredTopics, stripAll, WIRE_HEADER_BYTES } from './registry.js';
 
 export interface KafkaLogOptions {
   brokers: string[];
@@ -28,6 +29,8 @@ export interface KafkaLogOptions {
   /** Prepended to transactional ids, which are `<prefix><group>.<topic>.<partition>`. */
   transactionalIdPrefix?: string;
   logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+  /** A Confluent-compatible schema registry (SCHEMA_REGISTRY_URL): events are written in its wire format. */
+  schemaRegistryUrl?: string;
 }
 
 /** Positions of sources outside Kafka (e.g. `source:file:…`) live as records in exec.control. */
@@ -38,7 +41,7 @@ const positionKey = (group: string, p: LogPosition) => `position/${group}/${p.to
 const REQUEST_BYTES = 512 * 1024;
 
 function sizeOf(r: OutRecord): number {
-  let n = 64 + (typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length) + (r.key === null ? 0 : r.key.length);
+  let n = 64 + WIRE_HEADER_BYTES + (typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length) + (r.key === null ? 0 : r.key.length);
   if (r.headers) for (const k in r.headers) n += k.length + r.headers[k].length + 8;
   return n;
 }
@@ -81,6 +84,8 @@ export class KafkaLog implements EventLog {
   private readonly written = new Map<string, number>();
   /** performance.now() of the latest commit or append by this process (idle detection). */
   lastWriteAt = 0;
+  /** Set when a schema registry is configured. */
+  registry: RegistryWire | undefined;
 
   private constructor(private readonly opts: KafkaLogOptions) {
     this.prefix = opts.topicPrefix ?? '';
@@ -102,6 +107,7 @@ export class KafkaLog implements EventLog {
     await log.admin.connect();
     try {
       await log.loadMetadata(topics);
+      if (opts.schemaRegistryUrl) log.registry = await RegistryWire.open(opts.schemaRegistryUrl, registeredTopics((t) => log.physical(t)));
       await log.producer.connect();
     } catch (e) {
       await log.admin.disconnect().catch(() => undefined);
@@ -154,7 +160,7 @@ export class KafkaLog implements EventLog {
       slots.push([r.topic, partition, i]);
       let list = byTopic.get(r.topic);
       if (!list) byTopic.set(r.topic, (list = []));
-      list.push({ key: r.key, value: typeof r.value === 'string' ? r.value : r.value, partition, headers: r.headers });
+      list.push({ key: r.key, value: this.registry ? this.registry.encode(r.topic, r.value) : r.value, partition, headers: r.headers });
     }
     return { topicMessages: [...byTopic].map(([t, messages]) => ({ topic: this.physical(t), messages })), slots };
   }
@@ -390,11 +396,15 @@ export class KafkaLog implements EventLog {
           const tp = `${topic}\u0000${batch.partition}`;
           const end = ends.get(tp);
           if (end === undefined || stop || !remaining.has(tp)) return;
+          const records: LogRecord[] = [];
           for (const m of batch.messages) {
             const offset = Number(m.offset);
             if (offset >= end) break;
-            if (offset < starts.get(tp)!) continue;
-            if (!visit(toLogRecord(topic, batch.partition, m))) {
+            if (offset >= starts.get(tp)!) records.push(toLogRecord(topic, batch.partition, m));
+          }
+          await this.unwrap(records);
+          for (const r of records) {
+            if (!visit(r)) {
               stop = true;
               return;
             }
@@ -415,6 +425,11 @@ export class KafkaLog implements EventLog {
       await consumer.disconnect().catch(() => undefined);
       await this.admin.deleteGroups([groupId]).catch(() => undefined);
     }
+  }
+
+  /** Records in the Confluent wire format become plain JSON (see registry.ts). */
+  unwrap(records: LogRecord[]): Promise<void> | void {
+    return this.registry ? this.registry.unwrap(records) : stripAll(records);
   }
 
   consume(opts: ConsumeOptions): Consumer {

@@ -1,7 +1,7 @@
 // JSON Schemas of the public contracts, generated from the zod schemas (the single source of truth).
 import { z } from 'zod';
-import { DeadLetter, Event, Fill, NormalizedIntent, Order, RiskPolicy, VenueReport } from '../domain/events.js';
-import { Intent } from '../domain/intent.js';
+import { DeadLetter, Event, Fill, NormalizedIntent, Order, RiskPolicy, VenueReport } from './events.js';
+import { Intent } from './intent.js';
 
 const ID_BASE = 'https://fillstream.dev/schemas/';
 
