@@ -9,7 +9,11 @@ import { applyRecord, emptyView, resolverFor } from '../projections/view.js';
 import { Kafka } from 'kafkajs';
 import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, openKafkaLog, stderrLogger, type KafkaLogOptions } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
-import { marketOf, openLogReadOnly, runPipeline, startPipeline, STAGE_NAMES, type Fsync, type StageName } from '../pipeline/run.js';
+import { marketOf, openLogAt, openLogReadOnly, runPipeline, SINK_NAMES, startPipeline, STAGE_NAMES, type Fsync, type SinkName, type StageName } from '../pipeline/run.js';
+import { consumeInto } from '../pipeline/sink.js';
+import { DEFAULT_REDIS_PREFIX, redisKeys } from '../projections/redis/keys.js';
+import { clearNamespace, connectRedis, RedisProjector } from '../projections/redis/projector.js';
+import { readRedisView } from '../projections/redis/reader.js';
 import { loadPolicyFile } from '../risk/policy.js';
 import { generateIntents } from '../tools/generate.js';
 import type { MarketData } from '../market/types.js';
@@ -49,6 +53,16 @@ function kafkaOptions(clientId: string): KafkaLogOptions {
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: give the Kafka bootstrap servers, e.g. KAFKA_BROKERS=localhost:9092');
   return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '', schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL || undefined };
 }
+
+/** The Redis projection from the environment: REDIS_URL (the projector runs when set), FILLSTREAM_REDIS_PREFIX. */
+function redisOptions(): { url: string; prefix: string } | undefined {
+  const url = process.env.REDIS_URL;
+  return url ? { url, prefix: process.env.FILLSTREAM_REDIS_PREFIX || DEFAULT_REDIS_PREFIX } : undefined;
+}
+
+/** Where orders and positions are read from: the Redis projection when REDIS_URL is set, else a fold of the log. */
+const sourceOption = () =>
+  new Option('--source <source>', 'read live state from the Redis projection (default when REDIS_URL is set) or fold the log').choices(['redis', 'log']);
 
 /** The log a read-only command folds: the data dir's embedded log, or the Kafka topics. */
 function openReadLog(o: { dataDir: string; bus: string }): Promise<EventLog> {
@@ -93,6 +107,7 @@ program
         signal,
         onIntake: progress.add,
         kafka: o.bus === 'kafka' ? kafkaOptions('fillstream-run') : undefined,
+        redis: redisOptions(),
       });
       progress.done();
       const summary = { ...summarize(view, market), bus: o.bus, data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };
@@ -135,9 +150,10 @@ program
   .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
   .option('--status <status>', 'only orders in this status (e.g. FILLED, ACKED)')
   .option('--limit <n>', 'rows to print (0 = all)', intArg('--limit'), 0)
+  .addOption(sourceOption())
   .option('--json', 'print JSON')
   .action(async (o) => {
-    const { view } = await foldDataDir(o);
+    const { view } = await liveState(o);
     const rows = [...view.orders.values()].filter((s) => !o.status || s.status === String(o.status).toUpperCase());
     if (o.json) {
       console.log(JSON.stringify((o.limit ? rows.slice(0, o.limit) : rows).map(({ fingerprints, ...s }) => s)));
@@ -150,9 +166,10 @@ program
   .addOption(dataDirOption())
   .addOption(busOption())
   .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
+  .addOption(sourceOption())
   .option('--json', 'print JSON')
   .action(async (o) => {
-    const { view, market } = await foldDataDir(o);
+    const { view, market } = await liveState(o);
     if (o.json) console.log(JSON.stringify(markPositions(view, market)));
     else console.log(renderPositions(view, market));
   });
@@ -188,15 +205,69 @@ program
   });
 
 program
+  .command('state')
+  .description('print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log')
+  .addOption(dataDirOption())
+  .addOption(busOption())
+  .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
+  .addOption(sourceOption())
+  .option('--json', 'print JSON')
+  .action(async (o) => {
+    const { view, market } = await liveState(o);
+    const summary = { ...summarize(view, market), source: o.source ?? (redisOptions() ? 'redis' : 'log') };
+    if (o.json) console.log(JSON.stringify(summary));
+    else console.log(renderSummary(summary));
+  });
+
+program
+  .command('rebuild')
+  .description('clear a projection and rebuild it by replaying the whole log (stop its live projector first)')
+  .addOption(new Option('--target <target>', 'the projection to rebuild').choices(['redis']).makeOptionMandatory())
+  .addOption(dataDirOption())
+  .addOption(busOption())
+  .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
+  .option('--json', 'print one JSON summary')
+  .action(async (o) => {
+    const redis = redisOptions();
+    if (!redis) throw new Error('rebuild --target redis needs REDIS_URL (e.g. redis://127.0.0.1:6379)');
+    const market = await marketOf(o.dataDir, o.books);
+    const started = performance.now();
+    const client = connectRedis(redis.url);
+    await client.connect();
+    const log = o.bus === 'kafka' ? await openKafkaLog(kafkaOptions('fillstream-rebuild'), KAFKA_TOPICS) : await openLogAt(o.dataDir);
+    try {
+      const cleared = await clearNamespace(client, redis.prefix);
+      const projector = await RedisProjector.open({ redisUrl: redis.url, prefix: redis.prefix, log, market });
+      const consumer = consumeInto(log, projector, 2_000);
+      const failed = consumer.done.then(() => Promise.reject(new Error('the projector stopped before it caught up')));
+      for (;;) {
+        await Promise.race([failed, new Promise((r) => setTimeout(r, 20))]);
+        if (consumer.lag() === 0 && !consumer.busy()) break;
+      }
+      await consumer.stop();
+      await consumer.done;
+      const view = await readRedisView(client, redisKeys(redis.prefix));
+      const seconds = (performance.now() - started) / 1000;
+      const summary = { ...summarize(view, market), target: 'redis', prefix: redis.prefix, keys_cleared: cleared, elapsed_s: round(seconds, 3), events_per_sec: Math.round(view.events / seconds) };
+      if (o.json) console.log(JSON.stringify(summary));
+      else console.log(renderSummary(summary));
+    } finally {
+      await log.close();
+      client.disconnect();
+    }
+  });
+
+program
   .command('stage')
-  .description(`run one stage (${STAGE_NAMES.join(', ')}) as its own process on Kafka, in its consumer group, until SIGINT/SIGTERM`)
-  .argument('<name>', STAGE_NAMES.join(' | '))
+  .description(`run one stage (${[...STAGE_NAMES, ...SINK_NAMES].join(', ')}) as its own process on Kafka, in its consumer group, until SIGINT/SIGTERM`)
+  .argument('<name>', [...STAGE_NAMES, ...SINK_NAMES].join(' | '))
   .addOption(dataDirOption())
   .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
   .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
   .option('--policy <file>', 'risk policy JSON to put in force (risk stage)')
   .action(async (name: string, o) => {
-    if (!(STAGE_NAMES as readonly string[]).includes(name)) throw new Error(`unknown stage ${name}: use one of ${STAGE_NAMES.join(', ')}`);
+    const names: readonly string[] = [...STAGE_NAMES, ...SINK_NAMES];
+    if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);
     const signal = stopSignal();
     const p = await startPipeline({
       dataDir: o.dataDir,
@@ -204,7 +275,8 @@ program
       seed: o.seed,
       policy: o.policy ? loadPolicyFile(o.policy) : undefined,
       kafka: kafkaOptions(`fillstream-${name}`),
-      stages: [name as StageName],
+      redis: redisOptions(),
+      stages: [name as StageName | SinkName],
     });
     console.error(`fillstream: stage ${name} consuming on Kafka (group ${name}); SIGTERM stops it after the batch in hand`);
     try {
@@ -274,6 +346,22 @@ program
 function requireDataDir(dataDir: string): void {
   if (!existsSync(join(dataDir, 'fillstream.json'))) {
     throw new Error(`${dataDir} is not a fillstream data dir (no fillstream.json): run \`fillstream run --data-dir ${dataDir}\` first`);
+  }
+}
+
+/** Orders and positions from the Redis projection, or folded from the log. */
+async function liveState(o: { dataDir: string; bus: string; books?: string; source?: string }): Promise<{ view: View; market: MarketData }> {
+  const redis = redisOptions();
+  const source = o.source ?? (redis ? 'redis' : 'log');
+  if (source === 'log') return foldDataDir(o);
+  if (!redis) throw new Error('--source redis needs REDIS_URL (e.g. redis://127.0.0.1:6379)');
+  const market = await marketOf(o.dataDir, o.books);
+  const client = connectRedis(redis.url);
+  try {
+    await client.connect();
+    return { view: await readRedisView(client, redisKeys(redis.prefix)), market };
+  } finally {
+    client.disconnect();
   }
 }
 

@@ -46,6 +46,13 @@ export interface ConsumeOptions {
    * includes everything the partitions' previous owner committed.
    */
   onAssign?(partitions: { topic: string; partition: number }[]): Promise<void>;
+  /**
+   * For sinks that store their position with their data (Redis, ClickHouse, journal files): the
+   * consumer starts each partition at the offset this returns (0 when absent), asks again after
+   * each new assignment, and never commits offsets to the log; `handle` must return no records.
+   * Exactly once then rests on the sink writing its data and its positions atomically.
+   */
+  positions?(partitions: { topic: string; partition: number }[]): Promise<LogPosition[]>;
 }
 
 export interface Consumer {

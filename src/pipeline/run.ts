@@ -24,6 +24,8 @@ import { fromRecord, toRecord } from './codec.js';
 import { intakeFile, intakeStream } from './intake.js';
 import type { Stage } from './stage.js';
 import { SupervisedStage } from './supervise.js';
+import { consumeInto, type Sink } from './sink.js';
+import { RedisProjector } from '../projections/redis/projector.js';
 import { foldLog, type View } from '../projections/view.js';
 
 export type Fsync = 'always' | 'batch' | 'off';
@@ -43,12 +45,20 @@ export interface PipelineOptions {
   onSubmit?: (order: Order) => void;
   /** Run on Kafka instead of the embedded log in dataDir/log (the data dir still holds the venue). */
   kafka?: KafkaLogOptions;
-  /** The stages to run (default: all of them). */
-  stages?: readonly StageName[];
+  /** The stages and sinks to run (default: every stage, and the sinks that are configured). */
+  stages?: readonly (StageName | SinkName)[];
+  /** The Redis projection of live state (REDIS_URL); the projector runs when this is set. */
+  redis?: { url: string; prefix?: string };
 }
 
 export const STAGE_NAMES = ['normalizer', 'risk', 'router', 'gateway'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
+/** Stages that project the log elsewhere, each keeping its own position (pipeline/sink.ts). */
+export const SINK_NAMES = ['projector'] as const;
+export type SinkName = (typeof SINK_NAMES)[number];
+
+/** Records a sink takes per batch: bigger than a stage's, as each batch is one write to its store. */
+const SINK_MAX_BATCH = 2_000;
 
 export interface Pipeline {
   log: EventLog;
@@ -116,7 +126,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const log = o.kafka ? await openKafkaLog(o.kafka, KAFKA_TOPICS) : await openLogAt(dataDir, o.fsync, o.windowRecords);
-  const run = new Set<StageName>(o.stages ?? STAGE_NAMES);
+  const run = new Set<StageName | SinkName>(o.stages ?? [...STAGE_NAMES, ...(o.redis ? (['projector'] as const) : [])]);
+  if (run.has('projector') && !o.redis) throw new Error('the projector needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379)');
   let venue: Venue | undefined;
   try {
     const market = await openMarket(dataDir, o);
@@ -129,6 +140,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       gateway: () => gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
     };
     const names = STAGE_NAMES.filter((n) => run.has(n));
+    const sinks: Sink[] = [];
+    if (run.has('projector')) sinks.push(await RedisProjector.open({ redisUrl: o.redis!.url, prefix: o.redis!.prefix, log, market }));
     // On Kafka a stage survives broker outages and rebalances by being rebuilt from the log
     // (supervise.ts), once its partitions are assigned. The embedded log has neither: any failure
     // there is fatal, and a restart of the process recovers.
@@ -139,6 +152,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       for (const s of stages) await s.restore(log);
       consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
     }
+    // A sink that fails stops the pipeline like a stage; its restart resumes from its own store.
+    for (const sink of sinks) consumers.push(consumeInto(log, sink, SINK_MAX_BATCH));
     const failed = Promise.race(consumers.map((c) => c.done.then(() => new Promise<never>(() => {}))));
     failed.catch(() => undefined);
     const idle = () => consumers.every((c) => c.lag() === 0 && !c.busy());

@@ -275,6 +275,17 @@ export function foldPositions(events: readonly Event[], book: PositionBook = emp
 }
 
 /** Every position, sorted by account then instrument. */
+/** A book holding these positions (no open-order routes): what a projection stored, read back. */
+export function bookOfPositions(positions: Iterable<Position>): PositionBook {
+  const book = emptyBook();
+  for (const p of positions) {
+    let acct = book.positions.get(p.account);
+    if (!acct) book.positions.set(p.account, (acct = new Map()));
+    acct.set(p.instrument_id, toAcc(p));
+  }
+  return book;
+}
+
 export function listPositions(book: PositionBook): Position[] {
   const out: Position[] = [];
   for (const a of [...book.positions.keys()].sort()) {

@@ -36,6 +36,7 @@ export class EmbeddedConsumer implements Consumer {
   private readonly next: number[];
   private readonly maxBatch: number;
   private readonly handle: ConsumeOptions['handle'];
+  private readonly positions: ConsumeOptions['positions'];
   private stopping = false;
   private inFlight = false;
   private wakeIdle: (() => void) | null = null;
@@ -53,6 +54,7 @@ export class EmbeddedConsumer implements Consumer {
     this.group = opts.group;
     this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? DEFAULT_MAX_BATCH));
     this.handle = opts.handle;
+    this.positions = opts.positions;
     this.topics = opts.topics.map((t) => host.topicState(t));
     this.next = opts.topics.map((t) => host.committedNow(opts.group, t, 0));
     this.done = this.run();
@@ -85,6 +87,7 @@ export class EmbeddedConsumer implements Consumer {
     try {
       // Start on a later turn so the caller can attach to `done` first.
       await yieldToLoop();
+      if (this.positions) await this.startAtSinkPositions(this.positions);
       while (!this.stopping) {
         const batch = await this.nextBatch();
         if (batch === null) {
@@ -94,17 +97,21 @@ export class EmbeddedConsumer implements Consumer {
         this.inFlight = true;
         if (this.commitError) throw this.commitError;
         const outputs = await this.handle(batch.records);
+        if (this.positions) {
+          // A sink: its position is stored with its data, nothing goes to the log.
+          if (outputs && outputs.length > 0) throw new Error(`consumer ${this.group}: a sink's handle returned records`);
+          this.advance(batch.next);
+          this.inFlight = false;
+          await yieldToLoop();
+          continue;
+        }
         // The frame is written (and visible) inside commit; only its fsync is pending. Go on with
         // the next batches meanwhile: the journal is one ordered file, so a later commit is never
         // durable before an earlier one, and any failed commit stops this consumer (commitError)
         // and the log. The bound only caps how much work waits on one slow fsync.
         const commit = this.host.commit(this.group, batch.offsets, outputs ?? []);
         commit.catch((e: unknown) => (this.commitError ??= e));
-        for (let i = 0; i < this.topics.length; i++) {
-          if (batch.next[i] === this.next[i]) continue;
-          this.next[i] = batch.next[i];
-          this.host.consumed(this.topics[i]);
-        }
+        this.advance(batch.next);
         this.unsynced.push(commit);
         void commit.then(() => this.unsynced.shift(), () => undefined);
         if (this.unsynced.length > MAX_IN_DOUBT) await this.unsynced[0];
@@ -118,6 +125,26 @@ export class EmbeddedConsumer implements Consumer {
       this.inFlight = false;
       this.stopping = true;
       this.host.consumerEnded(this);
+    }
+  }
+
+  private advance(next: number[]): void {
+    for (let i = 0; i < this.topics.length; i++) {
+      if (next[i] === this.next[i]) continue;
+      this.next[i] = next[i];
+      this.host.consumed(this.topics[i]);
+    }
+  }
+
+  private async startAtSinkPositions(positions: NonNullable<ConsumeOptions['positions']>): Promise<void> {
+    const stored = await positions(this.topics.map((t) => ({ topic: t.name, partition: 0 })));
+    for (let i = 0; i < this.topics.length; i++) {
+      const p = stored.find((x) => x.topic === this.topics[i].name && x.partition === 0);
+      const offset = p?.offset ?? 0;
+      if (!Number.isInteger(offset) || offset < 0 || offset > this.topics[i].visible) {
+        throw new Error(`consumer ${this.group}: the sink is at ${this.topics[i].name} offset ${offset}, but the log ends at ${this.topics[i].visible}: was it written from another log?`);
+      }
+      this.next[i] = offset;
     }
   }
 

@@ -102,12 +102,14 @@ export class KafkaStageConsumer implements Consumer {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const topic = this.log.logical(batch.topic);
-    if (this.opts.onAssign && this.preparedFor !== this.joins) {
+    if ((this.opts.onAssign || this.opts.positions) && this.preparedFor !== this.joins) {
       const join = this.joins;
       const assigned = this.assigned;
-      if (!(await this.guarded(() => this.opts.onAssign!(assigned)))) return;
+      if (this.opts.onAssign && !(await this.guarded(() => this.opts.onAssign!(assigned)))) return;
+      if (this.opts.positions && !(await this.guarded(() => this.seekToSinkPositions(assigned)))) return;
       this.preparedFor = join;
-      if (this.preparedFor !== this.joins || isStale()) return; // assigned anew meanwhile: next batch
+      // Assigned anew meanwhile, or seeked: the batch in hand is stale; the next one counts.
+      if (this.preparedFor !== this.joins || isStale() || this.opts.positions) return;
     }
     const msgs = batch.messages;
     for (let i = 0; i < msgs.length; i += this.maxBatch) {
@@ -118,11 +120,23 @@ export class KafkaStageConsumer implements Consumer {
         const records = chunk.map((m) => toLogRecord(topic, batch.partition, m));
         await this.log.unwrap(records);
         const out = await this.opts.handle(records);
-        await this.log.commit(this.group, [{ topic, partition: batch.partition, offset: Number(last) + 1 }], out);
+        if (this.opts.positions) {
+          // A sink stores its position with its data: nothing is committed to Kafka.
+          if (out.length > 0) throw new Error(`consumer ${this.group}: a sink's handle returned records`);
+        } else await this.log.commit(this.group, [{ topic, partition: batch.partition, offset: Number(last) + 1 }], out);
       });
       if (!ok) return;
       resolveOffset(last);
       await heartbeat();
+    }
+  }
+
+  /** Every assigned partition continues where the sink's stored position says. */
+  private async seekToSinkPositions(assigned: { topic: string; partition: number }[]): Promise<void> {
+    const stored = await this.opts.positions!(assigned);
+    for (const a of assigned) {
+      const p = stored.find((x) => x.topic === a.topic && x.partition === a.partition);
+      this.consumer.seek({ topic: this.log.physical(a.topic), partition: a.partition, offset: String(p?.offset ?? 0) });
     }
   }
 

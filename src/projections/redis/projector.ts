@@ -1,0 +1,223 @@
+// The live-state projection in Redis: orders by client order id and by intent id, open orders per
+// account, positions, outcome counts and the risk policy in force. The projector folds the log in
+// memory (the same fold as replay) and writes what each batch changed, together with the batch's
+// per-partition applied-offset watermarks, in one Lua script: Redis runs it atomically, so after a
+// crash the state and the watermarks always agree, and each event is applied exactly once.
+import { Redis } from 'ioredis';
+import { ALL_TOPICS, TERMINAL_STATUSES, TOPICS } from '../../domain/events.js';
+import type { EventLog, LogPosition, LogRecord } from '../../log/types.js';
+import type { MarketData } from '../../market/types.js';
+import type { OrderState } from '../../oms/order.js';
+import { getPosition } from '../../positions/positions.js';
+import { fromRecord, HEADER_CLIENT_ORDER_ID, HEADER_TYPE } from '../../pipeline/codec.js';
+import type { Sink } from '../../pipeline/sink.js';
+import { isPolicyRecord } from '../../risk/stage.js';
+import { applyRecord, emptyView, resolverFor, type View } from '../view.js';
+import { redisKeys, type RedisKeys } from './keys.js';
+
+export const PROJECTOR_GROUP = 'projector';
+/** Every log topic: exec.intents only counts intents; exec.risk also carries the policy. */
+export const PROJECTOR_TOPICS: readonly string[] = ALL_TOPICS;
+
+/**
+ * KEYS[1]: the watermark hash. ARGV: n, then n × (field, expected, next); then the ops as
+ * (argc, command, args…). Every watermark must still be what this projector last wrote, or
+ * another projector wrote since (FENCED) and nothing is applied.
+ */
+const APPLY_BATCH = `
+local n = tonumber(ARGV[1])
+local i = 2
+for k = 1, n do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i]) or '0'
+  if cur ~= ARGV[i + 1] then
+    return redis.error_reply('FENCED ' .. ARGV[i] .. ' is at ' .. cur .. ', this projector expected ' .. ARGV[i + 1])
+  end
+  i = i + 3
+end
+local w = i
+local ops = 0
+while i <= #ARGV do
+  local argc = tonumber(ARGV[i])
+  redis.call(unpack(ARGV, i + 1, i + argc))
+  i = i + argc + 1
+  ops = ops + 1
+end
+i = 2
+for k = 1, n do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+  i = i + 3
+end
+return ops
+`;
+
+type ApplyBatch = (key: string, ...args: string[]) => Promise<number>;
+
+export interface ProjectorOptions {
+  redisUrl: string;
+  /** Key prefix (FILLSTREAM_REDIS_PREFIX), default `fillstream:`. */
+  prefix?: string;
+  log: EventLog;
+  market?: MarketData;
+}
+
+/** The order as stored: everything but the fill fingerprints (the projector's own dedup memory). */
+export type StoredOrder = Omit<OrderState, 'fingerprints'>;
+
+export function storedOrder(s: OrderState): StoredOrder {
+  const { fingerprints: _f, ...rest } = s;
+  return rest;
+}
+
+const wmField = (topic: string, partition: number) => `${topic}/${partition}`;
+
+export function connectRedis(url: string): Redis {
+  // Commands wait (queued) while Redis is away and are retried on reconnect; a write that fails
+  // for good rejects, which stops the projector: its restart resumes from the watermarks.
+  return new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: 'fillstream' });
+}
+
+export class RedisProjector implements Sink {
+  readonly name = PROJECTOR_GROUP;
+  readonly topics = PROJECTOR_TOPICS;
+  readonly keys: RedisKeys;
+  private readonly redis: Redis;
+  private readonly applyBatch: ApplyBatch;
+  private view: View = emptyView();
+  private readonly resolve;
+  /** Next offset per partition, as last written to Redis by this projector. */
+  private readonly applied = new Map<string, number>();
+  private policyVersion = 0;
+
+  private constructor(private readonly o: ProjectorOptions) {
+    this.keys = redisKeys(o.prefix);
+    this.redis = connectRedis(o.redisUrl);
+    this.redis.defineCommand('fillstreamApplyBatch', { numberOfKeys: 1, lua: APPLY_BATCH });
+    this.applyBatch = (this.redis as unknown as { fillstreamApplyBatch: ApplyBatch }).fillstreamApplyBatch.bind(this.redis);
+    this.resolve = resolverFor(o.market);
+  }
+
+  static async open(o: ProjectorOptions): Promise<RedisProjector> {
+    const p = new RedisProjector(o);
+    await p.redis.connect();
+    return p;
+  }
+
+  /** Reads the watermarks, then folds the log up to them: the in-memory state is what Redis holds. */
+  async positions(partitions: { topic: string; partition: number }[]): Promise<LogPosition[]> {
+    const stored = await this.redis.hgetall(this.keys.applied);
+    this.applied.clear();
+    for (const [field, v] of Object.entries(stored)) this.applied.set(field, Number(v));
+    this.view = emptyView();
+    this.policyVersion = 0;
+    await this.o.log.scan([...this.topics], (r) => {
+      if (r.offset < (this.applied.get(wmField(r.topic, r.partition)) ?? 0)) this.fold(r);
+    });
+    return partitions.map((p) => ({ ...p, offset: this.applied.get(wmField(p.topic, p.partition)) ?? 0 }));
+  }
+
+  private fold(r: LogRecord): void {
+    applyRecord(this.view, r, this.resolve);
+    if (r.topic === TOPICS.risk && isPolicyRecord(r)) {
+      const e = fromRecord(r);
+      if (e.type === 'RiskPolicySet' && e.data.version > this.policyVersion) this.policyVersion = e.data.version;
+    }
+  }
+
+  async write(batch: LogRecord[]): Promise<void> {
+    const k = this.keys;
+    const touched = new Set<string>();
+    const accounts = new Set<string>();
+    let policy: string | undefined;
+    const next = new Map<string, number>();
+    for (const r of batch) {
+      const field = wmField(r.topic, r.partition);
+      const from = next.get(field) ?? this.applied.get(field) ?? 0;
+      if (r.offset < from) continue; // already in Redis
+      this.fold(r);
+      next.set(field, r.offset + 1);
+      const coid = r.headers[HEADER_CLIENT_ORDER_ID];
+      if (coid !== undefined) {
+        touched.add(coid);
+        if (r.headers[HEADER_TYPE] === 'OrderFilled') {
+          const s = this.view.orders.get(coid);
+          if (s) accounts.add(`${s.order.account}\u0000${s.order.instrument_id}`);
+        }
+      }
+      if (r.topic === TOPICS.risk && isPolicyRecord(r)) {
+        const e = fromRecord(r);
+        if (e.type === 'RiskPolicySet' && e.data.version === this.policyVersion) policy = JSON.stringify(e.data);
+      }
+    }
+    if (next.size === 0) return;
+    const args: string[] = [String(next.size)];
+    for (const [field, offset] of next) args.push(field, String(this.applied.get(field) ?? 0), String(offset));
+    const op = (...a: string[]) => args.push(String(a.length), ...a);
+    for (const coid of touched) {
+      const s = this.view.orders.get(coid);
+      if (!s) continue; // an event about an order never routed: counted as an anomaly
+      op('SET', k.order(coid), JSON.stringify(storedOrder(s)));
+      op('SET', k.intent(s.order.intent_id), coid);
+      if (TERMINAL_STATUSES.has(s.status)) op('SREM', k.open(s.order.account), coid);
+      else op('SADD', k.open(s.order.account), coid);
+    }
+    for (const ai of accounts) {
+      const [account, instrument] = ai.split('\u0000');
+      const pos = getPosition(this.view.positions, account, instrument);
+      if (!pos) continue;
+      op('HSET', k.positions(account), instrument, JSON.stringify(pos));
+      op('SADD', k.accounts, account);
+    }
+    const v = this.view;
+    op(
+      'HSET',
+      k.counts,
+      ...Object.entries({
+        events: v.events,
+        intents: v.intents,
+        dlq: v.dlq,
+        duplicates: v.duplicates,
+        normalized: v.normalized,
+        accepted: v.accepted,
+        rejected: v.rejected,
+        fills: v.fills,
+        fill_duplicates: v.fill_duplicates,
+        anomalies: v.anomalies,
+        policy_version: v.policy_version,
+        last_ts: v.last_ts,
+      }).flatMap(([f, x]) => [f, String(x)]),
+    );
+    const byCode = (key: string, m: Record<string, number>) => {
+      const e = Object.entries(m);
+      if (e.length) op('HSET', key, ...e.flatMap(([c, n]) => [c, String(n)]));
+    };
+    byCode(k.dlqByCode, v.dlq_by_code);
+    byCode(k.rejectsByCode, v.rejects_by_code);
+    if (policy !== undefined) op('HSET', k.risk, 'policy_version', String(this.policyVersion), 'policy', policy);
+    await this.applyBatch(k.applied, ...args);
+    for (const [field, offset] of next) this.applied.set(field, offset);
+  }
+
+  pending(): number {
+    return 0;
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+/** Deletes every key of the namespace (UNLINK, in SCAN pages). Returns how many there were. */
+export async function clearNamespace(redis: Redis, prefix: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) n += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return n;
+}
+
+const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
