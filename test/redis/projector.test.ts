@@ -113,10 +113,18 @@ test('a projector whose watermarks moved under it is fenced: its write is refuse
     await b.positions(parts);
     const batch = await log.read(TOPICS.gateway, 0, 0, 100);
     await b.write(batch);
+    await b.flush();
     const k = redisKeys(prefix);
     const before = await redis.hgetall(k.applied);
     assert.equal(before[`${TOPICS.gateway}/0`], '100');
-    await assert.rejects(a.write(batch), /FENCED/);
+    // A write's script runs while the next batch folds: its refusal surfaces by the next flush.
+    await assert.rejects(
+      (async () => {
+        await a.write(batch);
+        await a.flush();
+      })(),
+      /FENCED/,
+    );
     assert.deepEqual(await redis.hgetall(k.applied), before, 'nothing applied by the stale projector');
   } finally {
     await a.close();

@@ -87,6 +87,13 @@ export class RedisProjector implements Sink {
   /** Next offset per partition, as last written to Redis by this projector. */
   private readonly applied = new Map<string, number>();
   private policyVersion = 0;
+  /** The latest batch's script, while Redis runs it; its failure fails the next write or flush. */
+  private inFlight: Promise<void> | undefined;
+  private inFlightRecords = 0;
+  /** Orders whose index entries this projector wrote: true while in the open set. */
+  private readonly indexed = new Map<string, boolean>();
+  private readonly knownAccounts = new Set<string>();
+  private failure: unknown;
 
   private constructor(private readonly o: ProjectorOptions) {
     this.keys = redisKeys(o.prefix);
@@ -104,12 +111,16 @@ export class RedisProjector implements Sink {
 
   /** Reads the watermarks, then folds the log up to them: the in-memory state is what Redis holds. */
   async positions(partitions: { topic: string; partition: number }[]): Promise<LogPosition[]> {
+    await this.flush();
     const stored = await this.redis.hgetall(this.keys.applied);
     this.applied.clear();
     for (const [field, v] of Object.entries(stored)) this.applied.set(field, Number(v));
     this.view = emptyView();
     this.policyVersion = 0;
-    await this.o.log.scan([...this.topics], (r) => {
+    this.indexed.clear();
+    this.knownAccounts.clear();
+    // An empty projection (a rebuild, a first start) has nothing to fold back.
+    if (this.applied.size > 0) await this.o.log.scan([...this.topics], (r) => {
       if (r.offset < (this.applied.get(wmField(r.topic, r.partition)) ?? 0)) this.fold(r);
     });
     return partitions.map((p) => ({ ...p, offset: this.applied.get(wmField(p.topic, p.partition)) ?? 0 }));
@@ -156,16 +167,22 @@ export class RedisProjector implements Sink {
       const s = this.view.orders.get(coid);
       if (!s) continue; // an event about an order never routed: counted as an anomaly
       op('SET', k.order(coid), JSON.stringify(storedOrder(s)));
-      op('SET', k.intent(s.order.intent_id), coid);
-      if (TERMINAL_STATUSES.has(s.status)) op('SREM', k.open(s.order.account), coid);
-      else op('SADD', k.open(s.order.account), coid);
+      // Index entries only when they change (all writes are idempotent, so after a restart, when
+      // this memory is empty, writing them again is harmless).
+      const was = this.indexed.get(coid);
+      if (was === undefined) op('SET', k.intent(s.order.intent_id), coid);
+      const open = !TERMINAL_STATUSES.has(s.status);
+      if (open && was !== true) op('SADD', k.open(s.order.account), coid);
+      if (!open && was !== false) op('SREM', k.open(s.order.account), coid);
+      this.indexed.set(coid, open);
     }
     for (const ai of accounts) {
       const [account, instrument] = ai.split('\u0000');
       const pos = getPosition(this.view.positions, account, instrument);
       if (!pos) continue;
       op('HSET', k.positions(account), instrument, JSON.stringify(pos));
-      op('SADD', k.accounts, account);
+      if (!this.knownAccounts.has(account)) op('SADD', k.accounts, account);
+      this.knownAccounts.add(account);
     }
     const v = this.view;
     op(
@@ -193,17 +210,40 @@ export class RedisProjector implements Sink {
     byCode(k.dlqByCode, v.dlq_by_code);
     byCode(k.rejectsByCode, v.rejects_by_code);
     if (policy !== undefined) op('HSET', k.risk, 'policy_version', String(this.policyVersion), 'policy', policy);
-    await this.applyBatch(k.applied, ...args);
+    // One script stays in flight while the next batch is folded: Redis runs them in order, and the
+    // next one expects the watermarks this one sets, so a failure of either fails the projector.
     for (const [field, offset] of next) this.applied.set(field, offset);
+    const previous = this.inFlight;
+    const records = batch.length;
+    const applying = this.applyBatch(k.applied, ...args).then(
+      () => {
+        this.inFlightRecords -= records;
+      },
+      (e: unknown) => {
+        this.failure ??= e;
+      },
+    );
+    this.inFlightRecords += records;
+    this.inFlight = applying;
+    await previous;
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   pending(): number {
-    return 0;
+    return this.inFlightRecords;
   }
 
-  async flush(): Promise<void> {}
+  async flush(): Promise<void> {
+    await this.inFlight;
+    this.throwIfFailed();
+  }
 
   async close(): Promise<void> {
+    await this.inFlight;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
