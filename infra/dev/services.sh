@@ -2,25 +2,27 @@
 # The external services the tests need, for a dev machine or CI without Docker.
 #
 #   services.sh up      first make sure the command-line tools the tests call are installed (kcat,
-#                       from Debian's packages), then for each service (Kafka, Apicurio Registry):
-#                       reuse it if its env var points at something that answers, or if one we
-#                       started earlier is still running; otherwise start one. Prints only
-#                       KEY=value lines on stdout (eval them); diagnostics go to stderr.
+#                       from Debian's packages), then for each service (Kafka, Apicurio Registry,
+#                       Redis, ClickHouse): reuse it if its env var points at something that
+#                       answers, or if one we started earlier is still running; otherwise start
+#                       one. Prints only KEY=value lines on stdout (eval them); diagnostics go to
+#                       stderr.
 #   services.sh down    stop only what `up` started (recorded in the state file), then forget it
 #   services.sh status  show what is recorded and what is running
 #
 # State file: $SERVICES_STATE, default <repo>/.cache/services.started, one "<service> <handle>" per
 # line. `make test` uses its own state file so it never stops a broker `make services-up` started.
 #
-# Adding a service (Redis, ClickHouse, ...): write <name>_up (prints KEY=value, calls `record` only
-# when it started something) and <name>_down HANDLE, then add <name> to SERVICES.
+# Adding a service: write <name>_up (prints KEY=value, calls `record` only when it started
+# something), <name>_down HANDLE and <name>_status, then add <name> to SERVICES. A service whose
+# script has `start`, `stop PORT|URL`, `status` and `probe URL` (like redis.sh) can use script_up.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 STATE=${SERVICES_STATE:-$REPO/.cache/services.started}
 # FILLSTREAM_SERVICES (space-separated) picks the services; by default all the tests need.
-read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka apicurio}"
+read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka apicurio redis clickhouse}"
 # Command-line tools the tests call, as "<command>:<Debian package>".
 TOOLS=(kcat:kcat)
 
@@ -142,6 +144,44 @@ apicurio_down() { # HANDLE = the URL
 apicurio_status() {
   "$HERE/apicurio.sh" status || true
 }
+
+# --- services run by a script with start / stop / status / probe (redis.sh, clickhouse.sh) --------
+# script_up NAME VAR WHAT: the same steps as apicurio_up, for $HERE/NAME.sh printing VAR=URL.
+script_up() {
+  local name=$1 var=$2 what=$3 script=$HERE/$1.sh line status
+  local env=${!var:-}
+  if [[ -n $env ]]; then
+    if "$script" probe "$env" 2>/dev/null; then
+      log "$name: reusing $var=$env from the environment"
+      echo "$var=$env"
+      return 0
+    fi
+    log "$name: $var=$env does not answer; starting a local $what instead"
+  fi
+  # One that the script started earlier is reused and not recorded, so only its starter stops it.
+  status=$("$script" status 2>/dev/null) || status=
+  while read -r line; do
+    if "$script" probe "${line#"$var"=}" 2>/dev/null </dev/null; then
+      log "$name: reusing running local $what ${line#"$var"=}"
+      echo "$line"
+      return 0
+    fi
+  done < <(grep -o "$var=[^ ]*" <<<"$status" || true)
+  line=$("$script" start)
+  [[ $line == "$var"=* ]] || { log "$name: unexpected output from $name.sh start: $line"; return 1; }
+  record "$name" "${line#"$var"=}"
+  echo "$line"
+}
+
+# --- redis: REDIS_URL=redis://host:port --------------------------------------------------------------
+redis_up() { script_up redis REDIS_URL server; }
+redis_down() { "$HERE/redis.sh" stop "$1"; } # HANDLE = the URL
+redis_status() { "$HERE/redis.sh" status || true; }
+
+# --- clickhouse: CLICKHOUSE_URL=http://host:port (the HTTP interface) ------------------------------
+clickhouse_up() { script_up clickhouse CLICKHOUSE_URL server; }
+clickhouse_down() { "$HERE/clickhouse.sh" stop "$1"; } # HANDLE = the URL
+clickhouse_status() { "$HERE/clickhouse.sh" status || true; }
 
 # --- dispatch ---------------------------------------------------------------------------------------
 cmd_up() {
