@@ -19,7 +19,7 @@ build: deps
 run: build
 	node dist/cli/main.js run --data-dir $(DATA) --intents examples/intents.ndjson --policy examples/policy.json --until-idle
 
-# External services (Kafka, a schema registry) come from infra/dev/services.sh, which also installs
+# External services (Kafka, a schema registry, Redis, ClickHouse) come from infra/dev/services.sh, which also installs
 # the tools the tests call (kcat): reused when already running, else started here and stopped
 # afterwards whatever the outcome (EXIT trap; the tests' exit status is kept). Its own state file,
 # so a broker from `make services-up` outlives the test run.
