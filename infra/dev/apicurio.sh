@@ -25,8 +25,10 @@ APICURIO_VERSION=3.0.9
 # 2.8 with transitive=false just downloads the file. (-Ddest is deprecated there, but works.)
 DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:2.8
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC1091 # followed with -x
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck disable=SC2034 # read by lib.sh
+NAME=apicurio WHAT=registry URL_VAR=SCHEMA_REGISTRY_URL STOP_TIMEOUT_S=15
 CACHE=$REPO/.cache
 HOME_DIR=$CACHE/apicurio/$APICURIO_VERSION
 DIST=$HOME_DIR/dist
@@ -34,11 +36,6 @@ RUN_ROOT=${APICURIO_RUN_ROOT:-$CACHE/run}
 START_TIMEOUT_S=${APICURIO_START_TIMEOUT_S:-120}
 APICURIO_HEAP_OPTS=${APICURIO_HEAP_OPTS:--Xms64m -Xmx384m}
 CCOMPAT=/apis/ccompat/v7
-
-log() { echo "apicurio.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-now_ms() { date +%s%3N; }
-secs_since() { local ms=$(( $(now_ms) - $1 )); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 
 cmd_fetch() {
   [[ -f $DIST/.complete ]] && return 0
@@ -66,10 +63,6 @@ cmd_fetch() {
   log "fetched $(du -sh "$DIST" | cut -f1) in $(secs_since "$t0")s"
 }
 
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
 # probe URL [WAIT_MS] [PID]: 0 answered; 1 not within the wait; 2 the process PID died meanwhile.
 # A real ccompat call (GET /subjects answers [] on an empty registry), through node's fetch.
 probe() {
@@ -90,46 +83,25 @@ probe() {
     })();' "$@"
 }
 
-run_pid() { # run_pid RUNDIR -> prints pid if that registry is alive
-  local dir=$1 pid
-  [[ -f $dir/pid ]] || return 1
-  pid=$(<"$dir/pid")
-  [[ -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "-Dapicurio.dev.rundir=$dir " || return 1
-  echo "$pid"
-}
-
-running_dirs() {
-  local d
-  for d in "$RUN_ROOT"/apicurio-*; do
-    [[ -d $d ]] && run_pid "$d" >/dev/null && echo "$d"
-  done
-  return 0
-}
-
+# Ours: the rundir property set at start names this run dir.
+our_cmdline() { grep -qF -- "-Dapicurio.dev.rundir=$1 "; }
 url_of() { echo "http://127.0.0.1:${1##*/apicurio-}$CCOMPAT"; }
+status_line() { echo "apicurio $APICURIO_VERSION pid $2 SCHEMA_REGISTRY_URL=$(url_of "$1") run=$1"; }
 
 cmd_start() {
-  local d
-  for d in $(running_dirs); do
-    if probe "$(url_of "$d")"; then
-      log "reusing running registry (pid $(run_pid "$d"))"
-      echo "SCHEMA_REGISTRY_URL=$(url_of "$d")"
-      return 0
-    fi
-  done
+  reuse_running '' && return 0 # on any port
   cmd_fetch
   command -v java >/dev/null || die "java not found (a JDK 17+ is needed)"
   command -v node >/dev/null || die "node not found (used to pick a free port and to probe)"
   local t0 port run pid heap
   t0=$(now_ms)
-  port=$(free_port)
+  port=$(free_ports 1)
   run=$RUN_ROOT/apicurio-$port
   rm -rf "$run"
   mkdir -p "$run"
   read -ra heap <<<"$APICURIO_HEAP_OPTS"
   # C1 only: starts faster on 2 cores, and a test registry never runs long enough for C2 to pay.
-  # The rundir property only marks the process as ours (see run_pid).
+  # The rundir property only marks the process as ours (see our_cmdline).
   setsid java "${heap[@]}" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dapicurio.dev.rundir="$run" \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$port" \
@@ -151,53 +123,6 @@ cmd_start() {
   echo "SCHEMA_REGISTRY_URL=$(url_of "$run")"
 }
 
-stop_dir() { # SIGTERM, SIGKILL after 15 s; then delete the run dir
-  local dir=$1 pid i
-  if pid=$(run_pid "$dir"); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "pid $pid did not exit after 15s, killing"
-      kill -KILL "$pid" 2>/dev/null || true
-      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-    fi
-    log "stopped registry pid $pid (${dir##*/})"
-  fi
-  rm -rf "$dir"
-}
-
-port_of() { # PORT, HOST:PORT or a URL -> PORT
-  local p=${1#*://}
-  p=${p%%/*}
-  echo "${p##*:}"
-}
-
-cmd_stop() {
-  local d
-  if [[ -n ${1:-} ]]; then
-    d=$RUN_ROOT/apicurio-$(port_of "$1")
-    [[ -d $d ]] || { log "no registry of ours on port $(port_of "$1")"; return 0; }
-    stop_dir "$d"
-    return 0
-  fi
-  for d in "$RUN_ROOT"/apicurio-*; do
-    [[ -d $d ]] && stop_dir "$d"
-  done
-  return 0
-}
-
-cmd_status() {
-  local d any=0
-  for d in $(running_dirs); do
-    any=1
-    echo "apicurio $APICURIO_VERSION pid $(run_pid "$d") SCHEMA_REGISTRY_URL=$(url_of "$d") run=$d"
-  done
-  (( any )) || { echo "no registry running" >&2; return 3; }
-}
-
 cmd_probe() {
   [[ -n ${1:-} ]] || die "usage: apicurio.sh probe URL (e.g. http://127.0.0.1:8081$CCOMPAT)"
   probe "$1"
@@ -206,8 +131,8 @@ cmd_probe() {
 case ${1:-} in
   fetch) cmd_fetch ;;
   start) cmd_start ;;
-  stop) shift; cmd_stop "${1:-}" ;;
-  status) cmd_status ;;
+  stop) shift; stop_ours "${1:-}" ;;
+  status) status_ours registry ;;
   probe) shift; cmd_probe "${1:-}" ;;
   *) echo "usage: $0 fetch|start|stop [PORT]|status|probe URL" >&2; exit 2 ;;
 esac

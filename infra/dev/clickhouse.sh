@@ -18,50 +18,12 @@
 # tmp/, user_files/, format_schemas/, logs/. 18.16's config is XML with a <yandex> root.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC1091 # followed with -x
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck disable=SC2034 # read by lib.sh
+NAME=clickhouse WHAT=server URL_VAR=CLICKHOUSE_URL STOP_TIMEOUT_S=20
 RUN_ROOT=${CLICKHOUSE_RUN_ROOT:-$REPO/.cache/run}
 START_TIMEOUT_S=${CLICKHOUSE_START_TIMEOUT_S:-60}
-
-log() { echo "clickhouse.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-now_ms() { date +%s%3N; }
-secs_since() { local ms=$(( $(now_ms) - $1 )); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
-
-# --- install (same approach as services.sh's tools: root or sudo -n, wait for the dpkg lock) -------
-apt_get() {
-  local sudo=()
-  if (( EUID != 0 )); then
-    command -v sudo >/dev/null || { log "not root and no sudo: cannot run apt-get $1"; return 1; }
-    sudo=(sudo -n)
-  fi
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=120 -q "$@" >&2
-}
-
-apt_install() {
-  command -v apt-get >/dev/null || die "$* missing and no apt-get to install it: install it by hand"
-  local t0
-  t0=$(now_ms)
-  log "installing $* with apt-get"
-  # The package lists may be absent (a fresh image) or stale (a package moved): update, then retry.
-  if ! apt_get -y install --no-install-recommends "$@"; then
-    log "apt-get install failed; running apt-get update and retrying"
-    apt_get update || log "apt-get update failed"
-    apt_get -y install --no-install-recommends "$@" || die "could not install $*"
-  fi
-  log "installed $* in $(secs_since "$t0")s"
-}
-
-tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-
-# A process that exited but was not reaped yet (a zombie: its parent, often pid 1 here, reaps it
-# late) is gone for us; kill -0 would still say it is there.
-alive() {
-  local stat
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
 
 # The server binary: Debian's /usr/sbin/clickhouse-server (not on a non-root PATH), else upstream's
 # single `clickhouse` binary. Fills the caller's array `server`.
@@ -73,19 +35,6 @@ find_server() {
   fi
 }
 
-# The package's postinst starts a system server where services may start (systemd, no policy-rc.d).
-# We never use it; if our install is what started it, stop and disable it again.
-stop_system_clickhouse() {
-  local sudo=()
-  (( EUID == 0 )) || sudo=(sudo -n)
-  log "installing clickhouse-server started the system server on 8123; stopping and disabling it"
-  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
-    "${sudo[@]}" systemctl disable --now clickhouse-server >&2 2>&1 || log "could not stop the system clickhouse-server"
-  else
-    "${sudo[@]}" service clickhouse-server stop >&2 2>&1 || log "could not stop the system clickhouse-server"
-  fi
-}
-
 ensure_installed() {
   local server=() had_8123=0
   command -v curl >/dev/null || apt_install curl
@@ -94,33 +43,11 @@ ensure_installed() {
   # --no-install-recommends: clickhouse-client is not needed, we talk HTTP.
   apt_install clickhouse-server
   find_server || die "clickhouse-server still missing after installing it"
-  (( had_8123 )) || ! tcp_open 127.0.0.1 8123 || stop_system_clickhouse
+  # The package may start a system server on 8123; we never use it.
+  (( had_8123 )) || ! tcp_open 127.0.0.1 8123 || stop_system_service clickhouse-server "the system server on 8123"
 }
 
 # --- helpers ----------------------------------------------------------------------------------------
-free_ports() { # free_ports N: N distinct free ports, bound at once then released (small race)
-  node -e '
-    const net = require("net");
-    const n = Number(process.argv[1]), servers = [];
-    const next = () => {
-      if (servers.length === n) {
-        console.log(servers.map((s) => s.address().port).join(" "));
-        servers.forEach((s) => s.close());
-        return;
-      }
-      const s = net.createServer().listen(0, "127.0.0.1", next);
-      servers.push(s);
-    };
-    next();' "$1"
-}
-
-port_of() { # PORT, HOST:PORT or a URL -> PORT
-  local p=${1#*://}
-  p=${p%%/*}
-  p=${p##*@}
-  echo "${p##*:}"
-}
-
 base_of() { # a URL -> scheme://[user:pass@]host:port (the client reads a path as the database)
   local u=${1%%\?*} scheme rest
   scheme=${u%%://*}
@@ -140,36 +67,18 @@ ready_once() {
 
 # probe URL [WAIT_MS] [PID]: 0 answered; 1 not within the wait; 2 the process PID died meanwhile.
 probe() {
-  local url=$1 wait_ms=${2:-0} pid=${3:-0} deadline
   command -v curl >/dev/null || { log "curl not found"; return 1; }
-  deadline=$(( $(now_ms) + wait_ms ))
-  while :; do
-    (( pid > 0 )) && ! alive "$pid" && return 2
-    ready_once "$url" && return 0
-    (( $(now_ms) + 100 > deadline )) && return 1
-    sleep 0.1
-  done
+  poll ready_once "$1" "${2:-0}" "${3:-0}" 100
 }
 
-# pid file + a check that the pid is still our server with our config (guards against pid reuse).
-run_pid() { # run_pid RUNDIR -> prints pid if that server is alive
-  local dir=$1 pid
-  [[ -f $dir/pid ]] || return 1
-  pid=$(<"$dir/pid")
-  [[ -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--config-file=$dir/config.xml " || return 1
-  echo "$pid"
-}
-
-running_dirs() {
-  local d
-  for d in "$RUN_ROOT"/clickhouse-*; do
-    [[ -d $d ]] && run_pid "$d" >/dev/null && echo "$d"
-  done
-  return 0
-}
-
+# Ours: its command line names this run dir's config.
+our_cmdline() { grep -qF -- "--config-file=$1/config.xml "; }
 url_of() { echo "http://127.0.0.1:${1##*/clickhouse-}"; }
+status_line() {
+  local tcp
+  tcp=$(sed -n 's:.*<tcp_port>\([0-9]*\)</tcp_port>.*:\1:p' "$1/config.xml")
+  echo "clickhouse pid $2 CLICKHOUSE_URL=$(url_of "$1") native=127.0.0.1:$tcp run=$1"
+}
 
 write_config() { # write_config RUNDIR HTTP TCP INTERSERVER
   local run=$1
@@ -272,17 +181,10 @@ launch() {
 }
 
 cmd_start() {
-  local want=${1:-} d t0 http tcp inter attempt rc pid version
+  local want=${1:-} t0 http tcp inter attempt rc pid version
   [[ -z $want || $want =~ ^[0-9]+$ ]] || die "usage: clickhouse.sh start [PORT]"
   # Reuse a running server of ours (on PORT if given) rather than starting another.
-  for d in $(running_dirs); do
-    [[ -z $want || ${d##*/clickhouse-} == "$want" ]] || continue
-    if probe "$(url_of "$d")"; then
-      log "reusing running server (pid $(run_pid "$d"))"
-      echo "CLICKHOUSE_URL=$(url_of "$d")"
-      return 0
-    fi
-  done
+  reuse_running "$want" && return 0
   ensure_installed
   command -v node >/dev/null || die "node not found (used to pick free ports)"
   t0=$(now_ms)
@@ -310,48 +212,6 @@ cmd_start() {
   echo "CLICKHOUSE_URL=http://127.0.0.1:$http"
 }
 
-stop_dir() { # SIGTERM, SIGKILL after 20 s, wait for the exit; then delete the run dir
-  local dir=$1 pid i
-  if pid=$(run_pid "$dir"); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 200; i++)); do
-      alive "$pid" || break
-      sleep 0.1
-    done
-    if alive "$pid"; then
-      log "pid $pid did not exit after 20s, killing"
-      kill -KILL "$pid" 2>/dev/null || true
-      while alive "$pid"; do sleep 0.1; done
-    fi
-    log "stopped server pid $pid (${dir##*/})"
-  fi
-  rm -rf "$dir"
-}
-
-cmd_stop() {
-  local d
-  if [[ -n ${1:-} ]]; then
-    d=$RUN_ROOT/clickhouse-$(port_of "$1")
-    [[ -d $d ]] || { log "no server of ours on port $(port_of "$1")"; return 0; }
-    stop_dir "$d"
-    return 0
-  fi
-  for d in "$RUN_ROOT"/clickhouse-*; do
-    [[ -d $d ]] && stop_dir "$d"
-  done
-  return 0
-}
-
-cmd_status() {
-  local d any=0 tcp
-  for d in $(running_dirs); do
-    any=1
-    tcp=$(sed -n 's:.*<tcp_port>\([0-9]*\)</tcp_port>.*:\1:p' "$d/config.xml")
-    echo "clickhouse pid $(run_pid "$d") CLICKHOUSE_URL=$(url_of "$d") native=127.0.0.1:$tcp run=$d"
-  done
-  (( any )) || { echo "no clickhouse running" >&2; return 3; }
-}
-
 cmd_probe() {
   [[ -n ${1:-} ]] || die "usage: clickhouse.sh probe URL (e.g. http://127.0.0.1:8123)"
   probe "$1"
@@ -359,8 +219,8 @@ cmd_probe() {
 
 case ${1:-} in
   start) shift; cmd_start "${1:-}" ;;
-  stop) shift; cmd_stop "${1:-}" ;;
-  status) cmd_status ;;
+  stop) shift; stop_ours "${1:-}" ;;
+  status) status_ours clickhouse ;;
   probe) shift; cmd_probe "${1:-}" ;;
   *) echo "usage: $0 start [PORT]|stop [PORT]|status|probe URL" >&2; exit 2 ;;
 esac

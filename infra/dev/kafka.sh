@@ -21,20 +21,16 @@ set -euo pipefail
 # Keep in step with <kafka.version> in kafka/pom.xml (passed to Maven explicitly anyway).
 KAFKA_VERSION=4.3.1
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC1091 # followed with -x
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck disable=SC2034 # read by lib.sh
+NAME=kafka WHAT=broker URL_VAR=KAFKA_BROKERS STOP_TIMEOUT_S=15
 CACHE=$REPO/.cache
 KAFKA_HOME=$CACHE/kafka/$KAFKA_VERSION
 LIB=$KAFKA_HOME/lib
 RUN_ROOT=${KAFKA_RUN_ROOT:-$CACHE/run}
 START_TIMEOUT_S=${KAFKA_START_TIMEOUT_S:-90}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
-
-log() { echo "kafka.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-now_ms() { date +%s%3N; }
-secs_since() { secs_between "$1" "$(now_ms)"; }
-secs_between() { local ms=$(( $2 - $1 )); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 
 # The probe is a tiny Admin-client program compiled against the fetched kafka-clients, so the
 # readiness check is a real metadata round trip with the broker's own client, independent of the
@@ -161,38 +157,12 @@ probe() { # probe HOST:PORT [--wait-ms N] [--pid PID] [--warm]; see KafkaProbe a
     KafkaProbe "$@"
 }
 
-tcp_open() { # tcp_open HOST PORT
-  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
-
-# Two distinct free ports: bind both to port 0 at once, then release (small race, fine for dev).
-free_ports() {
-  node -e '
-    const net = require("net");
-    const a = net.createServer().listen(0, "127.0.0.1", () => {
-      const b = net.createServer().listen(0, "127.0.0.1", () => {
-        console.log(a.address().port, b.address().port); a.close(); b.close();
-      });
-    });'
-}
-
-# pid file + a check that the pid is still our java with our config (guards against pid reuse).
-run_pid() { # run_pid RUNDIR -> prints pid if that broker is alive
-  local dir=$1 pid
-  [[ -f $dir/pid ]] || return 1
-  pid=$(<"$dir/pid")
-  [[ -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/server.properties" || return 1
-  echo "$pid"
-}
-
-running_dirs() {
-  local d
-  for d in "$RUN_ROOT"/kafka-*; do
-    [[ -d $d ]] && run_pid "$d" >/dev/null && echo "$d"
-  done
-  return 0
-}
+# Ours: the command line names this run dir's config.
+our_cmdline() { grep -qF "$1/server.properties"; }
+url_of() { echo "127.0.0.1:${1##*/kafka-}"; }
+status_line() { echo "kafka $KAFKA_VERSION pid $2 KAFKA_BROKERS=$(url_of "$1") run=$1"; }
+# For reuse_running: no probe JVM for a closed port, and a failed probe is no news.
+answers() { tcp_open 127.0.0.1 "${1##*:}" && probe "$1" 2>/dev/null; }
 
 jvm_cmd() { # jvm_cmd RUNDIR: fills the caller's array `jvm` with the java command line for that run
   local heap
@@ -228,22 +198,14 @@ launch_broker() {
 }
 
 cmd_start() {
-  local d port
   # Reuse a running broker of ours rather than starting a second JVM on a 2-core box.
-  for d in $(running_dirs); do
-    port=${d##*/kafka-}
-    if tcp_open 127.0.0.1 "$port" && probe "127.0.0.1:$port" 2>/dev/null; then
-      log "reusing running broker (pid $(run_pid "$d"))"
-      echo "KAFKA_BROKERS=127.0.0.1:$port"
-      return 0
-    fi
-  done
+  reuse_running '' && return 0
   cmd_fetch
   command -v node >/dev/null || die "node not found (used to pick free ports)"
 
   local t0 bport cport run cluster_id pid
   t0=$(now_ms)
-  read -r bport cport < <(free_ports)
+  read -r bport cport < <(free_ports 2)
   run=$RUN_ROOT/kafka-$bport
   rm -rf "$run"
   mkdir -p "$run/data" "$run/logs"
@@ -319,41 +281,6 @@ EOF
   echo "KAFKA_BROKERS=127.0.0.1:$bport"
 }
 
-kill_pid() { # kill_pid PID: SIGTERM (controlled shutdown), then SIGKILL after a grace period
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  log "pid $pid did not exit after 15s, killing"
-  kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-}
-
-stop_dir() { # stop_dir RUNDIR: stop its broker if running, then delete the run dir
-  local dir=$1 pid
-  if pid=$(run_pid "$dir"); then
-    kill_pid "$pid"
-    log "stopped broker pid $pid (${dir##*/})"
-  fi
-  rm -rf "$dir"
-}
-
-cmd_stop() {
-  local d
-  if [[ -n ${1:-} ]]; then
-    d=$RUN_ROOT/kafka-${1##*:}
-    [[ -d $d ]] || { log "no broker of ours on port ${1##*:}"; return 0; }
-    stop_dir "$d"
-    return 0
-  fi
-  for d in "$RUN_ROOT"/kafka-*; do
-    [[ -d $d ]] && stop_dir "$d"
-  done
-  return 0
-}
-
 # Same ports, same config, same data dir (no format): the broker recovers its log and metadata, so
 # topics, committed offsets and transaction state are all there afterwards. Clients see the broker
 # vanish and come back; what they do about it is theirs.
@@ -392,15 +319,6 @@ cmd_restart() {
   echo "KAFKA_BROKERS=127.0.0.1:$port"
 }
 
-cmd_status() {
-  local d any=0
-  for d in $(running_dirs); do
-    any=1
-    echo "kafka $KAFKA_VERSION pid $(run_pid "$d") KAFKA_BROKERS=127.0.0.1:${d##*/kafka-} run=$d"
-  done
-  (( any )) || { echo "no broker running" >&2; return 3; }
-}
-
 cmd_probe() {
   [[ -n ${1:-} ]] || die "usage: kafka.sh probe HOST:PORT[,...]"
   cmd_fetch
@@ -411,9 +329,9 @@ cmd_probe() {
 case ${1:-} in
   fetch) cmd_fetch ;;
   start) cmd_start ;;
-  stop) shift; cmd_stop "${1:-}" ;;
+  stop) shift; stop_ours "${1:-}" ;;
   restart) shift; cmd_restart "${1:-}" ;;
-  status) cmd_status ;;
+  status) status_ours broker ;;
   probe) shift; cmd_probe "${1:-}" ;;
   *) echo "usage: $0 fetch|start|stop [PORT]|restart PORT|status|probe HOST:PORT" >&2; exit 2 ;;
 esac

@@ -18,40 +18,23 @@
 # script has `start`, `stop PORT|URL`, `status` and `probe URL` (like redis.sh) can use script_up.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC1091 # followed with -x
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck disable=SC2034 # read by lib.sh
+NAME=services
 STATE=${SERVICES_STATE:-$REPO/.cache/services.started}
 # FILLSTREAM_SERVICES (space-separated) picks the services; by default all the tests need.
 read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka apicurio redis clickhouse}"
 # Command-line tools the tests call, as "<command>:<Debian package>".
 TOOLS=(kcat:kcat)
 
-log() { echo "services.sh: $*" >&2; }
 record() { # once per handle: a port freed by a dead broker can be handed out again
   mkdir -p "$(dirname "$STATE")"
   grep -qxF "$1 $2" "$STATE" 2>/dev/null || echo "$1 $2" >>"$STATE"
 }
 
-now_ms() { date +%s%3N; }
-
 # --- tools: installed with apt-get when missing ----------------------------------------------------
-# Only stderr: `up`'s stdout is eval'd. Waits for the dpkg lock rather than failing on a parallel run.
-apt_install() {
-  local sudo=()
-  if (( EUID != 0 )); then
-    command -v sudo >/dev/null || { log "not root and no sudo: cannot apt-get install $*"; return 1; }
-    sudo=(sudo -n)
-  fi
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=120 -y -q install \
-    --no-install-recommends "$@" >&2
-}
-
-apt_update() {
-  local sudo=()
-  (( EUID == 0 )) || sudo=(sudo -n)
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=120 -q update >&2
-}
-
+# Not lib.sh's apt_install: that one names only the first package in its messages.
 tools_up() {
   local t cmd missing=() t0
   for t in "${TOOLS[@]}"; do
@@ -63,10 +46,10 @@ tools_up() {
   t0=$(now_ms)
   log "installing ${missing[*]} with apt-get"
   # The package lists may be absent (a fresh image) or stale (a package moved): update, then retry.
-  if ! apt_install "${missing[@]}"; then
+  if ! apt_get install -y --no-install-recommends "${missing[@]}"; then
     log "apt-get install failed; running apt-get update and retrying"
-    apt_update || log "apt-get update failed"
-    apt_install "${missing[@]}" || { log "could not install ${missing[*]}"; return 1; }
+    apt_get update || log "apt-get update failed"
+    apt_get install -y --no-install-recommends "${missing[@]}" || { log "could not install ${missing[*]}"; return 1; }
   fi
   for t in "${TOOLS[@]}"; do
     command -v "${t%%:*}" >/dev/null || { log "${t%%:*} still missing after installing ${t#*:}"; return 1; }
@@ -74,79 +57,10 @@ tools_up() {
   log "installed ${missing[*]} in $(( ($(now_ms) - t0) / 1000 ))s"
 }
 
-# --- kafka: KAFKA_BROKERS=host:port[,host:port...] ------------------------------------------------
-kafka_up() {
-  local line
-  if [[ -n ${KAFKA_BROKERS:-} ]]; then
-    if "$HERE/kafka.sh" probe "$KAFKA_BROKERS" 2>/dev/null; then
-      log "kafka: reusing KAFKA_BROKERS=$KAFKA_BROKERS from the environment"
-      echo "KAFKA_BROKERS=$KAFKA_BROKERS"
-      return 0
-    fi
-    log "kafka: KAFKA_BROKERS=$KAFKA_BROKERS does not answer; starting a local broker instead"
-  fi
-  # A broker kafka.sh started earlier (by `make services-up`, another `up`, or by hand) is reused
-  # and not recorded, so only its starter stops it. The check is the same one `kafka.sh start`
-  # does; done here so we know whether to record.
-  local status
-  status=$("$HERE/kafka.sh" status 2>/dev/null) || status=
-  while read -r line; do
-    if "$HERE/kafka.sh" probe "${line#KAFKA_BROKERS=}" 2>/dev/null </dev/null; then
-      log "kafka: reusing running local broker ${line#KAFKA_BROKERS=}"
-      echo "$line"
-      return 0
-    fi
-  done < <(grep -o 'KAFKA_BROKERS=[^ ]*' <<<"$status" || true)
-  line=$("$HERE/kafka.sh" start)
-  [[ $line == KAFKA_BROKERS=* ]] || { log "kafka: unexpected output from kafka.sh start: $line"; return 1; }
-  record kafka "${line#KAFKA_BROKERS=}"
-  echo "$line"
-}
-
-kafka_down() { # HANDLE = 127.0.0.1:PORT
-  "$HERE/kafka.sh" stop "${1##*:}"
-}
-
-kafka_status() {
-  "$HERE/kafka.sh" status || true
-}
-
-# --- apicurio: SCHEMA_REGISTRY_URL=http://host:port/apis/ccompat/v7 (Confluent-compatible API) -----
-apicurio_up() {
-  local line status
-  if [[ -n ${SCHEMA_REGISTRY_URL:-} ]]; then
-    if "$HERE/apicurio.sh" probe "$SCHEMA_REGISTRY_URL" 2>/dev/null; then
-      log "apicurio: reusing SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL from the environment"
-      echo "SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL"
-      return 0
-    fi
-    log "apicurio: SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL does not answer; starting a local registry instead"
-  fi
-  # As for Kafka: one that apicurio.sh started earlier is reused and not recorded.
-  status=$("$HERE/apicurio.sh" status 2>/dev/null) || status=
-  while read -r line; do
-    if "$HERE/apicurio.sh" probe "${line#SCHEMA_REGISTRY_URL=}" 2>/dev/null </dev/null; then
-      log "apicurio: reusing running local registry ${line#SCHEMA_REGISTRY_URL=}"
-      echo "$line"
-      return 0
-    fi
-  done < <(grep -o 'SCHEMA_REGISTRY_URL=[^ ]*' <<<"$status" || true)
-  line=$("$HERE/apicurio.sh" start)
-  [[ $line == SCHEMA_REGISTRY_URL=* ]] || { log "apicurio: unexpected output from apicurio.sh start: $line"; return 1; }
-  record apicurio "${line#SCHEMA_REGISTRY_URL=}"
-  echo "$line"
-}
-
-apicurio_down() { # HANDLE = the URL
-  "$HERE/apicurio.sh" stop "$1"
-}
-
-apicurio_status() {
-  "$HERE/apicurio.sh" status || true
-}
-
-# --- services run by a script with start / stop / status / probe (redis.sh, clickhouse.sh) --------
-# script_up NAME VAR WHAT: the same steps as apicurio_up, for $HERE/NAME.sh printing VAR=URL.
+# --- services run by a script with start / stop / status / probe --------------------------------
+# script_up NAME VAR WHAT: print VAR=<url> for $HERE/NAME.sh's service: $VAR from the environment if
+# it answers, else one the script started earlier (reused and not recorded, so only its starter
+# stops it), else a new one (recorded, for `down`).
 script_up() {
   local name=$1 var=$2 what=$3 script=$HERE/$1.sh line status
   local env=${!var:-}
@@ -158,7 +72,6 @@ script_up() {
     fi
     log "$name: $var=$env does not answer; starting a local $what instead"
   fi
-  # One that the script started earlier is reused and not recorded, so only its starter stops it.
   status=$("$script" status 2>/dev/null) || status=
   while read -r line; do
     if "$script" probe "${line#"$var"=}" 2>/dev/null </dev/null; then
@@ -173,14 +86,24 @@ script_up() {
   echo "$line"
 }
 
-# --- redis: REDIS_URL=redis://host:port --------------------------------------------------------------
+# <name>_down HANDLE stops what `up` recorded: the printed URL (for kafka HOST:PORT; kafka.sh stop
+# takes that as well as a port).
+kafka_up() { script_up kafka KAFKA_BROKERS broker; }
+kafka_down() { "$HERE/kafka.sh" stop "${1##*:}"; }
+kafka_status() { "$HERE/kafka.sh" status || true; }
+
+# Confluent-compatible API: SCHEMA_REGISTRY_URL=http://host:port/apis/ccompat/v7.
+apicurio_up() { script_up apicurio SCHEMA_REGISTRY_URL registry; }
+apicurio_down() { "$HERE/apicurio.sh" stop "$1"; }
+apicurio_status() { "$HERE/apicurio.sh" status || true; }
+
 redis_up() { script_up redis REDIS_URL server; }
-redis_down() { "$HERE/redis.sh" stop "$1"; } # HANDLE = the URL
+redis_down() { "$HERE/redis.sh" stop "$1"; }
 redis_status() { "$HERE/redis.sh" status || true; }
 
-# --- clickhouse: CLICKHOUSE_URL=http://host:port (the HTTP interface) ------------------------------
+# CLICKHOUSE_URL is the HTTP interface.
 clickhouse_up() { script_up clickhouse CLICKHOUSE_URL server; }
-clickhouse_down() { "$HERE/clickhouse.sh" stop "$1"; } # HANDLE = the URL
+clickhouse_down() { "$HERE/clickhouse.sh" stop "$1"; }
 clickhouse_status() { "$HERE/clickhouse.sh" status || true; }
 
 # --- dispatch ---------------------------------------------------------------------------------------
