@@ -16,6 +16,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY examples ./examples
+COPY infra/clickhouse ./infra/clickhouse
 # The data dir (local state, simulated venue journal) belongs to the unprivileged user, so a
 # named volume mounted there starts with the right owner.
 RUN mkdir -p /data && chown node:node /data

@@ -17,6 +17,7 @@ import { generateIntents } from '../src/tools/generate.js';
 import { LatencySampler, latencyFigures } from './stats.js';
 import { kafkaClientFloor, kafkaLatency, kafkaMultiprocess, kafkaThroughputAndReplay } from './kafka.js';
 import { redisProjection } from './redis.js';
+import { clickhouseRowsPerSec } from './audit.js';
 
 const THROUGHPUT_INTENTS = Number(process.env.BENCH_INTENTS ?? 100_000);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1_000);
@@ -216,14 +217,16 @@ else if (part === 'kafka_multiprocess') await kafkaMultiprocess(dir, emit);
 else if (part === 'kafka_latency') await kafkaLatency(dir, emit);
 else if (part === 'kafka_client_floor') await kafkaClientFloor(emit);
 else if (part === 'redis') await redisProjection(dir, emit);
+else if (part === 'clickhouse') await clickhouseRowsPerSec(emit);
 else {
   const work = mkdtempSync(join(tmpdir(), 'fillstream-bench-'));
   try {
     // The Kafka parts run when a broker is configured (`make bench` starts one).
     const kafka = process.env.KAFKA_BROKERS ? ['kafka_throughput', 'kafka_latency', 'kafka_multiprocess', 'kafka_client_floor'] : [];
     const redis = process.env.REDIS_URL ? ['redis'] : [];
+    const clickhouse = process.env.CLICKHOUSE_URL ? ['clickhouse'] : [];
     const only = process.env.BENCH_ONLY?.split(',');
-    for (const name of ['throughput', 'latency', 'replay', 'write_floor', 'replay_floor', ...kafka, ...redis].filter((n) => !only || only.includes(n))) {
+    for (const name of ['throughput', 'latency', 'replay', 'write_floor', 'replay_floor', ...kafka, ...redis, ...clickhouse].filter((n) => !only || only.includes(n))) {
       const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, work], { stdio: ['ignore', 'inherit', 'inherit'] });
       if (r.status !== 0) throw new Error(`bench part ${name} failed with status ${r.status}`);
     }

@@ -19,6 +19,7 @@ import { generateIntents } from '../tools/generate.js';
 import type { MarketData } from '../market/types.js';
 import { renderOrders, renderPositions, renderSummary } from './render.js';
 import { jsonSchemas } from '../domain/schemas.js';
+import { registerAuditCommands } from './audit.js';
 
 const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
 
@@ -60,6 +61,8 @@ function redisOptions(): { url: string; prefix: string } | undefined {
   return url ? { url, prefix: process.env.FILLSTREAM_REDIS_PREFIX || DEFAULT_REDIS_PREFIX } : undefined;
 }
 
+const booksOption = () => new Option('--books <file>', 'the NDJSON books the data dir was run with, if any');
+
 /** Where orders and positions are read from: the Redis projection when REDIS_URL is set, else a fold of the log. */
 const sourceOption = () =>
   new Option('--source <source>', 'read live state from the Redis projection (default when REDIS_URL is set) or fold the log').choices(['redis', 'log']);
@@ -90,6 +93,7 @@ program
   .option('--until-idle', 'exit once every intent is settled or resting (otherwise follow the intents file until SIGINT/SIGTERM)')
   .addOption(new Option('--fsync <mode>', 'log durability').choices(['always', 'batch', 'off']).default('always'))
   .option('--json', 'print one JSON summary instead of tables')
+  .option('--no-audit', 'do not run the audit sink (the journal in ClickHouse, or in files in the data dir)')
   .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
   .action(async (o) => {
     const signal = stopSignal();
@@ -108,6 +112,7 @@ program
         onIntake: progress.add,
         kafka: o.bus === 'kafka' ? kafkaOptions('fillstream-run') : undefined,
         redis: redisOptions(),
+        audit: o.audit === false ? undefined : { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
       });
       progress.done();
       const summary = { ...summarize(view, market), bus: o.bus, data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };
@@ -165,7 +170,7 @@ program
   .description('print positions and PnL, marked to the books at the latest event time')
   .addOption(dataDirOption())
   .addOption(busOption())
-  .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
+  .addOption(booksOption())
   .addOption(sourceOption())
   .option('--json', 'print JSON')
   .action(async (o) => {
@@ -209,7 +214,7 @@ program
   .description('print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log')
   .addOption(dataDirOption())
   .addOption(busOption())
-  .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
+  .addOption(booksOption())
   .addOption(sourceOption())
   .option('--json', 'print JSON')
   .action(async (o) => {
@@ -276,6 +281,7 @@ program
       policy: o.policy ? loadPolicyFile(o.policy) : undefined,
       kafka: kafkaOptions(`fillstream-${name}`),
       redis: redisOptions(),
+      audit: { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
       stages: [name as StageName | SinkName],
     });
     console.error(`fillstream: stage ${name} consuming on Kafka (group ${name}); SIGTERM stops it after the batch in hand`);
@@ -405,6 +411,8 @@ function startProgress() {
     },
   };
 }
+
+registerAuditCommands(program);
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`fillstream: ${e instanceof Error ? e.message : String(e)}`);

@@ -26,6 +26,7 @@ import type { Stage } from './stage.js';
 import { SupervisedStage } from './supervise.js';
 import { consumeInto, type Sink } from './sink.js';
 import { RedisProjector } from '../projections/redis/projector.js';
+import { openAuditSink } from '../audit/index.js';
 import { foldLog, type View } from '../projections/view.js';
 
 export type Fsync = 'always' | 'batch' | 'off';
@@ -49,12 +50,17 @@ export interface PipelineOptions {
   stages?: readonly (StageName | SinkName)[];
   /** The Redis projection of live state (REDIS_URL); the projector runs when this is set. */
   redis?: { url: string; prefix?: string };
+  /**
+   * The audit journal: into ClickHouse with a URL (CLICKHOUSE_URL), else into files in the data
+   * dir; the audit sink runs when this is set.
+   */
+  audit?: { clickhouseUrl?: string };
 }
 
 export const STAGE_NAMES = ['normalizer', 'risk', 'router', 'gateway'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 /** Stages that project the log elsewhere, each keeping its own position (pipeline/sink.ts). */
-export const SINK_NAMES = ['projector'] as const;
+export const SINK_NAMES = ['projector', 'audit'] as const;
 export type SinkName = (typeof SINK_NAMES)[number];
 
 /** Records a sink takes per batch: bigger than a stage's, as each batch is one write to its store. */
@@ -126,7 +132,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const log = o.kafka ? await openKafkaLog(o.kafka, KAFKA_TOPICS) : await openLogAt(dataDir, o.fsync, o.windowRecords);
-  const run = new Set<StageName | SinkName>(o.stages ?? [...STAGE_NAMES, ...(o.redis ? (['projector'] as const) : [])]);
+  const run = new Set<StageName | SinkName>(o.stages ?? [...STAGE_NAMES, ...(o.redis ? (['projector'] as const) : []), ...(o.audit ? (['audit'] as const) : [])]);
   if (run.has('projector') && !o.redis) throw new Error('the projector needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379)');
   let venue: Venue | undefined;
   try {
@@ -142,6 +148,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     const names = STAGE_NAMES.filter((n) => run.has(n));
     const sinks: Sink[] = [];
     if (run.has('projector')) sinks.push(await RedisProjector.open({ redisUrl: o.redis!.url, prefix: o.redis!.prefix, log, market }));
+    if (run.has('audit')) sinks.push(await openAuditSink({ dataDir, clickhouseUrl: o.audit?.clickhouseUrl }));
     // On Kafka a stage survives broker outages and rebalances by being rebuilt from the log
     // (supervise.ts), once its partitions are assigned. The embedded log has neither: any failure
     // there is fatal, and a restart of the process recovers.

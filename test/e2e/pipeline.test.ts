@@ -92,6 +92,13 @@ test('SIGKILL at several points, then restart: nothing lost, nothing doubled, sa
     await venue.close();
   }
   assert.equal(cliJson<Summary>(['replay', '--data-dir', dir]).state_hash, reference.state_hash);
+
+  // The audit journal (files in the data dir) went through the same kills: every event once.
+  const journal = cli(['audit', 'sql', '--data-dir', dir, '--format', 'JSONEachRow', 'SELECT count() AS n, uniqExact(log_topic, log_offset) AS distinct_offsets FROM fillstream.audit_events']);
+  assert.equal(journal.status, 0, journal.stderr);
+  const row = JSON.parse(journal.stdout.trim()) as { n: string | number; distinct_offsets: string | number };
+  assert.equal(Number(row.n), after.events - after.intents, 'one journal row per event');
+  assert.equal(Number(row.distinct_offsets), Number(row.n), 'no event twice');
 });
 
 test('while run holds a data dir: a second run is refused clearly, inspection works read-only', async () => {

@@ -2,6 +2,7 @@
 // exactly once across SIGKILLs, rebuilt after a flush, and fenced against a stale projector.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { TOPICS } from '../../src/domain/events.js';
@@ -11,7 +12,7 @@ import { readWatermarks } from '../../src/projections/redis/reader.js';
 import { openLogAt } from '../../src/pipeline/run.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import type { Summary } from '../../src/projections/view.js';
-import { cli, cliJson, requireBuild, runAndKill, tempDir, writeIntents } from '../helpers/cli.js';
+import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
 import { freshRedisPrefix, redisUrl } from '../helpers/redis.js';
 
 const url = redisUrl();
@@ -59,12 +60,20 @@ test('100,000+ events through the projector, with SIGKILLs mid-stream: Redis hol
   const prefix = freshRedisPrefix();
   process.env.FILLSTREAM_REDIS_PREFIX = prefix;
   const k = redisKeys(prefix);
+  // Killed as soon as Redis shows progress past a mark, three times, at growing marks.
+  const applied = async () => Object.values(await readWatermarks(redis, k)).reduce((a, b) => a + b, 0);
   const seen: number[] = [];
-  for (const ms of [700, 1100, 1500, 1900]) {
-    const r = await runAndKill(['run', '--data-dir', dir, '--until-idle'], ms);
-    const w = await readWatermarks(redis, k);
-    seen.push(Object.values(w).reduce((a, b) => a + b, 0));
-    if (!r.killed) break;
+  for (const share of [0.05, 0.35, 0.65]) {
+    const child = spawn(process.execPath, [CLI, 'run', '--data-dir', dir, '--until-idle'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    const deadline = Date.now() + 120_000;
+    while ((await applied()) < share * reference.events && child.exitCode === null) {
+      assert.ok(Date.now() < deadline, `the projector did not reach ${share * 100}%`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    seen.push(await applied());
   }
   assert.ok(seen.some((n) => n > 0 && n < reference.events), `a kill landed mid-projection (applied after each kill: ${seen.join(', ')} of ${reference.events})`);
   const live = cliJson<Summary>(['run', '--data-dir', dir, '--until-idle']);

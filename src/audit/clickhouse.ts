@@ -1,0 +1,165 @@
+// The journal on a ClickHouse server (18.16 and later): one INSERT per cut, retried with back-off
+// while the server is away; before each retry the stored offsets are read back, so an INSERT that
+// did land is never stored twice.
+import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
+import { ddlStatements } from './ddl.js';
+import { JournalState } from './journal.js';
+import type { ChecksumRow, JournalRow } from './row.js';
+import type { JournalStore } from './sink.js';
+import { CHECKSUMS_TABLE, EVENTS_TABLE, readChecksums, readHeads, recomputeChecksums, sqlString, type SqlRunner } from './sql.js';
+
+export function clickhouseClient(url: string): ClickHouseClient {
+  return createClient({
+    url,
+    // 18.16 answers plain HTTP only: no compressed bodies, no settings it does not know.
+    compression: { request: false, response: false },
+    request_timeout: 60_000,
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+}
+
+export function clickhouseRunner(client: ClickHouseClient): SqlRunner {
+  return {
+    async rows<T>(sql: string): Promise<T[]> {
+      const rs = await client.query({ query: sql, format: 'JSONEachRow' });
+      return rs.json<T>();
+    },
+  };
+}
+
+/** Applies infra/clickhouse/*.sql in order; returns the statements run. */
+export async function migrate(url: string): Promise<string[]> {
+  const client = clickhouseClient(url);
+  try {
+    const done: string[] = [];
+    for (const s of ddlStatements()) {
+      await client.command({ query: s.sql });
+      done.push(`${s.file}: ${s.sql.split('\n')[0]}`);
+    }
+    return done;
+  } finally {
+    await client.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface RetryOptions {
+  /** First pause after a failure (default 100 ms), doubling up to maxDelayMs (default 5 s). */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  onRetry?: (e: unknown, delayMs: number) => void;
+}
+
+export class ClickHouseStore implements JournalStore {
+  private readonly client: ClickHouseClient;
+  private readonly q: SqlRunner;
+  private readonly minDelay: number;
+  private readonly maxDelay: number;
+  private readonly onRetry: (e: unknown, delayMs: number) => void;
+  private closed = false;
+
+  constructor(url: string, o: RetryOptions = {}) {
+    this.client = clickhouseClient(url);
+    this.q = clickhouseRunner(this.client);
+    this.minDelay = o.minDelayMs ?? 100;
+    this.maxDelay = o.maxDelayMs ?? 5_000;
+    let last = 0;
+    this.onRetry =
+      o.onRetry ??
+      ((e, d) => {
+        // One line per few seconds at most: an outage must not flood the log.
+        if (Date.now() - last < 5_000) return;
+        last = Date.now();
+        process.stderr.write(`audit: ClickHouse unavailable (${(e as Error).message?.split('\n')[0]}); retrying in ${d} ms\n`);
+      });
+  }
+
+  async load(): Promise<JournalState> {
+    return this.retrying(async () => {
+      const heads = await readHeads(this.q);
+      let sums = await readChecksums(this.q);
+      const covered = new Map<string, number>();
+      for (const c of sums) {
+        const k = `${c.log_topic}\u0000${c.log_partition}`;
+        covered.set(k, Math.max(covered.get(k) ?? -1, c.last_offset));
+      }
+      const behind = heads
+        .filter((h) => (covered.get(`${h.log_topic}\u0000${h.log_partition}`) ?? -1) < h.last_offset)
+        .map((h) => ({ topic: h.log_topic, partition: h.log_partition, offset: covered.get(`${h.log_topic}\u0000${h.log_partition}`) ?? -1 }));
+      const fixed = await recomputeChecksums(this.q, behind);
+      if (fixed.length > 0) {
+        await this.insertChecksums(fixed);
+        const key = (c: ChecksumRow) => `${c.day}\u0000${c.log_topic}\u0000${c.log_partition}`;
+        const byKey = new Map(sums.map((c) => [key(c), c]));
+        for (const c of fixed) byKey.set(key(c), c);
+        sums = [...byKey.values()];
+      }
+      return new JournalState(heads, sums);
+    });
+  }
+
+  async store(rows: JournalRow[], state: JournalState): Promise<void> {
+    let left = rows;
+    await this.retrying(
+      async () => {
+        if (left.length > 0) await this.client.insert({ table: EVENTS_TABLE, values: left, format: 'JSONEachRow' });
+      },
+      async () => {
+        // The INSERT may have landed: keep only what the server does not hold.
+        const stored = await this.storedNext(left);
+        left = left.filter((r) => r.log_offset >= (stored.get(`${r.log_topic}\u0000${r.log_partition}`) ?? 0));
+      },
+    );
+    state.applyStored(rows);
+  }
+
+  async storeChecksums(sums: ChecksumRow[]): Promise<void> {
+    await this.retrying(() => this.insertChecksums(sums));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client.close();
+  }
+
+  /** The next offset the server holds per partition of these rows. */
+  private async storedNext(rows: JournalRow[]): Promise<Map<string, number>> {
+    const parts = new Map<string, string>();
+    let min = Infinity;
+    for (const r of rows) {
+      parts.set(`${r.log_topic}\u0000${r.log_partition}`, `(${sqlString(r.log_topic)}, ${r.log_partition})`);
+      min = Math.min(min, r.log_offset);
+    }
+    const out = new Map<string, number>();
+    if (parts.size === 0) return out;
+    const got = await this.q.rows<{ t: string; p: number | string; o: string }>(
+      `SELECT log_topic AS t, log_partition AS p, toString(max(log_offset)) AS o FROM ${EVENTS_TABLE}
+       WHERE (log_topic, log_partition) IN (${[...parts.values()].join(', ')}) AND log_offset >= ${min} GROUP BY log_topic, log_partition`,
+    );
+    for (const g of got) out.set(`${g.t}\u0000${Number(g.p)}`, Number(g.o) + 1);
+    return out;
+  }
+
+  private async insertChecksums(sums: ChecksumRow[]): Promise<void> {
+    if (sums.length > 0) await this.client.insert({ table: CHECKSUMS_TABLE, values: sums, format: 'JSONEachRow' });
+  }
+
+  /** Runs fn until it succeeds, pausing 100 ms doubling to 5 s; `before` runs ahead of each retry. */
+  private async retrying<T>(fn: () => Promise<T>, before?: () => Promise<void>): Promise<T> {
+    let delay = this.minDelay;
+    let failed = false;
+    for (;;) {
+      try {
+        if (failed && before) await before();
+        return await fn();
+      } catch (e) {
+        if (this.closed) throw e;
+        failed = true;
+        this.onRetry(e, delay);
+        await sleep(delay);
+        delay = Math.min(delay * 2, this.maxDelay);
+      }
+    }
+  }
+}

@@ -1,0 +1,144 @@
+// The embedded journal: append-only NDJSON files (JSONEachRow, the table's columns) in
+// <dataDir>/audit/, in segments. Each segment starts with a state file (chain heads and daily
+// checksums as of its first row), so a restart reads only the newest segment back; a torn last
+// line after a crash is cut off. Rows count as stored once fsync'd.
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { JournalState, type ChainHead } from './journal.js';
+import type { ChecksumRow, JournalRow } from './row.js';
+import type { JournalStore } from './sink.js';
+
+export const auditDir = (dataDir: string): string => join(dataDir, 'audit');
+const seqName = (seq: number) => String(seq).padStart(6, '0');
+export const eventsFile = (dir: string, seq: number) => join(dir, `events-${seqName(seq)}.ndjson`);
+export const checksumsFile = (dir: string, seq: number) => join(dir, `checksums-${seqName(seq)}.ndjson`);
+const stateFile = (dir: string, seq: number) => join(dir, `state-${seqName(seq)}.json`);
+
+interface SegmentState {
+  heads: ChainHead[];
+  checksums: ChecksumRow[];
+}
+
+/** Lines of a file up to its last newline; cuts a torn tail off the file itself when `repair`. */
+export function readLines(path: string, repair: boolean): string[] {
+  if (!existsSync(path)) return [];
+  const buf = readFileSync(path);
+  const end = buf.lastIndexOf(0x0a) + 1;
+  if (end < buf.length && repair) {
+    const fd = openSync(path, 'r+');
+    try {
+      ftruncateSync(fd, end);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return end === 0 ? [] : buf.subarray(0, end - 1).toString().split('\n');
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class FileStore implements JournalStore {
+  private readonly dir: string;
+  private seq = 0;
+  private events: number | undefined;
+  private sums: number | undefined;
+  private size = 0;
+
+  constructor(
+    dataDir: string,
+    private readonly segmentBytes = 256 << 20,
+  ) {
+    this.dir = auditDir(dataDir);
+  }
+
+  async load(): Promise<JournalState> {
+    mkdirSync(this.dir, { recursive: true });
+    this.closeFiles();
+    const seqs = readdirSync(this.dir)
+      .map((f) => /^state-(\d+)\.json$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]));
+    if (seqs.length === 0) {
+      this.seq = 1;
+      this.writeState(new JournalState());
+      this.open();
+      return new JournalState();
+    }
+    this.seq = Math.max(...seqs);
+    const s: SegmentState = JSON.parse(readFileSync(stateFile(this.dir, this.seq), 'utf8'));
+    const state = new JournalState(s.heads, s.checksums);
+    const rows = readLines(eventsFile(this.dir, this.seq), true).map((l) => JSON.parse(l) as JournalRow);
+    // The checksums may lag the rows (a crash between the two writes): write them again whole.
+    const touched = new Map<string, ChecksumRow>();
+    for (const c of state.applyStored(rows)) touched.set(`${c.day}\u0000${c.log_topic}\u0000${c.log_partition}`, c);
+    state.rewind();
+    readLines(checksumsFile(this.dir, this.seq), true);
+    this.open();
+    if (touched.size > 0) this.append(this.sums!, [...touched.values()]);
+    return state;
+  }
+
+  async store(rows: JournalRow[], state: JournalState): Promise<void> {
+    if (this.events === undefined) throw new Error('audit journal files are not open: positions() first');
+    if (this.size >= this.segmentBytes) {
+      this.closeFiles();
+      this.seq++;
+      this.writeState(state);
+      this.open();
+    }
+    this.size += this.append(this.events, rows);
+    state.applyStored(rows);
+  }
+
+  async storeChecksums(sums: ChecksumRow[]): Promise<void> {
+    if (this.sums === undefined) throw new Error('audit journal files are not open: positions() first');
+    this.append(this.sums, sums);
+  }
+
+  async close(): Promise<void> {
+    this.closeFiles();
+  }
+
+  /** Writes the lines and fsyncs; returns the bytes written. */
+  private append(fd: number, rows: readonly object[]): number {
+    if (rows.length === 0) return 0;
+    const buf = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+    return buf.length;
+  }
+
+  private writeState(state: JournalState): void {
+    const path = stateFile(this.dir, this.seq);
+    const s: SegmentState = { heads: state.heads(), checksums: state.checksums() };
+    writeFileSync(path + '.tmp', JSON.stringify(s));
+    const fd = openSync(path + '.tmp', 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(path + '.tmp', path);
+    fsyncDir(this.dir);
+  }
+
+  private open(): void {
+    const ev = eventsFile(this.dir, this.seq);
+    this.events = openSync(ev, 'a');
+    this.sums = openSync(checksumsFile(this.dir, this.seq), 'a');
+    this.size = statSync(ev).size;
+    fsyncDir(this.dir);
+  }
+
+  private closeFiles(): void {
+    if (this.events !== undefined) closeSync(this.events);
+    if (this.sums !== undefined) closeSync(this.sums);
+    this.events = this.sums = undefined;
+  }
+}

@@ -1,0 +1,72 @@
+// `fillstream audit ...`: apply the journal's DDL, verify a day's tamper evidence, run analysts' SQL.
+import { Command, Option } from 'commander';
+import { clickhouseClient, migrate, openEmbeddedSql, verifyJournal, type VerifyReport } from '../audit/index.js';
+
+const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
+
+const urlOption = (what: string) => new Option('--url <url>', `ClickHouse HTTP URL (default: env CLICKHOUSE_URL); ${what}`).default(process.env.CLICKHOUSE_URL || undefined);
+const dataDirOption = () => new Option('--data-dir <dir>', 'data dir whose audit/ files hold the embedded journal').default(DEFAULT_DATA_DIR);
+
+function renderReport(r: VerifyReport): string {
+  const lines = [`audit verify ${r.day}: ${r.ok ? 'OK' : 'FAILED'} (${r.rows} rows of the day, ${r.partitions} partitions)`];
+  for (const f of r.findings) lines.push(`  ${f.kind.padEnd(7)} ${f.topic}/${f.partition}${f.offset === null ? '' : '/' + f.offset}  ${f.detail}`);
+  return lines.join('\n');
+}
+
+export function registerAuditCommands(program: Command): Command {
+  const audit = program.command('audit').description('the immutable audit journal (ClickHouse when CLICKHOUSE_URL is set, else files in the data dir)');
+
+  audit
+    .command('migrate')
+    .description('create the journal tables and analyst views on a ClickHouse server (infra/clickhouse/*.sql, idempotent)')
+    .addOption(urlOption('required'))
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      if (!o.url) throw new Error('no ClickHouse URL: pass --url or set CLICKHOUSE_URL, e.g. http://127.0.0.1:8123');
+      const done = await migrate(o.url);
+      if (o.json) console.log(JSON.stringify({ url: o.url, statements: done.length }));
+      else console.log(done.join('\n'));
+    });
+
+  audit
+    .command('verify')
+    .description("check one day of the journal against its hash chain and daily checksums; exits 1 on any row changed, missing or added")
+    .requiredOption('--day <day>', 'YYYY-MM-DD (event day, UTC)')
+    .addOption(urlOption('without it, the data dir files'))
+    .addOption(dataDirOption())
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const report = await verifyJournal({ day: o.day, dataDir: o.dataDir, clickhouseUrl: o.url });
+      console.log(o.json ? JSON.stringify(report) : renderReport(report));
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  audit
+    .command('sql')
+    .description('run ClickHouse SQL over the journal: the data dir files through chdb, or a server with --url')
+    .argument('<sql>', 'one statement, e.g. "SELECT * FROM fillstream.rejects"')
+    .addOption(dataDirOption())
+    .option('--url <url>', 'run on this ClickHouse server instead of the files')
+    .option('--format <format>', 'ClickHouse output format (default PrettyCompactMonoBlock, or JSONEachRow with --json)')
+    .option('--json', 'print JSON lines (JSONEachRow)')
+    .action(async (sql: string, o) => {
+      const format: string = o.format ?? (o.json ? 'JSONEachRow' : o.url ? 'TabSeparatedWithNames' : 'PrettyCompactMonoBlock');
+      if (o.url) {
+        const client = clickhouseClient(o.url);
+        try {
+          const rs = await client.query({ query: sql, format: format as 'JSONEachRow' });
+          process.stdout.write(await rs.text());
+        } finally {
+          await client.close();
+        }
+        return;
+      }
+      const db = openEmbeddedSql(o.dataDir);
+      try {
+        process.stdout.write(db.query(sql, format));
+      } finally {
+        db.close();
+      }
+    });
+  return audit;
+}
