@@ -5,8 +5,11 @@ NODE_DEPS := node_modules/.package-lock.json
 
 .PHONY: run test bench build deps clean schemas typecheck services-up services-down
 
+# `npm install`, not `npm ci`: chdb lists its native library for every platform as an optional
+# dependency, and registries that only carry this platform's leave those out of the lock, which
+# `npm ci` refuses as out of sync. With the lock in sync, `npm install` installs what it pins.
 $(NODE_DEPS): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $(NODE_DEPS)
 
 deps: $(NODE_DEPS)
