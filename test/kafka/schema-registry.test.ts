@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import { Event, TOPICS } from '../../src/domain/events.js';
 import { frame, wireSchemaId } from '../../src/domain/wire.js';
 import { KAFKA_TOPICS, openKafkaLog } from '../../src/log/kafka/index.js';
+import { JSON_SCHEMA_2020 } from '../../src/log/kafka/registry.js';
 import { accountKey } from '../../src/pipeline/run.js';
 import type { Summary } from '../../src/projections/view.js';
 import { ROOT, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
@@ -78,7 +78,7 @@ test('framed and plain intents from upstream give the embedded state; every even
   // Registers the subjects, so an agent can look the intent schema's id up the way any client does.
   assert.equal(cli(['run', '--bus', 'kafka', '--data-dir', dataDir, '--until-idle']).status, 0);
   // Our schemas are draft 2020-12: the agent's client validates with Ajv's 2020 dialect.
-  const agent = new SchemaRegistry({ host: registryUrl }, { [SchemaType.JSON]: { ajvInstance: new Ajv2020({ strict: false, validateFormats: false }) } });
+  const agent = new SchemaRegistry({ host: registryUrl }, JSON_SCHEMA_2020);
   const intentSchemaId = await agent.getLatestSchemaId(`${prefix}${TOPICS.intents}-value`);
 
   // Every other intent the agent frames, its client validating it against the registered schema;

@@ -83,6 +83,9 @@ async function registerSchema(url: string, subject: string, schema: string): Pro
   }
 }
 
+/** Client options for our draft 2020-12 schemas (for any @kafkajs/confluent-schema-registry client). */
+export const JSON_SCHEMA_2020 = { [SchemaType.JSON]: { ajvInstance: ajvPerSchema } };
+
 const isNotFound = (e: unknown) => typeof e === 'object' && e !== null && (e as { status?: unknown }).status === 404;
 
 export class RegistryWire {
@@ -97,7 +100,7 @@ export class RegistryWire {
 
   /** Registers each topic's schema under its subject (or finds it there), and keeps the ids. */
   static async open(url: string, topics: RegisteredTopic[]): Promise<RegistryWire> {
-    const registry = new SchemaRegistry({ host: url, clientId: 'fillstream', retry: { retries: 5 } }, { [SchemaType.JSON]: { ajvInstance: ajvPerSchema } });
+    const registry = new SchemaRegistry({ host: url, clientId: 'fillstream', retry: { retries: 5 } }, JSON_SCHEMA_2020);
     const wire = new RegistryWire(url, registry);
     for (const t of topics) {
       const id = await registerSchema(url, t.subject, JSON.stringify(t.schema)).catch((e: unknown) => {
