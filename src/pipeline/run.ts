@@ -135,6 +135,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const run = new Set<StageName | SinkName>(o.stages ?? [...STAGE_NAMES, ...(o.redis ? (['projector'] as const) : []), ...(o.audit ? (['audit'] as const) : [])]);
   if (run.has('projector') && !o.redis) throw new Error('the projector needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379)');
   let venue: Venue | undefined;
+  const sinks: Sink[] = [];
   try {
     const market = await openMarket(dataDir, o);
     if (run.has('gateway')) venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
@@ -146,7 +147,6 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       gateway: () => gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
     };
     const names = STAGE_NAMES.filter((n) => run.has(n));
-    const sinks: Sink[] = [];
     if (run.has('projector')) sinks.push(await RedisProjector.open({ redisUrl: o.redis!.url, prefix: o.redis!.prefix, log, market }));
     if (run.has('audit')) sinks.push(await openAuditSink({ dataDir, clickhouseUrl: o.audit?.clickhouseUrl }));
     // On Kafka a stage survives broker outages and rebalances by being rebuilt from the log
@@ -189,6 +189,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       },
     };
   } catch (e) {
+    // Sinks already running close with their consumers; one opened before a failure must not leak.
+    for (const sink of sinks) await sink.close().catch(() => undefined);
     await venue?.close().catch(() => undefined);
     await log.close().catch(() => undefined);
     throw e;
