@@ -116,8 +116,13 @@ export class RegistryWire {
     return this.idOf.get(topic);
   }
 
-  /** The value framed with its topic's schema id; unchanged for a topic without one (exec.control). */
+  /**
+   * The value framed with its topic's schema id. Unchanged on exec.control (internal) and on
+   * exec.intents: the intake forwards producer input as it came, bad lines included, and framing a
+   * line the schema refuses would claim what is not so.
+   */
   encode(topic: string, value: Buffer | string): Buffer | string {
+    if (topic === TOPICS.intents) return value;
     const id = this.idOf.get(topic);
     return id === undefined ? value : frame(id, value);
   }
