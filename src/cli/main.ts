@@ -63,6 +63,10 @@ function redisOptions(): { url: string; prefix: string } | undefined {
 
 const booksOption = () => new Option('--books <file>', 'the NDJSON books the data dir was run with, if any');
 
+/** A command that prints live state (see liveState). */
+const liveStateCommand = (name: string, description: string) =>
+  program.command(name).description(description).addOption(dataDirOption()).addOption(busOption()).addOption(booksOption()).addOption(sourceOption()).option('--json', 'print JSON');
+
 /** Where orders and positions are read from: the Redis projection when REDIS_URL is set, else a fold of the log. */
 const sourceOption = () =>
   new Option('--source <source>', 'read live state from the Redis projection (default when REDIS_URL is set) or fold the log').choices(['redis', 'log']);
@@ -165,14 +169,7 @@ program
     } else console.log(renderOrders(view, o.limit || Infinity, o.status));
   });
 
-program
-  .command('positions')
-  .description('print positions and PnL, marked to the books at the latest event time')
-  .addOption(dataDirOption())
-  .addOption(busOption())
-  .addOption(booksOption())
-  .addOption(sourceOption())
-  .option('--json', 'print JSON')
+liveStateCommand('positions', 'print positions and PnL, marked to the books at the latest event time')
   .action(async (o) => {
     const { view, market } = await liveState(o);
     if (o.json) console.log(JSON.stringify(markPositions(view, market)));
@@ -209,14 +206,7 @@ program
     }
   });
 
-program
-  .command('state')
-  .description('print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log')
-  .addOption(dataDirOption())
-  .addOption(busOption())
-  .addOption(booksOption())
-  .addOption(sourceOption())
-  .option('--json', 'print JSON')
+liveStateCommand('state', 'print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log')
   .action(async (o) => {
     const { view, market } = await liveState(o);
     const summary = { ...summarize(view, market), source: o.source ?? (redisOptions() ? 'redis' : 'log') };
