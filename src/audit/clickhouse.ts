@@ -3,8 +3,9 @@
 // did land is never stored twice.
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { ddlStatements } from './ddl.js';
-import { JournalState } from './journal.js';
-import type { ChecksumRow, JournalRow } from './row.js';
+import { JournalState, type StagedRow } from './journal.js';
+import { Readable } from 'node:stream';
+import { EVENT_COLUMNS, type ChecksumRow } from './row.js';
 import type { JournalStore } from './sink.js';
 import { CHECKSUMS_TABLE, EVENTS_TABLE, readChecksums, readHeads, recomputeChecksums, sqlString, type SqlRunner } from './sql.js';
 
@@ -42,6 +43,11 @@ export async function migrate(url: string): Promise<string[]> {
   }
 }
 
+const COLUMN_NAMES = EVENT_COLUMNS.map(([c]) => c) as [string, ...string[]];
+
+/** The rows' TabSeparated lines, in order: as the sink encoded and hashed them. */
+const tsvBody = (rows: readonly StagedRow[]): Buffer => Buffer.concat(rows.map((r) => r.line));
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface RetryOptions {
@@ -71,7 +77,7 @@ export class ClickHouseStore implements JournalStore {
         // One line per few seconds at most: an outage must not flood the log.
         if (Date.now() - last < 5_000) return;
         last = Date.now();
-        process.stderr.write(`audit: ClickHouse unavailable (${(e as Error).message?.split('\n')[0]}); retrying in ${d} ms\n`);
+        process.stderr.write(`audit: ClickHouse write failed (${(e as Error).message?.split('\n')[0]}); retrying in ${d} ms\n`);
       });
   }
 
@@ -99,11 +105,11 @@ export class ClickHouseStore implements JournalStore {
     });
   }
 
-  async store(rows: JournalRow[], state: JournalState): Promise<void> {
+  async store(rows: StagedRow[], state: JournalState): Promise<void> {
     let left = rows;
     await this.retrying(
       async () => {
-        if (left.length > 0) await this.client.insert({ table: EVENTS_TABLE, values: left, format: 'JSONEachRow' });
+        if (left.length > 0) await this.client.insert({ table: EVENTS_TABLE, values: Readable.from([tsvBody(left)], { objectMode: false }), format: 'TabSeparated', columns: COLUMN_NAMES });
       },
       async () => {
         // The INSERT may have landed: keep only what the server does not hold.
@@ -124,7 +130,7 @@ export class ClickHouseStore implements JournalStore {
   }
 
   /** The next offset the server holds per partition of these rows. */
-  private async storedNext(rows: JournalRow[]): Promise<Map<string, number>> {
+  private async storedNext(rows: StagedRow[]): Promise<Map<string, number>> {
     const parts = new Map<string, string>();
     let min = Infinity;
     for (const r of rows) {

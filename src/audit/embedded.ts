@@ -1,5 +1,5 @@
 // SQL over the embedded journal with chdb (ClickHouse in process): fillstream.audit_events and
-// fillstream.audit_checksums are views over the NDJSON files, then the same analyst views as on the
+// fillstream.audit_checksums are views over the journal files, then the same analyst views as on the
 // server, so the same queries run on both.
 import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -21,14 +21,14 @@ export function openEmbeddedSql(dataDir: string): EmbeddedSql {
   const session = new Session();
   try {
     session.query('CREATE DATABASE IF NOT EXISTS fillstream');
-    const source = (table: string, prefix: string, cols: readonly (readonly [string, string])[]) => {
+    const source = (table: string, prefix: string, ext: string, format: string, cols: readonly (readonly [string, string])[]) => {
       const structure = structureOf(cols);
       // No files yet: an empty table of the same shape keeps every query valid.
-      if (!files.some((f) => f.startsWith(prefix) && f.endsWith('.ndjson'))) session.query(`CREATE TABLE ${table} (${structure}) ENGINE = Memory`);
-      else session.query(`CREATE VIEW ${table} AS SELECT * FROM file(${sqlString(`${dir}/${prefix}*.ndjson`)}, 'JSONEachRow', ${sqlString(structure)})`);
+      if (!files.some((f) => f.startsWith(prefix) && f.endsWith(ext))) session.query(`CREATE TABLE ${table} (${structure}) ENGINE = Memory`);
+      else session.query(`CREATE VIEW ${table} AS SELECT * FROM file(${sqlString(`${dir}/${prefix}*${ext}`)}, '${format}', ${sqlString(structure)})`);
     };
-    source(EVENTS_TABLE, 'events-', EVENT_COLUMNS);
-    source(CHECKSUMS_TABLE, 'checksums-', CHECKSUM_COLUMNS);
+    source(EVENTS_TABLE, 'events-', '.tsv', 'TabSeparated', EVENT_COLUMNS);
+    source(CHECKSUMS_TABLE, 'checksums-', '.ndjson', 'JSONEachRow', CHECKSUM_COLUMNS);
     for (const s of ddlStatements()) if (!s.table) session.query(s.sql);
   } catch (e) {
     session.close();

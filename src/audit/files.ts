@@ -1,16 +1,17 @@
-// The embedded journal: append-only NDJSON files (JSONEachRow, the table's columns) in
-// <dataDir>/audit/, in segments. Each segment starts with a state file (chain heads and daily
+// The embedded journal: append-only files in <dataDir>/audit/, in segments: the events as
+// TabSeparated lines (the table's columns, the very lines the ClickHouse store INSERTs), the
+// checksums as NDJSON. Each segment starts with a state file (chain heads and daily
 // checksums as of its first row), so a restart reads only the newest segment back; a torn last
 // line after a crash is cut off. Rows count as stored once fsync'd.
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JournalState, type ChainHead } from './journal.js';
-import type { ChecksumRow, JournalRow } from './row.js';
+import { JournalState, type ChainHead, type StagedRow } from './journal.js';
+import { EVENT_COLUMNS, type ChecksumRow } from './row.js';
 import type { JournalStore } from './sink.js';
 
 export const auditDir = (dataDir: string): string => join(dataDir, 'audit');
 const seqName = (seq: number) => String(seq).padStart(6, '0');
-export const eventsFile = (dir: string, seq: number) => join(dir, `events-${seqName(seq)}.ndjson`);
+export const eventsFile = (dir: string, seq: number) => join(dir, `events-${seqName(seq)}.tsv`);
 export const checksumsFile = (dir: string, seq: number) => join(dir, `checksums-${seqName(seq)}.ndjson`);
 const stateFile = (dir: string, seq: number) => join(dir, `state-${seqName(seq)}.json`);
 
@@ -34,6 +35,20 @@ export function readLines(path: string, repair: boolean): string[] {
     }
   }
   return end === 0 ? [] : buf.subarray(0, end - 1).toString().split('\n');
+}
+
+const column = (name: string): number => EVENT_COLUMNS.findIndex(([c]) => c === name);
+const DAY = column('day');
+const TOPIC = column('log_topic');
+const PARTITION = column('log_partition');
+const OFFSET = column('log_offset');
+const ROW_HASH = column('row_hash');
+
+/** What a restart needs of a stored line (these columns never hold an escape). */
+function stagedOf(line: string): Omit<StagedRow, 'line'> {
+  const f = line.split('\t');
+  if (f.length !== EVENT_COLUMNS.length) throw new Error(`audit journal: a line with ${f.length} columns, expected ${EVENT_COLUMNS.length}: ${line.slice(0, 120)}`);
+  return { day: f[DAY], log_topic: f[TOPIC], log_partition: Number(f[PARTITION]), log_offset: Number(f[OFFSET]), row_hash: f[ROW_HASH] };
 }
 
 function fsyncDir(dir: string): void {
@@ -75,7 +90,7 @@ export class FileStore implements JournalStore {
     this.seq = Math.max(...seqs);
     const s: SegmentState = JSON.parse(readFileSync(stateFile(this.dir, this.seq), 'utf8'));
     const state = new JournalState(s.heads, s.checksums);
-    const rows = readLines(eventsFile(this.dir, this.seq), true).map((l) => JSON.parse(l) as JournalRow);
+    const rows = readLines(eventsFile(this.dir, this.seq), true).map(stagedOf);
     // The checksums may lag the rows (a crash between the two writes): write them again whole.
     const touched = new Map<string, ChecksumRow>();
     for (const c of state.applyStored(rows)) touched.set(`${c.day}\u0000${c.log_topic}\u0000${c.log_partition}`, c);
@@ -86,7 +101,7 @@ export class FileStore implements JournalStore {
     return state;
   }
 
-  async store(rows: JournalRow[], state: JournalState): Promise<void> {
+  async store(rows: StagedRow[], state: JournalState): Promise<void> {
     if (this.events === undefined) throw new Error('audit journal files are not open: positions() first');
     if (this.size >= this.segmentBytes) {
       this.closeFiles();
@@ -94,7 +109,7 @@ export class FileStore implements JournalStore {
       this.writeState(state);
       this.open();
     }
-    this.size += this.append(this.events, rows);
+    this.size += this.write(this.events, Buffer.concat(rows.map((r) => r.line)));
     state.applyStored(rows);
   }
 
@@ -107,10 +122,13 @@ export class FileStore implements JournalStore {
     this.closeFiles();
   }
 
-  /** Writes the lines and fsyncs; returns the bytes written. */
+  /** Writes the rows as NDJSON and fsyncs; returns the bytes written. */
   private append(fd: number, rows: readonly object[]): number {
-    if (rows.length === 0) return 0;
-    const buf = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return rows.length === 0 ? 0 : this.write(fd, Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n'));
+  }
+
+  private write(fd: number, buf: Buffer): number {
+    if (buf.length === 0) return 0;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     fsyncSync(fd);

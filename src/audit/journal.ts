@@ -1,8 +1,9 @@
 // The journal's chain state, pure: where each (topic, partition) chain ends, and the daily
 // checksum of each (day, topic, partition). Both stores (ClickHouse, files) drive this same code.
-import type { Event } from '../domain/events.js';
 import type { LogRecord } from '../log/types.js';
-import { eventColumns, rowHash, type ChecksumRow, type JournalRow } from './row.js';
+import { journalRow, payloadText, type ChecksumRow } from './row.js';
+import { lastTextPlain } from './pick.js';
+import { encodeRow, LineWriter, type RowText } from './tsv.js';
 
 export interface ChainHead {
   log_topic: string;
@@ -15,12 +16,36 @@ export interface ChainHead {
 const pkey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const dkey = (day: string, topic: string, partition: number) => `${day}\u0000${topic}\u0000${partition}`;
 
-/** The next row of a chain: pure, so the same records always give the same hashes. */
-export function chainRow(r: LogRecord, e: Event | undefined, prev: { last_offset: number; head: string }): JournalRow {
-  const cols = eventColumns(r, e);
-  const row = { ...cols, prev_offset: prev.last_offset, prev_hash: prev.head, row_hash: '' };
-  row.row_hash = rowHash(row);
-  return row;
+const known: RowText = { plain: false, ascii: false };
+const TOPIC_NAME = /^[A-Za-z0-9._-]*$/;
+
+/**
+ * A row as the sink holds it until stored: its encoded line (every column, row_hash included) and
+ * the few columns that positions, cuts and checksums need. The full row object is garbage at once:
+ * only these few fields and the line's bytes (outside the JS heap) live until the INSERT.
+ */
+export interface StagedRow {
+  day: string;
+  log_topic: string;
+  log_partition: number;
+  log_offset: number;
+  row_hash: string;
+  /** The row's TabSeparated line, newline included. */
+  line: Buffer;
+}
+
+/**
+ * The next row of a chain, hashed and encoded: pure, so the same records always give the same
+ * rows and hashes. `w` only supplies the bytes the line is written into.
+ */
+export function chainRow(r: LogRecord, prev: { last_offset: number; head: string }, w: LineWriter): StagedRow {
+  const payload = payloadText(r);
+  const row = journalRow(r, payload.text, prev);
+  // Topic names are [a-zA-Z0-9._-] by rule (Kafka's, and the embedded log's are fillstream's).
+  known.ascii = payload.ascii && TOPIC_NAME.test(r.topic);
+  known.plain = lastTextPlain() && known.ascii;
+  const enc = encodeRow(row, w, known);
+  return { day: row.day, log_topic: r.topic, log_partition: r.partition, log_offset: r.offset, row_hash: enc.hash, line: enc.line };
 }
 
 export class JournalState {
@@ -29,6 +54,7 @@ export class JournalState {
   /** Where stored rows end. */
   private readonly stored = new Map<string, ChainHead>();
   private readonly days = new Map<string, ChecksumRow>();
+  private readonly lines = new LineWriter();
 
   constructor(heads: ChainHead[] = [], checksums: ChecksumRow[] = []) {
     for (const h of heads) {
@@ -52,11 +78,11 @@ export class JournalState {
   }
 
   /** The row for a record; undefined when the record is at or before what the chain already holds. */
-  append(r: LogRecord, e: Event | undefined): JournalRow | undefined {
+  append(r: LogRecord): StagedRow | undefined {
     const k = pkey(r.topic, r.partition);
     const h = this.building.get(k) ?? { log_topic: r.topic, log_partition: r.partition, last_offset: -1, head: '' };
     if (r.offset <= h.last_offset) return undefined;
-    const row = chainRow(r, e, h);
+    const row = chainRow(r, h, this.lines);
     this.building.set(k, { log_topic: r.topic, log_partition: r.partition, last_offset: r.offset, head: row.row_hash });
     return row;
   }
@@ -65,7 +91,7 @@ export class JournalState {
    * Rows are now stored (in this order): advance the stored heads and the daily checksums; returns
    * the checksum rows that changed, to store beside the journal.
    */
-  applyStored(rows: readonly JournalRow[]): ChecksumRow[] {
+  applyStored(rows: readonly Pick<StagedRow, 'day' | 'log_topic' | 'log_partition' | 'log_offset' | 'row_hash'>[]): ChecksumRow[] {
     const touched = new Map<string, ChecksumRow>();
     for (const r of rows) {
       this.stored.set(pkey(r.log_topic, r.log_partition), { log_topic: r.log_topic, log_partition: r.log_partition, last_offset: r.log_offset, head: r.row_hash });
@@ -88,7 +114,7 @@ export class JournalState {
 }
 
 /** Table partition of a row: the month of its event day (PARTITION BY toYYYYMM(day)). */
-export const tablePartition = (r: JournalRow): string => r.day.slice(0, 7);
+export const tablePartition = (r: { day: string }): string => r.day.slice(0, 7);
 
 /**
  * Cuts rows (in log order) into INSERTs, each within one table partition and under the size limits:
@@ -96,18 +122,18 @@ export const tablePartition = (r: JournalRow): string => r.day.slice(0, 7);
  * (topic, partition) in order, so whatever is stored is always a prefix of each: positions read back
  * stay exact. Rows of another month wait for a later cut without holding back the other partitions.
  */
-export function cutBatches(rows: readonly JournalRow[], maxRows: number, maxBytes: number): JournalRow[][] {
-  const out: JournalRow[][] = [];
+export function cutBatches(rows: readonly StagedRow[], maxRows: number, maxBytes: number): StagedRow[][] {
+  const out: StagedRow[][] = [];
   let rest = rows;
   while (rest.length > 0) {
     const month = tablePartition(rest[0]);
     const blocked = new Set<string>();
-    const cut: JournalRow[] = [];
-    const left: JournalRow[] = [];
+    const cut: StagedRow[] = [];
+    const left: StagedRow[] = [];
     let bytes = 0;
     for (const r of rest) {
       const k = r.log_topic + '\u0000' + r.log_partition;
-      const size = r.payload.length + 512;
+      const size = r.line.length;
       if (blocked.has(k) || tablePartition(r) !== month || cut.length >= maxRows || (cut.length > 0 && bytes + size > maxBytes)) {
         blocked.add(k);
         left.push(r);

@@ -1,11 +1,12 @@
 // One journal row per log record: the columns of fillstream.audit_events, derived from the record
 // alone (pure), so the same log always yields the same rows and the same hashes.
+import { isAscii } from 'node:buffer';
 import { dec } from '../domain/decimal.js';
-import type { Event } from '../domain/events.js';
-import { hash } from 'node:crypto';
 import { microsToIso, parseRfc3339Micros } from '../domain/time.js';
 import { WIRE_HEADER_BYTES, wireSchemaId } from '../domain/wire.js';
 import type { LogRecord } from '../log/types.js';
+import { PICKED, pickEvent, SLOT, type PickedPath, type Picks } from './pick.js';
+import { encodeRow, LineWriter } from './tsv.js';
 
 /** The event columns, in table order (hash columns excluded). Decimals stay exact text. */
 export interface EventColumns {
@@ -101,38 +102,61 @@ export const CHECKSUM_COLUMNS: readonly (readonly [keyof ChecksumRow, string])[]
 /** ClickHouse's structure string for file()/table definitions. */
 export const structureOf = (cols: readonly (readonly [string, string])[]): string => cols.map(([n, t]) => `${n} ${t}`).join(', ');
 
-// Hashed in this order: every column but row_hash, so any edit to a stored value shows.
-const HASHED = EVENT_COLUMNS.map(([n]) => n).filter((n) => n !== 'row_hash');
-
 /**
- * The row's hash: sha256 over its columns as text (JSON array), prev_hash included, so each row
- * commits to the whole chain before it. Values read back from ClickHouse (64-bit integers arrive
- * as strings) hash the same as the values written.
+ * The row's hash: sha256 over its TabSeparated line up to row_hash (every other column, prev_hash
+ * included, so each row commits to the whole chain before it). Values read back from a store
+ * (64-bit integers arrive as strings) encode, and so hash, the same as the values written.
  */
-export function rowHash(row: Omit<JournalRow, 'row_hash'> | Record<string, unknown>): string {
-  const r = row as Record<string, unknown>;
-  return hash('sha256', JSON.stringify(HASHED.map((c) => String(r[c]))), 'hex');
+export function rowHash(row: Omit<JournalRow, 'row_hash'> | JournalRow): string {
+  return encodeRow(row as JournalRow, scratch).hash;
 }
 
-const s = (v: unknown): string => (typeof v === 'string' ? v : '');
+const scratch = new LineWriter(64 << 10);
 
-/** The event columns of a record; undefined event (not JSON, not an event) still gets a row. */
-export function eventColumns(r: LogRecord, e: Event | undefined): EventColumns {
-  const value = wireSchemaId(r.value) === undefined ? r.value : r.value.subarray(WIRE_HEADER_BYTES);
+const EMPTY = Buffer.alloc(0);
+
+/** The payload of a record: its text after any wire-format frame (invalid UTF-8 replaced). */
+export function payloadText(r: LogRecord): { text: string; ascii: boolean } {
+  const v = r.value ?? EMPTY;
+  const body = wireSchemaId(v) === undefined ? v : v.subarray(WIRE_HEADER_BYTES);
+  // ASCII (nearly every event) decodes as a plain copy; anything else as UTF-8.
+  const ascii = isAscii(body);
+  payload.text = ascii ? (body as Buffer & Slicers).latin1Slice(0, body.length) : body.toString();
+  payload.ascii = ascii;
+  return payload;
+}
+
+interface Slicers {
+  latin1Slice(start: number, end: number): string;
+}
+
+const payload = { text: '', ascii: true };
+
+const picks: Picks = new Array<string | undefined>(PICKED.length);
+const p = (path: PickedPath): string => picks[SLOT[path]] ?? '';
+
+/**
+ * The row of a record, chained after `prev`, with row_hash still empty (see encodeRow). Reads the
+ * event's fields from its bytes; a record that is not a JSON object still gets a row (type '',
+ * the raw text as payload).
+ */
+export function journalRow(r: LogRecord, payload: string, prev: { last_offset: number; head: string }): JournalRow {
+  pickEvent(payload, picks);
   // A record's own append time stands in for times an event lacks (never for valid events).
-  const recordedUs = parseRfc3339Micros(s(e?.recorded_at)) ?? r.timestamp * 1000;
-  const tsUs = parseRfc3339Micros(s(e?.ts)) ?? recordedUs;
-  const c: EventColumns = {
-    day: microsToIso(tsUs).slice(0, 10),
+  const recordedUs = parseRfc3339Micros(p('recorded_at')) ?? r.timestamp * 1000;
+  const tsUs = parseRfc3339Micros(p('ts')) ?? recordedUs;
+  const type = p('type');
+  const row: JournalRow = {
+    day: dayOf(tsUs),
     ts_us: tsUs,
     recorded_us: recordedUs,
-    intent_id: s(e?.intent_id),
+    intent_id: p('intent_id'),
     order_id: '',
     client_order_id: '',
-    event_type: s(e?.type),
-    event_id: s(e?.event_id),
-    account: s(e?.account),
-    strategy: s(e?.strategy),
+    event_type: type,
+    event_id: p('event_id'),
+    account: p('account'),
+    strategy: p('strategy'),
     venue: '',
     instrument_id: '',
     side: '',
@@ -144,77 +168,94 @@ export function eventColumns(r: LogRecord, e: Event | undefined): EventColumns {
     ref_price: '',
     code: '',
     reason: '',
-    payload: value.toString(),
+    payload,
     log_topic: r.topic,
     log_partition: r.partition,
     log_offset: r.offset,
+    prev_offset: prev.last_offset,
+    prev_hash: prev.head,
+    row_hash: '',
   };
-  if (!e || typeof e.data !== 'object' || e.data === null) return c;
-  switch (e.type) {
+  switch (type) {
     case 'IntentAccepted':
-    case 'RiskApproved': {
-      const i = e.data.intent;
-      c.instrument_id = s(i?.sized_on) || s(i?.instrument_id);
-      c.side = s(i?.side);
-      c.qty = s(i?.qty);
-      c.ref_price = s(i?.ref_price);
-      c.notional = s(i?.notional);
+    case 'RiskApproved':
+      row.instrument_id = p('data.intent.sized_on') || p('data.intent.instrument_id');
+      row.side = p('data.intent.side');
+      row.qty = p('data.intent.qty');
+      row.ref_price = p('data.intent.ref_price');
+      row.notional = p('data.intent.notional');
       break;
-    }
-    case 'OrderRouted': {
-      const o = e.data.order;
-      c.client_order_id = s(o?.client_order_id);
-      c.venue = s(o?.venue);
-      c.instrument_id = s(o?.instrument_id);
-      c.side = s(o?.side);
-      c.qty = s(o?.qty);
-      c.ref_price = s(o?.ref_price);
+    case 'OrderRouted':
+      row.client_order_id = p('data.order.client_order_id');
+      row.venue = p('data.order.venue');
+      row.instrument_id = p('data.order.instrument_id');
+      row.side = p('data.order.side');
+      row.qty = p('data.order.qty');
+      row.ref_price = p('data.order.ref_price');
       break;
-    }
     case 'OrderSubmitted':
-      c.client_order_id = s(e.data.client_order_id);
-      c.venue = s(e.data.venue);
+      row.client_order_id = p('data.client_order_id');
+      row.venue = p('data.venue');
       break;
     case 'OrderAcked':
-      c.client_order_id = s(e.data.client_order_id);
-      c.order_id = s(e.data.venue_order_id);
+      row.client_order_id = p('data.client_order_id');
+      row.order_id = p('data.venue_order_id');
       break;
-    case 'OrderFilled': {
-      const f = e.data.fill;
-      c.client_order_id = s(e.data.client_order_id);
-      c.order_id = s(f?.venue_order_id);
-      c.venue = s(f?.venue);
-      c.qty = s(f?.qty);
-      c.price = s(f?.price);
-      c.fee = s(f?.fee);
-      c.fee_ccy = s(f?.fee_ccy);
+    case 'OrderFilled':
+      row.client_order_id = p('data.client_order_id');
+      row.order_id = p('data.fill.venue_order_id');
+      row.venue = p('data.fill.venue');
+      row.qty = p('data.fill.qty');
+      row.price = p('data.fill.price');
+      row.fee = p('data.fill.fee');
+      row.fee_ccy = p('data.fill.fee_ccy');
       // Exact here, so SQL only ever sums decimals (ClickHouse's Decimal products and quotients overflow).
-      if (c.qty && c.price) c.notional = exactProduct(c.price, c.qty);
+      if (row.qty && row.price) row.notional = exactProduct(row.price, row.qty);
       break;
-    }
     case 'OrderRejected':
-      c.client_order_id = s(e.data.client_order_id);
-      c.code = s(e.data.code);
-      c.reason = s(e.data.reason);
+      row.client_order_id = p('data.client_order_id');
+      row.code = p('data.code');
+      row.reason = p('data.reason');
       break;
     case 'OrderCanceled':
     case 'OrderExpired':
     case 'OrderAnomaly':
-      c.client_order_id = s(e.data.client_order_id);
-      c.reason = s(e.data.reason);
+      row.client_order_id = p('data.client_order_id');
+      row.reason = p('data.reason');
       break;
     case 'FillDuplicate':
-      c.client_order_id = s(e.data.client_order_id);
+      row.client_order_id = p('data.client_order_id');
       break;
     case 'RiskRejected':
     case 'DeadLetter':
-      c.code = s(e.data.code);
-      c.reason = s(e.data.reason);
+      row.code = p('data.code');
+      row.reason = p('data.reason');
       break;
     default:
       break;
   }
-  return c;
+  return row;
+}
+
+/** The event columns of a record (a row with no chain before it, hash columns dropped). */
+export function eventColumns(r: LogRecord): EventColumns {
+  const { prev_offset: _o, prev_hash: _h, row_hash: _r, ...cols } = journalRow(r, payloadText(r).text, { last_offset: -1, head: '' });
+  return cols;
+}
+
+// Days change rarely in a stream of events: remember the last one.
+let dayStart = 0;
+let dayEnd = -1;
+let dayText = '';
+function dayOf(us: number): string {
+  if (us >= dayStart && us < dayEnd) return dayText;
+  dayText = microsToIso(us).slice(0, 10);
+  const start = Date.parse(dayText + 'T00:00:00Z') * 1000;
+  if (Number.isSafeInteger(start)) {
+    dayStart = start;
+    dayEnd = start + 86_400_000_000;
+  }
+  return dayText;
 }
 
 function exactProduct(a: string, b: string): string {

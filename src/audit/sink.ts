@@ -1,11 +1,10 @@
 // The audit sink's buffering, shared by both stores: rows are built (hashed) as records arrive,
 // stored in cuts by size and time, and the chain state advances only once a cut is stored.
-import { TOPICS, type Event } from '../domain/events.js';
+import { TOPICS } from '../domain/events.js';
 import type { LogPosition, LogRecord } from '../log/types.js';
-import { fromRecord } from '../pipeline/codec.js';
 import type { Sink } from '../pipeline/sink.js';
-import { cutBatches, JournalState } from './journal.js';
-import type { ChecksumRow, JournalRow } from './row.js';
+import { cutBatches, JournalState, type StagedRow } from './journal.js';
+import type { ChecksumRow } from './row.js';
 
 /** Every event topic; exec.intents holds raw producer input, not events. */
 export const AUDIT_TOPICS: readonly string[] = [TOPICS.risk, TOPICS.router, TOPICS.gateway, TOPICS.audit, TOPICS.dlq];
@@ -24,26 +23,17 @@ export interface JournalStore {
   /** The chain state as stored (heads and daily checksums), repaired if a crash left them apart. */
   load(): Promise<JournalState>;
   /** Store one cut (one table partition, log order), retrying until stored; advances `state`. */
-  store(rows: JournalRow[], state: JournalState): Promise<void>;
+  store(rows: StagedRow[], state: JournalState): Promise<void>;
   /** Store the daily checksums as they stand after the cuts of one flush. */
   storeChecksums(sums: ChecksumRow[]): Promise<void>;
   close(): Promise<void>;
-}
-
-function decode(r: LogRecord): Event | undefined {
-  try {
-    const e = fromRecord(r);
-    return typeof e === 'object' && e !== null ? e : undefined;
-  } catch {
-    return undefined; // still journaled: type '' and the raw bytes as payload
-  }
 }
 
 export class JournalSink implements Sink {
   readonly name = 'audit';
   readonly topics = AUDIT_TOPICS;
   private state = new JournalState();
-  private buffer: JournalRow[] = [];
+  private buffer: StagedRow[] = [];
   private inFlight = 0;
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -70,7 +60,7 @@ export class JournalSink implements Sink {
   async write(batch: LogRecord[]): Promise<void> {
     this.check();
     for (const r of batch) {
-      const row = this.state.append(r, decode(r));
+      const row = this.state.append(r);
       if (row) this.buffer.push(row);
     }
     if (this.buffer.length >= this.maxRows) {

@@ -89,10 +89,14 @@ test('audit sql and audit verify through the CLI; verify finds a row changed by 
   const file = eventsFile(join(dir, 'audit'), 1);
   const before = statSync(file).size;
   const text = readFileSync(file, 'utf8');
-  const target = text.split('\n').findIndex((l) => l.includes('"event_type":"OrderFilled"'));
+  // TabSeparated lines: a row is its columns split on tabs (escapes never hold a raw tab).
+  const col = (name: string) => EVENT_COLUMNS.findIndex(([c]) => c === name);
   const lines = text.split('\n');
-  const row = JSON.parse(lines[target]);
-  lines[target] = JSON.stringify({ ...row, price: '1' });
+  const target = lines.findIndex((l) => l.split('\t')[col('event_type')] === 'OrderFilled');
+  const fields = lines[target].split('\t');
+  const row = { day: fields[col('day')], log_topic: fields[col('log_topic')], log_offset: Number(fields[col('log_offset')]) };
+  const edit = (changes: Record<string, string>) => fields.map((f, i) => changes[EVENT_COLUMNS[i][0]] ?? f).join('\t');
+  lines[target] = edit({ price: '1' });
   writeFileSync(file, lines.join('\n'));
   const bad = run(['audit', 'verify', '--day', row.day, '--data-dir', dir, '--json']);
   assert.equal(bad.status, 1, bad.stdout + bad.stderr);
@@ -101,7 +105,7 @@ test('audit sql and audit verify through the CLI; verify finds a row changed by 
 
   // A forged row appended at the end is added, not part of the chain.
   writeFileSync(file, text);
-  appendFileSync(file, JSON.stringify({ ...row, log_offset: 1_000_000, prev_offset: row.log_offset }) + '\n');
+  appendFileSync(file, edit({ log_offset: '1000000', prev_offset: String(row.log_offset) }) + '\n');
   const added = JSON.parse(run(['audit', 'verify', '--day', row.day, '--data-dir', dir, '--json']).stdout);
   assert.ok(added.findings.some((f: { kind: string; offset: number }) => f.kind === 'added' && f.offset === 1_000_000), JSON.stringify(added.findings));
   writeFileSync(file, text);

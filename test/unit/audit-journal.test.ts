@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { makeEvent } from '../../src/domain/envelope.js';
 import type { Event } from '../../src/domain/events.js';
-import { cutBatches, JournalState, tablePartition } from '../../src/audit/journal.js';
-import { eventColumns, rowHash, type ChecksumRow, type JournalRow } from '../../src/audit/row.js';
+import { cutBatches, JournalState, tablePartition, type StagedRow } from '../../src/audit/journal.js';
+import { eventColumns, journalRow, payloadText, rowHash, type ChecksumRow, type JournalRow } from '../../src/audit/row.js';
 import { verifyDay } from '../../src/audit/verify.js';
 import type { LogRecord } from '../../src/log/types.js';
 
@@ -34,7 +34,7 @@ const fill = (intent: string, ts: string): Event => {
 
 test('an OrderFilled row carries the order ids, the fill and its exact notional', () => {
   const e = fill('i1', '2026-01-02T10:00:00.123456Z');
-  const c = eventColumns(rec(e, 'exec.gateway', 7), e);
+  const c = eventColumns(rec(e, 'exec.gateway', 7));
   assert.equal(c.day, '2026-01-02');
   assert.equal(c.ts_us, 1_767_348_000_123_456);
   assert.equal(c.recorded_us, 1_767_348_001_500_000);
@@ -49,25 +49,38 @@ test('an OrderFilled row carries the order ids, the fill and its exact notional'
 
 test('rejects and dead letters carry their code; a record that is not an event still gets a row', () => {
   const rj = makeEvent('RiskRejected', 'i2/risk', env('i2', '2026-01-02T10:00:00Z'), { code: 'MAX_ORDER_NOTIONAL', reason: 'too big', policy_version: 1 });
-  assert.equal(eventColumns(rec(rj, 'exec.router', 0), rj).code, 'MAX_ORDER_NOTIONAL');
+  assert.equal(eventColumns(rec(rj, 'exec.router', 0)).code, 'MAX_ORDER_NOTIONAL');
   const bad: LogRecord = { ...rec({}, 'exec.dlq', 3), value: Buffer.from('not json') };
-  const c = eventColumns(bad, undefined);
+  const c = eventColumns(bad);
   assert.equal(c.event_type, '');
   assert.equal(c.payload, 'not json');
   assert.equal(c.ts_us, bad.timestamp * 1000);
   assert.equal(c.day, '2026-01-02');
 });
 
-/** A chain of n rows over two partitions, stored, with its checksums: what a sink would write. */
-function journal(days: string[], partitions = 2): { rows: JournalRow[]; sums: ChecksumRow[] } {
+/**
+ * A chain of n rows over two partitions, stored, with its checksums: what a sink would write. The
+ * rows are also built whole, the way verification reads them back, and must hash alike.
+ */
+function journal(days: string[], partitions = 2): { rows: JournalRow[]; sums: ChecksumRow[]; staged: StagedRow[] } {
   const s = new JournalState();
   const rows: JournalRow[] = [];
+  const staged: StagedRow[] = [];
+  const heads = new Map<number, { last_offset: number; head: string }>();
   days.forEach((day, i) => {
-    const e = fill('i' + i, `${day}T10:00:00.000001Z`);
-    rows.push(s.append(rec(e, 'exec.gateway', Math.floor(i / partitions) * 2, i % partitions), e)!);
+    const r = rec(fill('i' + i, `${day}T10:00:00.000001Z`), 'exec.gateway', Math.floor(i / partitions) * 2, i % partitions);
+    staged.push(s.append(r)!);
+    const row = journalRow(r, payloadText(r).text, heads.get(r.partition) ?? { last_offset: -1, head: '' });
+    row.row_hash = rowHash(row);
+    heads.set(r.partition, { last_offset: r.offset, head: row.row_hash });
+    rows.push(row);
   });
-  s.applyStored(rows);
-  return { rows, sums: s.checksums() };
+  assert.deepEqual(
+    staged.map((r) => r.row_hash),
+    rows.map((r) => r.row_hash),
+  );
+  s.applyStored(staged);
+  return { rows, sums: s.checksums(), staged };
 }
 
 function verifyStore(day: string, rows: JournalRow[], sums: ChecksumRow[]) {
@@ -134,13 +147,14 @@ test('property: any changed value, deleted row or forged row is found on its day
 });
 
 test('chain state: rows resume after what is stored, and duplicates of stored offsets are skipped', () => {
-  const { rows } = journal(['2026-01-02', '2026-01-02', '2026-01-02'], 1);
+  const { rows, staged } = journal(['2026-01-02', '2026-01-02', '2026-01-02'], 1);
   const s = new JournalState([{ log_topic: 'exec.gateway', log_partition: 0, last_offset: rows[1].log_offset, head: rows[1].row_hash }]);
   assert.equal(s.next('exec.gateway', 0), rows[1].log_offset + 1);
   const e = fill('i2', '2026-01-02T10:00:00.000001Z');
-  assert.equal(s.append(rec(e, 'exec.gateway', rows[1].log_offset), e), undefined);
-  const again = s.append(rec(e, 'exec.gateway', rows[2].log_offset), e)!;
+  assert.equal(s.append(rec(e, 'exec.gateway', rows[1].log_offset)), undefined);
+  const again = s.append(rec(e, 'exec.gateway', rows[2].log_offset))!;
   assert.equal(again.row_hash, rows[2].row_hash, 'the same record after a restart hashes the same');
+  assert.deepEqual(again.line, staged[2].line, 'and encodes the same');
 });
 
 test('property: cuts never span two table partitions and each takes the next rows of every log partition', () => {
@@ -149,9 +163,9 @@ test('property: cuts never span two table partitions and each takes the next row
       fc.array(fc.record({ day: fc.constantFrom('2026-01-31', '2026-02-01', '2026-03-01'), p: fc.integer({ min: 0, max: 2 }) }), { maxLength: 80 }),
       fc.integer({ min: 1, max: 10 }),
       (spec, max) => {
-        const rows = spec.map(({ day, p }, i) => ({ day, payload: 'x', log_topic: 't', log_partition: p, log_offset: i }) as JournalRow);
+        const rows: StagedRow[] = spec.map(({ day, p }, i) => ({ day, log_topic: 't', log_partition: p, log_offset: i, row_hash: '', line: Buffer.from('x\n') }));
         const cuts = cutBatches(rows, max, 1 << 20);
-        const stream = (rs: JournalRow[], p: number) => rs.filter((r) => r.log_partition === p).map((r) => r.log_offset);
+        const stream = (rs: StagedRow[], p: number) => rs.filter((r) => r.log_partition === p).map((r) => r.log_offset);
         for (const p of [0, 1, 2]) assert.deepEqual(stream(cuts.flat(), p), stream(rows, p), 'per partition: the log order');
         for (const c of cuts) {
           assert.ok(c.length >= 1 && c.length <= max);

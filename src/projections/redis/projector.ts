@@ -3,7 +3,6 @@
 // memory (the same fold as replay) and writes what each batch changed, together with the batch's
 // per-partition applied-offset watermarks, in one Lua script: Redis runs it atomically, so after a
 // crash the state and the watermarks always agree, and each event is applied exactly once.
-import { Redis } from 'ioredis';
 import { ALL_TOPICS, TERMINAL_STATUSES, TOPICS } from '../../domain/events.js';
 import type { EventLog, LogPosition, LogRecord } from '../../log/types.js';
 import type { MarketData } from '../../market/types.js';
@@ -13,7 +12,10 @@ import { fromRecord, HEADER_CLIENT_ORDER_ID, HEADER_TYPE } from '../../pipeline/
 import type { Sink } from '../../pipeline/sink.js';
 import { isPolicyRecord } from '../../risk/stage.js';
 import { applyRecord, emptyView, resolverFor, type View } from '../view.js';
+import { connectRedis, type Redis } from './client.js';
 import { redisKeys, type RedisKeys } from './keys.js';
+
+export { connectRedis };
 
 export const PROJECTOR_GROUP = 'projector';
 /** Every log topic: exec.intents only counts intents; exec.risk also carries the policy. */
@@ -69,12 +71,6 @@ export function storedOrder(s: OrderState): StoredOrder {
 }
 
 const wmField = (topic: string, partition: number) => `${topic}/${partition}`;
-
-export function connectRedis(url: string): Redis {
-  // Commands wait (queued) while Redis is away and are retried on reconnect; a write that fails
-  // for good rejects, which stops the projector: its restart resumes from the watermarks.
-  return new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: 'fillstream' });
-}
 
 export class RedisProjector implements Sink {
   readonly name = PROJECTOR_GROUP;

@@ -1,6 +1,6 @@
 // Live state read back from the Redis projection as a View, so the CLI renders it, and hashes it,
 // exactly as it does a fold of the log.
-import type { Redis } from 'ioredis';
+import type { Redis } from './client.js';
 import type { OrderState } from '../../oms/order.js';
 import { bookOfPositions, type Position } from '../../positions/positions.js';
 import { emptyView, type View } from '../view.js';
