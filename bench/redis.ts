@@ -24,7 +24,7 @@ async function projectAll(log: EventLog, url: string, prefix: string): Promise<{
     const t0 = performance.now();
     const cleared = await clearNamespace(redis, prefix);
     const projector = await RedisProjector.open({ redisUrl: url, prefix, log, market: createSyntheticMarket({ seed: 1 }) });
-    const c = consumeInto(log, projector, 2_000);
+    const c = consumeInto(log, projector);
     while (c.lag() > 0 || c.busy()) await Promise.race([c.done, new Promise((r) => setTimeout(r, 5))]);
     const seconds = (performance.now() - t0) / 1000;
     await c.stop();

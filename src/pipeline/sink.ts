@@ -7,6 +7,8 @@ export interface Sink {
   /** Consumer group name; also the stage's name. */
   readonly name: string;
   readonly topics: readonly string[];
+  /** Most records per write, when the sink prefers its own (catching up, fewer larger writes pay). */
+  readonly maxBatch?: number;
   /**
    * Where the stored data ends: the next offset per partition. Called at start and after each new
    * assignment; a sink rebuilds whatever in-memory state it keeps to match its store here.
@@ -24,13 +26,16 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** Consumes a sink's topics into it; stopping flushes what it buffered, then closes it. */
+/**
+ * Consumes a sink's topics into it; stopping flushes what it buffered, then closes it. Batches
+ * hold at most the sink's own maxBatch, else `maxBatch`.
+ */
 export function consumeInto(log: EventLog, sink: Sink, maxBatch?: number): Consumer {
   let flushing = 0;
   const inner = log.consume({
     group: sink.name,
     topics: [...sink.topics],
-    maxBatch,
+    maxBatch: sink.maxBatch ?? maxBatch,
     positions: (partitions) => sink.positions(partitions),
     handle: async (batch) => {
       await sink.write(batch);

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { TOPICS } from '../../src/domain/events.js';
@@ -103,6 +104,33 @@ test('100,000+ events through the projector, with SIGKILLs mid-stream: Redis hol
   assert.equal(rebuilt.state_hash, reference.state_hash);
   assert.equal(cliJson<Summary>(['state', '--data-dir', dir]).state_hash, reference.state_hash);
   assert.equal(cliJson<Summary>(['state', '--data-dir', dir, '--source', 'log']).state_hash, reference.state_hash);
+});
+
+test('strategies outside ASCII and accounts with quotes and backslashes round-trip through the projection', () => {
+  const dir = join(work, 'unicode');
+  const file = join(work, 'unicode.ndjson');
+  // Accounts are printable ASCII by the intent schema; strategy labels are free text.
+  const strategies = ['désk-é', 'トレーダー', 'emoji-😀', 'plain'];
+  const accounts = ['a"1', 'b\\2', 'c:3', 'd-4'];
+  writeFileSync(
+    file,
+    strategies
+      .map((n, i) =>
+        JSON.stringify({ intent_id: `u-${i}`, ts: `2026-01-02T10:00:0${i}.000000Z`, account: accounts[i], instrument_id: 'BINANCE:BTCUSDT', side: 'BUY', size: { type: 'notional', value: '1000' }, labels: { strategy: n }, env: 'sim' }),
+      )
+      .join('\n') + '\n',
+  );
+  const prefix = freshRedisPrefix();
+  process.env.FILLSTREAM_REDIS_PREFIX = prefix;
+  const run = cliJson<Summary>(['run', '--data-dir', dir, '--intents', file, '--until-idle']);
+  assert.equal(run.orders, strategies.length, JSON.stringify(run));
+  const fromRedis = cliJson<Summary & { source: string }>(['state', '--data-dir', dir]);
+  assert.equal(fromRedis.source, 'redis');
+  assert.equal(fromRedis.state_hash, cliJson<Summary>(['state', '--data-dir', dir, '--source', 'log']).state_hash);
+  const orders = cliJson<{ order: { account: string; strategy: string } }[]>(['orders', '--data-dir', dir]);
+  assert.deepEqual(orders.map((o) => o.order.strategy).sort(), [...strategies].sort());
+  assert.deepEqual(orders.map((o) => o.order.account).sort(), [...accounts].sort());
+  delete process.env.FILLSTREAM_REDIS_PREFIX;
 });
 
 test('a projector whose watermarks moved under it is fenced: its write is refused and changes nothing', async () => {
