@@ -77,6 +77,12 @@ export class FileStore implements JournalStore {
   async load(): Promise<JournalState> {
     mkdirSync(this.dir, { recursive: true });
     this.closeFiles();
+    // Journals written before the TabSeparated segments: refuse, rather than journal twice.
+    const old = readdirSync(this.dir).filter((f) => /^events-\d+\.ndjson$/.test(f));
+    if (old.length > 0)
+      throw new Error(
+        `the audit journal in ${this.dir} is in the older NDJSON format (${old[0]}); move that directory aside: the journal is rebuilt from the log on the next run`,
+      );
     const seqs = readdirSync(this.dir)
       .map((f) => /^state-(\d+)\.json$/.exec(f))
       .filter((m): m is RegExpExecArray => m !== null)

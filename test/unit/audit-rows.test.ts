@@ -3,6 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileStore } from '../../src/audit/files.js';
 import { PICKED, pickEvent, lastTextPlain, type Picks } from '../../src/audit/pick.js';
 import { EVENT_COLUMNS, eventColumns, journalRow, payloadText, rowHash, type JournalRow } from '../../src/audit/row.js';
 import { chainRow } from '../../src/audit/journal.js';
@@ -128,4 +132,16 @@ test('the encoder moves to a new chunk when a line does not fit, and never split
   }
   const small = encodeRow(journalRow(rec(Buffer.from('{}')), '{}', { last_offset: -1, head: '' }), w).line.toString();
   assert.ok(small.startsWith('2026-01-02\t'));
+});
+
+test('a data dir holding a journal in the older NDJSON format is refused with what to do', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fillstream-old-journal-'));
+  try {
+    mkdirSync(join(dir, 'audit'));
+    writeFileSync(join(dir, 'audit', 'state-000001.json'), JSON.stringify({ heads: [], checksums: [] }));
+    writeFileSync(join(dir, 'audit', 'events-000001.ndjson'), '{"day":"2026-01-02"}\n');
+    await assert.rejects(new FileStore(dir).load(), /older NDJSON format \(events-000001\.ndjson\); move that directory aside/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
