@@ -115,30 +115,33 @@ const scratch = new LineWriter(64 << 10);
 
 const EMPTY = Buffer.alloc(0);
 
-/** The payload of a record: its text after any wire-format frame (invalid UTF-8 replaced). */
+/**
+ * The payload of a record: its text after any wire-format frame (invalid UTF-8 replaced), and
+ * whether it is all ASCII. The result object is reused by the next call.
+ */
 export function payloadText(r: LogRecord): { text: string; ascii: boolean } {
   const v = r.value ?? EMPTY;
   const body = wireSchemaId(v) === undefined ? v : v.subarray(WIRE_HEADER_BYTES);
   // ASCII (nearly every event) decodes as a plain copy; anything else as UTF-8.
   const ascii = isAscii(body);
-  payload.text = ascii ? (body as Buffer & Slicers).latin1Slice(0, body.length) : body.toString();
-  payload.ascii = ascii;
-  return payload;
+  decoded.text = ascii ? (body as Buffer & Slicers).latin1Slice(0, body.length) : body.toString();
+  decoded.ascii = ascii;
+  return decoded;
 }
 
 interface Slicers {
   latin1Slice(start: number, end: number): string;
 }
 
-const payload = { text: '', ascii: true };
+const decoded = { text: '', ascii: true };
 
 const picks: Picks = new Array<string | undefined>(PICKED.length);
 const p = (path: PickedPath): string => picks[SLOT[path]] ?? '';
 
 /**
  * The row of a record, chained after `prev`, with row_hash still empty (see encodeRow). Reads the
- * event's fields from its bytes; a record that is not a JSON object still gets a row (type '',
- * the raw text as payload).
+ * event's fields from its text (payloadText); a record that is not a JSON object still gets a row
+ * (type '', the raw text as payload).
  */
 export function journalRow(r: LogRecord, payload: string, prev: { last_offset: number; head: string }): JournalRow {
   pickEvent(payload, picks);

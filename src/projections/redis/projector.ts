@@ -25,8 +25,8 @@ export const PROJECTOR_TOPICS: readonly string[] = ALL_TOPICS;
  * KEYS[1]: the watermark hash. ARGV: n, then n × (field, expected, next), then the ops in one
  * string: per op `<argc>:` then per argument `<bytes>:<argument>`. One argument instead of
  * thousands: the client's cost per argument was a tenth of the projector's time (and a JSON array
- * would escape every quote of every stored order). Every watermark must still be
- * what this projector last wrote, or another projector wrote since (FENCED) and nothing is applied.
+ * would escape every quote of every stored order). Every watermark must still be what this
+ * projector last wrote, or another projector wrote since (FENCED) and nothing is applied.
  */
 const APPLY_BATCH = `
 local n = tonumber(ARGV[1])
