@@ -3,7 +3,7 @@
 // did land is never stored twice.
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { ddlStatements } from './ddl.js';
-import { JournalState, type StagedRow } from './journal.js';
+import { checksumKey, JournalState, pkey, type StagedRow } from './journal.js';
 import { Readable } from 'node:stream';
 import { EVENT_COLUMNS, type ChecksumRow } from './row.js';
 import type { JournalStore } from './sink.js';
@@ -87,25 +87,24 @@ export class ClickHouseStore implements JournalStore {
       let sums = await readChecksums(this.q);
       const covered = new Map<string, number>();
       for (const c of sums) {
-        const k = `${c.log_topic}\u0000${c.log_partition}`;
+        const k = pkey(c.log_topic, c.log_partition);
         covered.set(k, Math.max(covered.get(k) ?? -1, c.last_offset));
       }
       const behind = heads
-        .filter((h) => (covered.get(`${h.log_topic}\u0000${h.log_partition}`) ?? -1) < h.last_offset)
-        .map((h) => ({ topic: h.log_topic, partition: h.log_partition, offset: covered.get(`${h.log_topic}\u0000${h.log_partition}`) ?? -1 }));
+        .filter((h) => (covered.get(pkey(h.log_topic, h.log_partition)) ?? -1) < h.last_offset)
+        .map((h) => ({ topic: h.log_topic, partition: h.log_partition, offset: covered.get(pkey(h.log_topic, h.log_partition)) ?? -1 }));
       const fixed = await recomputeChecksums(this.q, behind);
       if (fixed.length > 0) {
         await this.insertChecksums(fixed);
-        const key = (c: ChecksumRow) => `${c.day}\u0000${c.log_topic}\u0000${c.log_partition}`;
-        const byKey = new Map(sums.map((c) => [key(c), c]));
-        for (const c of fixed) byKey.set(key(c), c);
+        const byKey = new Map(sums.map((c) => [checksumKey(c), c]));
+        for (const c of fixed) byKey.set(checksumKey(c), c);
         sums = [...byKey.values()];
       }
       return new JournalState(heads, sums);
     });
   }
 
-  async store(rows: StagedRow[], state: JournalState): Promise<void> {
+  async store(rows: StagedRow[], state: JournalState): Promise<ChecksumRow[]> {
     let left = rows;
     await this.retrying(
       async () => {
@@ -114,10 +113,10 @@ export class ClickHouseStore implements JournalStore {
       async () => {
         // The INSERT may have landed: keep only what the server does not hold.
         const stored = await this.storedNext(left);
-        left = left.filter((r) => r.log_offset >= (stored.get(`${r.log_topic}\u0000${r.log_partition}`) ?? 0));
+        left = left.filter((r) => r.log_offset >= (stored.get(pkey(r.log_topic, r.log_partition)) ?? 0));
       },
     );
-    state.applyStored(rows);
+    return state.applyStored(rows);
   }
 
   async storeChecksums(sums: ChecksumRow[]): Promise<void> {
@@ -134,7 +133,7 @@ export class ClickHouseStore implements JournalStore {
     const parts = new Map<string, string>();
     let min = Infinity;
     for (const r of rows) {
-      parts.set(`${r.log_topic}\u0000${r.log_partition}`, `(${sqlString(r.log_topic)}, ${r.log_partition})`);
+      parts.set(pkey(r.log_topic, r.log_partition), `(${sqlString(r.log_topic)}, ${r.log_partition})`);
       min = Math.min(min, r.log_offset);
     }
     const out = new Map<string, number>();
@@ -143,7 +142,7 @@ export class ClickHouseStore implements JournalStore {
       `SELECT log_topic AS t, log_partition AS p, toString(max(log_offset)) AS o FROM ${EVENTS_TABLE}
        WHERE (log_topic, log_partition) IN (${[...parts.values()].join(', ')}) AND log_offset >= ${min} GROUP BY log_topic, log_partition`,
     );
-    for (const g of got) out.set(`${g.t}\u0000${Number(g.p)}`, Number(g.o) + 1);
+    for (const g of got) out.set(pkey(g.t, Number(g.p)), Number(g.o) + 1);
     return out;
   }
 

@@ -5,7 +5,7 @@
 // line after a crash is cut off. Rows count as stored once fsync'd.
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JournalState, type ChainHead, type StagedRow } from './journal.js';
+import { checksumKey, JournalState, type ChainHead, type StagedRow } from './journal.js';
 import { EVENT_COLUMNS, type ChecksumRow } from './row.js';
 import type { JournalStore } from './sink.js';
 
@@ -99,7 +99,7 @@ export class FileStore implements JournalStore {
     const rows = readLines(eventsFile(this.dir, this.seq), true).map(stagedOf);
     // The checksums may lag the rows (a crash between the two writes): write them again whole.
     const touched = new Map<string, ChecksumRow>();
-    for (const c of state.applyStored(rows)) touched.set(`${c.day}\u0000${c.log_topic}\u0000${c.log_partition}`, c);
+    for (const c of state.applyStored(rows)) touched.set(checksumKey(c), c);
     state.rewind();
     readLines(checksumsFile(this.dir, this.seq), true);
     this.open();
@@ -107,7 +107,7 @@ export class FileStore implements JournalStore {
     return state;
   }
 
-  async store(rows: StagedRow[], state: JournalState): Promise<void> {
+  async store(rows: StagedRow[], state: JournalState): Promise<ChecksumRow[]> {
     if (this.events === undefined) throw new Error('audit journal files are not open: positions() first');
     if (this.size >= this.segmentBytes) {
       this.closeFiles();
@@ -116,7 +116,7 @@ export class FileStore implements JournalStore {
       this.open();
     }
     this.size += this.write(this.events, Buffer.concat(rows.map((r) => r.line)));
-    state.applyStored(rows);
+    return state.applyStored(rows);
   }
 
   async storeChecksums(sums: ChecksumRow[]): Promise<void> {

@@ -13,8 +13,10 @@ export interface ChainHead {
   head: string;
 }
 
-const pkey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-const dkey = (day: string, topic: string, partition: number) => `${day}\u0000${topic}\u0000${partition}`;
+/** Map key of a log partition, and of a daily checksum (day, partition): one spelling everywhere. */
+export const pkey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+export const dkey = (day: string, topic: string, partition: number): string => `${day}\u0000${topic}\u0000${partition}`;
+export const checksumKey = (c: ChecksumRow): string => dkey(c.day, c.log_topic, c.log_partition);
 
 const known: RowText = { plain: false, ascii: false };
 const TOPIC_NAME = /^[A-Za-z0-9._-]*$/;
@@ -132,7 +134,7 @@ export function cutBatches(rows: readonly StagedRow[], maxRows: number, maxBytes
     const left: StagedRow[] = [];
     let bytes = 0;
     for (const r of rest) {
-      const k = r.log_topic + '\u0000' + r.log_partition;
+      const k = pkey(r.log_topic, r.log_partition);
       const size = r.line.length;
       if (blocked.has(k) || tablePartition(r) !== month || cut.length >= maxRows || (cut.length > 0 && bytes + size > maxBytes)) {
         blocked.add(k);

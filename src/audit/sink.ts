@@ -3,7 +3,7 @@
 import { TOPICS } from '../domain/events.js';
 import type { LogPosition, LogRecord } from '../log/types.js';
 import type { Sink } from '../pipeline/sink.js';
-import { cutBatches, JournalState, type StagedRow } from './journal.js';
+import { checksumKey, cutBatches, JournalState, type StagedRow } from './journal.js';
 import type { ChecksumRow } from './row.js';
 
 /** Every event topic; exec.intents holds raw producer input, not events. */
@@ -22,8 +22,11 @@ export interface BatchOptions {
 export interface JournalStore {
   /** The chain state as stored (heads and daily checksums), repaired if a crash left them apart. */
   load(): Promise<JournalState>;
-  /** Store one cut (one table partition, log order), retrying until stored; advances `state`. */
-  store(rows: StagedRow[], state: JournalState): Promise<void>;
+  /**
+   * Store one cut (one table partition, log order), retrying until stored; advances `state` and
+   * returns the daily checksums the cut changed (JournalState.applyStored).
+   */
+  store(rows: StagedRow[], state: JournalState): Promise<ChecksumRow[]>;
   /** Store the daily checksums as they stand after the cuts of one flush. */
   storeChecksums(sums: ChecksumRow[]): Promise<void>;
   close(): Promise<void>;
@@ -109,10 +112,10 @@ export class JournalSink implements Sink {
     this.chain = this.chain.then(async () => {
       try {
         if (this.failure === undefined) {
-          const before = new Map(state.checksums().map((c) => [`${c.day}\u0000${c.log_topic}\u0000${c.log_partition}`, c.last_offset]));
-          for (const cut of cutBatches(rows, this.maxRows, this.maxBytes)) await this.store.store(cut, state);
+          const touched = new Map<string, ChecksumRow>();
+          for (const cut of cutBatches(rows, this.maxRows, this.maxBytes)) for (const c of await this.store.store(cut, state)) touched.set(checksumKey(c), c);
           // One checksum write per flush, not per cut: a crash in between is repaired on load.
-          await this.store.storeChecksums(state.checksums().filter((c) => before.get(`${c.day}\u0000${c.log_topic}\u0000${c.log_partition}`) !== c.last_offset));
+          await this.store.storeChecksums([...touched.values()]);
         }
       } catch (e) {
         this.failure = e;

@@ -1,5 +1,6 @@
 // Verification of one day of the journal, pure: given the rows the store returned and the daily
 // checksums, report every row changed, missing or added. The store adapter only fetches.
+import { pkey } from './journal.js';
 import { rowHash, type ChecksumRow, type JournalRow } from './row.js';
 
 export type FindingKind = 'changed' | 'missing' | 'added';
@@ -31,7 +32,6 @@ export interface VerifyReport {
   findings: Finding[];
 }
 
-const pkey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export function verifyDay(input: VerifyInput): VerifyReport {
   const findings: Finding[] = [];
