@@ -64,6 +64,8 @@ export class ClickHouseStore implements JournalStore {
   private readonly maxDelay: number;
   private readonly onRetry: (e: unknown, delayMs: number) => void;
   private closed = false;
+  /** Settings of the events INSERT, once the server's version is known (insertSettings). */
+  private settings: Record<string, number> | undefined;
 
   constructor(url: string, o: RetryOptions = {}) {
     this.client = clickhouseClient(url);
@@ -108,7 +110,9 @@ export class ClickHouseStore implements JournalStore {
     let left = rows;
     await this.retrying(
       async () => {
-        if (left.length > 0) await this.client.insert({ table: EVENTS_TABLE, values: Readable.from([tsvBody(left)], { objectMode: false }), format: 'TabSeparated', columns: COLUMN_NAMES });
+        if (left.length === 0) return;
+        const clickhouse_settings = (this.settings ??= await this.insertSettings());
+        await this.client.insert({ table: EVENTS_TABLE, values: Readable.from([tsvBody(left)], { objectMode: false }), format: 'TabSeparated', columns: COLUMN_NAMES, clickhouse_settings });
       },
       async () => {
         // The INSERT may have landed: keep only what the server does not hold.
@@ -126,6 +130,16 @@ export class ClickHouseStore implements JournalStore {
   async close(): Promise<void> {
     this.closed = true;
     await this.client.close();
+  }
+
+  /**
+   * Servers since 20.x parse text input in ~10 MiB chunks in parallel and may store a cut's first
+   * chunks without the rest; one parser keeps each INSERT one part, whole or absent. 18.16 has no
+   * such setting and refuses settings it does not know.
+   */
+  private async insertSettings(): Promise<Record<string, number>> {
+    const got = await this.q.rows<{ n: string | number }>(`SELECT count() AS n FROM system.settings WHERE name = 'input_format_parallel_parsing'`);
+    return Number(got[0]?.n ?? 0) > 0 ? { input_format_parallel_parsing: 0 } : {};
   }
 
   /** The next offset the server holds per partition of these rows. */
