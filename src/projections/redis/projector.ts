@@ -81,7 +81,27 @@ export function storedOrder(s: OrderState): StoredOrder {
   return rest;
 }
 
-const wmField = (topic: string, partition: number) => `${topic}/${partition}`;
+/**
+ * JSON of storedOrder(s), given the JSON of s.order (immutable: the projector keeps it while the
+ * order is open, as an open order is written again at each batch that touches it). Fixed key
+ * order. The status and the sums the fold formats itself need no escaping; avg_price may be a
+ * venue's figure and ts a header's text, so they are escaped.
+ */
+export function storedOrderJson(s: OrderState, orderJson: string = JSON.stringify(s.order)): string {
+  let out = `{"order":${orderJson},"status":"${s.status}","filled_qty":"${s.filled_qty}","notional":"${s.notional}","avg_price":${JSON.stringify(s.avg_price)},"fees":"${s.fees}"`;
+  if (s.fee_ccy !== undefined) out += `,"fee_ccy":${JSON.stringify(s.fee_ccy)}`;
+  if (s.other_fees !== undefined) out += `,"other_fees":${JSON.stringify(s.other_fees)}`;
+  if (s.venue_order_id !== undefined) out += `,"venue_order_id":${JSON.stringify(s.venue_order_id)}`;
+  return `${out},"fills":${s.fills},"ts":${JSON.stringify(s.ts)}}`;
+}
+
+/** Watermark field names, made once per partition (one per record otherwise). */
+const wmFields = new Map<string, string[]>();
+function wmField(topic: string, partition: number): string {
+  let byPartition = wmFields.get(topic);
+  if (byPartition === undefined) wmFields.set(topic, (byPartition = []));
+  return (byPartition[partition] ??= `${topic}/${partition}`);
+}
 
 export class RedisProjector implements Sink {
   readonly name = PROJECTOR_GROUP;
@@ -103,6 +123,8 @@ export class RedisProjector implements Sink {
   /** Orders whose index entries this projector wrote: true while in the open set. */
   private readonly indexed = new Map<string, boolean>();
   private readonly knownAccounts = new Set<string>();
+  /** JSON of each open order's `order`, written again at every batch that touches it. */
+  private readonly orderJson = new Map<string, string>();
   private failure: unknown;
 
   private constructor(private readonly o: ProjectorOptions) {
@@ -129,6 +151,7 @@ export class RedisProjector implements Sink {
     this.policyVersion = 0;
     this.indexed.clear();
     this.knownAccounts.clear();
+    this.orderJson.clear();
     // An empty projection (a rebuild, a first start) has nothing to fold back.
     if (this.applied.size > 0) await this.o.log.scan([...this.topics], (r) => {
       if (r.offset < (this.applied.get(wmField(r.topic, r.partition)) ?? 0)) this.fold(r);
@@ -180,12 +203,17 @@ export class RedisProjector implements Sink {
     for (const coid of touched) {
       const s = this.view.orders.get(coid);
       if (!s) continue; // an event about an order never routed: counted as an anomaly
-      op('SET', k.order(coid), JSON.stringify(storedOrder(s)));
+      const open = !TERMINAL_STATUSES.has(s.status);
+      let orderJson = this.orderJson.get(coid);
+      if (orderJson === undefined) {
+        orderJson = JSON.stringify(s.order);
+        if (open) this.orderJson.set(coid, orderJson);
+      } else if (!open) this.orderJson.delete(coid);
+      op('SET', k.order(coid), storedOrderJson(s, orderJson));
       // Index entries only when they change (all writes are idempotent, so after a restart, when
       // this memory is empty, writing them again is harmless).
       const was = this.indexed.get(coid);
       if (was === undefined) op('SET', k.intent(s.order.intent_id), coid);
-      const open = !TERMINAL_STATUSES.has(s.status);
       if (open && was !== true) op('SADD', k.open(s.order.account), coid);
       if (!open && was !== false) op('SREM', k.open(s.order.account), coid);
       this.indexed.set(coid, open);
