@@ -22,3 +22,14 @@ export function connectRedis(url: string): Redis {
   // for good rejects, which stops the projector: its restart resumes from the watermarks.
   return new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: 'fillstream' });
 }
+
+/** Keys starting with `prefix` (glob characters in it taken literally), in SCAN pages. */
+export async function* scanPrefix(redis: Redis, prefix: string): AsyncGenerator<string[]> {
+  const match = `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) yield keys;
+  } while (cursor !== '0');
+}

@@ -12,7 +12,7 @@ import { fromRecord, HEADER_CLIENT_ORDER_ID, HEADER_TYPE } from '../../pipeline/
 import type { Sink } from '../../pipeline/sink.js';
 import { isPolicyRecord } from '../../risk/stage.js';
 import { applyRecord, emptyView, resolverFor, type View } from '../view.js';
-import { connectRedis, type Redis } from './client.js';
+import { connectRedis, scanPrefix, type Redis } from './client.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 
 export { connectRedis };
@@ -294,13 +294,6 @@ export class RedisProjector implements Sink {
 /** Deletes every key of the namespace (UNLINK, in SCAN pages). Returns how many there were. */
 export async function clearNamespace(redis: Redis, prefix: string): Promise<number> {
   let n = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) n += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  for await (const keys of scanPrefix(redis, prefix)) n += await redis.unlink(...keys);
   return n;
 }
-
-const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);

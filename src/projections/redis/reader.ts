@@ -1,6 +1,6 @@
 // Live state read back from the Redis projection as a View, so the CLI renders it, and hashes it,
 // exactly as it does a fold of the log.
-import type { Redis } from './client.js';
+import { scanPrefix, type Redis } from './client.js';
 import type { OrderState } from '../../oms/order.js';
 import { bookOfPositions, type Position } from '../../positions/positions.js';
 import { emptyView, type View } from '../view.js';
@@ -16,7 +16,7 @@ export async function readRedisView(redis: Redis, k: RedisKeys): Promise<View> {
   view.last_ts = counts.last_ts ?? '';
   view.dlq_by_code = numbers(await redis.hgetall(k.dlqByCode));
   view.rejects_by_code = numbers(await redis.hgetall(k.rejectsByCode));
-  for await (const keys of scanKeys(redis, `${k.order('')}*`)) {
+  for await (const keys of scanPrefix(redis, k.order(''))) {
     const values = await redis.mget(...keys);
     for (const v of values) {
       if (v === null) continue;
@@ -41,13 +41,4 @@ function numbers(h: Record<string, string>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, v] of Object.entries(h)) out[key] = Number(v);
   return out;
-}
-
-async function* scanKeys(redis: Redis, match: string): AsyncGenerator<string[]> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) yield keys;
-  } while (cursor !== '0');
 }
