@@ -3,7 +3,7 @@
 // did land is never stored twice.
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { ddlStatements } from './ddl.js';
-import { checksumKey, JournalState, pkey, type StagedRow } from './journal.js';
+import { checksumKey, JournalState, linesOf, pkey, type StagedRow } from './journal.js';
 import { Readable } from 'node:stream';
 import { EVENT_COLUMNS, type ChecksumRow } from './row.js';
 import type { JournalStore } from './sink.js';
@@ -44,9 +44,6 @@ export async function migrate(url: string): Promise<string[]> {
 }
 
 const COLUMN_NAMES = EVENT_COLUMNS.map(([c]) => c) as [string, ...string[]];
-
-/** The rows' TabSeparated lines, in order: as the sink encoded and hashed them. */
-const tsvBody = (rows: readonly StagedRow[]): Buffer => Buffer.concat(rows.map((r) => r.line));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,7 +109,7 @@ export class ClickHouseStore implements JournalStore {
       async () => {
         if (left.length === 0) return;
         const clickhouse_settings = (this.settings ??= await this.insertSettings());
-        await this.client.insert({ table: EVENTS_TABLE, values: Readable.from([tsvBody(left)], { objectMode: false }), format: 'TabSeparated', columns: COLUMN_NAMES, clickhouse_settings });
+        await this.client.insert({ table: EVENTS_TABLE, values: Readable.from([linesOf(left)], { objectMode: false }), format: 'TabSeparated', columns: COLUMN_NAMES, clickhouse_settings });
       },
       async () => {
         // The INSERT may have landed: keep only what the server does not hold.

@@ -5,7 +5,7 @@
 // line after a crash is cut off. Rows count as stored once fsync'd.
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksumKey, JournalState, type ChainHead, type StagedRow } from './journal.js';
+import { checksumKey, JournalState, linesOf, type ChainHead, type StagedRow } from './journal.js';
 import { EVENT_COLUMNS, type ChecksumRow } from './row.js';
 import type { JournalStore } from './sink.js';
 
@@ -115,7 +115,7 @@ export class FileStore implements JournalStore {
       this.writeState(state);
       this.open();
     }
-    this.size += this.write(this.events, Buffer.concat(rows.map((r) => r.line)));
+    this.size += this.write(this.events, linesOf(rows));
     return state.applyStored(rows);
   }
 

@@ -50,6 +50,9 @@ export function chainRow(r: LogRecord, prev: { last_offset: number; head: string
   return { day: row.day, log_topic: r.topic, log_partition: r.partition, log_offset: r.offset, row_hash: enc.hash, line: enc.line };
 }
 
+/** The rows' lines, in order: the bytes both stores write (an INSERT body, a file's append). */
+export const linesOf = (rows: readonly StagedRow[]): Buffer => Buffer.concat(rows.map((r) => r.line));
+
 export class JournalState {
   /** Where rows handed out so far end (ahead of what is stored while a batch is in flight). */
   private readonly building = new Map<string, ChainHead>();

@@ -17,6 +17,27 @@ const int = (n: number): string => {
   return String(n);
 };
 
+/** A checksum row as both checksum queries name its columns (64-bit integers as text). */
+interface ChecksumText {
+  d: string;
+  t: string;
+  p: number | string;
+  n: string;
+  lo: string;
+  hi: string;
+  h: string;
+}
+
+const checksumOf = (r: ChecksumText): ChecksumRow => ({
+  day: r.d,
+  log_topic: r.t,
+  log_partition: Number(r.p),
+  row_count: Number(r.n),
+  first_offset: Number(r.lo),
+  last_offset: Number(r.hi),
+  head: r.h,
+});
+
 export async function readHeads(q: SqlRunner): Promise<ChainHead[]> {
   const rows = await q.rows<{ t: string; p: number | string; o: string; h: string }>(
     `SELECT log_topic AS t, log_partition AS p, toString(max(log_offset)) AS o, argMax(row_hash, log_offset) AS h FROM ${EVENTS_TABLE} GROUP BY log_topic, log_partition`,
@@ -26,12 +47,12 @@ export async function readHeads(q: SqlRunner): Promise<ChainHead[]> {
 
 /** The newest checksum per (day, topic, partition); `where` narrows it (e.g. one day). */
 export async function readChecksums(q: SqlRunner, where = '1'): Promise<ChecksumRow[]> {
-  const rows = await q.rows<{ d: string; t: string; p: number | string; n: string; lo: string; hi: string; h: string }>(
+  const rows = await q.rows<ChecksumText>(
     `SELECT toString(day) AS d, log_topic AS t, log_partition AS p, toString(argMax(row_count, last_offset)) AS n,
        toString(argMax(first_offset, last_offset)) AS lo, toString(max(last_offset)) AS hi, argMax(head, last_offset) AS h
      FROM ${CHECKSUMS_TABLE} WHERE ${where} GROUP BY day, log_topic, log_partition`,
   );
-  return rows.map((r) => ({ day: r.d, log_topic: r.t, log_partition: Number(r.p), row_count: Number(r.n), first_offset: Number(r.lo), last_offset: Number(r.hi), head: r.h }));
+  return rows.map(checksumOf);
 }
 
 /**
@@ -41,14 +62,14 @@ export async function readChecksums(q: SqlRunner, where = '1'): Promise<Checksum
 export async function recomputeChecksums(q: SqlRunner, after: { topic: string; partition: number; offset: number }[]): Promise<ChecksumRow[]> {
   if (after.length === 0) return [];
   const cond = after.map((a) => `(log_topic = ${sqlString(a.topic)} AND log_partition = ${int(a.partition)} AND log_offset > ${int(a.offset)})`).join(' OR ');
-  const rows = await q.rows<{ d: string; t: string; p: number | string; n: string; lo: string; hi: string; h: string }>(
+  const rows = await q.rows<ChecksumText>(
     `SELECT toString(day) AS d, log_topic AS t, log_partition AS p, toString(count()) AS n, toString(min(log_offset)) AS lo,
        toString(max(log_offset)) AS hi, argMax(row_hash, log_offset) AS h
      FROM ${EVENTS_TABLE}
      WHERE (log_topic, log_partition, day) IN (SELECT log_topic, log_partition, day FROM ${EVENTS_TABLE} WHERE ${cond})
      GROUP BY day, log_topic, log_partition`,
   );
-  return rows.map((r) => ({ day: r.d, log_topic: r.t, log_partition: Number(r.p), row_count: Number(r.n), first_offset: Number(r.lo), last_offset: Number(r.hi), head: r.h }));
+  return rows.map(checksumOf);
 }
 
 /** A row as the store returns it (64-bit integers as text) with numbers back in place. */

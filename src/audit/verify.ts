@@ -32,7 +32,6 @@ export interface VerifyReport {
   findings: Finding[];
 }
 
-
 export function verifyDay(input: VerifyInput): VerifyReport {
   const findings: Finding[] = [];
   const groups = new Map<string, { topic: string; partition: number; rows: JournalRow[]; preds: Map<number, JournalRow>; sum?: ChecksumRow }>();
