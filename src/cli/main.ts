@@ -132,7 +132,7 @@ program
   .description('rebuild all state from the log alone and print its hash')
   .addOption(dataDirOption())
   .addOption(busOption())
-  .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
+  .addOption(booksOption())
   .option('--json', 'print JSON')
   .action(async (o) => {
     const market = await marketOf(o.dataDir, o.books);
@@ -156,7 +156,7 @@ program
   .description('print the blotter: every order with status, filled quantity and average price')
   .addOption(dataDirOption())
   .addOption(busOption())
-  .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
+  .addOption(booksOption())
   .option('--status <status>', 'only orders in this status (e.g. FILLED, ACKED)')
   .option('--limit <n>', 'rows to print (0 = all)', intArg('--limit'), 0)
   .addOption(sourceOption())
@@ -220,7 +220,7 @@ program
   .addOption(new Option('--target <target>', 'the projection to rebuild').choices(['redis']).makeOptionMandatory())
   .addOption(dataDirOption())
   .addOption(busOption())
-  .option('--books <file>', 'the NDJSON books the data dir was run with, if any')
+  .addOption(booksOption())
   .option('--json', 'print one JSON summary')
   .action(async (o) => {
     const redis = redisOptions();
@@ -233,7 +233,7 @@ program
     try {
       const cleared = await clearNamespace(client, redis.prefix);
       const projector = await RedisProjector.open({ redisUrl: redis.url, prefix: redis.prefix, log, market });
-      const consumer = consumeInto(log, projector, 2_000);
+      const consumer = consumeInto(log, projector);
       const failed = consumer.done.then(() => Promise.reject(new Error('the projector stopped before it caught up')));
       for (;;) {
         await Promise.race([failed, new Promise((r) => setTimeout(r, 20))]);
