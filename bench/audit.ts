@@ -8,11 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { AUDIT_TOPICS, clickhouseClient, migrate, openAuditSink } from '../src/audit/index.js';
 import { JournalState } from '../src/audit/journal.js';
-import { EVENT_COLUMNS } from '../src/audit/row.js';
+import { EVENT_COLUMNS } from '../src/audit/columns.js';
 import type { EventLog } from '../src/log/types.js';
 import { ALL_TOPICS, TOPICS } from '../src/domain/events.js';
-import { openLogReadOnly } from '../src/pipeline/run.js';
-import { consumeInto } from '../src/pipeline/sink.js';
+import { openLogReadOnly } from '../src/assembly/run.js';
+import { consumeInto } from '../src/runtime/sink.js';
 import { generateIntents } from '../src/tools/generate.js';
 
 const INTENTS = Number(process.env.BENCH_AUDIT_INTENTS ?? 20_000);

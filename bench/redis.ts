@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { ALL_TOPICS } from '../src/domain/events.js';
 import type { EventLog } from '../src/log/types.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
-import { openLogAt } from '../src/pipeline/run.js';
-import { consumeInto } from '../src/pipeline/sink.js';
+import { openLogAt } from '../src/assembly/run.js';
+import { consumeInto } from '../src/runtime/sink.js';
 import { clearNamespace, connectRedis, RedisProjector } from '../src/projections/redis/projector.js';
 import { generateIntents } from '../src/tools/generate.js';
 

@@ -5,7 +5,7 @@ import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickh
 import { ddlStatements } from './ddl.js';
 import { checksumKey, JournalState, linesOf, pkey, type StagedRow } from './journal.js';
 import { Readable } from 'node:stream';
-import { EVENT_COLUMNS, type ChecksumRow } from './row.js';
+import { EVENT_COLUMNS, type ChecksumRow } from './columns.js';
 import type { JournalStore } from './sink.js';
 import { CHECKSUMS_TABLE, EVENTS_TABLE, readChecksums, readHeads, recomputeChecksums, sqlString, type SqlRunner } from './sql.js';
 

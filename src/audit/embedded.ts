@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { Session } from 'chdb';
 import { ddlStatements } from './ddl.js';
 import { auditDir } from './files.js';
-import { CHECKSUM_COLUMNS, EVENT_COLUMNS, structureOf } from './row.js';
+import { CHECKSUM_COLUMNS, EVENT_COLUMNS, structureOf } from './columns.js';
 import { CHECKSUMS_TABLE, EVENTS_TABLE, sqlString, type SqlRunner } from './sql.js';
 
 export interface EmbeddedSql extends SqlRunner {

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checksumKey, JournalState, linesOf, type ChainHead, type StagedRow } from './journal.js';
-import { EVENT_COLUMNS, type ChecksumRow } from './row.js';
+import { EVENT_COLUMNS, type ChecksumRow } from './columns.js';
 import type { JournalStore } from './sink.js';
 
 export const auditDir = (dataDir: string): string => join(dataDir, 'audit');

@@ -1,7 +1,7 @@
 // The immutable audit journal: every event record of the log, exactly once, into ClickHouse (when
 // a URL is given) or into append-only files in the data dir; with a per-partition hash chain and a
 // daily checksum chain that `verify` checks.
-import type { Sink } from '../pipeline/sink.js';
+import type { Sink } from '../runtime/sink.js';
 import { ClickHouseStore, clickhouseClient, clickhouseRunner, type RetryOptions } from './clickhouse.js';
 import { openEmbeddedSql } from './embedded.js';
 import { FileStore } from './files.js';

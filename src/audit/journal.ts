@@ -1,7 +1,8 @@
 // The journal's chain state, pure: where each (topic, partition) chain ends, and the daily
 // checksum of each (day, topic, partition). Both stores (ClickHouse, files) drive this same code.
 import type { LogRecord } from '../log/types.js';
-import { journalRow, payloadText, type ChecksumRow } from './row.js';
+import { journalRow, payloadText } from './row.js';
+import { type ChecksumRow } from './columns.js';
 import { lastTextPlain } from './pick.js';
 import { encodeRow, LineWriter, type RowText } from './tsv.js';
 

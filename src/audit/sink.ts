@@ -2,9 +2,9 @@
 // stored in cuts by size and time, and the chain state advances only once a cut is stored.
 import { TOPICS } from '../domain/events.js';
 import type { LogPosition, LogRecord } from '../log/types.js';
-import type { Sink } from '../pipeline/sink.js';
+import type { Sink } from '../runtime/sink.js';
 import { checksumKey, cutBatches, JournalState, type StagedRow } from './journal.js';
-import type { ChecksumRow } from './row.js';
+import type { ChecksumRow } from './columns.js';
 
 /** Every event topic; exec.intents holds raw producer input, not events. */
 export const AUDIT_TOPICS: readonly string[] = [TOPICS.risk, TOPICS.router, TOPICS.gateway, TOPICS.audit, TOPICS.dlq];

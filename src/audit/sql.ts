@@ -2,7 +2,7 @@
 // chain heads and checksums, and fetching what verification needs. Literals are inlined and
 // escaped: 18.16 has no query parameters.
 import type { ChainHead } from './journal.js';
-import type { ChecksumRow, JournalRow } from './row.js';
+import type { ChecksumRow, JournalRow } from './columns.js';
 
 export interface SqlRunner {
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;

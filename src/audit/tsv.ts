@@ -3,7 +3,7 @@
 // neither builds per-row JSON nor hashes a second rendering of the row. ClickHouse parses this
 // format about as fast as RowBinary, and the client streams it as a raw format.
 import { hash } from 'node:crypto';
-import type { JournalRow } from './row.js';
+import type { JournalRow } from './columns.js';
 
 const TAB = 0x09;
 const LF = 0x0a;

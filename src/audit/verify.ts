@@ -1,7 +1,8 @@
 // Verification of one day of the journal, pure: given the rows the store returned and the daily
 // checksums, report every row changed, missing or added. The store adapter only fetches.
 import { pkey } from './journal.js';
-import { rowHash, type ChecksumRow, type JournalRow } from './row.js';
+import { rowHash } from './row.js';
+import { type ChecksumRow, type JournalRow } from './columns.js';
 
 export type FindingKind = 'changed' | 'missing' | 'added';
 

@@ -4,8 +4,8 @@
 import { TOPICS, type Event, type Order, type VenueReport } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import { decideReports, decideSubmitted, evolveOrder, isTerminal, moveTo, newOrder, type OrderState } from '../oms/order.js';
-import { fromRecord, statusOf, toRecord, traceOf, typeOf } from '../pipeline/codec.js';
-import { wallClockIso, type Stage } from '../pipeline/stage.js';
+import { fromRecord, statusOf, toRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { wallClockIso, type Stage } from '../runtime/stage.js';
 import type { Venue, VenueOrderResult } from '../venues/types.js';
 
 export interface GatewayOptions {

@@ -1,8 +1,8 @@
 // Normalizer adapter: raw bytes from exec.intents in, accepted / duplicate / dead-letter events out.
 import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, HEADER_INTENT_ID, toRecord, traceOf, typeOf } from '../pipeline/codec.js';
-import { wallClockIso, type Stage } from '../pipeline/stage.js';
+import { fromRecord, HEADER_INTENT_ID, toRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { decideIntent, evolveNormalizer, initialNormalizerState, type NormalizerContext } from './decide.js';
 
 export function normalizerStage(ctx: NormalizerContext): Stage {

@@ -10,7 +10,7 @@ import { midPrice } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
 import { evolveOrderInPlace, moveTo, newOrder, type OrderState } from '../oms/order.js';
 import { emptyBook, evolvePositions, forgetOrder, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
-import { fromRecord, HEADER_TYPE, statusOf, type StatusHeaders } from '../pipeline/codec.js';
+import { fromRecord, HEADER_TYPE, statusOf, type StatusHeaders } from '../runtime/codec.js';
 
 export interface View {
   events: number;

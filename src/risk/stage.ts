@@ -1,8 +1,8 @@
 // Risk adapter: accepted intents and policy changes in (exec.risk), verdicts out (exec.router).
 import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, toRecord, traceOf, typeOf } from '../pipeline/codec.js';
-import { wallClockIso, type Stage } from '../pipeline/stage.js';
+import { fromRecord, toRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { decideRisk, evolveRisk, initialRiskState, type RiskState } from './decide.js';
 
 export const RISK_GROUP = 'risk';

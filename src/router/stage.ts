@@ -1,8 +1,8 @@
 // Router adapter: approved intents in (exec.router), routed orders out (exec.gateway). Stateless.
 import { TOPICS } from '../domain/events.js';
 import type { LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, toRecord, traceOf } from '../pipeline/codec.js';
-import { wallClockIso, type Stage } from '../pipeline/stage.js';
+import { fromRecord, toRecord, traceOf } from '../runtime/codec.js';
+import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { decideRoute, type RouterContext } from './decide.js';
 
 export function routerStage(ctx: RouterContext): Stage {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { clickhouseClient, migrate, verifyJournal } from '../../src/audit/index.js';
 import { ALL_TOPICS, TOPICS } from '../../src/domain/events.js';
-import { openLogReadOnly } from '../../src/pipeline/run.js';
+import { openLogReadOnly } from '../../src/assembly/run.js';
 import { cli, requireBuild, ROOT, tempDir, writeIntents } from '../helpers/cli.js';
 import { clickhouseUrl, documentedQueries, drainIntoJournal, OwnClickHouse } from '../helpers/clickhouse.js';
 

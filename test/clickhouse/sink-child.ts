@@ -2,8 +2,8 @@
 // journal (CLICKHOUSE_URL if given as the second argument, else the data dir's files) until it has
 // stored everything, then exits 0. Tests SIGKILL it midway. Usage: sink-child.ts DATA_DIR [URL]
 import { openAuditSink } from '../../src/audit/index.js';
-import { openLogReadOnly } from '../../src/pipeline/run.js';
-import { consumeInto } from '../../src/pipeline/sink.js';
+import { openLogReadOnly } from '../../src/assembly/run.js';
+import { consumeInto } from '../../src/runtime/sink.js';
 
 const [dataDir, url] = process.argv.slice(2);
 const log = await openLogReadOnly(dataDir);

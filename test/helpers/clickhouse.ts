@@ -6,8 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAuditSink, type AuditSinkOptions } from '../../src/audit/index.js';
-import { openLogReadOnly } from '../../src/pipeline/run.js';
-import { consumeInto } from '../../src/pipeline/sink.js';
+import { openLogReadOnly } from '../../src/assembly/run.js';
+import { consumeInto } from '../../src/runtime/sink.js';
 import { SERVICES } from './services.js';
 
 export function clickhouseUrl(): string {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOPICS } from '../../src/domain/events.js';
-import { accountKey } from '../../src/pipeline/run.js';
+import { accountKey } from '../../src/assembly/run.js';
 import type { Summary } from '../../src/projections/view.js';
 import { cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
 import { kafkaBrokers } from '../helpers/kafka.js';

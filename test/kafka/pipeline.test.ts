@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '../../src/domain/events.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
-import { accountKey } from '../../src/pipeline/run.js';
+import { accountKey } from '../../src/assembly/run.js';
 import type { Summary } from '../../src/projections/view.js';
 import { openSimVenue } from '../../src/venues/sim/index.js';
 import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';

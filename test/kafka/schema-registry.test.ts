@@ -12,7 +12,7 @@ import { Event, TOPICS } from '../../src/domain/events.js';
 import { frame, wireSchemaId } from '../../src/domain/wire.js';
 import { KAFKA_TOPICS, openKafkaLog } from '../../src/log/kafka/index.js';
 import { JSON_SCHEMA_2020 } from '../../src/log/kafka/registry.js';
-import { accountKey } from '../../src/pipeline/run.js';
+import { accountKey } from '../../src/assembly/run.js';
 import type { Summary } from '../../src/projections/view.js';
 import { ROOT, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
 import { kafkaBrokers, schemaRegistryUrl } from '../helpers/kafka.js';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { Event, EventOf, NormalizedIntent, Order, VenueReport } from '../../src/domain/events.js';
 import type { LogRecord } from '../../src/log/types.js';
 import { decideReports, decideSubmitted, evolve, newOrder, type EnvelopeSeed, type OrderState } from '../../src/oms/index.js';
-import { HEADER_INTENT_ID, HEADER_TYPE, toRecord } from '../../src/pipeline/codec.js';
+import { HEADER_INTENT_ID, HEADER_TYPE, toRecord } from '../../src/runtime/codec.js';
 import { foldPositions, markToMarket } from '../../src/positions/index.js';
 import { applyRecord, emptyView, stateHash, type View } from '../../src/projections/view.js';
 

@@ -10,7 +10,7 @@ import { TOPICS } from '../../src/domain/events.js';
 import { redisKeys } from '../../src/projections/redis/keys.js';
 import { clearNamespace, RedisProjector } from '../../src/projections/redis/projector.js';
 import { readWatermarks } from '../../src/projections/redis/reader.js';
-import { openLogAt } from '../../src/pipeline/run.js';
+import { openLogAt } from '../../src/assembly/run.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import type { Summary } from '../../src/projections/view.js';
 import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';

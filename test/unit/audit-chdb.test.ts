@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { Session } from 'chdb';
 import { ddlStatements, openEmbeddedSql, verifyJournal } from '../../src/audit/index.js';
 import { eventsFile } from '../../src/audit/files.js';
-import { CHECKSUM_COLUMNS, EVENT_COLUMNS } from '../../src/audit/row.js';
+import { CHECKSUM_COLUMNS, EVENT_COLUMNS } from '../../src/audit/columns.js';
 import { ALL_TOPICS, TOPICS } from '../../src/domain/events.js';
-import { openLogReadOnly } from '../../src/pipeline/run.js';
+import { openLogReadOnly } from '../../src/assembly/run.js';
 import { cli, requireBuild, ROOT, tempDir } from '../helpers/cli.js';
 import { documentedQueries, drainIntoJournal } from '../helpers/clickhouse.js';
 

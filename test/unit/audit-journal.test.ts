@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { makeEvent } from '../../src/domain/envelope.js';
 import type { Event } from '../../src/domain/events.js';
 import { cutBatches, JournalState, tablePartition, type StagedRow } from '../../src/audit/journal.js';
-import { eventColumns, journalRow, payloadText, rowHash, type ChecksumRow, type JournalRow } from '../../src/audit/row.js';
+import { eventColumns, journalRow, payloadText, rowHash } from '../../src/audit/row.js';
+import { type ChecksumRow, type JournalRow } from '../../src/audit/columns.js';
 import { verifyDay } from '../../src/audit/verify.js';
 import type { LogRecord } from '../../src/log/types.js';
 

@@ -9,7 +9,7 @@ import { clientOrderId } from '../../src/domain/ids.js';
 import { gatewayStage } from '../../src/gateway/stage.js';
 import type { LogRecord } from '../../src/log/types.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
-import { HEADER_TYPE, toRecord } from '../../src/pipeline/codec.js';
+import { HEADER_TYPE, toRecord } from '../../src/runtime/codec.js';
 import { openSimVenue } from '../../src/venues/sim/sim-venue.js';
 
 const TS = '2026-01-02T10:00:00.000000Z';

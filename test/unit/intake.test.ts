@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedLog } from '../../src/log/embedded/index.js';
-import { intakeFile, MAX_LINE_BYTES } from '../../src/pipeline/intake.js';
+import { intakeFile, MAX_LINE_BYTES } from '../../src/intake/intake.js';
 import { TOPICS } from '../../src/domain/events.js';
 
 test('intake: lines across chunks, CRLF and blank lines; an endless line is cut, the lines after it survive; a rerun resumes', async () => {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALL_TOPICS, TOPICS } from '../../src/domain/events.js';
 import { childTraceparent, traceIdForIntent, traceIdOf } from '../../src/domain/trace.js';
-import { HEADER_TRACEPARENT } from '../../src/pipeline/codec.js';
-import { startPipeline } from '../../src/pipeline/run.js';
+import { HEADER_TRACEPARENT } from '../../src/runtime/codec.js';
+import { startPipeline } from '../../src/assembly/run.js';
 
 const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 

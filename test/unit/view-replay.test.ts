@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Event, Order, VenueReport } from '../../src/domain/events.js';
 import { openEmbeddedLog } from '../../src/log/embedded/index.js';
 import { decideReports, decideSubmitted, evolve, newOrder, type OrderState } from '../../src/oms/index.js';
-import { HEADER_INTENT_ID, HEADER_TYPE, toRecord } from '../../src/pipeline/codec.js';
+import { HEADER_INTENT_ID, HEADER_TYPE, toRecord } from '../../src/runtime/codec.js';
 import { getPosition } from '../../src/positions/index.js';
 import { foldLog, type View } from '../../src/projections/view.js';
 import { tmpDir } from '../helpers/log-fixtures.js';

@@ -3,8 +3,19 @@
 // (autoCommit off), so after a crash or a rebalance the group resumes exactly after the last
 // committed transaction.
 import type { Consumer as KConsumer, EachBatchPayload } from 'kafkajs';
-import type { ConsumeOptions, Consumer } from '../types.js';
-import { toLogRecord, type KafkaLog } from './kafka-log.js';
+import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from '../types.js';
+import { toLogRecord } from './records.js';
+
+/** What a stage consumer needs of its log (KafkaLog): named here so the two files do not import each other. */
+export interface ConsumerHost {
+  newConsumer(groupId: string): KConsumer;
+  /** performance.now() of this process's last write. */
+  readonly lastWriteAt: number;
+  physical(topic: string): string;
+  logical(physical: string): string;
+  unwrap(records: LogRecord[]): Promise<void> | void;
+  commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]>;
+}
 
 /** Records handed to one call of handle (a partition's fetch is cut into chunks of this size). */
 const DEFAULT_MAX_BATCH = 500;
@@ -37,7 +48,7 @@ export class KafkaStageConsumer implements Consumer {
   private wake: () => void = () => undefined;
 
   constructor(
-    private readonly log: KafkaLog,
+    private readonly log: ConsumerHost,
     private readonly opts: ConsumeOptions,
   ) {
     this.group = opts.group;

@@ -8,8 +8,6 @@ import {
   Partitioners,
   type Admin,
   type Consumer as KConsumer,
-  type IHeaders,
-  type KafkaMessage,
   type Message,
   type PartitionMetadata,
   type Producer,
@@ -19,6 +17,7 @@ import {
 import { CONTROL_TOPIC } from '../../domain/events.js';
 import type { ConsumeOptions, Consumer, EventLog, LogPosition, LogRecord, OutRecord } from '../types.js';
 import { KafkaStageConsumer } from './consumer.js';
+import { toLogRecord } from './records.js';
 import { RegistryWire, registeredTopics, stripAll, WIRE_HEADER_BYTES } from './registry.js';
 
 export interface KafkaLogOptions {
@@ -487,30 +486,6 @@ export const stderrLogger = () => (entry: { namespace: string; level: number; la
   const { message, timestamp: _ts, logger: _lg, stack: _st, ...rest } = entry.log;
   process.stderr.write(`${JSON.stringify({ level: entry.label, source: 'kafkajs', namespace: entry.namespace, message, ...rest })}\n`);
 };
-
-export function headersToStrings(h: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!h) return out;
-  for (const k of Object.keys(h)) {
-    const v = h[k];
-    if (v === undefined) continue;
-    const one = Array.isArray(v) ? v[v.length - 1] : v;
-    out[k] = typeof one === 'string' ? one : one.toString();
-  }
-  return out;
-}
-
-export function toLogRecord(topic: string, partition: number, m: KafkaMessage): LogRecord {
-  return {
-    topic,
-    partition,
-    offset: Number(m.offset),
-    key: m.key === null ? null : m.key.toString(),
-    value: m.value ?? Buffer.alloc(0),
-    headers: headersToStrings(m.headers),
-    timestamp: Number(m.timestamp),
-  };
-}
 
 export function openKafkaLog(opts: KafkaLogOptions, topics: readonly string[]): Promise<KafkaLog> {
   return KafkaLog.open(opts, topics);
