@@ -4,7 +4,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { TOPICS, type Order, type RiskPolicy } from '../domain/events.js';
-import { makeEvent } from '../domain/envelope.js';
 import { microsToIso, nowMicros } from '../domain/time.js';
 import { gatewayStage } from '../gateway/stage.js';
 import { openEmbeddedLog } from '../log/embedded/index.js';
@@ -14,13 +13,13 @@ import { createSyntheticMarket } from '../market/synthetic.js';
 import { loadNdjsonMarket } from '../market/ndjson.js';
 import type { MarketData } from '../market/types.js';
 import { normalizerStage } from '../normalizer/stage.js';
-import { evolveRisk, initialRiskState, policyDiffers } from '../risk/decide.js';
+import { risk } from '../risk/decide.js';
 import { DEFAULT_POLICY } from '../risk/policy.js';
-import { isPolicyRecord, riskStage } from '../risk/stage.js';
+import { policiesInLog, riskStage } from '../risk/stage.js';
 import { routerStage } from '../router/stage.js';
 import { openSimVenue } from '../venues/sim/index.js';
 import type { Venue } from '../venues/types.js';
-import { fromRecord, toRecord } from '../runtime/codec.js';
+import { toRecord } from '../runtime/codec.js';
 import { intakeFile, intakeStream } from '../intake/intake.js';
 import type { Stage } from '../runtime/stage.js';
 import { SupervisedStage } from '../runtime/supervise.js';
@@ -202,19 +201,16 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
  * yet). One copy goes to each partition of exec.risk, so every partition's intents come after it.
  */
 async function putPolicyInForce(log: EventLog, requested: RiskPolicy | undefined): Promise<void> {
-  let latest = initialRiskState();
-  await log.scan([TOPICS.risk], (r) => {
-    if (isPolicyRecord(r)) latest = evolveRisk(latest, fromRecord(r));
-  });
+  const latest = await policiesInLog(log);
   const policy = requested ?? (latest.version === 0 ? DEFAULT_POLICY : undefined);
-  if (!policy || !policyDiffers(latest, policy)) return;
-  const version = latest.version + 1;
+  if (!policy) return;
   // An operator's act: its event time is when it was put in force.
-  const e = makeEvent('RiskPolicySet', `policy/${version}`, { intent_id: '', account: '', strategy: '', ts: microsToIso(nowMicros()), causation: 'operator' }, { version, policy });
   const recordedAt = new Date().toISOString();
   const copies = [];
-  for (let partition = 0; partition < log.partitions(TOPICS.risk); partition++) copies.push({ ...toRecord(e, recordedAt), partition });
-  await log.append(copies);
+  for (const e of risk.decide({ kind: 'set_policy', policy, ts: microsToIso(nowMicros()) }, latest)) {
+    for (let partition = 0; partition < log.partitions(TOPICS.risk); partition++) copies.push({ ...toRecord(e, recordedAt), partition });
+  }
+  if (copies.length > 0) await log.append(copies);
 }
 
 /** An intent's partition key on Kafka: its account (the normalizer's default when absent); none for bad JSON. */

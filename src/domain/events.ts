@@ -102,6 +102,37 @@ export const VenueReport = z.discriminatedUnion('kind', [
 ]);
 export type VenueReport = z.infer<typeof VenueReport>;
 
+// Reason codes are closed sets: a consumer of exec.dlq, or an analyst grouping rejects, can rely
+// on them. Each code's meaning is in the README ("Reason codes").
+
+/** Why the normalizer dead-lettered an input. */
+export const DEAD_LETTER_CODES = [
+  'OVERSIZED',
+  'UNKNOWN_SCHEMA_ID',
+  'MALFORMED_JSON',
+  'SCHEMA',
+  'INVALID_CONSTRAINTS',
+  'NON_POSITIVE',
+  'ABSURD_SIZE',
+  'UNKNOWN_INSTRUMENT',
+  'INVALID_SIZE',
+  'NO_MARKET_DATA',
+  'SIZE_BELOW_LOT',
+  'INTERNAL',
+] as const;
+export const DeadLetterCode = z.enum(DEAD_LETTER_CODES);
+export type DeadLetterCode = z.infer<typeof DeadLetterCode>;
+
+/** Why risk rejected an intent. */
+export const RISK_REJECT_CODES = ['HALTED', 'INSTRUMENT_NOT_ALLOWED', 'MAX_ORDER_NOTIONAL'] as const;
+export const RiskRejectCode = z.enum(RISK_REJECT_CODES);
+export type RiskRejectCode = z.infer<typeof RiskRejectCode>;
+
+/** What was wrong with a venue report (or a submission) that the OMS recorded instead of applying. */
+export const ANOMALY_KINDS = ['ILLEGAL_TRANSITION', 'VENUE_ORDER_ID_MISMATCH', 'OVER_FILL', 'MALFORMED_REPORT'] as const;
+export const AnomalyKind = z.enum(ANOMALY_KINDS);
+export type AnomalyKind = z.infer<typeof AnomalyKind>;
+
 export const RiskPolicy = z.strictObject({
   max_order_notional_usd: z.string().regex(/^\d+(\.\d+)?$/, 'a non-negative decimal string').optional().describe('reject orders above this notional'),
   allowed_instruments: z.array(z.string()).optional().describe('if set, only these instruments (VENUE:SYMBOL or base/quote) trade'),
@@ -129,7 +160,7 @@ export const IntentAccepted = ev('IntentAccepted', z.object({ intent: Normalized
 export const IntentDuplicate = ev('IntentDuplicate', z.object({ source: LogPosition }));
 export const RiskPolicySet = ev('RiskPolicySet', z.object({ version: z.number().int(), policy: RiskPolicy }));
 export const RiskApproved = ev('RiskApproved', z.object({ intent: NormalizedIntent, policy_version: z.number().int() }));
-export const RiskRejected = ev('RiskRejected', z.object({ code: z.string(), reason: z.string(), policy_version: z.number().int() }));
+export const RiskRejected = ev('RiskRejected', z.object({ code: RiskRejectCode, reason: z.string(), policy_version: z.number().int() }));
 export const OrderRouted = ev('OrderRouted', z.object({ order: Order }));
 export const OrderSubmitted = ev('OrderSubmitted', z.object({ client_order_id: z.string(), venue: z.string(), recovered: z.boolean() }));
 export const OrderAcked = ev('OrderAcked', z.object({ client_order_id: z.string(), venue_order_id: z.string() }));
@@ -138,17 +169,30 @@ export const OrderFilled = ev(
   z.object({ client_order_id: z.string(), fill: Fill, cum_qty: dec, avg_price: dec, status: z.enum(['PARTIALLY_FILLED', 'FILLED']) }),
 );
 export const OrderCanceled = ev('OrderCanceled', z.object({ client_order_id: z.string(), reason: z.string() }));
-export const OrderRejected = ev('OrderRejected', z.object({ client_order_id: z.string(), code: z.string(), reason: z.string() }));
+export const OrderRejected = ev(
+  'OrderRejected',
+  z.object({
+    client_order_id: z.string(),
+    code: z.string().describe("the venue's own reject code (open: venues add theirs), or NO_GATEWAY when no venue took the order"),
+    reason: z.string(),
+  }),
+);
 export const OrderExpired = ev('OrderExpired', z.object({ client_order_id: z.string(), reason: z.string() }));
 export const OrderAnomaly = ev(
   'OrderAnomaly',
-  z.object({ client_order_id: z.string(), status: OrderStatus, report: z.string(), reason: z.string() }),
+  z.object({
+    client_order_id: z.string(),
+    status: OrderStatus,
+    kind: AnomalyKind,
+    report: z.string().describe('the report kind (ACK, TRADE, CANCELED, EXPIRED, REJECTED, or as the venue sent it) or SUBMIT'),
+    reason: z.string(),
+  }),
 );
 export const FillDuplicate = ev('FillDuplicate', z.object({ client_order_id: z.string(), fingerprint: z.string() }));
 export const DeadLetter = ev(
   'DeadLetter',
   z.object({
-    code: z.string().describe('machine-readable reason, e.g. MALFORMED_JSON, SCHEMA, UNKNOWN_INSTRUMENT'),
+    code: DeadLetterCode,
     reason: z.string().describe('human-readable reason'),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     raw: z.string().describe('the input as received (utf8, or base64 when raw_encoding is base64); cut at 64 KiB'),
@@ -179,6 +223,14 @@ export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 export type EventEnvelope = Omit<Event, 'type' | 'data'>;
+
+/**
+ * An order status event as far as a fold reads it: what its record headers carry (runtime/codec.ts),
+ * so a restore or replay folds it unparsed, through the same evolve. Every full status event is one.
+ */
+export type OrderStatusFact =
+  | { type: 'OrderSubmitted' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired'; ts: string; data: { client_order_id: string } }
+  | { type: 'OrderAcked'; ts: string; data: { client_order_id: string; venue_order_id: string } };
 
 /** Where each event type is written. */
 export const EVENT_TOPIC: Record<EventType, TopicName> = {

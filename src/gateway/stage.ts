@@ -1,9 +1,9 @@
 // Gateway adapter: routed orders in, venue reports through the OMS decider, order events out.
 // exec.gateway is both its input (OrderRouted) and its output (lifecycle, fills): the gateway
 // folds the whole topic on start, so a routed order it already handled is never sent twice.
-import { TOPICS, type Event, type Order, type VenueReport } from '../domain/events.js';
+import { TOPICS, type Order, type VenueReport } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { decideReports, decideSubmitted, evolveOrder, isTerminal, moveTo, newOrder, type OrderState } from '../oms/order.js';
+import { isTerminal, oms, type OrderCommand, type OrderFact, type OrderState } from '../oms/order.js';
 import { fromRecord, statusOf, toRecord, traceOf, typeOf } from '../runtime/codec.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
 import type { Venue, VenueOrderResult } from '../venues/types.js';
@@ -24,15 +24,14 @@ export function gatewayStage(opts: GatewayOptions): Stage {
   // Live orders by client order id; a terminal order shrinks to FINISHED (terminal states absorb
   // every later event), so memory follows the open orders, not the whole history.
   const orders = new Map<string, OrderState | typeof FINISHED>();
-  const keep = (coid: string, s: OrderState) => orders.set(coid, isTerminal(s.status) ? FINISHED : s);
-  const apply = (e: Event) => {
-    if (e.type === 'OrderRouted') {
-      if (!orders.has(e.data.order.client_order_id)) orders.set(e.data.order.client_order_id, newOrder(e.data.order, e.ts));
-      return;
-    }
-    const coid = 'client_order_id' in e.data ? e.data.client_order_id : undefined;
-    const s = coid === undefined ? undefined : orders.get(coid);
-    if (s !== undefined && s !== FINISHED) keep(coid!, evolveOrder(s, e));
+  // The gateway owns these states: they are folded in place.
+  const apply = (e: OrderFact) => {
+    const coid = e.type === 'OrderRouted' ? e.data.order.client_order_id : 'client_order_id' in e.data ? e.data.client_order_id : undefined;
+    if (coid === undefined) return;
+    const s = orders.get(coid);
+    if (s === FINISHED) return;
+    const next = oms.evolveInPlace(s, e);
+    if (next !== undefined) orders.set(coid, isTerminal(next.status) ? FINISHED : next);
   };
 
   return {
@@ -40,14 +39,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     input: TOPICS.gateway,
     async restore(log: EventLog) {
       // Status events are folded from their headers; only routed orders and fills are parsed.
-      await log.scan([TOPICS.gateway], (r) => {
-        const st = statusOf(r);
-        if (st === undefined) return apply(fromRecord(r));
-        const s = orders.get(st.client_order_id);
-        if (s === undefined || s === FINISHED) return;
-        const next = { ...s };
-        if (moveTo(next, st.status, st.ts, st.venue_order_id)) keep(st.client_order_id, next);
-      });
+      await log.scan([TOPICS.gateway], (r) => apply(statusOf(r) ?? fromRecord(r)));
     },
     async handle(batch: LogRecord[]): Promise<OutRecord[]> {
       const pending: { state: OrderState; causation: string; trace: string | undefined }[] = [];
@@ -60,9 +52,9 @@ export function gatewayStage(opts: GatewayOptions): Stage {
         const e = fromRecord(r);
         if (e.type !== 'OrderRouted') continue;
         const coid = e.data.order.client_order_id;
-        let s = orders.get(coid);
-        if (s === undefined) orders.set(coid, (s = newOrder(e.data.order, e.ts)));
-        if (s !== FINISHED && s.status === 'NEW' && !queued.has(coid)) {
+        apply(e);
+        const s = orders.get(coid);
+        if (s !== undefined && s !== FINISHED && s.status === 'NEW' && !queued.has(coid)) {
           queued.add(coid);
           pending.push({ state: s, causation: e.event_id, trace: traceOf(r) });
         }
@@ -81,17 +73,16 @@ export function gatewayStage(opts: GatewayOptions): Stage {
       const out: OutRecord[] = [];
       for (const p of pending) {
         const order = p.state.order;
-        const seed = { event_id: eventBase(order), causation: p.causation, recorded_at: now };
+        const envelope = { event_id: eventBase(order), causation: p.causation, recorded_at: now };
         const sent = results.get(order.client_order_id);
-        const res = sent ?? noGateway(order, p.state.ts);
-        let s = p.state;
         // An order no gateway took was never sent: it goes from NEW straight to REJECTED.
-        const events: Event[] = sent ? decideSubmitted(s, seed, { recovered: sent.recovered }) : [];
-        for (const e of events) s = evolveOrder(s, e);
-        const decided = decideReports(s, res.reports, seed);
-        events.push(...decided.events);
-        keep(order.client_order_id, decided.state);
-        for (const e of events) out.push(toRecord(e, now, p.trace));
+        const command: OrderCommand = sent
+          ? { kind: 'submitted', recovered: sent.recovered, reports: sent.reports, envelope }
+          : { kind: 'reports', reports: noGateway(order, p.state.ts), envelope };
+        for (const e of oms.decide(command, p.state)) {
+          apply(e);
+          out.push(toRecord(e, now, p.trace));
+        }
       }
       return out;
     },
@@ -99,13 +90,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
 }
 
 /** staging/prod orders with no venue gateway configured are rejected, never simulated. */
-function noGateway(order: Order, ts: string): VenueOrderResult {
-  const report: VenueReport = {
-    kind: 'REJECTED',
-    code: 'NO_GATEWAY',
-    reason: `no ${order.env} gateway is configured for ${order.venue}; only env "sim" orders can trade here`,
-    ts,
-  };
-  return { client_order_id: order.client_order_id, recovered: false, reports: [report] };
+function noGateway(order: Order, ts: string): VenueReport[] {
+  return [{ kind: 'REJECTED', code: 'NO_GATEWAY', reason: `no ${order.env} gateway is configured for ${order.venue}; only env "sim" orders can trade here`, ts }];
 }
 

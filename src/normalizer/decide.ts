@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { dec, digits, floorTo, fmt, type Dec } from '../domain/decimal.js';
 import { makeEvent, positionId } from '../domain/envelope.js';
-import type { Event, LogPosition, NormalizedIntent } from '../domain/events.js';
+import type { InPlaceDecider } from '../domain/decider.js';
+import type { DeadLetterCode, Event, EventOf, LogPosition, NormalizedIntent } from '../domain/events.js';
 import { Intent } from '../domain/intent.js';
 import { microsToIso, parseRfc3339Micros } from '../domain/time.js';
 import { wireSchemaId } from '../domain/wire.js';
@@ -23,25 +24,50 @@ export interface NormalizerState {
   seen: Set<string>;
 }
 
-export interface NormalizerContext {
+/** One raw message from exec.intents, with what deciding on it needs. */
+export interface NormalizeIntent {
+  raw: Buffer;
+  /** Where the message sits in the log: the causation of every event it gives. */
+  source: LogPosition;
+  /** When the message reached the log (epoch µs): the event time of a dead letter that has no valid ts. */
+  arrived_us: number;
+  /** Instruments and their books, read at the intent's own event time. */
   market: MarketData;
-  venuePreference?: readonly string[];
+  /** Venues in order of preference for a bare symbol (default: DEFAULT_VENUE_PREFERENCE). */
+  venue_preference?: readonly string[];
 }
 
-export const initialNormalizerState = (): NormalizerState => ({ seen: new Set() });
+/** What resolving an instrument reads: the listings, and the venue preference for a bare symbol. */
+export type InstrumentContext = Pick<NormalizeIntent, 'market' | 'venue_preference'>;
 
-/** State follows from the normalizer's own outputs. */
-export function evolveNormalizer(state: NormalizerState, event: Event): NormalizerState {
-  if (event.type === 'IntentAccepted') state.seen.add(event.intent_id);
-  return state;
-}
+export type NormalizerEvent = EventOf<'IntentAccepted' | 'IntentDuplicate' | 'DeadLetter'>;
 
-type Rejection = { code: string; reason: string; issues?: { path: string; message: string }[] };
+/** What evolve reads of an event: a restore folds these from record headers, unparsed. */
+export type NormalizerFact = Pick<Event, 'type' | 'intent_id'>;
 
-/** `arrivedUs` is when the raw message reached the log: the event time of a dead letter that has no valid ts. */
-export function decideIntent(state: NormalizerState, raw: Buffer, source: LogPosition, arrivedUs: number, ctx: NormalizerContext): Event[] {
+/**
+ * Intake's decider. The seen set is folded in place by the stage (a copy per accepted intent would
+ * make a restore quadratic); `evolve` copies it.
+ */
+export const normalizer = {
+  initialState: (): NormalizerState => ({ seen: new Set() }),
+  decide: decideIntent,
+  evolve(state: NormalizerState, event: NormalizerFact): NormalizerState {
+    if (event.type !== 'IntentAccepted' || state.seen.has(event.intent_id)) return state;
+    return { seen: new Set(state.seen).add(event.intent_id) };
+  },
+  evolveInPlace(state: NormalizerState, event: NormalizerFact): NormalizerState {
+    if (event.type === 'IntentAccepted') state.seen.add(event.intent_id);
+    return state;
+  },
+} satisfies InPlaceDecider<NormalizeIntent, NormalizerState, NormalizerEvent>;
+
+type Rejection = { code: DeadLetterCode; reason: string; issues?: { path: string; message: string }[] };
+
+function decideIntent(command: NormalizeIntent, state: NormalizerState): NormalizerEvent[] {
+  const { raw, source } = command;
   const parsed = parse(raw);
-  if ('code' in parsed) return [deadLetter(raw, source, parsed, microsToIso(arrivedUs))];
+  if ('code' in parsed) return [deadLetter(raw, source, parsed, microsToIso(command.arrived_us))];
   const intent = parsed.intent;
   const tsUs = parseRfc3339Micros(intent.ts)!; // the schema checked it
   const causation = positionId(source);
@@ -57,7 +83,7 @@ export function decideIntent(state: NormalizerState, raw: Buffer, source: LogPos
   }
   let normalized: NormalizedIntent | Rejection;
   try {
-    normalized = normalize(intent, tsUs, seed.ts, seed.strategy, ctx);
+    normalized = normalize(intent, tsUs, seed.ts, seed.strategy, command);
   } catch (e) {
     // A defect here must not wedge the partition: the record is dead-lettered and the stage goes on.
     normalized = { code: 'INTERNAL', reason: `normalizer could not process this intent: ${(e as Error).message}` };
@@ -103,7 +129,7 @@ function schemaRejection(error: z.ZodError): Rejection {
   return { code: 'SCHEMA', reason: `intent does not match the contract: ${first}`, issues };
 }
 
-function normalize(intent: Intent, tsUs: number, ts: string, strategy: string, ctx: NormalizerContext): NormalizedIntent | Rejection {
+function normalize(intent: Intent, tsUs: number, ts: string, strategy: string, ctx: InstrumentContext): NormalizedIntent | Rejection {
   const c = intent.constraints;
   const orderType = c.order_type ?? (c.limit_price !== undefined ? 'LIMIT' : 'MARKET');
   const tif = c.tif ?? (orderType === 'MARKET' ? 'IOC' : 'GTC');
@@ -196,7 +222,7 @@ function checkAmount(path: string, v: Dec): Rejection | undefined {
 }
 
 /** VENUE:SYMBOL resolves to one instrument; a bare symbol (BTCUSDT, BTC-USDT, BTC/USDT) to every venue listing it. */
-export function resolveInstrument(requested: string, ctx: NormalizerContext): readonly InstrumentSpec[] {
+export function resolveInstrument(requested: string, ctx: InstrumentContext): readonly InstrumentSpec[] {
   const id = requested.trim().toUpperCase();
   const colon = id.indexOf(':');
   if (colon > 0) {
@@ -222,9 +248,9 @@ function listIndex(list: readonly InstrumentSpec[]): ListIndex {
   return index;
 }
 
-function listingsOf(ctx: NormalizerContext): Map<string, readonly InstrumentSpec[]> {
+function listingsOf(ctx: InstrumentContext): Map<string, readonly InstrumentSpec[]> {
   const list = ctx.market.instruments();
-  const prefs = ctx.venuePreference ?? DEFAULT_VENUE_PREFERENCE;
+  const prefs = ctx.venue_preference ?? DEFAULT_VENUE_PREFERENCE;
   const index = listIndex(list);
   let listings = index.listings.get(prefs);
   if (!listings) {
@@ -242,7 +268,7 @@ function listingsOf(ctx: NormalizerContext): Map<string, readonly InstrumentSpec
 }
 
 /** Convert a quote-currency amount to USD with a same-venue (else any venue) QUOTE/USD-like book. */
-function toUsd(amount: Dec, spec: InstrumentSpec, tsUs: number, ctx: NormalizerContext): Dec | undefined {
+function toUsd(amount: Dec, spec: InstrumentSpec, tsUs: number, ctx: InstrumentContext): Dec | undefined {
   if (USD_LIKE.has(spec.quote)) return amount;
   const list = ctx.market.instruments();
   const index = listIndex(list);
@@ -268,9 +294,9 @@ function lotSize(spec: InstrumentSpec): Dec {
   return lot;
 }
 
-const bad = (code: string, reason: string): Rejection => ({ code, reason });
+const bad = (code: DeadLetterCode, reason: string): Rejection => ({ code, reason });
 
-function deadLetter(raw: Buffer, source: LogPosition, r: Rejection, ts: string, seed?: { intent_id: string; account: string; strategy: string }): Event {
+function deadLetter(raw: Buffer, source: LogPosition, r: Rejection, ts: string, seed?: { intent_id: string; account: string; strategy: string }): EventOf<'DeadLetter'> {
   const cut = raw.subarray(0, MAX_DLQ_RAW_BYTES);
   let text: string | undefined;
   try {

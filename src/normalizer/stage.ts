@@ -1,32 +1,42 @@
 // Normalizer adapter: raw bytes from exec.intents in, accepted / duplicate / dead-letter events out.
 import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, HEADER_INTENT_ID, toRecord, traceOf, typeOf } from '../runtime/codec.js';
+import type { MarketData } from '../market/types.js';
+import { fromRecord, HEADER_INTENT_ID, traceOf, typeOf } from '../runtime/codec.js';
+import { decideInto } from '../runtime/decide.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
-import { decideIntent, evolveNormalizer, initialNormalizerState, type NormalizerContext } from './decide.js';
+import { normalizer } from './decide.js';
 
-export function normalizerStage(ctx: NormalizerContext): Stage {
-  const state = initialNormalizerState();
+export interface NormalizerOptions {
+  market: MarketData;
+  venuePreference?: readonly string[];
+}
+
+export function normalizerStage(opts: NormalizerOptions): Stage {
+  let state = normalizer.initialState();
+  const fold = normalizer.evolveInPlace;
   return {
     name: 'normalizer',
     input: TOPICS.intents,
     async restore(log: EventLog) {
+      // The seen ids are the accepted intents on exec.risk; their type and id are in the headers.
       await log.scan([TOPICS.risk], (r) => {
         const type = typeOf(r);
-        if (type === 'IntentAccepted') state.seen.add(r.headers[HEADER_INTENT_ID]);
-        else if (type === undefined) evolveNormalizer(state, fromRecord(r));
+        state = fold(state, type === undefined ? fromRecord(r) : { type, intent_id: r.headers[HEADER_INTENT_ID] });
       });
     },
     handle(batch: LogRecord[]): OutRecord[] {
       const out: OutRecord[] = [];
       const now = wallClockIso();
       for (const r of batch) {
-        const source = { topic: r.topic, partition: r.partition, offset: r.offset };
-        const trace = traceOf(r);
-        for (const e of decideIntent(state, r.value, source, r.timestamp * 1000, ctx)) {
-          evolveNormalizer(state, e);
-          out.push(toRecord(e, now, trace));
-        }
+        const command = {
+          raw: r.value,
+          source: { topic: r.topic, partition: r.partition, offset: r.offset },
+          arrived_us: r.timestamp * 1000,
+          market: opts.market,
+          venue_preference: opts.venuePreference,
+        };
+        state = decideInto(normalizer, fold, state, command, out, now, traceOf(r));
       }
       return out;
     },

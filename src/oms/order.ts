@@ -1,7 +1,8 @@
 // The OMS decider: one state machine per order. Venue reports come in, events go out;
 // evolve folds those events back into state. Pure: no clock, no I/O, no randomness.
 import { dec, fmt, isDecimalString, ZERO, type Dec } from '../domain/decimal.js';
-import type { Event, EventOf, Fill, Order, OrderStatus, VenueReport } from '../domain/events.js';
+import type { InPlaceDecider } from '../domain/decider.js';
+import type { AnomalyKind, Event, EventOf, Fill, Order, OrderStatus, OrderStatusFact, VenueReport } from '../domain/events.js';
 import { TERMINAL_STATUSES } from '../domain/events.js';
 import { fillFingerprint } from '../domain/ids.js';
 
@@ -69,9 +70,40 @@ export interface EnvelopeSeed {
   ts?: string;
 }
 
-type OmsEvent = EventOf<
-  'OrderRouted' | 'OrderSubmitted' | 'OrderAcked' | 'OrderFilled' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired' | 'OrderAnomaly' | 'FillDuplicate'
->;
+/** What the OMS decides. */
+export type OmsEvent = EventOf<'OrderSubmitted' | 'OrderAcked' | 'OrderFilled' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired' | 'OrderAnomaly' | 'FillDuplicate'>;
+
+/** What an order's fold reads: any event (others leave it unchanged), or a status event known from its record headers. */
+export type OrderFact = Event | OrderStatusFact;
+
+export type OrderCommand =
+  /** The gateway placed the order on its venue (recovered: the venue already had it), with the venue's reports so far. */
+  | { kind: 'submitted'; recovered: boolean; reports: readonly VenueReport[]; envelope: EnvelopeSeed }
+  /** Reports that did not come from placing it: later venue messages, or the gateway's refusal of an order it never sent. */
+  | { kind: 'reports'; reports: readonly VenueReport[]; envelope: EnvelopeSeed };
+
+/**
+ * One order's state machine. The state is undefined until the order is routed. Adapters that own
+ * their order states fold with `evolveInPlace`; `evolve` returns a new state.
+ */
+export const oms = {
+  initialState: (): OrderState | undefined => undefined,
+  /** Nothing is decided for an order not yet routed: there is no order to speak of. */
+  decide(command: OrderCommand, state: OrderState | undefined): OmsEvent[] {
+    if (state === undefined) return [];
+    let s = state;
+    const events: OmsEvent[] = command.kind === 'submitted' ? decideSubmitted(s, command.envelope, command.recovered) : [];
+    for (const e of events) s = evolveOrder(s, e);
+    for (const e of decideReports(s, command.reports, command.envelope)) events.push(e);
+    return events;
+  },
+  evolve,
+  evolveInPlace(state: OrderState | undefined, event: OrderFact): OrderState | undefined {
+    if (event.type === 'OrderRouted') return state ?? newOrder(event.data.order, event.ts);
+    if (state !== undefined) evolveOrderInPlace(state, event);
+    return state;
+  },
+} satisfies InPlaceDecider<OrderCommand, OrderState | undefined, OmsEvent>;
 
 export function newOrder(order: Order, ts: string): OrderState {
   return { order, status: 'NEW', filled_qty: '0', notional: '0', avg_price: '0', fees: '0', fingerprints: [], fills: 0, ts };
@@ -84,14 +116,14 @@ export function newOrder(order: Order, ts: string): OrderState {
  * machine (illegal transition, repeated fingerprint, over-fill) leave the state unchanged,
  * so replaying a log twice equals replaying it once.
  */
-export function evolve(state: OrderState | undefined, event: Event): OrderState | undefined {
+export function evolve(state: OrderState | undefined, event: OrderFact): OrderState | undefined {
   if (event.type === 'OrderRouted') return state ?? newOrder(event.data.order, event.ts);
   if (state === undefined) return undefined;
   return evolveOrder(state, event);
 }
 
 /** evolve for a known order (never returns undefined): the same state when nothing changes, else a new one. */
-export function evolveOrder(state: OrderState, event: Event): OrderState {
+export function evolveOrder(state: OrderState, event: OrderFact): OrderState {
   const next = { ...state };
   return evolveOrderInPlace(next, event) ? next : state;
 }
@@ -101,7 +133,7 @@ export function evolveOrder(state: OrderState, event: Event): OrderState {
  * their states (the projection view): no copy per event. Nested values are replaced, never
  * mutated, so a state copied shallowly before the call is not affected.
  */
-export function evolveOrderInPlace(state: OrderState, event: Event): boolean {
+export function evolveOrderInPlace(state: OrderState, event: OrderFact): boolean {
   if (!('client_order_id' in event.data) || event.data.client_order_id !== state.order.client_order_id) return false;
   switch (event.type) {
     case 'OrderSubmitted':
@@ -121,13 +153,8 @@ export function evolveOrderInPlace(state: OrderState, event: Event): boolean {
   }
 }
 
-/**
- * An order status event (OrderSubmitted, OrderAcked, OrderCanceled, OrderRejected, OrderExpired)
- * applied in place: `to` is its status, `venueOrderId` comes with OrderAcked. Exported so a fold
- * that has these fields without the event (the view, from record headers) applies them exactly
- * as evolve does.
- */
-export function moveTo(state: OrderState, to: OrderStatus, ts: string, venueOrderId?: string): boolean {
+/** A status move in place, when legal; `venueOrderId` comes with OrderAcked. */
+function moveTo(state: OrderState, to: OrderStatus, ts: string, venueOrderId?: string): boolean {
   if (!canTransition(state.status, to)) return false;
   state.status = to;
   state.ts = ts;
@@ -141,13 +168,13 @@ interface FillMath {
   status: 'PARTIALLY_FILLED' | 'FILLED';
 }
 
-/** Cumulative figures after a fill, or a reason it cannot apply. */
-function fillMath(state: OrderState, qty: Dec, price: Dec): FillMath | string {
+/** Cumulative figures after a fill, or why it cannot apply. */
+function fillMath(state: OrderState, qty: Dec, price: Dec): FillMath | Fault {
   const filled = dec(state.filled_qty).plus(qty);
   const orderQty = dec(state.order.qty);
-  if (filled.gt(orderQty)) return `over-fill: cumulative ${fmt(filled)} would exceed order qty ${state.order.qty}`;
+  if (filled.gt(orderQty)) return { kind: 'OVER_FILL', reason: `over-fill: cumulative ${fmt(filled)} would exceed order qty ${state.order.qty}` };
   const status = filled.eq(orderQty) ? 'FILLED' : 'PARTIALLY_FILLED';
-  if (!canTransition(state.status, status)) return `illegal transition ${state.status} -> ${status}`;
+  if (!canTransition(state.status, status)) return illegal(state.status, status);
   return { filled, notional: dec(state.notional).plus(qty.times(price)), status };
 }
 
@@ -158,7 +185,7 @@ function applyFill(state: OrderState, fill: Fill, ts: string, reported?: { cum_q
   const qty = dec(fill.qty);
   if (qty.lte(0)) return false;
   const m = fillMath(state, qty, dec(fill.price));
-  if (typeof m === 'string') return false;
+  if ('kind' in m) return false;
   const filled = fmt(m.filled);
   fillInto(state, fill, m, filled, reported && reported.cum_qty === filled ? reported.avg_price : fmt(m.notional.div(m.filled)), ts);
   return true;
@@ -197,7 +224,7 @@ function addFee(state: OrderState, fee: string, ccy: string): void {
 }
 
 /** Fold events into one order's state, starting from `state` (undefined: before OrderRouted). */
-export function foldOrder(events: readonly Event[], state?: OrderState): OrderState | undefined {
+export function foldOrder(events: readonly OrderFact[], state?: OrderState): OrderState | undefined {
   let s = state;
   for (const e of events) s = evolve(s, e);
   return s;
@@ -217,22 +244,31 @@ function envelope(state: OrderState, seed: EnvelopeSeed, suffix: string, ts: str
   };
 }
 
-function anomaly(state: OrderState, seed: EnvelopeSeed, seq: number | string, report: string, reason: string, ts: string): EventOf<'OrderAnomaly'> {
+interface Fault {
+  kind: AnomalyKind;
+  reason: string;
+}
+
+function anomaly(state: OrderState, seed: EnvelopeSeed, seq: number | string, report: string, fault: Fault, ts: string): EventOf<'OrderAnomaly'> {
   return {
     ...envelope(state, seed, `anomaly/${seq}`, ts),
     type: 'OrderAnomaly',
-    data: { client_order_id: state.order.client_order_id, status: state.status, report, reason },
+    data: { client_order_id: state.order.client_order_id, status: state.status, kind: fault.kind, report, reason: fault.reason },
   };
 }
 
-/** The gateway sends the order: OrderSubmitted from NEW, otherwise an anomaly. */
-export function decideSubmitted(state: OrderState, seed: EnvelopeSeed, opts: { recovered?: boolean } = {}): OmsEvent[] {
-  if (state.status !== 'NEW') return [anomaly(state, seed, 'submit', 'SUBMIT', `cannot submit an order in status ${state.status}`, state.ts)];
+const illegal = (from: OrderStatus, to: string): Fault => ({ kind: 'ILLEGAL_TRANSITION', reason: `illegal transition ${from} -> ${to}` });
+
+/** The gateway sent the order: OrderSubmitted from NEW, otherwise an anomaly. */
+function decideSubmitted(state: OrderState, seed: EnvelopeSeed, recovered: boolean): OmsEvent[] {
+  if (state.status !== 'NEW') {
+    return [anomaly(state, seed, 'submit', 'SUBMIT', { kind: 'ILLEGAL_TRANSITION', reason: `cannot submit an order in status ${state.status}` }, state.ts)];
+  }
   return [
     {
       ...envelope(state, seed, 'submitted', state.ts),
       type: 'OrderSubmitted',
-      data: { client_order_id: state.order.client_order_id, venue: state.order.venue, recovered: opts.recovered ?? false },
+      data: { client_order_id: state.order.client_order_id, venue: state.order.venue, recovered },
     },
   ];
 }
@@ -247,15 +283,10 @@ function tryDec(s: unknown): Dec | undefined {
   }
 }
 
-/**
- * Turn one venue report into events (at most one). `seq` is the report's index in its batch:
- * it keeps anomaly and duplicate ids unique. Other ids are unique per order by construction
- * (ack and terminal events happen once; fills are keyed by fingerprint).
- * A repeated ACK carrying the known venue order id on a live order is a redelivery: no events.
- */
-export function decideReport(state: OrderState, report: VenueReport, seed: EnvelopeSeed, seq = 0): OmsEvent[] {
-  return step(state, report, seed, seq).events;
-}
+// One venue report gives at most one event. `seq` is the report's index in its batch: it keeps
+// anomaly and duplicate ids unique. Other ids are unique per order by construction (ack and
+// terminal events happen once; fills are keyed by fingerprint). A repeated ACK carrying the known
+// venue order id on a live order is a redelivery: no events.
 
 interface Step {
   events: OmsEvent[];
@@ -274,7 +305,7 @@ function step(state: OrderState, report: VenueReport, seed: EnvelopeSeed, seq: n
 function decideStatus(state: OrderState, report: VenueReport, seed: EnvelopeSeed, seq: number): OmsEvent[] {
   const coid = state.order.client_order_id;
   const ts = typeof report.ts === 'string' ? report.ts : state.ts;
-  const bad = (reason: string) => [anomaly(state, seed, seq, String(report.kind), reason, ts)];
+  const bad = (fault: Fault) => [anomaly(state, seed, seq, String(report.kind), fault, ts)];
   const base = (suffix: string) => envelope(state, seed, suffix, ts);
   switch (report.kind) {
     case 'ACK': {
@@ -283,31 +314,32 @@ function decideStatus(state: OrderState, report: VenueReport, seed: EnvelopeSeed
       }
       const live = state.status === 'ACKED' || state.status === 'PARTIALLY_FILLED';
       if (live && state.venue_order_id === report.venue_order_id) return [];
-      if (live) return bad(`ack with venue order id ${report.venue_order_id}, order known as ${state.venue_order_id}`);
-      return bad(`illegal transition ${state.status} -> ACKED`);
+      if (live) return bad({ kind: 'VENUE_ORDER_ID_MISMATCH', reason: `ack with venue order id ${report.venue_order_id}, order known as ${state.venue_order_id}` });
+      return bad(illegal(state.status, 'ACKED'));
     }
     case 'CANCELED':
-      if (!canTransition(state.status, 'CANCELED')) return bad(`illegal transition ${state.status} -> CANCELED`);
+      if (!canTransition(state.status, 'CANCELED')) return bad(illegal(state.status, 'CANCELED'));
       return [{ ...base('canceled'), type: 'OrderCanceled', data: { client_order_id: coid, reason: report.reason } }];
     case 'EXPIRED':
-      if (!canTransition(state.status, 'EXPIRED')) return bad(`illegal transition ${state.status} -> EXPIRED`);
+      if (!canTransition(state.status, 'EXPIRED')) return bad(illegal(state.status, 'EXPIRED'));
       return [{ ...base('expired'), type: 'OrderExpired', data: { client_order_id: coid, reason: report.reason } }];
     case 'REJECTED':
-      if (!canTransition(state.status, 'REJECTED')) return bad(`illegal transition ${state.status} -> REJECTED`);
+      if (!canTransition(state.status, 'REJECTED')) return bad(illegal(state.status, 'REJECTED'));
       return [{ ...base('rejected'), type: 'OrderRejected', data: { client_order_id: coid, code: report.code, reason: report.reason } }];
     default:
-      return bad('unknown report kind');
+      return bad({ kind: 'MALFORMED_REPORT', reason: 'unknown report kind' });
   }
 }
 
 function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' }>, seed: EnvelopeSeed, seq: number, ts: string): Step {
-  const bad = (reason: string): Step => ({ events: [anomaly(state, seed, seq, 'TRADE', reason, ts)], state });
+  const bad = (fault: Fault): Step => ({ events: [anomaly(state, seed, seq, 'TRADE', fault, ts)], state });
+  const malformed = (reason: string) => bad({ kind: 'MALFORMED_REPORT', reason });
   const qty = tryDec(r.qty);
   const price = tryDec(r.price);
   const fee = tryDec(r.fee);
-  if (!qty || qty.lte(0)) return bad(`bad trade qty ${JSON.stringify(r.qty)}`);
-  if (!price || price.lte(0)) return bad(`bad trade price ${JSON.stringify(r.price)}`);
-  if (!fee) return bad(`bad trade fee ${JSON.stringify(r.fee)}`);
+  if (!qty || qty.lte(0)) return malformed(`bad trade qty ${JSON.stringify(r.qty)}`);
+  if (!price || price.lte(0)) return malformed(`bad trade price ${JSON.stringify(r.price)}`);
+  if (!fee) return malformed(`bad trade fee ${JSON.stringify(r.fee)}`);
   // Canonical strings, so a resend formatted differently ("1.0" vs "1") has the same fingerprint.
   const fill: Fill = {
     fingerprint: '',
@@ -331,12 +363,12 @@ function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' 
     };
     return { events: [dup], state };
   }
-  if (isTerminal(state.status) || state.status === 'NEW') return bad(`illegal transition ${state.status} -> TRADE`);
+  if (isTerminal(state.status) || state.status === 'NEW') return bad(illegal(state.status, 'TRADE'));
   if (state.venue_order_id !== undefined && state.venue_order_id !== r.venue_order_id) {
-    return bad(`trade for venue order id ${r.venue_order_id}, order known as ${state.venue_order_id}`);
+    return bad({ kind: 'VENUE_ORDER_ID_MISMATCH', reason: `trade for venue order id ${r.venue_order_id}, order known as ${state.venue_order_id}` });
   }
   const m = fillMath(state, qty, price);
-  if (typeof m === 'string') return bad(m);
+  if ('kind' in m) return bad(m);
   const cumQty = fmt(m.filled);
   const avgPrice = fmt(m.notional.div(m.filled));
   const filled: OmsEvent = {
@@ -348,7 +380,7 @@ function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' 
 }
 
 /** Decide a batch of reports in order, evolving the state between them. */
-export function decideReports(state: OrderState, reports: readonly VenueReport[], seed: EnvelopeSeed): { state: OrderState; events: OmsEvent[] } {
+function decideReports(state: OrderState, reports: readonly VenueReport[], seed: EnvelopeSeed): OmsEvent[] {
   let s = state;
   const events: OmsEvent[] = [];
   for (let i = 0; i < reports.length; i++) {
@@ -356,5 +388,5 @@ export function decideReports(state: OrderState, reports: readonly VenueReport[]
     for (const e of r.events) events.push(e);
     s = r.state;
   }
-  return { state: s, events };
+  return events;
 }

@@ -8,7 +8,8 @@
 // net_realized_pnl = realized_pnl − fees. Fees in any other currency (e.g. base, BNB) go to
 // other_fees unconverted; base fees do not change qty (the venue balance, not the fill, owns that).
 import { dec, fmt, ZERO, type Dec } from '../domain/decimal.js';
-import type { Event } from '../domain/events.js';
+import type { InPlaceDecider } from '../domain/decider.js';
+import type { Event, OrderStatusFact } from '../domain/events.js';
 import type { Side } from '../domain/intent.js';
 import { BUILTIN_INSTRUMENTS } from '../market/instruments.js';
 
@@ -224,7 +225,7 @@ function put<T>(rec: Record<string, T>, key: string, value: T): T {
  * event would make replay quadratic in open orders). OrderRouted teaches the route of a client
  * order id; OrderFilled moves the position; terminal order events forget the route.
  */
-export function evolvePositions(book: PositionBook, event: Event, resolve: InstrumentResolver = builtinResolver): PositionBook {
+export function evolvePositions(book: PositionBook, event: PositionFact, resolve: InstrumentResolver = builtinResolver): PositionBook {
   switch (event.type) {
     case 'OrderRouted': {
       const o = event.data.order;
@@ -263,12 +264,47 @@ export function evolvePositions(book: PositionBook, event: Event, resolve: Instr
 }
 
 /** What a terminal status event (OrderCanceled, OrderRejected, OrderExpired) does to the book. */
-export function forgetOrder(book: PositionBook, clientOrderId: string): void {
+function forgetOrder(book: PositionBook, clientOrderId: string): void {
   book.orders.delete(clientOrderId);
 }
 
+/** What the position fold reads: any event (most leave it unchanged), or a status event known from its record headers. */
+export type PositionFact = Event | OrderStatusFact;
+
+/**
+ * Positions and PnL as a decider: a projection, so it decides nothing (no command can be built
+ * for it). Views that own their book fold it in place; `evolve` copies what an event changes.
+ */
+export function positionsDecider(resolve: InstrumentResolver = builtinResolver) {
+  return {
+    initialState: emptyBook,
+    decide: (_command: never): never[] => [],
+    evolve: (book: PositionBook, event: PositionFact): PositionBook => evolvePositions(copyTouched(book, event), event, resolve),
+    evolveInPlace: (book: PositionBook, event: PositionFact): PositionBook => evolvePositions(book, event, resolve),
+  } satisfies InPlaceDecider<never, PositionBook, PositionFact>;
+}
+
+/** Positions of the built-in instruments' registry (resolving others by their symbol). */
+export const positions = positionsDecider();
+
+/** A copy of the book in which everything `event` may change is copied too: the in-place fold then leaves `book` as it was. */
+function copyTouched(book: PositionBook, event: PositionFact): PositionBook {
+  const next: PositionBook = { positions: new Map(book.positions), orders: new Map(book.orders), skipped_fills: book.skipped_fills };
+  if (event.type !== 'OrderFilled') return next;
+  const route = book.orders.get(event.data.client_order_id);
+  if (!route) return next;
+  next.orders.set(event.data.client_order_id, { ...route });
+  const acct = book.positions.get(route.account);
+  if (!acct) return next;
+  const accs = new Map(acct);
+  const acc = accs.get(route.instrument_id);
+  if (acc) accs.set(route.instrument_id, { ...acc, other: { ...acc.other } });
+  next.positions.set(route.account, accs);
+  return next;
+}
+
 /** Fold events into `book` (updated in place) or into a new book. */
-export function foldPositions(events: readonly Event[], book: PositionBook = emptyBook(), resolve?: InstrumentResolver): PositionBook {
+export function foldPositions(events: readonly PositionFact[], book: PositionBook = emptyBook(), resolve?: InstrumentResolver): PositionBook {
   let b = book;
   for (const e of events) b = evolvePositions(b, e, resolve);
   return b;

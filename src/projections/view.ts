@@ -2,15 +2,15 @@
 // replay, the blotter and positions. Only the order within exec.gateway matters, so the fold
 // gives the same state whatever order a partitioned log interleaves topics in.
 import { dec, type Dec } from '../domain/decimal.js';
-import { ALL_TOPICS, TERMINAL_STATUSES, TOPICS, type Event, type OrderStatus } from '../domain/events.js';
+import { ALL_TOPICS, TERMINAL_STATUSES, TOPICS, type Event, type OrderStatus, type OrderStatusFact } from '../domain/events.js';
 import { canonicalJson, sha256Hex } from '../domain/hash.js';
 import { isoToMicros } from '../domain/time.js';
 import type { EventLog, LogRecord } from '../log/types.js';
 import { midPrice } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
-import { evolveOrderInPlace, moveTo, newOrder, type OrderState } from '../oms/order.js';
-import { emptyBook, evolvePositions, forgetOrder, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
-import { fromRecord, HEADER_TYPE, statusOf, type StatusHeaders } from '../runtime/codec.js';
+import { evolveOrderInPlace, newOrder, type OrderState } from '../oms/order.js';
+import { emptyBook, evolvePositions, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
+import { fromRecord, HEADER_TYPE, statusOf } from '../runtime/codec.js';
 
 export interface View {
   events: number;
@@ -67,16 +67,16 @@ export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolv
   // events, whose headers carry all the fold needs, are folded from the headers alone.
   if (countOnly(view, r.headers[HEADER_TYPE])) return;
   const st = statusOf(r);
-  if (st !== undefined) applyStatus(view, st);
+  if (st !== undefined) applyStatus(view, st, resolve);
   else applyEvent(view, fromRecord(r), resolve);
 }
 
-/** An order status event, folded from its headers exactly as applyEvent folds the parsed event. */
-function applyStatus(view: View, st: StatusHeaders): void {
+/** An order status event known from its headers: the same folds as the parsed event takes in applyEvent. */
+function applyStatus(view: View, st: OrderStatusFact, resolve: InstrumentResolver | undefined): void {
   if (st.ts > view.last_ts) view.last_ts = st.ts;
-  const s = view.orders.get(st.client_order_id);
-  if (s !== undefined) moveTo(s, st.status, st.ts, st.venue_order_id);
-  if (TERMINAL_STATUSES.has(st.status)) forgetOrder(view.positions, st.client_order_id);
+  const s = view.orders.get(st.data.client_order_id);
+  if (s !== undefined) evolveOrderInPlace(s, st);
+  view.positions = evolvePositions(view.positions, st, resolve);
 }
 
 /** Events that only count toward the summary; true when `type` is one (nothing else to fold). */

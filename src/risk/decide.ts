@@ -1,7 +1,8 @@
 // Pre-trade risk: a hard barrier every intent passes before it can become an order. Pure.
+import type { Decider } from '../domain/decider.js';
 import { dec } from '../domain/decimal.js';
 import { makeEvent } from '../domain/envelope.js';
-import type { Event, EventOf, NormalizedIntent, RiskPolicy } from '../domain/events.js';
+import type { EventOf, NormalizedIntent, RiskPolicy, RiskRejectCode } from '../domain/events.js';
 import { canonicalJson } from '../domain/hash.js';
 import { DEFAULT_POLICY } from './policy.js';
 
@@ -11,30 +12,48 @@ export interface RiskState {
   version: number;
 }
 
-export const initialRiskState = (): RiskState => ({ policy: DEFAULT_POLICY, version: 0 });
+export type RiskCommand =
+  /** An accepted intent to approve or reject. */
+  | { kind: 'assess'; intent: EventOf<'IntentAccepted'> }
+  /** An operator puts a policy in force at `ts`: a new version, unless it is the one in force. */
+  | { kind: 'set_policy'; policy: RiskPolicy; ts: string };
 
-/** Policies only move forward: a copy of an older or the same version (from another partition) changes nothing. */
-export function evolveRisk(state: RiskState, event: Event): RiskState {
-  if (event.type === 'RiskPolicySet' && event.data.version > state.version) return { policy: event.data.policy, version: event.data.version };
-  return state;
-}
+export type RiskEvent = EventOf<'RiskPolicySet' | 'RiskApproved' | 'RiskRejected'>;
+
+export const risk = {
+  initialState: (): RiskState => ({ policy: DEFAULT_POLICY, version: 0 }),
+  decide(command: RiskCommand, state: RiskState): RiskEvent[] {
+    return command.kind === 'assess' ? [assess(state, command.intent)] : setPolicy(state, command.policy, command.ts);
+  },
+  /** Policies only move forward: a copy of an older or the same version (from another partition) changes nothing. */
+  evolve(state: RiskState, event: RiskEvent): RiskState {
+    if (event.type === 'RiskPolicySet' && event.data.version > state.version) return { policy: event.data.policy, version: event.data.version };
+    return state;
+  },
+} satisfies Decider<RiskCommand, RiskState, RiskEvent>;
 
 /** True when setting `policy` would change what is in force (so a rerun does not log it again). */
 export function policyDiffers(state: RiskState, policy: RiskPolicy): boolean {
   return state.version === 0 || canonicalJson(state.policy) !== canonicalJson(policy);
 }
 
-export function decideRisk(state: RiskState, event: EventOf<'IntentAccepted'>): Event[] {
+function setPolicy(state: RiskState, policy: RiskPolicy, ts: string): RiskEvent[] {
+  if (!policyDiffers(state, policy)) return [];
+  const version = state.version + 1;
+  return [makeEvent('RiskPolicySet', `policy/${version}`, { intent_id: '', account: '', strategy: '', ts, causation: 'operator' }, { version, policy })];
+}
+
+function assess(state: RiskState, event: EventOf<'IntentAccepted'>): RiskEvent {
   const intent = event.data.intent;
   const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
   const verdict = check(state.policy, intent);
   if ('code' in verdict) {
-    return [makeEvent('RiskRejected', `${intent.intent_id}/risk`, seed, { ...verdict, policy_version: state.version })];
+    return makeEvent('RiskRejected', `${intent.intent_id}/risk`, seed, { ...verdict, policy_version: state.version });
   }
-  return [makeEvent('RiskApproved', `${intent.intent_id}/risk`, seed, { intent: verdict.intent, policy_version: state.version })];
+  return makeEvent('RiskApproved', `${intent.intent_id}/risk`, seed, { intent: verdict.intent, policy_version: state.version });
 }
 
-function check(policy: RiskPolicy, intent: NormalizedIntent): { intent: NormalizedIntent } | { code: string; reason: string } {
+function check(policy: RiskPolicy, intent: NormalizedIntent): { intent: NormalizedIntent } | { code: RiskRejectCode; reason: string } {
   if (policy.halted) return { code: 'HALTED', reason: 'trading is halted: the halt latch is set' };
   let venues = intent.venues;
   if (policy.allowed_instruments) {

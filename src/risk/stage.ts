@@ -1,9 +1,10 @@
 // Risk adapter: accepted intents and policy changes in (exec.risk), verdicts out (exec.router).
-import { TOPICS } from '../domain/events.js';
+import { TOPICS, type EventOf } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, toRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { fromRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { decideInto } from '../runtime/decide.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
-import { decideRisk, evolveRisk, initialRiskState, type RiskState } from './decide.js';
+import { risk, type RiskState } from './decide.js';
 
 export const RISK_GROUP = 'risk';
 
@@ -13,33 +14,33 @@ export function isPolicyRecord(r: LogRecord): boolean {
   return type === 'RiskPolicySet' || (type === undefined && fromRecord(r).type === 'RiskPolicySet');
 }
 
-/** The policy in force for the risk stage: the fold of exec.risk up to its committed offset. */
-async function restoreRiskState(log: EventLog): Promise<RiskState> {
-  let state = initialRiskState();
-  // Only the policies this stage already handled: a newer one takes effect in its turn.
-  const upTo: number[] = [];
-  for (let p = 0; p < log.partitions(TOPICS.risk); p++) upTo.push(await log.committed(RISK_GROUP, TOPICS.risk, p));
+/** The fold of the policies on exec.risk, each partition up to `upTo` (default: its end). */
+export async function policiesInLog(log: EventLog, upTo?: readonly number[]): Promise<RiskState> {
+  let state = risk.initialState();
   await log.scan([TOPICS.risk], (r) => {
-    if (r.offset < upTo[r.partition] && isPolicyRecord(r)) state = evolveRisk(state, fromRecord(r));
+    if ((upTo === undefined || r.offset < upTo[r.partition]) && isPolicyRecord(r)) state = risk.evolve(state, fromRecord(r) as EventOf<'RiskPolicySet'>);
   });
   return state;
 }
 
 export function riskStage(): Stage {
-  let state = initialRiskState();
+  let state = risk.initialState();
   return {
     name: RISK_GROUP,
     input: TOPICS.risk,
     async restore(log: EventLog) {
-      state = await restoreRiskState(log);
+      // Only the policies this stage already handled: a newer one takes effect in its turn.
+      const upTo: number[] = [];
+      for (let p = 0; p < log.partitions(TOPICS.risk); p++) upTo.push(await log.committed(RISK_GROUP, TOPICS.risk, p));
+      state = await policiesInLog(log, upTo);
     },
     handle(batch: LogRecord[]): OutRecord[] {
       const out: OutRecord[] = [];
       const now = wallClockIso();
       for (const r of batch) {
         const e = fromRecord(r);
-        if (e.type === 'IntentAccepted') for (const d of decideRisk(state, e)) out.push(toRecord(d, now, traceOf(r)));
-        else state = evolveRisk(state, e);
+        if (e.type === 'IntentAccepted') state = decideInto(risk, risk.evolve, state, { kind: 'assess', intent: e }, out, now, traceOf(r));
+        else if (e.type === 'RiskPolicySet') state = risk.evolve(state, e);
       }
       return out;
     },

@@ -1,21 +1,35 @@
 // Routing: a risk-approved intent becomes a concrete order for one venue. Pure.
 import { ceilTo, dec, floorTo, fmt } from '../domain/decimal.js';
 import { makeEvent } from '../domain/envelope.js';
-import type { Event, EventOf, Order } from '../domain/events.js';
+import type { Decider } from '../domain/decider.js';
+import type { EventOf, Order } from '../domain/events.js';
 import { clientOrderId } from '../domain/ids.js';
 import { midPrice, quantityForNotional } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
 import { isoToMicros } from '../domain/time.js';
 
-export interface RouterContext {
+/** A risk-approved intent to route, with the venues' instruments and books (read at the intent's time). */
+export interface RouteIntent {
+  approved: EventOf<'RiskApproved'>;
   market: MarketData;
 }
 
-export function decideRoute(event: EventOf<'RiskApproved'>, ctx: RouterContext): Event[] {
+/** Stateless today: the smart router will keep venue latencies and balances here. */
+export type RouterState = null;
+
+export type RouterEvent = EventOf<'OrderRouted'>;
+
+export const router = {
+  initialState: (): RouterState => null,
+  decide: (command: RouteIntent): RouterEvent[] => [route(command)],
+  evolve: (state: RouterState): RouterState => state,
+} satisfies Decider<RouteIntent, RouterState, RouterEvent>;
+
+function route({ approved: event, market }: RouteIntent): RouterEvent {
   const intent = event.data.intent;
   // The smart router (cost model, splits) replaces this choice later: the first candidate wins.
   const instrumentId = intent.venues[0];
-  const spec = ctx.market.instrument(instrumentId)!;
+  const spec = market.instrument(instrumentId)!;
   const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
 
   // Risk may have narrowed the candidates to a venue other than the one the intent was sized on:
@@ -23,7 +37,7 @@ export function decideRoute(event: EventOf<'RiskApproved'>, ctx: RouterContext):
   let qty = intent.qty;
   let refPrice = intent.ref_price;
   if (spec.instrument_id !== intent.sized_on) {
-    const book = ctx.market.bookAt(spec.instrument_id, isoToMicros(intent.ts));
+    const book = market.bookAt(spec.instrument_id, isoToMicros(intent.ts));
     const mid = midPrice(book);
     if (book && mid) {
       refPrice = fmt(mid);
@@ -68,5 +82,5 @@ export function decideRoute(event: EventOf<'RiskApproved'>, ctx: RouterContext):
     ...(intent.stop_loss !== undefined ? { stop_loss: intent.stop_loss } : {}),
     ref_price: refPrice,
   };
-  return [makeEvent('OrderRouted', `${intent.intent_id}/route/0`, seed, { order })];
+  return makeEvent('OrderRouted', `${intent.intent_id}/route/0`, seed, { order });
 }

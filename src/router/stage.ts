@@ -1,11 +1,14 @@
-// Router adapter: approved intents in (exec.router), routed orders out (exec.gateway). Stateless.
+// Router adapter: approved intents in (exec.router), routed orders out (exec.gateway).
 import { TOPICS } from '../domain/events.js';
 import type { LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, toRecord, traceOf } from '../runtime/codec.js';
+import type { MarketData } from '../market/types.js';
+import { fromRecord, traceOf } from '../runtime/codec.js';
+import { decideInto } from '../runtime/decide.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
-import { decideRoute, type RouterContext } from './decide.js';
+import { router } from './decide.js';
 
-export function routerStage(ctx: RouterContext): Stage {
+export function routerStage(opts: { market: MarketData }): Stage {
+  let state = router.initialState();
   return {
     name: 'router',
     input: TOPICS.router,
@@ -15,7 +18,7 @@ export function routerStage(ctx: RouterContext): Stage {
       const now = wallClockIso();
       for (const r of batch) {
         const e = fromRecord(r);
-        if (e.type === 'RiskApproved') for (const d of decideRoute(e, ctx)) out.push(toRecord(d, now, traceOf(r)));
+        if (e.type === 'RiskApproved') state = decideInto(router, router.evolve, state, { approved: e, market: opts.market }, out, now, traceOf(r));
       }
       return out;
     },

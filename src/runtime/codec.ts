@@ -1,7 +1,7 @@
 // Events on the wire: JSON, keyed by account so everything about one account stays in order.
 // Headers repeat a few fields of the event so readers that only count, index or fold order
 // status need not parse the JSON (replay, restore; later Kafka consumers and audit sinks).
-import { EVENT_TOPIC, type Event, type EventType, type OrderStatus } from '../domain/events.js';
+import { EVENT_TOPIC, type Event, type EventType, type OrderStatusFact } from '../domain/events.js';
 import { childTraceparent } from '../domain/trace.js';
 import type { LogRecord, OutRecord } from '../log/types.js';
 
@@ -71,36 +71,20 @@ export function typeOf(r: LogRecord): EventType | undefined {
   return r.headers[HEADER_TYPE] as EventType | undefined;
 }
 
-/** The status each order status event moves its order to. */
-const STATUS_OF: Partial<Record<EventType, OrderStatus>> = {
-  OrderSubmitted: 'SUBMITTED',
-  OrderAcked: 'ACKED',
-  OrderCanceled: 'CANCELED',
-  OrderRejected: 'REJECTED',
-  OrderExpired: 'EXPIRED',
-};
-
-/** What an order status event tells a fold, read from its headers. */
-export interface StatusHeaders {
-  client_order_id: string;
-  status: OrderStatus;
-  ts: string;
-  /** OrderAcked only. */
-  venue_order_id?: string;
-}
+const STATUS_TYPES: ReadonlySet<string> = new Set(['OrderSubmitted', 'OrderAcked', 'OrderCanceled', 'OrderRejected', 'OrderExpired']);
 
 /**
- * An order status event's fold inputs from its headers alone; undefined for other records and for
- * records written before these headers existed (those are parsed instead).
+ * An order status event as its headers tell it, for folds that skip parsing it; undefined for
+ * other records and for records written before these headers existed (those are parsed instead).
  */
-export function statusOf(r: LogRecord): StatusHeaders | undefined {
+export function statusOf(r: LogRecord): OrderStatusFact | undefined {
   const h = r.headers;
-  const status = STATUS_OF[h[HEADER_TYPE] as EventType];
-  if (status === undefined) return undefined;
+  const type = h[HEADER_TYPE];
+  if (type === undefined || !STATUS_TYPES.has(type)) return undefined;
   const coid = h[HEADER_CLIENT_ORDER_ID];
   const ts = h[HEADER_TS];
   if (coid === undefined || ts === undefined) return undefined;
-  if (status !== 'ACKED') return { client_order_id: coid, status, ts };
+  if (type !== 'OrderAcked') return { type: type as Exclude<OrderStatusFact['type'], 'OrderAcked'>, ts, data: { client_order_id: coid } };
   const venueOrderId = h[HEADER_VENUE_ORDER_ID];
-  return venueOrderId === undefined ? undefined : { client_order_id: coid, status, ts, venue_order_id: venueOrderId };
+  return venueOrderId === undefined ? undefined : { type, ts, data: { client_order_id: coid, venue_order_id: venueOrderId } };
 }

@@ -4,6 +4,7 @@
 // Limitation: only the taker side is simulated. A GTC remainder rests (no terminal report) but
 // never fills later, so maker_fee is never charged here.
 import { hash } from 'node:crypto';
+import type { Decider } from '../../domain/decider.js';
 import type { Order, VenueReport } from '../../domain/events.js';
 import { Dec, dec, floorTo, fmt, isDecimalString, isMultipleOf } from '../../domain/decimal.js';
 import type { Book, InstrumentSpec } from '../../market/types.js';
@@ -72,6 +73,21 @@ function parsePositive(s: string | undefined): Dec | undefined {
 function rejected(code: RejectCode, reason: string, ts: string): VenueReport[] {
   return [{ kind: 'REJECTED', code, reason, ts }];
 }
+
+/** An order to match, with the book at its event time and its instrument's rules. */
+export interface MatchOrder {
+  order: Order;
+  book: Book | undefined;
+  spec: InstrumentSpec | undefined;
+  ts_us: number;
+}
+
+/** The simulated exchange as a decider: stateless (only the taker side is simulated, nothing rests). */
+export const matching = {
+  initialState: (): null => null,
+  decide: (c: MatchOrder): VenueReport[] => matchOrder(c.order, c.book, c.spec, c.ts_us),
+  evolve: (state: null): null => state,
+} satisfies Decider<MatchOrder, null, VenueReport>;
 
 /**
  * Fill an order against `book` (the snapshot at its event time `tsUs`). Reports, in order:

@@ -9,7 +9,7 @@ import type { MarketData } from '../../market/types.js';
 import type { Venue, VenueOrderResult } from '../types.js';
 
 import { decodeJournalLine, encodeJournalText, type JournalContents, readJournal } from './journal.js';
-import { matchOrder } from './match.js';
+import { matching } from './match.js';
 
 /** An order with its event time (RFC 3339): the simulator fills against the book at that time. */
 export type TimedOrder = Order & { ts: string };
@@ -122,7 +122,7 @@ export class SimVenue implements Venue {
     }
     const spec = this.market.instrument(order.instrument_id);
     const book = spec ? this.market.bookAt(order.instrument_id, tsUs) : undefined;
-    return matchOrder(order, book, spec, tsUs);
+    return matching.decide({ order, book, spec, ts_us: tsUs });
   }
 
   async knownOrders(): Promise<number> {
