@@ -17,6 +17,7 @@ export const PICKED = [
   'data.venue',
   'data.venue_order_id',
   'data.code',
+  'data.kind',
   'data.reason',
   'data.intent.sized_on',
   'data.intent.instrument_id',

@@ -129,8 +129,12 @@ export function journalRow(r: LogRecord, payload: string, prev: { last_offset: n
       break;
     case 'OrderCanceled':
     case 'OrderExpired':
+      row.client_order_id = p('data.client_order_id');
+      row.reason = p('data.reason');
+      break;
     case 'OrderAnomaly':
       row.client_order_id = p('data.client_order_id');
+      row.code = p('data.kind');
       row.reason = p('data.reason');
       break;
     case 'FillDuplicate':

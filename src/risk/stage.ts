@@ -2,7 +2,7 @@
 import { TOPICS, type EventOf } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import { fromRecord, traceOf, typeOf } from '../runtime/codec.js';
-import { decideInto } from '../runtime/decide.js';
+import { decideInto } from '../runtime/decide-into.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { risk, type RiskState } from './decide.js';
 

@@ -3,7 +3,7 @@ import { TOPICS } from '../domain/events.js';
 import type { LogRecord, OutRecord } from '../log/types.js';
 import type { MarketData } from '../market/types.js';
 import { fromRecord, traceOf } from '../runtime/codec.js';
-import { decideInto } from '../runtime/decide.js';
+import { decideInto } from '../runtime/decide-into.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { router } from './decide.js';
 
