@@ -8,7 +8,7 @@ import { isoToMicros } from '../domain/time.js';
 import type { EventLog, LogRecord } from '../log/types.js';
 import { midPrice } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
-import { evolveOrderInPlace, newOrder, type OrderState } from '../oms/order.js';
+import { oms, type OrderState } from '../oms/order.js';
 import { emptyBook, evolvePositions, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
 import { fromRecord, HEADER_TYPE, statusOf } from '../runtime/codec.js';
 
@@ -74,8 +74,7 @@ export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolv
 /** An order status event known from its headers: the same folds as the parsed event takes in applyEvent. */
 function applyStatus(view: View, st: OrderStatusFact, resolve: InstrumentResolver | undefined): void {
   if (st.ts > view.last_ts) view.last_ts = st.ts;
-  const s = view.orders.get(st.data.client_order_id);
-  if (s !== undefined) evolveOrderInPlace(s, st);
+  oms.evolveInPlace(view.orders.get(st.data.client_order_id), st);
   view.positions = evolvePositions(view.positions, st, resolve);
 }
 
@@ -126,8 +125,8 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
   if (coid !== undefined) {
     // The view owns its order states: evolved in place rather than copied per event.
     const s = view.orders.get(coid);
-    if (s !== undefined) evolveOrderInPlace(s, e);
-    else if (e.type === 'OrderRouted') view.orders.set(coid, newOrder(e.data.order, e.ts));
+    const next = oms.evolveInPlace(s, e);
+    if (s === undefined && next !== undefined) view.orders.set(coid, next);
   }
   view.positions = evolvePositions(view.positions, e, resolve);
 }
