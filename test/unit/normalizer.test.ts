@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decideIntent, evolveNormalizer, initialNormalizerState, resolveInstrument } from '../../src/normalizer/decide.js';
+import { normalizer, resolveInstrument, type NormalizeIntent } from '../../src/normalizer/decide.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import { BUILTIN_INSTRUMENTS, DEFAULT_VENUE_PREFERENCE } from '../../src/market/instruments.js';
 import { midPrice } from '../../src/market/book.js';
 import { dec } from '../../src/domain/decimal.js';
-import type { Event, EventOf } from '../../src/domain/events.js';
+import type { DeadLetterCode, EventOf } from '../../src/domain/events.js';
 import { isoToMicros, microsToIso, parseRfc3339Micros } from '../../src/domain/time.js';
 import { frame, wireSchemaId } from '../../src/domain/wire.js';
+import { assertMatch, given } from '../helpers/decider.js';
 
 const market = createSyntheticMarket({ seed: 1 });
 const ctx = { market };
@@ -24,59 +25,57 @@ const base = {
   labels: { strategy: 'xs_v1', run: 'r1' },
   env: 'sim',
 };
-const raw = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
-const decide = (v: unknown, state = initialNormalizerState(), offset = 0) => decideIntent(state, raw(v), src(offset), ARRIVED, ctx);
-const only = (events: Event[]) => {
-  assert.equal(events.length, 1);
-  return events[0];
-};
-const dlq = (v: unknown) => {
-  const e = only(decide(v));
-  assert.equal(e.type, 'DeadLetter');
-  return e as EventOf<'DeadLetter'>;
-};
+const raw = (v: unknown) => (Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+/** The message `v` (JSON, text or bytes) at `offset` of exec.intents, arrived at ARRIVED. */
+const message = (v: unknown, offset = 0): NormalizeIntent => ({ raw: raw(v), source: src(offset), arrived_us: ARRIVED, market });
+
+/** What a fresh normalizer accepts `v` as. */
+function accepted(v: unknown, offset = 0): EventOf<'IntentAccepted'> {
+  const [e] = given(normalizer).when(message(v, offset)).then({ type: 'IntentAccepted' });
+  assert.ok(e.type === 'IntentAccepted');
+  return e;
+}
 
 test('a valid notional intent is accepted with a quantity from walking the book, floored to the lot', () => {
-  const e = only(decide(base)) as EventOf<'IntentAccepted'>;
-  assert.equal(e.type, 'IntentAccepted');
+  const [e] = given(normalizer)
+    .when(message(base))
+    .then({
+      type: 'IntentAccepted',
+      event_id: 'a1/accepted',
+      causation: 'exec.intents/0/0',
+      data: {
+        intent: { account: 'default', strategy: 'xs_v1', order_type: 'MARKET', tif: 'IOC', venues: ['BINANCE:BTCUSDT'], ts: '2026-01-02T10:00:00.000000Z', notional: '10000', notional_usd: '10000' },
+      },
+    });
+  assert.ok(e.type === 'IntentAccepted');
   const n = e.data.intent;
-  assert.equal(n.account, 'default');
-  assert.equal(n.strategy, 'xs_v1');
-  assert.equal(n.order_type, 'MARKET');
-  assert.equal(n.tif, 'IOC');
-  assert.deepEqual(n.venues, ['BINANCE:BTCUSDT']);
-  assert.equal(n.ts, '2026-01-02T10:00:00.000000Z');
   const qty = dec(n.qty);
   assert.ok(qty.gt(0));
   assert.ok(qty.mod('0.00001').eq(0), 'quantity on the lot step');
   // 10,000 USDT at ~65k per BTC is ~0.15 BTC; the walked quantity must cost no more than the notional.
   const ref = dec(n.ref_price);
   assert.ok(qty.times(ref).lte(dec('10000').times('1.01')));
-  assert.equal(n.notional, '10000');
-  assert.equal(n.notional_usd, '10000');
-  assert.equal(e.event_id, 'a1/accepted');
-  assert.equal(e.causation, 'exec.intents/0/0');
 });
 
 test('a repeated intent_id is a no-op duplicate event, never a second acceptance', () => {
-  const state = initialNormalizerState();
-  const first = only(decide(base, state, 0));
-  evolveNormalizer(state, first);
-  const second = only(decide({ ...base, side: 'SELL' }, state, 7));
-  assert.equal(second.type, 'IntentDuplicate');
-  assert.equal(second.event_id, 'a1/duplicate/exec.intents/0/7');
-  assert.deepEqual((second as EventOf<'IntentDuplicate'>).data.source, src(7));
+  given(normalizer, accepted(base))
+    .when(message({ ...base, side: 'SELL' }, 7))
+    .then({ type: 'IntentDuplicate', event_id: 'a1/duplicate/exec.intents/0/7', data: { source: src(7) } });
+});
+
+test('an acceptance a restore read from the record headers alone is remembered like the full event', () => {
+  given(normalizer, { type: 'IntentAccepted', intent_id: 'a1' }).when(message(base, 3)).then({ type: 'IntentDuplicate', intent_id: 'a1' });
+  // Other facts are not acceptances.
+  given(normalizer, { type: 'IntentDuplicate', intent_id: 'a1' }, { type: 'DeadLetter', intent_id: 'a1' }).when(message(base, 3)).then({ type: 'IntentAccepted' });
 });
 
 test('a dead-lettered intent_id can still be accepted later (only accepted ids are remembered)', () => {
-  const state = initialNormalizerState();
-  const bad = only(decide({ ...base, side: 'HOLD' }, state));
-  evolveNormalizer(state, bad);
-  assert.equal(only(decide(base, state, 1)).type, 'IntentAccepted');
+  const bad = given(normalizer).when(message({ ...base, side: 'HOLD' })).thenRejected('SCHEMA');
+  given(normalizer, bad).when(message(base, 1)).then({ type: 'IntentAccepted', intent_id: 'a1' });
 });
 
 test('bad input becomes a dead letter with the raw input and a clear reason', () => {
-  const cases: [unknown, string, RegExp][] = [
+  const cases: [unknown, DeadLetterCode, RegExp][] = [
     ['{"intent_id":"x",', 'MALFORMED_JSON', /not JSON/],
     ['[1,2]', 'SCHEMA', /JSON object/],
     [{ ...base, side: 'HOLD' }, 'SCHEMA', /side/],
@@ -101,13 +100,8 @@ test('bad input becomes a dead letter with the raw input and a clear reason', ()
     [{ ...base, size: { type: 'notional', value: '0.1' } }, 'SIZE_BELOW_LOT', /buys less than one lot \(0.00001 BTC\) of BINANCE:BTCUSDT/],
   ];
   for (const [input, code, reason] of cases) {
-    const e = dlq(input);
-    assert.equal(e.data.code, code, `code for ${JSON.stringify(input).slice(0, 80)}: ${e.data.reason}`);
-    assert.match(e.data.reason, reason);
-    assert.equal(e.data.raw, typeof input === 'string' ? input : JSON.stringify(input));
-    assert.equal(e.data.raw_encoding, 'utf8');
-    assert.deepEqual(e.data.source, src(0));
-    assert.equal(e.event_id, 'dlq/exec.intents/0/0');
+    const e = given(normalizer).when(message(input)).thenRejected(code, reason);
+    assertMatch(e, { event_id: 'dlq/exec.intents/0/0', data: { raw: typeof input === 'string' ? input : JSON.stringify(input), raw_encoding: 'utf8', source: src(0) } }, `the dead letter of ${JSON.stringify(input).slice(0, 80)}`);
   }
 });
 
@@ -115,46 +109,37 @@ test('a Confluent wire-format frame left on the input (schema id unknown to the 
   const framed = frame(424242, JSON.stringify(base));
   assert.equal(wireSchemaId(framed), 424242);
   assert.equal(wireSchemaId(Buffer.from(JSON.stringify(base))), undefined, 'plain JSON is not a frame');
-  const e = only(decideIntent(initialNormalizerState(), framed, src(5), ARRIVED, ctx)) as EventOf<'DeadLetter'>;
-  assert.equal(e.data.code, 'UNKNOWN_SCHEMA_ID');
-  assert.match(e.data.reason, /schema id 424242/);
+  const e = given(normalizer).when(message(framed, 5)).thenRejected('UNKNOWN_SCHEMA_ID', /schema id 424242/);
   assert.deepEqual(Buffer.from(e.data.raw, e.data.raw_encoding), framed, 'the frame is kept byte for byte');
 });
 
 test('invalid UTF-8 is dead-lettered as base64; oversized input is not parsed', () => {
-  const e1 = only(decideIntent(initialNormalizerState(), Buffer.from([0xff, 0xfe, 0x7b]), src(3), ARRIVED, ctx)) as EventOf<'DeadLetter'>;
-  assert.equal(e1.data.code, 'MALFORMED_JSON');
+  const e1 = given(normalizer).when(message(Buffer.from([0xff, 0xfe, 0x7b]), 3)).thenRejected('MALFORMED_JSON');
   assert.equal(e1.data.raw_encoding, 'base64');
   assert.equal(Buffer.from(e1.data.raw, 'base64').toString('hex'), 'fffe7b');
   assert.equal(e1.ts, '2026-01-02T10:00:05.000000Z', 'a dead letter without a valid ts takes the arrival time');
-  const huge = Buffer.alloc(200_000, 0x20);
-  const e2 = only(decideIntent(initialNormalizerState(), huge, src(4), ARRIVED, ctx)) as EventOf<'DeadLetter'>;
-  assert.equal(e2.data.code, 'OVERSIZED');
+  const e2 = given(normalizer).when(message(Buffer.alloc(200_000, 0x20), 4)).thenRejected('OVERSIZED');
   assert.equal(e2.data.raw_bytes, 200_000);
   assert.equal(e2.data.raw.length, 64 * 1024, 'the kept raw input is cut at 64 KiB');
 });
 
 test('quantity sizes pass through exactly; lowercase sides and types are normalized', () => {
-  const e = only(decide({ ...base, side: 'sell', size: { type: 'QUANTITY', value: '0.12345' }, constraints: { order_type: 'limit', limit_price: '60000.5', tif: 'ioc' } })) as EventOf<'IntentAccepted'>;
+  const e = accepted({ ...base, side: 'sell', size: { type: 'QUANTITY', value: '0.12345' }, constraints: { order_type: 'limit', limit_price: '60000.5', tif: 'ioc' } });
   const n = e.data.intent;
-  assert.equal(n.side, 'SELL');
-  assert.equal(n.qty, '0.12345');
-  assert.equal(n.order_type, 'LIMIT');
-  assert.equal(n.tif, 'IOC');
-  assert.equal(n.limit_price, '60000.5');
-  assert.equal(n.size.ccy, 'BTC');
+  assertMatch(n, { side: 'SELL', qty: '0.12345', order_type: 'LIMIT', tif: 'IOC', limit_price: '60000.5', size: { ccy: 'BTC' } });
   assert.equal(n.notional, dec('0.12345').times(dec(n.ref_price)).toString());
 });
 
 test('a bare symbol resolves to every listing venue, preferred venue first', () => {
   const specs = resolveInstrument('btc-usdt', ctx);
   assert.deepEqual(specs.map((s) => s.instrument_id), ['BINANCE:BTCUSDT', 'OKX:BTC-USDT', 'KUCOIN:BTC-USDT']);
-  const e = only(decide({ ...base, instrument_id: 'ETHUSDT' })) as EventOf<'IntentAccepted'>;
-  assert.deepEqual(e.data.intent.venues, ['BINANCE:ETHUSDT', 'OKX:ETH-USDT', 'KUCOIN:ETH-USDT']);
+  given(normalizer)
+    .when(message({ ...base, instrument_id: 'ETHUSDT' }))
+    .then({ type: 'IntentAccepted', data: { intent: { venues: ['BINANCE:ETHUSDT', 'OKX:ETH-USDT', 'KUCOIN:ETH-USDT'] } } });
 });
 
 test('a BTC-quoted notional is converted to USD through a BTC/USDT book', () => {
-  const e = only(decide({ ...base, instrument_id: 'BINANCE:ETHBTC', size: { type: 'notional', value: '0.5', ccy: 'BTC' } })) as EventOf<'IntentAccepted'>;
+  const e = accepted({ ...base, instrument_id: 'BINANCE:ETHBTC', size: { type: 'notional', value: '0.5', ccy: 'BTC' } });
   const usd = dec(e.data.intent.notional_usd);
   assert.ok(usd.gt(20_000) && usd.lt(50_000), `0.5 BTC in USD: ${usd}`);
   // Through the same venue's BTC/USDT book, though the other venues list one too.
@@ -176,7 +161,7 @@ test('bare symbols resolve as a filter and sort of the instrument list would, fo
       fc.option(fc.shuffledSubarray(venues), { nil: undefined }),
       fc.constantFrom('BTCUSDT', 'btc-usdt', 'ETH/BTC', 'eth_usdt', 'SOL.USDT', 'XRPUSDT', ':BTCUSDT'),
       (m, prefs, requested) => {
-        const c = { market: m, venuePreference: prefs };
+        const c = { market: m, venue_preference: prefs };
         const want = reference(requested.toUpperCase().replace(/[-/_.]/g, ''), m.instruments(), prefs ?? DEFAULT_VENUE_PREFERENCE);
         assert.deepEqual(resolveInstrument(requested, c), want);
         assert.deepEqual(resolveInstrument(requested, c), want, 'and again, from the cache');
@@ -186,19 +171,22 @@ test('bare symbols resolve as a filter and sort of the instrument list would, fo
   );
 });
 
+test('the venue preference in the command orders the venues of a bare symbol', () => {
+  given(normalizer)
+    .when({ ...message({ ...base, instrument_id: 'BTCUSDT' }), venue_preference: ['KUCOIN', 'OKX'] })
+    .then({ type: 'IntentAccepted', data: { intent: { venues: ['KUCOIN:BTC-USDT', 'OKX:BTC-USDT', 'BINANCE:BTCUSDT'], sized_on: 'KUCOIN:BTC-USDT' } } });
+});
+
 test('accepted intents keep their field order, optional fields included', () => {
-  const e = only(
-    decide({
-      ...base,
-      size: { type: 'quantity', value: '0.5' },
-      constraints: { limit_price: '60000', tif: 'GTC', max_slippage_bps: 3, stop_loss: '55000', expire_at: '2026-01-02T12:30:00+01:00' },
-    }),
-  ) as EventOf<'IntentAccepted'>;
-  assert.equal(e.type, 'IntentAccepted', JSON.stringify(e.data));
+  const e = accepted({
+    ...base,
+    size: { type: 'quantity', value: '0.5' },
+    constraints: { limit_price: '60000', tif: 'GTC', max_slippage_bps: 3, stop_loss: '55000', expire_at: '2026-01-02T12:30:00+01:00' },
+  });
   const all = ['intent_id', 'ts', 'account', 'strategy', 'labels', 'env', 'instrument_id', 'venues', 'sized_on', 'base', 'quote', 'side', 'size', 'qty', 'order_type', 'limit_price', 'tif', 'max_slippage_bps', 'stop_loss', 'expire_at', 'ref_price', 'notional', 'notional_usd'];
   assert.deepEqual(Object.keys(e.data.intent), all);
   assert.equal(e.data.intent.expire_at, '2026-01-02T11:30:00.000000Z');
-  const plain = only(decide(base)) as EventOf<'IntentAccepted'>;
+  const plain = accepted(base);
   const absent = new Set(['limit_price', 'stop_loss', 'expire_at']);
   assert.deepEqual(Object.keys(plain.data.intent), all.filter((k) => !absent.has(k)));
 });
@@ -213,20 +201,21 @@ test('event times are the canonical form of ts and expire_at, whatever form they
   fc.assert(
     fc.property(rfc3339, (ts) => {
       const us = parseRfc3339Micros(ts);
-      const e = only(decide({ ...base, ts, instrument_id: 'NOPE:BTCUSDT' }));
-      assert.equal(e.type, 'DeadLetter');
       // A ts the schema rejects has no event time of its own: the dead letter takes the arrival time.
-      assert.equal(e.ts, us === undefined ? microsToIso(ARRIVED) : microsToIso(us), ts);
+      given(normalizer)
+        .when(message({ ...base, ts, instrument_id: 'NOPE:BTCUSDT' }))
+        .then({ type: 'DeadLetter', ts: us === undefined ? microsToIso(ARRIVED) : microsToIso(us) });
       if (us === undefined || us <= isoToMicros(base.ts)) return;
-      const accepted = only(decide({ ...base, size: { type: 'quantity', value: '0.1' }, constraints: { tif: 'IOC', expire_at: ts } })) as EventOf<'IntentAccepted'>;
-      assert.equal(accepted.data.intent.expire_at, microsToIso(us), ts);
+      const e = accepted({ ...base, size: { type: 'quantity', value: '0.1' }, constraints: { tif: 'IOC', expire_at: ts } });
+      assert.equal(e.data.intent.expire_at, microsToIso(us), ts);
     }),
     { numRuns: 1000 },
   );
 });
 
 test('the same input always yields the same events', () => {
-  assert.deepEqual(decide(base), decide(base));
+  // `when` itself decides twice on one state; here on two states folded apart.
+  assert.deepEqual(given(normalizer).when(message(base)).events, given(normalizer).when(message(base)).events);
 });
 
 test('floorTo: power-of-ten steps round down exactly; other steps use the general path', async () => {

@@ -1,19 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Event, Order, VenueReport } from '../../src/domain/events.js';
+import type { Event, Order, OrderStatusFact, VenueReport } from '../../src/domain/events.js';
 import { Event as EventSchema } from '../../src/domain/events.js';
 import { fillFingerprint } from '../../src/domain/ids.js';
-import {
-  canTransition,
-  decideReport,
-  decideReports,
-  decideSubmitted,
-  evolve,
-  foldOrder,
-  newOrder,
-  type EnvelopeSeed,
-  type OrderState,
-} from '../../src/oms/index.js';
+import { canTransition, foldOrder, newOrder, oms, type EnvelopeSeed, type OrderCommand, type OrderFact } from '../../src/oms/index.js';
+import { assertMatch, given, snapshot } from '../helpers/decider.js';
 
 const T0 = '2026-01-02T10:00:00.000000Z';
 const ts = (s: number) => `2026-01-02T10:00:${String(s).padStart(2, '0')}.000000Z`;
@@ -56,284 +47,256 @@ const cancel: VenueReport = { kind: 'CANCELED', reason: 'user', ts: ts(9) };
 const expire: VenueReport = { kind: 'EXPIRED', reason: 'IOC', ts: ts(9) };
 const reject: VenueReport = { kind: 'REJECTED', code: 'INSUFFICIENT_BALANCE', reason: 'no funds', ts: ts(9) };
 
-function apply(s: OrderState, events: Event[]): OrderState {
-  return foldOrder(events, s)!;
-}
-function submitted(qty = '3'): OrderState {
-  const s = newOrder(order(qty), T0);
-  return apply(s, decideSubmitted(s, seed));
-}
-function acked(qty = '3'): OrderState {
-  const s = submitted(qty);
-  return apply(s, decideReport(s, ack(), seed));
-}
-function step(s: OrderState, r: VenueReport): { s: OrderState; events: Event[] } {
-  const events = decideReport(s, r, seed);
-  return { s: apply(s, events), events };
-}
+// Commands: the gateway placed the order (with the venue's reports so far), or later venue reports.
+const submit = (recovered = false, ...rs: VenueReport[]): OrderCommand => ({ kind: 'submitted', recovered, reports: rs, envelope: seed });
+const reports = (...rs: VenueReport[]): OrderCommand => ({ kind: 'reports', reports: rs, envelope: seed });
+
+// Histories: an order's events so far, as the router and the OMS wrote them.
+const routedEvent = (qty = '3'): Event => ({ event_id: 'r1', intent_id: 'i1', account: 'acct', strategy: 'xs_v1', ts: T0, causation: 'x', recorded_at: T0, type: 'OrderRouted', data: { order: order(qty) } });
+const routed = (qty = '3'): OrderFact[] => [routedEvent(qty)];
+/** The history and then what the OMS decided on `command`. */
+const after = (history: OrderFact[], command: OrderCommand): OrderFact[] => [...history, ...oms.decide(command, foldOrder(history))];
+const submitted = (qty = '3') => after(routed(qty), submit());
+const acked = (qty = '3') => after(submitted(qty), reports(ack()));
+/** The history and then these venue reports. */
+const reported = (history: OrderFact[], ...rs: VenueReport[]) => after(history, reports(...rs));
 
 test('newOrder starts NEW with empty fill figures', () => {
   const s = newOrder(order(), T0);
-  assert.equal(s.status, 'NEW');
-  assert.equal(s.filled_qty, '0');
-  assert.equal(s.avg_price, '0');
-  assert.equal(s.fills, 0);
-  assert.deepEqual(s.fingerprints, []);
+  assertMatch(s, { status: 'NEW', filled_qty: '0', avg_price: '0', fills: 0, fingerprints: [] });
+  assert.deepEqual(given(oms, ...routed()).state, s, 'as OrderRouted folds to');
 });
 
 test('OrderRouted creates the state; other events on no state stay undefined', () => {
-  const routed: Event = {
-    event_id: 'r1',
-    intent_id: 'i1',
-    account: 'acct',
-    strategy: 'xs_v1',
-    ts: T0,
-    causation: 'x',
-    recorded_at: T0,
-    type: 'OrderRouted',
-    data: { order: order() },
-  };
-  const s = evolve(undefined, routed);
-  assert.equal(s?.status, 'NEW');
-  assert.equal(s?.order.client_order_id, 'fs-coid-1');
-  assert.equal(evolve(s, routed), s, 'a second OrderRouted is a no-op');
-  const sub = decideSubmitted(s!, seed);
-  assert.equal(evolve(undefined, sub[0]), undefined);
+  const s = given(oms, ...routed()).state;
+  assertMatch(s, { status: 'NEW', order: { client_order_id: 'fs-coid-1' } });
+  assert.equal(oms.evolve(s, routedEvent()), s, 'a second OrderRouted is a no-op');
+  const [sub] = submitted().slice(1);
+  assert.equal(given(oms, sub).state, undefined, 'a status event of an order never routed');
+  // Nothing is decided for an order not yet routed.
+  given(oms).when(submit()).thenNothing();
+  given(oms).when(reports(ack())).thenNothing();
 });
 
-test('decideSubmitted: NEW -> SUBMITTED, with envelope from the order and seed', () => {
-  const s = newOrder(order(), T0);
-  const [e] = decideSubmitted(s, seed, { recovered: true });
-  assert.equal(e.type, 'OrderSubmitted');
-  assert.equal(e.event_id, 'gw/0/5/submitted');
-  assert.equal(e.intent_id, 'i1');
-  assert.equal(e.account, 'acct');
-  assert.equal(e.strategy, 'xs_v1');
-  assert.equal(e.causation, seed.causation);
-  assert.equal(e.recorded_at, seed.recorded_at);
-  assert.equal(e.ts, T0);
+test('submitted: NEW -> SUBMITTED, with envelope from the order and seed', () => {
+  const w = given(oms, ...routed()).when(submit(true));
+  const [e] = w.then({ type: 'OrderSubmitted', event_id: 'gw/0/5/submitted', intent_id: 'i1', account: 'acct', strategy: 'xs_v1', causation: seed.causation, recorded_at: seed.recorded_at, ts: T0 });
   assert.deepEqual(e.data, { client_order_id: 'fs-coid-1', venue: 'BINANCE', recovered: true });
   assert.ok(EventSchema.safeParse(e).success, 'event matches the schema');
-  assert.equal(evolve(s, e)?.status, 'SUBMITTED');
+  assert.equal(w.state?.status, 'SUBMITTED');
 });
 
-test('decideSubmitted on a non-NEW order is an anomaly', () => {
-  const s = submitted();
-  const events = decideSubmitted(s, seed);
-  assert.equal(events.length, 1);
-  assert.equal(events[0].type, 'OrderAnomaly');
-  assert.equal(apply(s, events), s);
+test("submitted with the venue's reports so far: OrderSubmitted, then what each report gives", () => {
+  const w = given(oms, ...routed()).when(submit(false, ack(), trade('t1', '3', '100')));
+  w.then({ type: 'OrderSubmitted', data: { recovered: false } }, { type: 'OrderAcked', data: { venue_order_id: 'v1' } }, { type: 'OrderFilled', data: { status: 'FILLED', cum_qty: '3' } });
+  assertMatch(w.state, { status: 'FILLED', venue_order_id: 'v1', filled_qty: '3' });
+});
+
+test('submitting an order that is not NEW is an anomaly', () => {
+  const g = given(oms, ...submitted());
+  const w = g.when(submit());
+  const e = w.thenRejected('ILLEGAL_TRANSITION', /cannot submit an order in status SUBMITTED/);
+  assertMatch(e, { event_id: 'gw/0/5/anomaly/submit', data: { report: 'SUBMIT', status: 'SUBMITTED' } });
+  assert.deepEqual(snapshot(w.state), snapshot(g.state), 'state unchanged');
 });
 
 test('ACK: SUBMITTED -> ACKED, records the venue order id', () => {
-  const { s, events } = step(submitted(), ack('v1'));
-  assert.equal(events[0].type, 'OrderAcked');
-  assert.equal(events[0].event_id, 'gw/0/5/ack');
-  assert.equal(events[0].ts, ts(1), 'event time is the report time');
-  assert.equal(s.status, 'ACKED');
-  assert.equal(s.venue_order_id, 'v1');
-  assert.equal(s.ts, ts(1));
+  const w = given(oms, ...submitted()).when(reports(ack('v1')));
+  w.then({ type: 'OrderAcked', event_id: 'gw/0/5/ack', ts: ts(1), data: { venue_order_id: 'v1' } }); // event time is the report time
+  assertMatch(w.state, { status: 'ACKED', venue_order_id: 'v1', ts: ts(1) });
 });
 
 test('seed.ts overrides the report time', () => {
-  const [e] = decideReport(submitted(), ack(), { ...seed, ts: T0 });
-  assert.equal(e.ts, T0);
+  given(oms, ...submitted())
+    .when({ kind: 'reports', reports: [ack()], envelope: { ...seed, ts: T0 } })
+    .then({ type: 'OrderAcked', ts: T0 });
 });
 
 test('TRADE partial then full: ACKED -> PARTIALLY_FILLED -> FILLED', () => {
-  let { s, events } = step(acked(), trade('t1', '1', '100'));
-  assert.equal(events[0].type, 'OrderFilled');
-  assert.equal(s.status, 'PARTIALLY_FILLED');
-  assert.equal(s.filled_qty, '1');
-  ({ s, events } = step(s, trade('t2', '2', '100', 3)));
-  const e = events[0];
-  assert.ok(e.type === 'OrderFilled');
-  assert.equal(e.data.status, 'FILLED');
-  assert.equal(e.data.cum_qty, '3');
-  assert.equal(s.status, 'FILLED');
-  assert.equal(s.fills, 2);
-  assert.equal(s.fees, '0.2');
-  assert.equal(s.fee_ccy, 'USDT');
+  const partly = given(oms, ...acked()).when(reports(trade('t1', '1', '100')));
+  partly.then({ type: 'OrderFilled', data: { status: 'PARTIALLY_FILLED', cum_qty: '1' } });
+  assertMatch(partly.state, { status: 'PARTIALLY_FILLED', filled_qty: '1' });
+  const full = given(oms, ...reported(acked(), trade('t1', '1', '100'))).when(reports(trade('t2', '2', '100', 3)));
+  full.then({ type: 'OrderFilled', data: { status: 'FILLED', cum_qty: '3' } });
+  assertMatch(full.state, { status: 'FILLED', fills: 2, fees: '0.2', fee_ccy: 'USDT' });
 });
 
 test('TRADE filling everything at once: ACKED -> FILLED', () => {
-  const { s } = step(acked(), trade('t1', '3', '100'));
-  assert.equal(s.status, 'FILLED');
+  const w = given(oms, ...acked()).when(reports(trade('t1', '3', '100')));
+  w.then({ type: 'OrderFilled', data: { status: 'FILLED' } });
+  assert.equal(w.state?.status, 'FILLED');
 });
 
 test('TRADE right after SUBMITTED is an implicit ack', () => {
-  const { s, events } = step(submitted(), trade('t1', '1', '100'));
-  assert.equal(events[0].type, 'OrderFilled');
-  assert.equal(s.status, 'PARTIALLY_FILLED');
-  assert.equal(s.venue_order_id, 'v1');
+  const w = given(oms, ...submitted()).when(reports(trade('t1', '1', '100')));
+  w.then({ type: 'OrderFilled' });
+  assertMatch(w.state, { status: 'PARTIALLY_FILLED', venue_order_id: 'v1' });
   // The late ack with the same venue order id is a redelivery: nothing to record.
-  assert.deepEqual(decideReport(s, ack('v1'), seed), []);
+  given(oms, ...reported(submitted(), trade('t1', '1', '100'))).when(reports(ack('v1'))).thenNothing();
 });
 
 test('OrderFilled carries a complete Fill with its fingerprint and canonical decimals', () => {
-  const { events } = step(acked(), trade('t1', '1.50', '100.0'));
-  const e = events[0];
-  assert.ok(e.type === 'OrderFilled');
-  const f = e.data.fill;
-  assert.equal(f.qty, '1.5');
-  assert.equal(f.price, '100');
-  assert.equal(f.venue, 'BINANCE');
-  assert.equal(f.fingerprint, fillFingerprint({ venue: 'BINANCE', venue_order_id: 'v1', trade_id: 't1', qty: '1.5', price: '100', ts: ts(2) }));
-  assert.equal(e.event_id, `gw/0/5/fill/${f.fingerprint}`);
+  const fp = fillFingerprint({ venue: 'BINANCE', venue_order_id: 'v1', trade_id: 't1', qty: '1.5', price: '100', ts: ts(2) });
+  const [e] = given(oms, ...acked())
+    .when(reports(trade('t1', '1.50', '100.0')))
+    .then({ type: 'OrderFilled', event_id: `gw/0/5/fill/${fp}`, data: { fill: { qty: '1.5', price: '100', venue: 'BINANCE', fingerprint: fp } } });
   assert.ok(EventSchema.safeParse(e).success);
 });
 
 test('average price is exact over three fills at different prices', () => {
-  const { state, events } = decideReports(acked('10'), [trade('t1', '1', '100', 2), trade('t2', '2', '101', 3), trade('t3', '3', '102.5', 4)], seed);
+  const w = given(oms, ...acked('10')).when(reports(trade('t1', '1', '100', 2), trade('t2', '2', '101', 3), trade('t3', '3', '102.5', 4)));
   // (100 + 202 + 307.5) / 6 = 609.5 / 6 = 101.583333...
-  assert.equal(state.filled_qty, '6');
-  assert.equal(state.notional, '609.5');
-  assert.equal(state.avg_price, '101.583333333333333333');
-  const last = events[2];
-  assert.ok(last.type === 'OrderFilled');
-  assert.equal(last.data.avg_price, state.avg_price);
-  assert.equal(last.data.cum_qty, '6');
-  const { state: s2 } = decideReports(acked('4'), [trade('a', '1', '100', 2), trade('b', '2', '101', 3), trade('c', '1', '103', 4)], seed);
-  assert.equal(s2.avg_price, '101.25');
-  assert.equal(s2.status, 'FILLED');
+  w.then({ type: 'OrderFilled' }, { type: 'OrderFilled' }, { type: 'OrderFilled', data: { cum_qty: '6', avg_price: '101.583333333333333333' } });
+  assertMatch(w.state, { filled_qty: '6', notional: '609.5', avg_price: '101.583333333333333333' });
+  const w2 = given(oms, ...acked('4')).when(reports(trade('a', '1', '100', 2), trade('b', '2', '101', 3), trade('c', '1', '103', 4)));
+  assertMatch(w2.state, { avg_price: '101.25', status: 'FILLED' });
 });
 
 test('a fill with a known fingerprint is a FillDuplicate and changes nothing', () => {
-  const { s } = step(acked(), trade('t1', '1', '100'));
-  const events = decideReport(s, trade('t1', '1.0', '100'), seed, 4);
-  assert.equal(events.length, 1);
-  const e = events[0];
-  assert.ok(e.type === 'FillDuplicate');
-  assert.equal(e.event_id, 'gw/0/5/dup/4');
-  assert.equal(e.data.fingerprint, s.fingerprints[0]);
-  assert.deepEqual(apply(s, events), s);
+  const g = given(oms, ...reported(acked(), trade('t1', '1', '100')));
+  const w = g.when(reports(trade('t1', '1.0', '100')));
+  w.then({ type: 'FillDuplicate', event_id: 'gw/0/5/dup/0', data: { fingerprint: g.state?.fingerprints[0] } });
+  assert.deepEqual(snapshot(w.state), snapshot(g.state));
   // Even once the order is terminal, a known fill is a duplicate rather than an anomaly.
-  const { s: filled } = step(s, trade('t2', '2', '100', 3));
-  assert.equal(decideReport(filled, trade('t2', '2', '100', 3), seed)[0].type, 'FillDuplicate');
+  given(oms, ...reported(acked(), trade('t1', '1', '100'), trade('t2', '2', '100', 3)))
+    .when(reports(trade('t2', '2', '100', 3)))
+    .then({ type: 'FillDuplicate' });
 });
 
 test('same trade id with different content is a new fill (dedup by content)', () => {
-  const { s } = step(acked(), trade('t1', '1', '100', 2));
-  const { s: s2, events } = step(s, trade('t1', '1', '100', 3));
-  assert.equal(events[0].type, 'OrderFilled');
-  assert.equal(s2.filled_qty, '2');
+  const w = given(oms, ...reported(acked(), trade('t1', '1', '100', 2))).when(reports(trade('t1', '1', '100', 3)));
+  w.then({ type: 'OrderFilled' });
+  assert.equal(w.state?.filled_qty, '2');
 });
 
 test('over-fill is never applied: anomaly, state unchanged', () => {
-  const { s } = step(acked(), trade('t1', '2', '100'));
-  const events = decideReport(s, trade('t2', '1.5', '100', 3), seed, 7);
-  assert.equal(events.length, 1);
-  const e = events[0];
-  assert.ok(e.type === 'OrderAnomaly');
-  assert.equal(e.event_id, 'gw/0/5/anomaly/7');
-  assert.equal(e.data.report, 'TRADE');
-  assert.equal(e.data.status, 'PARTIALLY_FILLED');
-  assert.match(e.data.reason, /over-fill/);
-  assert.deepEqual(apply(s, events), s);
-  assert.equal(s.filled_qty, '2');
+  const g = given(oms, ...reported(acked(), trade('t1', '2', '100')));
+  const w = g.when(reports(trade('t2', '1.5', '100', 3)));
+  const e = w.thenRejected('OVER_FILL', /over-fill/);
+  assertMatch(e, { event_id: 'gw/0/5/anomaly/0', data: { report: 'TRADE', status: 'PARTIALLY_FILLED' } });
+  assert.deepEqual(snapshot(w.state), snapshot(g.state));
+  assert.equal(g.state?.filled_qty, '2');
 });
 
 test('CANCELED from ACKED and from PARTIALLY_FILLED', () => {
-  const a = step(acked(), cancel);
-  assert.equal(a.events[0].type, 'OrderCanceled');
-  assert.equal(a.s.status, 'CANCELED');
-  const p = step(step(acked(), trade('t1', '1', '100')).s, cancel);
-  assert.equal(p.s.status, 'CANCELED');
-  assert.equal(p.s.filled_qty, '1', 'fills before the cancel stay');
+  const a = given(oms, ...acked()).when(reports(cancel));
+  a.then({ type: 'OrderCanceled', data: { reason: 'user' } });
+  assert.equal(a.state?.status, 'CANCELED');
+  const p = given(oms, ...reported(acked(), trade('t1', '1', '100'))).when(reports(cancel));
+  p.then({ type: 'OrderCanceled' });
+  assertMatch(p.state, { status: 'CANCELED', filled_qty: '1' }, 'fills before the cancel stay');
 });
 
 test('EXPIRED from ACKED and from PARTIALLY_FILLED', () => {
-  assert.equal(step(acked(), expire).s.status, 'EXPIRED');
-  assert.equal(step(step(acked(), trade('t1', '1', '100')).s, expire).s.status, 'EXPIRED');
+  assert.equal(given(oms, ...acked()).when(reports(expire)).state?.status, 'EXPIRED');
+  assert.equal(given(oms, ...reported(acked(), trade('t1', '1', '100'))).when(reports(expire)).state?.status, 'EXPIRED');
 });
 
 test('CANCELED or EXPIRED straight after SUBMITTED is an implicit ack', () => {
   for (const [report, type, status] of [[cancel, 'OrderCanceled', 'CANCELED'], [expire, 'OrderExpired', 'EXPIRED']] as const) {
-    const [e] = decideReport(submitted(), report, seed);
-    assert.equal(e.type, type);
-    assert.equal(evolve(submitted(), e)?.status, status);
+    const w = given(oms, ...submitted()).when(reports(report));
+    assert.deepEqual(w.events.map((e) => e.type), [type]);
+    assert.equal(w.state?.status, status);
   }
 });
 
-test('REJECTED from SUBMITTED', () => {
-  const { s, events } = step(submitted(), reject);
-  const e = events[0];
-  assert.ok(e.type === 'OrderRejected');
-  assert.equal(e.data.code, 'INSUFFICIENT_BALANCE');
-  assert.equal(s.status, 'REJECTED');
+test('REJECTED from SUBMITTED, and from NEW (an order no gateway took was never sent)', () => {
+  const w = given(oms, ...submitted()).when(reports(reject));
+  w.then({ type: 'OrderRejected', data: { code: 'INSUFFICIENT_BALANCE', reason: 'no funds' } });
+  assert.equal(w.state?.status, 'REJECTED');
+  const never = given(oms, ...routed()).when(reports({ kind: 'REJECTED', code: 'NO_GATEWAY', reason: 'no prod gateway', ts: T0 }));
+  never.then({ type: 'OrderRejected', data: { code: 'NO_GATEWAY' } });
+  assert.equal(never.state?.status, 'REJECTED');
 });
 
-function assertAnomaly(s: OrderState, r: VenueReport, reason: RegExp) {
-  let events: Event[] = [];
-  assert.doesNotThrow(() => (events = decideReport(s, r, seed)));
-  assert.equal(events.length, 1, `one event for ${r.kind} on ${s.status}`);
-  const e = events[0];
-  assert.ok(e.type === 'OrderAnomaly', `anomaly for ${r.kind} on ${s.status}`);
-  assert.equal(e.data.status, s.status);
-  assert.equal(e.data.report, r.kind);
-  assert.match(e.data.reason, reason);
+/** Given `history`, the venue's report `r` is an anomaly of `kind` that changes nothing. */
+function assertAnomaly(history: OrderFact[], r: VenueReport, kind: 'ILLEGAL_TRANSITION' | 'VENUE_ORDER_ID_MISMATCH' | 'MALFORMED_REPORT', reason: RegExp) {
+  const g = given(oms, ...history);
+  const w = g.when(reports(r));
+  const e = w.thenRejected(kind, reason);
+  assertMatch(e, { data: { status: g.state?.status, report: r.kind } }, `the anomaly for ${r.kind} on ${g.state?.status}`);
   assert.ok(EventSchema.safeParse(e).success);
-  assert.deepEqual(apply(s, events), s, 'state unchanged');
+  assert.deepEqual(snapshot(w.state), snapshot(g.state), 'state unchanged');
 }
 
 test('illegal transitions become anomalies, never throw, never change state', () => {
-  const canceled = step(acked(), cancel).s;
-  const filled = step(acked(), trade('t1', '3', '100')).s;
-  const rejected = step(submitted(), reject).s;
-  const expired = step(acked(), expire).s;
-  const fresh = newOrder(order(), T0);
-  assertAnomaly(canceled, trade('t9', '1', '100'), /CANCELED -> TRADE/);
-  assertAnomaly(filled, ack('v1'), /FILLED -> ACKED/);
-  assertAnomaly(filled, cancel, /FILLED -> CANCELED/);
-  assertAnomaly(rejected, ack('v1'), /REJECTED/);
-  assertAnomaly(expired, expire, /EXPIRED -> EXPIRED/);
-  assertAnomaly(canceled, reject, /CANCELED -> REJECTED/);
-  assertAnomaly(fresh, ack('v1'), /NEW -> ACKED/);
-  assertAnomaly(fresh, trade('t1', '1', '100'), /NEW -> TRADE/);
-  assertAnomaly(acked(), reject, /ACKED -> REJECTED/);
+  const canceled = reported(acked(), cancel);
+  const filled = reported(acked(), trade('t1', '3', '100'));
+  const rejected = reported(submitted(), reject);
+  const expired = reported(acked(), expire);
+  assertAnomaly(canceled, trade('t9', '1', '100'), 'ILLEGAL_TRANSITION', /CANCELED -> TRADE/);
+  assertAnomaly(filled, ack('v1'), 'ILLEGAL_TRANSITION', /FILLED -> ACKED/);
+  assertAnomaly(filled, cancel, 'ILLEGAL_TRANSITION', /FILLED -> CANCELED/);
+  assertAnomaly(rejected, ack('v1'), 'ILLEGAL_TRANSITION', /REJECTED/);
+  assertAnomaly(expired, expire, 'ILLEGAL_TRANSITION', /EXPIRED -> EXPIRED/);
+  assertAnomaly(canceled, reject, 'ILLEGAL_TRANSITION', /CANCELED -> REJECTED/);
+  assertAnomaly(routed(), ack('v1'), 'ILLEGAL_TRANSITION', /NEW -> ACKED/);
+  assertAnomaly(routed(), trade('t1', '1', '100'), 'ILLEGAL_TRANSITION', /NEW -> TRADE/);
+  assertAnomaly(acked(), reject, 'ILLEGAL_TRANSITION', /ACKED -> REJECTED/);
 });
 
 test('reports naming another venue order id are anomalies', () => {
-  assertAnomaly(acked(), ack('v2'), /v2/);
-  assertAnomaly(acked(), trade('t1', '1', '100', 2, { venue_order_id: 'v2' }), /v2/);
+  assertAnomaly(acked(), ack('v2'), 'VENUE_ORDER_ID_MISMATCH', /v2/);
+  assertAnomaly(acked(), trade('t1', '1', '100', 2, { venue_order_id: 'v2' }), 'VENUE_ORDER_ID_MISMATCH', /v2/);
 });
 
 test('malformed trade figures are anomalies, not exceptions', () => {
-  assertAnomaly(acked(), trade('t1', '0', '100'), /qty/);
-  assertAnomaly(acked(), trade('t1', '-1', '100'), /qty/);
-  assertAnomaly(acked(), trade('t1', 'abc', '100'), /qty/);
-  assertAnomaly(acked(), trade('t1', '1', '0'), /price/);
-  assertAnomaly(acked(), trade('t1', '1', '1e3'), /price/);
-  assertAnomaly(acked(), trade('t1', '1', '100', 2, { fee: '' }), /fee/);
+  assertAnomaly(acked(), trade('t1', '0', '100'), 'MALFORMED_REPORT', /qty/);
+  assertAnomaly(acked(), trade('t1', '-1', '100'), 'MALFORMED_REPORT', /qty/);
+  assertAnomaly(acked(), trade('t1', 'abc', '100'), 'MALFORMED_REPORT', /qty/);
+  assertAnomaly(acked(), trade('t1', '1', '0'), 'MALFORMED_REPORT', /price/);
+  assertAnomaly(acked(), trade('t1', '1', '1e3'), 'MALFORMED_REPORT', /price/);
+  assertAnomaly(acked(), trade('t1', '1', '100', 2, { fee: '' }), 'MALFORMED_REPORT', /fee/);
+});
+
+test('a report of a kind the OMS does not know is a malformed-report anomaly', () => {
+  assertAnomaly(acked(), { kind: 'AMENDED', ts: ts(3) } as unknown as VenueReport, 'MALFORMED_REPORT', /unknown report kind/);
 });
 
 test('evolve ignores illegal facts and events of other orders', () => {
-  const s = acked();
-  const other = { ...decideReport(s, cancel, seed)[0], data: { client_order_id: 'other', reason: 'x' } } as Event;
-  assert.equal(evolve(s, other), s);
-  const canceled = step(s, cancel).s;
-  const [fill] = decideReport(s, trade('t1', '1', '100'), seed);
-  assert.equal(evolve(canceled, fill), canceled, 'no fill after a terminal status');
+  const [cancelEvent] = reported(acked(), cancel).slice(-1);
+  const other = { ...cancelEvent, data: { client_order_id: 'other', reason: 'x' } } as Event;
+  const s = given(oms, ...acked()).state;
+  assert.equal(oms.evolve(s, other), s);
+  assert.deepEqual(given(oms, ...acked(), other).state, s);
+  const [fill] = reported(acked(), trade('t1', '1', '100')).slice(-1);
+  const canceled = given(oms, ...reported(acked(), cancel)).state;
+  assert.equal(oms.evolve(canceled, fill), canceled, 'no fill after a terminal status');
+  assert.deepEqual(given(oms, ...reported(acked(), cancel), fill).state, canceled);
 });
 
-test('decideReports folds a batch and keeps event ids unique', () => {
-  const reports = [ack(), trade('t1', '1', '100'), trade('t1', '1', '100'), ack('v9'), trade('t2', '5', '100', 3), trade('t1', '1', '100'), cancel, cancel];
-  const { state, events } = decideReports(submitted(), reports, seed);
-  assert.deepEqual(
-    events.map((e) => e.type),
-    ['OrderAcked', 'OrderFilled', 'FillDuplicate', 'OrderAnomaly', 'OrderAnomaly', 'FillDuplicate', 'OrderCanceled', 'OrderAnomaly'],
+test('a status event known from its record headers folds like the full event', () => {
+  const full = acked();
+  const facts: OrderFact[] = full.map((e): OrderFact => {
+    if (e.type === 'OrderSubmitted') return { type: e.type, ts: e.ts, data: { client_order_id: e.data.client_order_id } } satisfies OrderStatusFact;
+    if (e.type === 'OrderAcked') return { type: e.type, ts: e.ts, data: { client_order_id: e.data.client_order_id, venue_order_id: e.data.venue_order_id } } satisfies OrderStatusFact;
+    return e;
+  });
+  assert.deepEqual(given(oms, ...facts).state, given(oms, ...full).state);
+  assertMatch(given(oms, ...facts).state, { status: 'ACKED', venue_order_id: 'v1', ts: ts(1) });
+});
+
+test('a batch of reports is decided in order, each on the state the ones before left, with unique event ids', () => {
+  const w = given(oms, ...submitted()).when(reports(ack(), trade('t1', '1', '100'), trade('t1', '1', '100'), ack('v9'), trade('t2', '5', '100', 3), trade('t1', '1', '100'), cancel, cancel));
+  // Anomaly and duplicate ids carry the report's index in the batch.
+  const events = w.then(
+    { type: 'OrderAcked' },
+    { type: 'OrderFilled' },
+    { type: 'FillDuplicate', event_id: 'gw/0/5/dup/2' },
+    { type: 'OrderAnomaly', event_id: 'gw/0/5/anomaly/3', data: { kind: 'VENUE_ORDER_ID_MISMATCH' } },
+    { type: 'OrderAnomaly', event_id: 'gw/0/5/anomaly/4', data: { kind: 'OVER_FILL' } },
+    { type: 'FillDuplicate', event_id: 'gw/0/5/dup/5' },
+    { type: 'OrderCanceled' },
+    { type: 'OrderAnomaly', event_id: 'gw/0/5/anomaly/7', data: { kind: 'ILLEGAL_TRANSITION' } },
   );
   assert.equal(new Set(events.map((e) => e.event_id)).size, events.length);
-  assert.equal(state.status, 'CANCELED');
-  assert.equal(state.filled_qty, '1');
-  assert.deepEqual(foldOrder(events, submitted()), state, 'the events fold to the returned state');
+  assertMatch(w.state, { status: 'CANCELED', filled_qty: '1' });
 });
 
 test('fees in a second currency are kept apart', () => {
-  const { state } = decideReports(acked(), [trade('t1', '1', '100', 2), trade('t2', '1', '100', 3, { fee: '0.001', fee_ccy: 'BNB' })], seed);
-  assert.equal(state.fees, '0.1');
-  assert.equal(state.fee_ccy, 'USDT');
-  assert.deepEqual(state.other_fees, { BNB: '0.001' });
+  const w = given(oms, ...acked()).when(reports(trade('t1', '1', '100', 2), trade('t2', '1', '100', 3, { fee: '0.001', fee_ccy: 'BNB' })));
+  assertMatch(w.state, { fees: '0.1', fee_ccy: 'USDT' });
+  assert.deepEqual(w.state?.other_fees, { BNB: '0.001' });
 });
 
 test('transition table: terminal statuses accept nothing', () => {

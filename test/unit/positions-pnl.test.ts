@@ -1,21 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dec } from '../../src/domain/decimal.js';
-import type { Event, Order } from '../../src/domain/events.js';
+import type { Event, Order, OrderStatusFact } from '../../src/domain/events.js';
 import { Event as EventSchema } from '../../src/domain/events.js';
 import type { Side } from '../../src/domain/intent.js';
 import {
   applyFill,
   builtinResolver,
   emptyBook,
-  evolvePositions,
-  foldPositions,
   getPosition,
   listPositions,
   markToMarket,
+  positions,
+  positionsDecider,
   unrealizedPnl,
   type Position,
 } from '../../src/positions/index.js';
+import { given, snapshot } from '../helpers/decider.js';
 
 const meta = { account: 'acct', instrument_id: 'BINANCE:BTCUSDT', base: 'BTC', quote: 'USDT' };
 const fill = (side: Side, qty: string, price: string, fee = '0', fee_ccy = 'USDT') => ({ side, qty, price, fee, fee_ccy });
@@ -143,7 +144,7 @@ function filled(coid: string, trade: string, qty: string, price: string, cum: st
 test('the book learns side and instrument from OrderRouted and applies OrderFilled', () => {
   const events = [routed(order('b1', 'BUY')), filled('b1', 't1', '2', '100', '2', 'PARTIALLY_FILLED', '0.2'), routed(order('s1', 'SELL')), filled('s1', 't1', '1', '110', '1')];
   for (const e of events) assert.ok(EventSchema.safeParse(e).success);
-  const book = foldPositions(events);
+  const book = given(positions, ...events).state;
   const p = getPosition(book, 'acct', 'BINANCE:BTCUSDT')!;
   assert.equal(p.base, 'BTC');
   assert.equal(p.quote, 'USDT');
@@ -156,26 +157,40 @@ test('the book learns side and instrument from OrderRouted and applies OrderFill
 test('fills of unknown or finished orders and re-delivered fills are skipped', () => {
   const f1 = filled('b1', 't1', '2', '100', '2');
   const f2 = filled('b1', 't2', '8', '100', '10', 'FILLED');
-  const book = foldPositions([filled('ghost', 't1', '1', '1', '1'), routed(order('b1', 'BUY')), f1, f1, f2, f2]);
+  const book = given(positions, filled('ghost', 't1', '1', '1', '1'), routed(order('b1', 'BUY')), f1, f1, f2, f2).state;
   assert.equal(getPosition(book, 'acct', 'BINANCE:BTCUSDT')!.qty, '10');
   assert.equal(book.skipped_fills, 3);
   assert.equal(book.orders.has('b1'), false, 'route forgotten once FILLED');
 });
 
 test('terminal order events forget the route; other events leave the book as is', () => {
-  const b0 = foldPositions([routed(order('c1', 'BUY'))]);
+  const b0 = given(positions, routed(order('c1', 'BUY'))).state;
   assert.ok(b0.orders.has('c1'));
   const canceled: Event = { ...env('x'), type: 'OrderCanceled', data: { client_order_id: 'c1', reason: 'user' } };
-  assert.equal(evolvePositions(b0, canceled).orders.has('c1'), false);
+  assert.equal(given(positions, routed(order('c1', 'BUY')), canceled).state.orders.has('c1'), false);
   const acked: Event = { ...env('y'), type: 'OrderAcked', data: { client_order_id: 'c1', venue_order_id: 'v' } };
-  assert.equal(evolvePositions(b0, acked), b0);
+  assert.deepEqual(snapshot(given(positions, routed(order('c1', 'BUY')), acked).state), snapshot(b0));
+  assert.equal(positions.evolveInPlace(b0, acked), b0, 'folded in place: the same book back');
+});
+
+test('a terminal status known from its record headers forgets the route like the full event', () => {
+  for (const type of ['OrderCanceled', 'OrderRejected', 'OrderExpired'] as const) {
+    const fact: OrderStatusFact = { type, ts: T0, data: { client_order_id: 'c1' } };
+    const book = given(positions, routed(order('c1', 'BUY')), filled('c1', 't1', '1', '100', '1'), fact, filled('c1', 't2', '1', '100', '2')).state;
+    assert.equal(book.orders.has('c1'), false, type);
+    assert.equal(getPosition(book, 'acct', 'BINANCE:BTCUSDT')!.qty, '1', `a fill after ${type} is skipped`);
+    assert.equal(book.skipped_fills, 1);
+  }
 });
 
 test('an account or instrument named like an Object.prototype key is just data', () => {
-  const book = foldPositions([routed(order('p1', 'BUY', 'SIM:__proto__', '__proto__')), filled('p1', 't', '1', '5', '1')]);
+  const book = given(positions, routed(order('p1', 'BUY', 'SIM:__proto__', '__proto__')), filled('p1', 't', '1', '5', '1')).state;
   assert.equal(getPosition(book, '__proto__', 'SIM:__proto__')!.qty, '1');
   assert.equal(getPosition(emptyBook(), '__proto__', 'toString'), undefined);
   assert.equal(getPosition(emptyBook(), 'constructor', 'x'), undefined);
+  // Fees in a currency named so too.
+  const fee = given(positions, routed(order('p2', 'BUY')), filled('p2', 't', '1', '5', '1', 'PARTIALLY_FILLED', '0.5', '__proto__')).state;
+  assert.deepEqual(getPosition(fee, 'acct', 'BINANCE:BTCUSDT')!.other_fees, Object.fromEntries([['__proto__', '0.5']]));
 });
 
 test('instrument resolver: registry first, then the symbol shape', () => {
@@ -183,12 +198,13 @@ test('instrument resolver: registry first, then the symbol shape', () => {
   assert.deepEqual(builtinResolver('OKX:SOL-USDT'), { base: 'SOL', quote: 'USDT' });
   assert.deepEqual(builtinResolver('SIM:DOGEUSDT'), { base: 'DOGE', quote: 'USDT' });
   assert.equal(builtinResolver('SIM:XY'), undefined);
-  const custom = foldPositions([routed(order('o', 'BUY', 'SIM:XY')), filled('o', 't', '1', '2', '1')], emptyBook(), () => ({ base: 'X', quote: 'Y' }));
+  const custom = given(positionsDecider(() => ({ base: 'X', quote: 'Y' })), routed(order('o', 'BUY', 'SIM:XY')), filled('o', 't', '1', '2', '1')).state;
   assert.equal(getPosition(custom, 'acct', 'SIM:XY')!.quote, 'Y');
 });
 
 test('markToMarket: unrealized per position, totals per quote currency, unmarked counted', () => {
-  const book = foldPositions([
+  const book = given(
+    positions,
     routed(order('a', 'BUY')),
     filled('a', '1', '2', '100', '2', 'PARTIALLY_FILLED', '0.5'),
     routed(order('b', 'SELL', 'BINANCE:ETHUSDT')),
@@ -197,7 +213,7 @@ test('markToMarket: unrealized per position, totals per quote currency, unmarked
     filled('c', '1', '4', '0.05', '4', 'PARTIALLY_FILLED', '0.001', 'ETH'),
     routed(order('d', 'SELL', 'BINANCE:SOLUSDT', 'other')),
     filled('d', '1', '1', '20', '1'),
-  ]);
+  ).state;
   const marks: Record<string, string> = { 'BINANCE:BTCUSDT': '110', 'BINANCE:ETHUSDT': '9', 'BINANCE:ETHBTC': '0.06' };
   const mtm = markToMarket(book, (id) => (marks[id] ? dec(marks[id]) : undefined));
   assert.deepEqual(
