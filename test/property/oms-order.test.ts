@@ -1,21 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { isDeepStrictEqual } from 'node:util';
 import { dec } from '../../src/domain/decimal.js';
-import type { Event, Order, OrderStatus, VenueReport } from '../../src/domain/events.js';
+import type { Event, Order, OrderStatus, OrderStatusFact, VenueReport } from '../../src/domain/events.js';
 import { Event as EventSchema, TERMINAL_STATUSES } from '../../src/domain/events.js';
-import {
-  canTransition,
-  decideReport,
-  decideReports,
-  decideSubmitted,
-  evolve,
-  evolveOrder,
-  evolveOrderInPlace,
-  foldOrder,
-  type EnvelopeSeed,
-  type OrderState,
-} from '../../src/oms/index.js';
+import { canTransition, foldOrder, oms, type EnvelopeSeed, type OmsEvent, type OrderCommand, type OrderFact, type OrderState } from '../../src/oms/index.js';
 
 const T0 = '2026-01-02T10:00:00.000000Z';
 const seed: EnvelopeSeed = { event_id: 'gw/0/1', causation: 'exec.gateway/0/1', recorded_at: T0 };
@@ -85,20 +75,27 @@ interface Run {
   events: Event[];
 }
 
-/** Route, maybe submit, then feed each report through decide + evolve, one at a time. */
+const submitCommand: OrderCommand = { kind: 'submitted', recovered: false, reports: [], envelope: seed };
+/** Reports in one command, as the gateway decides what one call to the venue returned. */
+const reportsCommand = (rs: readonly VenueReport[], envelope = seed): OrderCommand => ({ kind: 'reports', reports: rs, envelope });
+
+/**
+ * Route, maybe submit, then feed each report to oms.decide as a command of its own (each with its
+ * own event id base, as records of their own would have) and fold what it gives with oms.evolve.
+ */
 function run(qty: string, submit: boolean, rs: VenueReport[]): Run {
   const events: Event[] = [routed(qty)];
-  let s = evolve(undefined, events[0])!;
+  let s = oms.evolve(undefined, events[0])!;
   const states = [s];
   if (submit) {
-    const sub = decideSubmitted(s, seed);
+    const sub = oms.decide(submitCommand, s);
     events.push(...sub);
     s = foldOrder(sub, s)!;
     states.push(s);
   }
   rs.forEach((r, i) => {
-    const out = decideReport(s, r, seed, i);
-    assert.ok(out.length <= 1);
+    const out = oms.decide(reportsCommand([r], { ...seed, event_id: `${seed.event_id}/${i}` }), s);
+    assert.ok(out.length <= 1, 'one report gives at most one event');
     events.push(...out);
     s = foldOrder(out, s)!;
     states.push(s);
@@ -170,35 +167,75 @@ test('folding a prefix then the rest equals folding all; replaying the log twice
   );
 });
 
-test('the state decideReports builds while deciding equals folding the events it returns', () => {
+// Deciding a batch, the OMS carries the state from report to report itself (a fill's state is
+// built while deciding it): that state must be the fold of the events, so deciding the batch at
+// once gives what deciding its reports one command at a time, folding between them, gives.
+test('deciding reports in one command equals deciding them one command at a time, folding the events between', () => {
+  const withoutId = (events: readonly OmsEvent[]) => events.map(({ event_id: _, ...rest }) => rest);
   fc.assert(
     fc.property(inputMaybeUnsubmitted, ([qty, submit, rs]) => {
-      let s = evolve(undefined, routed(qty))!;
-      if (submit) s = foldOrder(decideSubmitted(s, seed), s)!;
-      const { state, events } = decideReports(s, rs, seed);
-      assert.deepEqual(state, foldOrder(events, s));
-      assert.deepEqual(events, run(qty, submit, rs).events.slice(submit ? 2 : 1), 'same events as deciding one report at a time');
+      const fresh = oms.evolve(undefined, routed(qty))!;
+      const submitted = submit ? oms.decide(submitCommand, fresh) : [];
+      const s = foldOrder(submitted, fresh)!;
+      const batch = oms.decide(reportsCommand(rs), s);
+      // Placing the order with the venue's reports so far is the submission, then those reports.
+      if (submit) assert.deepEqual(oms.decide({ ...submitCommand, reports: rs }, fresh), [...submitted, ...batch]);
+      assert.equal(new Set(batch.map((e) => e.event_id)).size, batch.length, 'event ids unique within the batch');
+      let one = s;
+      const singles: OmsEvent[] = [];
+      for (const r of rs) {
+        const out = oms.decide(reportsCommand([r]), one);
+        singles.push(...out);
+        one = foldOrder(out, one)!;
+      }
+      // Anomaly and duplicate ids carry the report's index in its command, so only they differ.
+      assert.deepEqual(withoutId(batch), withoutId(singles));
+      assert.deepEqual(foldOrder(batch, s), one);
     }),
     { numRuns: 300 },
   );
 });
 
-test('evolveOrder never changes its input; evolveOrderInPlace reaches the state evolveOrder returns', () => {
+test('oms.evolve never changes its input; oms.evolveInPlace reaches the state oms.evolve returns', () => {
   fc.assert(
     fc.property(inputMaybeUnsubmitted, ([qty, submit, rs]) => {
       const { events } = run(qty, submit, rs);
       // Re-delivered events too: they must change nothing, in place or not.
-      let s = evolve(undefined, events[0])!;
-      const owned = structuredClone(s);
-      for (const e of [...events.slice(1), ...events]) {
+      let s = oms.initialState();
+      let owned = oms.initialState();
+      for (const e of [...events, ...events]) {
         const before = structuredClone(s);
-        const next = evolveOrder(s, e);
+        const next = oms.evolve(s, e);
         assert.deepEqual(s, before, 'the input state is unchanged');
-        assert.equal(evolveOrderInPlace(owned, e), next !== s, 'in place reports a change exactly when evolveOrder makes a new state');
+        assert.equal(next === s, isDeepStrictEqual(next, s), 'evolve hands back its input itself exactly when the event changes nothing');
+        owned = oms.evolveInPlace(owned, e);
         assert.deepEqual(owned, next);
         s = next;
       }
       assert.deepEqual(owned, foldOrder(events));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('status events known from their record headers fold like the full events', () => {
+  const fact = (e: Event): OrderFact => {
+    switch (e.type) {
+      case 'OrderAcked':
+        return { type: e.type, ts: e.ts, data: { client_order_id: e.data.client_order_id, venue_order_id: e.data.venue_order_id } } satisfies OrderStatusFact;
+      case 'OrderSubmitted':
+      case 'OrderCanceled':
+      case 'OrderRejected':
+      case 'OrderExpired':
+        return { type: e.type, ts: e.ts, data: { client_order_id: e.data.client_order_id } } satisfies OrderStatusFact;
+      default:
+        return e;
+    }
+  };
+  fc.assert(
+    fc.property(inputMaybeUnsubmitted, ([qty, submit, rs]) => {
+      const { events } = run(qty, submit, rs);
+      assert.deepEqual(foldOrder(events.map(fact)), foldOrder(events));
     }),
     { numRuns: 300 },
   );

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Event, EventOf, NormalizedIntent, Order, VenueReport } from '../../src/domain/events.js';
 import type { LogRecord } from '../../src/log/types.js';
-import { decideReports, decideSubmitted, evolve, newOrder, type EnvelopeSeed, type OrderState } from '../../src/oms/index.js';
+import { newOrder, oms, type EnvelopeSeed, type OrderState } from '../../src/oms/index.js';
 import { HEADER_INTENT_ID, HEADER_TYPE, toRecord } from '../../src/runtime/codec.js';
 import { foldPositions, markToMarket } from '../../src/positions/index.js';
 import { applyRecord, emptyView, stateHash, type View } from '../../src/projections/view.js';
@@ -87,14 +87,11 @@ function orderEvents(i: number, spec: Spec): Event[] {
     data: { order },
   };
   const seed: EnvelopeSeed = { event_id: `i${i}/order/0/0`, causation: routed.event_id, recorded_at: T0 };
-  let s: OrderState = newOrder(order, spec.routedAt);
+  const s: OrderState = newOrder(order, spec.routedAt);
   const out: Event[] = spec.routed ? [routed] : [];
-  if (spec.submit) {
-    const sub = decideSubmitted(s, seed);
-    for (const e of sub) s = evolve(s, e)!;
-    out.push(...sub);
-  }
-  out.push(...decideReports(s, spec.reports, seed).events);
+  // Placed on the venue (with its reports so far), or refused by the gateway before it was sent.
+  const command = spec.submit ? { kind: 'submitted' as const, recovered: false, reports: spec.reports, envelope: seed } : { kind: 'reports' as const, reports: spec.reports, envelope: seed };
+  out.push(...oms.decide(command, s));
   return out;
 }
 
@@ -121,7 +118,7 @@ const intent: NormalizedIntent = {
 };
 const env = (id: string, t = T0, intentId = 'n1') => ({ event_id: id, intent_id: intentId, account: 'a', strategy: 's', ts: t, causation: 'c', recorded_at: T0 });
 const source = { topic: 'exec.intents', partition: 0, offset: 0 };
-const deadLetter = { code: 'SCHEMA', reason: 'r', raw: '{}', raw_encoding: 'utf8' as const, raw_bytes: 2, source };
+const deadLetter = { code: 'SCHEMA' as const, reason: 'r', raw: '{}', raw_encoding: 'utf8' as const, raw_bytes: 2, source };
 
 /** Events of the other stages: counted (or, for the dead letter, kept out of market time). */
 const otherEvent: fc.Arbitrary<Event> = fc.oneof(
@@ -205,7 +202,7 @@ test("the view's in-place fold equals folding each order with the pure evolve, a
         const coid = e.type === 'OrderRouted' ? e.data.order.client_order_id : 'client_order_id' in e.data ? e.data.client_order_id : undefined;
         if (coid === undefined || e.type === 'OrderAnomaly' || e.type === 'FillDuplicate') continue;
         if (e.ts > lastTs) lastTs = e.ts;
-        const next = evolve(orders.get(coid), e);
+        const next = oms.evolve(orders.get(coid), e);
         if (next) orders.set(coid, next);
       }
       assert.deepEqual(view.orders, orders);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Event, Order, VenueReport } from '../../src/domain/events.js';
 import { openEmbeddedLog } from '../../src/log/embedded/index.js';
-import { decideReports, decideSubmitted, evolve, newOrder, type OrderState } from '../../src/oms/index.js';
+import { newOrder, oms } from '../../src/oms/index.js';
 import { HEADER_INTENT_ID, HEADER_TYPE, toRecord } from '../../src/runtime/codec.js';
 import { getPosition } from '../../src/positions/index.js';
 import { foldLog, type View } from '../../src/projections/view.js';
@@ -51,10 +51,7 @@ function lifecycle(o: Order, reports: VenueReport[]): Event[] {
   const envelope = { intent_id: o.intent_id, account: o.account, strategy: o.strategy, ts: T0, causation: 'c', recorded_at: T0 };
   const routed: Event = { ...envelope, event_id: `${o.intent_id}/route/0`, type: 'OrderRouted', data: { order: o } };
   const seed = { event_id: `${o.intent_id}/order/0/0`, causation: routed.event_id, recorded_at: T0 };
-  let s: OrderState = newOrder(o, T0);
-  const submitted = decideSubmitted(s, seed);
-  for (const e of submitted) s = evolve(s, e)!;
-  return [routed, ...submitted, ...decideReports(s, reports, seed).events];
+  return [routed, ...oms.decide({ kind: 'submitted', recovered: false, reports, envelope: seed }, newOrder(o, T0))];
 }
 
 const ack = (s: number): VenueReport => ({ kind: 'ACK', venue_order_id: 'v1', ts: at(s) });
