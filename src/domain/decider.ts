@@ -6,11 +6,13 @@
  * the state and returns the state after it, leaving its input as it was. State is the fold of the
  * decider's own events from `initialState()`. Context a decision needs (instrument rules, the book
  * at the event's time, when a message arrived) travels in the command, never as extra parameters.
+ * `Fact` is what `evolve` takes: the decider's events, or more (e.g. other stages' events, or an
+ * event as its record headers tell it, so a restore folds it unparsed through the same evolve).
  */
-export interface Decider<Command, State, Ev> {
+export interface Decider<Command, State, Ev extends Fact, Fact = Ev> {
   initialState(): State;
   decide(command: Command, state: State): Ev[];
-  evolve(state: State, event: Ev): State;
+  evolve(state: State, event: Fact): State;
 }
 
 /**
@@ -18,14 +20,7 @@ export interface Decider<Command, State, Ev> {
  * on a measured hot path (a copy per event would make a long fold quadratic). `evolveInPlace`
  * reaches the state `evolve` returns; a property test of each such decider holds the two equal.
  */
-export interface InPlaceDecider<Command, State, Ev> extends Decider<Command, State, Ev> {
+export interface InPlaceDecider<Command, State, Ev extends Fact, Fact = Ev> extends Decider<Command, State, Ev, Fact> {
   /** Updates `state` itself and returns it (or, where the state is a value such as undefined, its successor). */
-  evolveInPlace(state: State, event: Ev): State;
-}
-
-/** The state after `events`, folded with `evolve` from `state` (default: the initial state). */
-export function foldEvents<S, E>(decider: Pick<Decider<unknown, S, E>, 'evolve' | 'initialState'>, events: Iterable<E>, state: S = decider.initialState()): S {
-  let s = state;
-  for (const e of events) s = decider.evolve(s, e);
-  return s;
+  evolveInPlace(state: State, event: Fact): State;
 }

@@ -60,7 +60,7 @@ export const normalizer = {
     if (event.type === 'IntentAccepted') state.seen.add(event.intent_id);
     return state;
   },
-} satisfies InPlaceDecider<NormalizeIntent, NormalizerState, NormalizerEvent>;
+} satisfies InPlaceDecider<NormalizeIntent, NormalizerState, NormalizerEvent, NormalizerFact>;
 
 type Rejection = { code: DeadLetterCode; reason: string; issues?: { path: string; message: string }[] };
 

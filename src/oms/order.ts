@@ -103,7 +103,7 @@ export const oms = {
     if (state !== undefined) evolveOrderInPlace(state, event);
     return state;
   },
-} satisfies InPlaceDecider<OrderCommand, OrderState | undefined, OmsEvent>;
+} satisfies InPlaceDecider<OrderCommand, OrderState | undefined, OmsEvent, OrderFact>;
 
 export function newOrder(order: Order, ts: string): OrderState {
   return { order, status: 'NEW', filled_qty: '0', notional: '0', avg_price: '0', fees: '0', fingerprints: [], fills: 0, ts };

@@ -281,7 +281,7 @@ export function positionsDecider(resolve: InstrumentResolver = builtinResolver) 
     decide: (_command: never): never[] => [],
     evolve: (book: PositionBook, event: PositionFact): PositionBook => evolvePositions(copyTouched(book, event), event, resolve),
     evolveInPlace: (book: PositionBook, event: PositionFact): PositionBook => evolvePositions(book, event, resolve),
-  } satisfies InPlaceDecider<never, PositionBook, PositionFact>;
+  } satisfies InPlaceDecider<never, PositionBook, never, PositionFact>;
 }
 
 /** Positions of the built-in instruments' registry (resolving others by their symbol). */

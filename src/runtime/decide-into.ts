@@ -1,14 +1,9 @@
 // The step every stage adapter takes per input: decide, fold the events into the stage's own
 // state, and queue them as records to commit with the batch's offsets.
-import type { Decider, InPlaceDecider } from '../domain/decider.js';
+import type { Decider } from '../domain/decider.js';
 import type { Event } from '../domain/events.js';
 import type { OutRecord } from '../log/types.js';
 import { toRecord } from './codec.js';
-
-/** How a stage folds its own events: in place when the decider allows it (the stage owns its state). */
-export function stageFold<S, E>(decider: Decider<unknown, S, E> | InPlaceDecider<unknown, S, E>): (state: S, event: E) => S {
-  return 'evolveInPlace' in decider ? decider.evolveInPlace.bind(decider) : decider.evolve.bind(decider);
-}
 
 /**
  * Decides `command` on `state`, appends the events to `out` as records (written at `recordedAt`,
