@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DATA ?= .data/run
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: run test bench build deps clean schemas typecheck services-up services-down
+.PHONY: run test bench build deps clean schemas typecheck lint lint-cycles format services-up services-down
 
 # `npm install`, not `npm ci`: chdb lists its native library for every platform as an optional
 # dependency, and registries that only carry this platform's leave those out of the lock, which
@@ -28,6 +28,7 @@ run: build
 # so a broker from `make services-up` outlives the test run.
 test: build
 	npx tsc -p tsconfig.test.json
+	@$(MAKE) --no-print-directory lint
 	export SERVICES_STATE=$(CURDIR)/.cache/services.test.started; \
 	trap 'infra/dev/services.sh down' EXIT; \
 	service_env=$$(infra/dev/services.sh up) || exit $$?; \
@@ -56,6 +57,21 @@ schemas: build
 
 typecheck: deps
 	npx tsc -p tsconfig.test.json
+
+# ESLint (type-aware: eslint.config.js), Prettier's check (.prettierrc.json), then the import-cycle check.
+# No ESLint cache: a cached file's result would not see type changes in the files it imports.
+lint: deps
+	npx eslint --max-warnings 0 src test bench
+	npx prettier --check --log-level warn .
+	@$(MAKE) --no-print-directory lint-cycles
+
+# Hook for the import-cycle check: dependency-cruiser is installed (npx depcruise); its rules come separately.
+lint-cycles:
+	@:
+
+# Rewrites every file Prettier covers (see .prettierignore) in the project's style.
+format: deps
+	npx prettier --write --log-level warn .
 
 clean:
 	rm -rf dist dist-bench .data

@@ -52,7 +52,7 @@ export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promis
   rmSync(dataDir, { recursive: true, force: true });
   const p = await startPipeline({ dataDir, kafka });
   const t0 = performance.now();
-  await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog, keyOf: accountKey });
+  await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: () => p.backlog(), keyOf: accountKey });
   await p.waitIdle();
   const seconds = (performance.now() - t0) / 1000;
   await p.close();
@@ -126,7 +126,7 @@ async function ordersOnEmbedded(work: string, lines: string[]): Promise<number> 
   writeFileSync(file, lines.join('\n') + '\n');
   const p = await startPipeline({ dataDir, fsync: 'off' });
   try {
-    await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog });
+    await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: () => p.backlog() });
     await p.waitIdle();
     let orders = 0;
     await p.log.scan([TOPICS.gateway], (r) => void (r.headers.type === 'OrderSubmitted' && orders++));
@@ -150,7 +150,7 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
   });
   try {
     await new Promise((r) => setTimeout(r, 3_000)); // consumers joined
-    const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'kl', stepMs: 10 })].map((l) => [JSON.parse(l).intent_id as string, l] as const);
+    const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'kl', stepMs: 10 })].map((l) => [(JSON.parse(l) as { intent_id: string }).intent_id, l] as const);
     const t0 = performance.now();
     const interval = 1000 / LATENCY_RATE;
     const appends: Promise<unknown>[] = [];

@@ -36,7 +36,7 @@ async function throughput(work: string): Promise<void> {
   const p = await startPipeline({ dataDir, fsync: 'always' });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: p.backlog });
+  await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: () => p.backlog() });
   await p.waitIdle();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuMicros(cpu0);
@@ -74,7 +74,7 @@ async function latency(work: string): Promise<void> {
     fsync: 'always',
     onSubmit: sampler.onSubmit,
   });
-  const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'lat', stepMs: 10 })].map((l) => [JSON.parse(l).intent_id as string, l] as const);
+  const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'lat', stepMs: 10 })].map((l) => [(JSON.parse(l) as { intent_id: string }).intent_id, l] as const);
   // Paced producer: each intent is appended at its scheduled time (no coordinated omission:
   // latency counts from the schedule, so a stalled pipeline shows up in the figures).
   const t0 = performance.now();
@@ -140,7 +140,7 @@ async function writeFloor(work: string): Promise<void> {
   const raws: Buffer[] = [];
   const events: Event[] = [];
   await src.scan([TOPICS.intents], (r) => void raws.push(Buffer.from(r.value)));
-  await src.scan(ALL_TOPICS.filter((t) => t !== TOPICS.intents), (r) => void events.push(JSON.parse(r.value.toString())));
+  await src.scan(ALL_TOPICS.filter((t) => t !== TOPICS.intents), (r) => void events.push(JSON.parse(r.value.toString()) as Event));
   await src.close();
   const perIntent = events.length / raws.length;
   const recordedAt = new Date().toISOString();

@@ -94,7 +94,7 @@ export class FileStore implements JournalStore {
       return new JournalState();
     }
     this.seq = Math.max(...seqs);
-    const s: SegmentState = JSON.parse(readFileSync(stateFile(this.dir, this.seq), 'utf8'));
+    const s = JSON.parse(readFileSync(stateFile(this.dir, this.seq), 'utf8')) as SegmentState;
     const state = new JournalState(s.heads, s.checksums);
     const rows = readLines(eventsFile(this.dir, this.seq), true).map(stagedOf);
     // The checksums may lag the rows (a crash between the two writes): write them again whole.

@@ -100,6 +100,7 @@ const INVALID = new Invalid();
 // whether it has any control character (none: no string needs checking for one).
 let nextBackslash = -1;
 let controls = false;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f]/;
 let plain = true;
 

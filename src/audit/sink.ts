@@ -130,6 +130,7 @@ export class JournalSink implements Sink {
   }
 
   private check(): void {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what was caught earlier, as is
     if (this.failure !== undefined) throw this.failure;
   }
 }

@@ -93,7 +93,7 @@ export function verifyDay(input: VerifyInput): VerifyReport {
     }
     const chain: JournalRow[] = [first];
     for (const b of inRange.slice(1)) {
-      let top = chain[chain.length - 1];
+      const top = chain[chain.length - 1];
       if (b.prev_offset < top.log_offset) {
         while (chain.length > 0 && chain[chain.length - 1].log_offset > b.prev_offset) {
           add('added', chain.pop()!.log_offset, `not in the chain: row ${b.log_offset} links past it`);
@@ -105,7 +105,6 @@ export function verifyDay(input: VerifyInput): VerifyReport {
         add('missing', b.prev_offset, `row ${b.log_offset} links to it`);
       } else link(top, b);
       chain.push(b);
-      top = b;
     }
     const last = byOffset.get(sum.last_offset);
     if (!last) add('missing', sum.last_offset, "the day's last row is gone");

@@ -1,5 +1,5 @@
 // `fillstream audit ...`: apply the journal's DDL, verify a day's tamper evidence, run analysts' SQL.
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { clickhouseClient, migrate, openEmbeddedSql, verifyJournal, type VerifyReport } from '../audit/index.js';
 
 const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
@@ -21,7 +21,7 @@ export function registerAuditCommands(program: Command): Command {
     .description('create the journal tables and analyst views on a ClickHouse server (infra/clickhouse/*.sql, idempotent)')
     .addOption(urlOption('required'))
     .option('--json', 'print JSON')
-    .action(async (o) => {
+    .action(async (o: { url?: string; json?: boolean }) => {
       if (!o.url) throw new Error('no ClickHouse URL: pass --url or set CLICKHOUSE_URL, e.g. http://127.0.0.1:8123');
       const done = await migrate(o.url);
       if (o.json) console.log(JSON.stringify({ url: o.url, statements: done.length }));
@@ -35,7 +35,7 @@ export function registerAuditCommands(program: Command): Command {
     .addOption(urlOption('without it, the data dir files'))
     .addOption(dataDirOption())
     .option('--json', 'print JSON')
-    .action(async (o) => {
+    .action(async (o: { day: string; url?: string; dataDir: string; json?: boolean }) => {
       const report = await verifyJournal({ day: o.day, dataDir: o.dataDir, clickhouseUrl: o.url });
       console.log(o.json ? JSON.stringify(report) : renderReport(report));
       if (!report.ok) process.exitCode = 1;
@@ -49,7 +49,7 @@ export function registerAuditCommands(program: Command): Command {
     .option('--url <url>', 'run on this ClickHouse server instead of the files')
     .option('--format <format>', 'ClickHouse output format (default PrettyCompactMonoBlock, or JSONEachRow with --json)')
     .option('--json', 'print JSON lines (JSONEachRow)')
-    .action(async (sql: string, o) => {
+    .action(async (sql: string, o: { dataDir: string; url?: string; format?: string; json?: boolean }) => {
       const format: string = o.format ?? (o.json ? 'JSONEachRow' : o.url ? 'TabSeparatedWithNames' : 'PrettyCompactMonoBlock');
       if (o.url) {
         const client = clickhouseClient(o.url);

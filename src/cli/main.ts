@@ -63,6 +63,19 @@ function redisOptions(): { url: string; prefix: string } | undefined {
 
 const booksOption = () => new Option('--books <file>', 'the NDJSON books the data dir was run with, if any');
 
+// The options commander parses for the commands below (it types them `any`): one shape per set of flags.
+/** --data-dir, --bus, --books, --json. */
+interface ReadOptions {
+  dataDir: string;
+  bus: string;
+  books?: string;
+  json?: boolean;
+}
+/** ReadOptions and --source: the commands that print live state. */
+interface LiveStateOptions extends ReadOptions {
+  source?: string;
+}
+
 /** A command that prints live state (see liveState). */
 const liveStateCommand = (name: string, description: string) =>
   program.command(name).description(description).addOption(dataDirOption()).addOption(busOption()).addOption(booksOption()).addOption(sourceOption()).option('--json', 'print JSON');
@@ -99,7 +112,7 @@ program
   .option('--json', 'print one JSON summary instead of tables')
   .option('--no-audit', 'do not run the audit sink (the journal in ClickHouse, or in files in the data dir)')
   .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
-  .action(async (o) => {
+  .action(async (o: ReadOptions & { intents?: string; seed?: number; policy?: string; untilIdle?: boolean; fsync: string; audit: boolean; limit: number }) => {
     const signal = stopSignal();
     const progress = startProgress();
     const started = performance.now();
@@ -134,7 +147,7 @@ program
   .addOption(busOption())
   .addOption(booksOption())
   .option('--json', 'print JSON')
-  .action(async (o) => {
+  .action(async (o: ReadOptions) => {
     const market = await marketOf(o.dataDir, o.books);
     const log = await openReadLog(o);
     try {
@@ -161,7 +174,7 @@ program
   .option('--limit <n>', 'rows to print (0 = all)', intArg('--limit'), 0)
   .addOption(sourceOption())
   .option('--json', 'print JSON')
-  .action(async (o) => {
+  .action(async (o: LiveStateOptions & { status?: string; limit: number }) => {
     const { view } = await liveState(o);
     const rows = [...view.orders.values()].filter((s) => !o.status || s.status === String(o.status).toUpperCase());
     if (o.json) {
@@ -170,7 +183,7 @@ program
   });
 
 liveStateCommand('positions', 'print positions and PnL, marked to the books at the latest event time')
-  .action(async (o) => {
+  .action(async (o: LiveStateOptions) => {
     const { view, market } = await liveState(o);
     if (o.json) console.log(JSON.stringify(markPositions(view, market)));
     else console.log(renderPositions(view, market));
@@ -183,18 +196,19 @@ program
   .requiredOption('--topic <topic>', `one of ${ALL_TOPICS.join(', ')}`)
   .option('--from <offset>', 'first offset', intArg('--from'), 0)
   .option('--limit <n>', 'records to print (0 = all)', intArg('--limit'), 0)
-  .action(async (o) => {
-    if (!ALL_TOPICS.includes(o.topic)) throw new Error(`unknown topic ${o.topic}: use one of ${ALL_TOPICS.join(', ')}`);
+  .action(async (o: { dataDir: string; topic: string; from: number; limit: number }) => {
+    const topic = ALL_TOPICS.find((t) => t === o.topic);
+    if (topic === undefined) throw new Error(`unknown topic ${o.topic}: use one of ${ALL_TOPICS.join(', ')}`);
     requireDataDir(o.dataDir);
     const log = await openLogReadOnly(o.dataDir);
     try {
-      const end = await log.endOffset(o.topic, 0);
+      const end = await log.endOffset(topic, 0);
       const last = o.limit ? Math.min(end, o.from + o.limit) : end;
       for (let at = o.from; at < last; ) {
-        const batch = await log.read(o.topic, 0, at, Math.min(4096, last - at));
+        const batch = await log.read(topic, 0, at, Math.min(4096, last - at));
         if (batch.length === 0) break;
         const lines = batch.map((r) =>
-          o.topic === TOPICS.intents
+          topic === TOPICS.intents
             ? JSON.stringify({ offset: r.offset, timestamp: new Date(r.timestamp).toISOString(), value: r.value.toString('utf8') })
             : r.value.toString('utf8'),
         );
@@ -207,7 +221,7 @@ program
   });
 
 liveStateCommand('state', 'print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log')
-  .action(async (o) => {
+  .action(async (o: LiveStateOptions) => {
     const { view, market } = await liveState(o);
     const summary = { ...summarize(view, market), source: o.source ?? (redisOptions() ? 'redis' : 'log') };
     if (o.json) console.log(JSON.stringify(summary));
@@ -222,7 +236,7 @@ program
   .addOption(busOption())
   .addOption(booksOption())
   .option('--json', 'print one JSON summary')
-  .action(async (o) => {
+  .action(async (o: ReadOptions) => {
     const redis = redisOptions();
     if (!redis) throw new Error('rebuild --target redis needs REDIS_URL (e.g. redis://127.0.0.1:6379)');
     const market = await marketOf(o.dataDir, o.books);
@@ -260,7 +274,7 @@ program
   .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
   .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
   .option('--policy <file>', 'risk policy JSON to put in force (risk stage)')
-  .action(async (name: string, o) => {
+  .action(async (name: string, o: { dataDir: string; books?: string; seed?: number; policy?: string }) => {
     const names: readonly string[] = [...STAGE_NAMES, ...SINK_NAMES];
     if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);
     const signal = stopSignal();
@@ -296,7 +310,7 @@ topics
     if (!Number.isInteger(n) || n < -1) throw new InvalidArgumentError('--retention-ms must be -1 or a non-negative integer');
     return n;
   }, DEFAULT_TOPIC_SETTINGS.retentionMs)
-  .action(async (o) => {
+  .action(async (o: { partitions: number; replication: number; retentionMs: number }) => {
     const k = kafkaOptions('fillstream-admin');
     const admin = new Kafka({ clientId: k.clientId, brokers: k.brokers, logLevel: 1, logCreator: stderrLogger, retry: { retries: 3 } }).admin();
     await admin.connect();
@@ -318,7 +332,7 @@ program
   .option('--duplicate-ratio <r>', 'share of repeated intent ids', ratioArg, 0)
   .option('--id-prefix <p>', 'intent_id prefix', 'i')
   .option('--step-ms <n>', 'event-time step between intents', intArg('--step-ms'), 50)
-  .action((o) => {
+  .action((o: { count: number; seed: number; badRatio: number; duplicateRatio: number; idPrefix: string; stepMs: number }) => {
     const out: string[] = [];
     for (const line of generateIntents({ count: o.count, seed: o.seed, badRatio: o.badRatio, duplicateRatio: o.duplicateRatio, idPrefix: o.idPrefix, stepMs: o.stepMs })) {
       out.push(line);
@@ -334,7 +348,7 @@ program
   .command('schemas')
   .description('write the JSON Schemas of the public contracts')
   .option('--out <dir>', 'output folder', 'schemas')
-  .action((o) => {
+  .action((o: { out: string }) => {
     mkdirSync(o.out, { recursive: true });
     for (const [name, schema] of Object.entries(jsonSchemas())) writeFileSync(join(o.out, name), JSON.stringify(schema, null, 2) + '\n');
   });
@@ -346,7 +360,7 @@ function requireDataDir(dataDir: string): void {
 }
 
 /** Orders and positions from the Redis projection, or folded from the log. */
-async function liveState(o: { dataDir: string; bus: string; books?: string; source?: string }): Promise<{ view: View; market: MarketData }> {
+async function liveState(o: LiveStateOptions): Promise<{ view: View; market: MarketData }> {
   const redis = redisOptions();
   const source = o.source ?? (redis ? 'redis' : 'log');
   if (source === 'log') return foldDataDir(o);

@@ -90,7 +90,7 @@ test('the broker restarts while four stage processes run: the pipeline settles i
   const startStage = (name: StageName) => {
     const child = spawn(process.execPath, [CLI, 'stage', name, '--data-dir', dirs[name]], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       appendFileSync(`${dirs[name]}.stderr.log`, d);
       const own = d.toString().split('\n').filter((l) => l !== '' && !l.includes('"source":"kafkajs"'));
       if (own.length) err = (err + own.join('\n') + '\n').slice(-4_000);
@@ -107,8 +107,7 @@ test('the broker restarts while four stage processes run: the pipeline settles i
     `${exits.filter((e) => e.code !== 0).length} stage restart(s)${exits.length ? ', exits: ' + JSON.stringify(exits.map(({ stderr, ...e }) => ({ ...e, stderr: stderr.slice(-600) }))) : ''}`;
 
   const stopProblems: string[] = [];
-  let restartLog = '';
-  let midway = 0;
+  let midway: number;
   let s: Summary | undefined;
   try {
     for (const name of STAGES) startStage(name);
@@ -128,7 +127,7 @@ test('the broker restarts while four stage processes run: the pipeline settles i
     for (const name of STAGES) appendFileSync(`${dirs[name]}.stderr.log`, `[test] broker restart begins at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const restarted = await run(KAFKA_SH, ['restart', String(ours.port)]);
     for (const name of STAGES) appendFileSync(`${dirs[name]}.stderr.log`, `[test] broker back at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    restartLog = restarted.stderr.trim();
+    const restartLog = restarted.stderr.trim();
     assert.equal(restarted.code, 0, `kafka.sh restart failed: ${restartLog}`);
     t.diagnostic(`restart at ${midway} gateway records: ${restartLog.split('\n').pop()}`);
 
@@ -202,7 +201,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr
   return new Promise((res) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (code) => res({ code, stderr }));
   });
 }

@@ -27,7 +27,8 @@ before(() => {
 /** Runs kcat against the test broker; fails the test on a non-zero exit, with kcat's stderr. */
 function kcat(args: string[], input?: string): string {
   const r = spawnSync('kcat', ['-b', brokers.join(','), ...args], { input, encoding: 'utf8', maxBuffer: 1 << 26, timeout: 60_000 });
-  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+  const error: NodeJS.ErrnoException | undefined = r.error;
+  if (error?.code === 'ENOENT') {
     throw new Error('kcat not found: `make test` installs it (infra/dev/services.sh up runs apt-get install kcat)');
   }
   if (r.error) throw r.error;

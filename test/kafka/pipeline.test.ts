@@ -171,7 +171,7 @@ test('two instances of the stateful stages, rebalanced twice mid-stream: no inte
 function spawnStage(name: string, dataDir: string): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'stage', name, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d) => (err += d));
+  child.stderr.on('data', (d) => (err += d));
   child.on('exit', (code, signal) => {
     if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && code !== 0) console.error(`stage ${name} exited ${code}: ${err}`);
   });

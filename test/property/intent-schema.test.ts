@@ -29,7 +29,7 @@ const Oracle = (() => {
     intent_id: idText,
     ts: rfc3339,
     account: idText.max(64).default('default'),
-    instrument_id: z.string().min(1).max(64).regex(/^[A-Za-z0-9:/_.\-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
+    instrument_id: z.string().min(1).max(64).regex(/^[A-Za-z0-9:/_.-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
     side: z.preprocess(upper, z.enum(['BUY', 'SELL'])),
     size: z.strictObject({
       type: z.preprocess(lower, z.enum(['notional', 'quantity'])),

@@ -38,7 +38,7 @@ test('recovery keeps exactly the intact prefix of frames', { timeout: 120_000 },
           const log = await openEmbeddedLog({ dir, fsync: 'off', segmentBytes });
           const ends: number[] = [];
           for (const f of frames) {
-            await log.append(f.map((r) => ({ ...r, value: Buffer.from(r.value) }) as OutRecord));
+            await log.append(f.map((r) => ({ ...r, value: Buffer.from(r.value) })));
             ends.push(log.stats().bytes);
           }
           await log.close();

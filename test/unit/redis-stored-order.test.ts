@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { OrderStatus, type Order } from '../../src/domain/events.js';
+import { OrderStatus } from '../../src/domain/events.js';
 import type { OrderState } from '../../src/oms/order.js';
 import { storedOrder, storedOrderJson } from '../../src/projections/redis/projector.js';
 
@@ -27,7 +27,7 @@ const orderState: fc.Arbitrary<OrderState> = fc
   })
   .map((r) => {
     // Optional fields are absent, not undefined, as the fold leaves them.
-    const s: Record<string, unknown> = { ...r, order: r.order as unknown as Order };
+    const s: Record<string, unknown> = { ...r };
     for (const k of ['fee_ccy', 'other_fees', 'venue_order_id']) if (s[k] === undefined) delete s[k];
     return s as unknown as OrderState;
   });

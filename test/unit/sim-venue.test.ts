@@ -5,7 +5,6 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Order } from '../../src/domain/events.js';
 import { clientOrderId } from '../../src/domain/ids.js';
 import { isoToMicros } from '../../src/domain/time.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
@@ -83,7 +82,7 @@ test('rejected orders are remembered too; a missing event time is a clear NO_MAR
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const v = await openSimVenue({ dir, market });
   const { ts: _drop, ...untimed } = order(5);
-  const [r1, r2, r3] = await v.submit([untimed as Order, order(6, { qty: '0.000001' }), order(7, { instrument_id: 'BINANCE:NOPE' })]);
+  const [r1, r2, r3] = await v.submit([untimed, order(6, { qty: '0.000001' }), order(7, { instrument_id: 'BINANCE:NOPE' })]);
   assert.equal(r1.reports[0].kind === 'REJECTED' && r1.reports[0].code, 'NO_MARKET_DATA');
   assert.match(r1.reports[0].kind === 'REJECTED' ? r1.reports[0].reason : '', /no valid event time/);
   assert.equal(r2.reports[0].kind === 'REJECTED' && r2.reports[0].code, 'LOT_SIZE');

@@ -53,8 +53,9 @@ export class EmbeddedConsumer implements Consumer {
     if (new Set(opts.topics).size !== opts.topics.length) throw new TypeError('consume: topics repeat');
     this.group = opts.group;
     this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? DEFAULT_MAX_BATCH));
-    this.handle = opts.handle;
-    this.positions = opts.positions;
+    // Bound: called as the caller's methods, as the Kafka consumer calls them.
+    this.handle = opts.handle.bind(opts);
+    this.positions = opts.positions?.bind(opts);
     this.topics = opts.topics.map((t) => host.topicState(t));
     this.next = opts.topics.map((t) => host.committedNow(opts.group, t, 0));
     this.done = this.run();
@@ -95,6 +96,7 @@ export class EmbeddedConsumer implements Consumer {
           continue;
         }
         this.inFlight = true;
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what was caught earlier, as is
         if (this.commitError) throw this.commitError;
         const outputs = await this.handle(batch.records);
         if (this.positions) {

@@ -325,6 +325,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
   private write(group: string | null, offsets: readonly LogPosition[], records: readonly OutRecord[]): Promise<LogPosition[]> {
     if (this.closed) return Promise.reject(new Error(`log ${this.dir} is closed`));
     if (this.readOnly) return Promise.reject(new Error(`log ${this.dir} was opened read-only`));
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- what was thrown: an Error in practice, printed as such
     if (this.failed) return Promise.reject(new Error(`log ${this.dir} failed earlier and accepts no more writes: ${String(this.failed)}`));
     if (records.length === 0 && offsets.length === 0) return Promise.resolve([]);
     for (const r of records) {
@@ -473,6 +474,11 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
     }
     // Frames written while the loop was finishing up.
     if (this.fsyncMode === 'always' && this.pending.length > 0 && !this.failed) this.kickSync();
+  }
+
+  /** Waits out the sync loop. A method, as inline TS keeps `this.syncing` narrowed to null across kickSync(). */
+  private async syncSettled(): Promise<void> {
+    while (this.syncing) await this.syncing;
   }
 
   private fail(e: unknown): void {
@@ -742,10 +748,10 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
     try {
       await Promise.all([...this.consumers].map((c) => c.stop()));
       if (this.syncTimer) clearInterval(this.syncTimer);
-      while (this.syncing) await this.syncing;
+      await this.syncSettled();
       if (this.fsyncMode !== 'off' && !this.failed && (this.dirty.length > 0 || this.dirDirty)) {
         this.kickSync();
-        while (this.syncing) await this.syncing;
+        await this.syncSettled();
       }
     } finally {
       this.closed = true;

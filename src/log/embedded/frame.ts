@@ -248,7 +248,7 @@ export function readFrameHead(buf: Buffer, start: number, end: number): FrameHea
   p += 8;
   const nt = buf.readUInt16LE(p);
   p += 2;
-  const topics: string[] = new Array(nt);
+  const topics = new Array<string>(nt);
   for (let i = 0; i < nt; i++) {
     const l = buf.readUInt16LE(p);
     p += 2;

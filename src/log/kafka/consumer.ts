@@ -108,10 +108,12 @@ export class KafkaStageConsumer implements Consumer {
     } finally {
       await c.disconnect().catch(() => undefined);
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what was caught earlier, as is
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
     const topic = this.log.logical(batch.topic);
     if ((this.opts.onAssign || this.opts.positions) && this.preparedFor !== this.joins) {
       const join = this.joins;
@@ -120,11 +122,11 @@ export class KafkaStageConsumer implements Consumer {
       if (this.opts.positions && !(await this.guarded(() => this.seekToSinkPositions(assigned)))) return;
       this.preparedFor = join;
       // Assigned anew meanwhile, or seeked: the batch in hand is stale; the next one counts.
-      if (this.preparedFor !== this.joins || isStale() || this.opts.positions) return;
+      if (this.preparedFor !== this.joins || payload.isStale() || this.opts.positions) return;
     }
     const msgs = batch.messages;
     for (let i = 0; i < msgs.length; i += this.maxBatch) {
-      if (this.stopping || this.failure !== undefined || !isRunning() || isStale()) return;
+      if (this.stopping || this.failure !== undefined || !payload.isRunning() || payload.isStale()) return;
       const chunk = msgs.slice(i, i + this.maxBatch);
       const last = chunk[chunk.length - 1].offset;
       const ok = await this.guarded(async () => {
@@ -137,8 +139,8 @@ export class KafkaStageConsumer implements Consumer {
         } else await this.log.commit(this.group, [{ topic, partition: batch.partition, offset: Number(last) + 1 }], out);
       });
       if (!ok) return;
-      resolveOffset(last);
-      await heartbeat();
+      payload.resolveOffset(last);
+      await payload.heartbeat();
     }
   }
 

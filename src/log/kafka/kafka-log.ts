@@ -375,7 +375,7 @@ export class KafkaLog implements EventLog {
       lastProgress = Date.now();
       if (lastOffset + 1 >= ends.get(tp)!) remaining.delete(tp);
     };
-    let failure: unknown;
+    let failure: Error | undefined;
     try {
       await consumer.connect();
       // Control-only batches (transaction markers) reach no handler; this event still moves us on.

@@ -273,6 +273,7 @@ export class RedisProjector implements Sink {
   }
 
   private throwIfFailed(): void {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what was caught earlier, as is
     if (this.failure !== undefined) throw this.failure;
   }
 

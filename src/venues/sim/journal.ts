@@ -113,7 +113,7 @@ export function readJournal(path: string): JournalContents {
     try {
       entries.push(decodeJournalLine(text));
     } catch (e) {
-      throw new Error(`${path}:${lineNo}: corrupt sim venue journal line (${(e as Error).message})`);
+      throw new Error(`${path}:${lineNo}: corrupt sim venue journal line (${(e as Error).message})`, { cause: e });
     }
     texts.push(text);
   }
