@@ -58,16 +58,16 @@ schemas: build
 typecheck: deps
 	npx tsc -p tsconfig.test.json
 
-# ESLint (type-aware: eslint.config.js), Prettier's check (.prettierrc.json), then the import-cycle check.
+# ESLint (type-aware: eslint.config.js), Prettier's check (.prettierrc.json), then the layer and import-cycle check.
 # No ESLint cache: a cached file's result would not see type changes in the files it imports.
 lint: deps
 	npx eslint --max-warnings 0 src test bench
 	npx prettier --check --log-level warn .
 	@$(MAKE) --no-print-directory lint-cycles
 
-# Hook for the import-cycle check: dependency-cruiser is installed (npx depcruise); its rules come separately.
-lint-cycles:
-	@:
+# The layers of src/ and no import cycles (.dependency-cruiser.cjs).
+lint-cycles: deps
+	npx depcruise --config .dependency-cruiser.cjs src
 
 # Rewrites every file Prettier covers (see .prettierignore) in the project's style.
 format: deps

@@ -6,7 +6,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 // These are pure (deciders, folds, decimal arithmetic, formatting): a call whose result is dropped did
-// nothing. evolveNormalizer and evolveOrderInPlace update their state in place and stay allowed.
+// nothing. evolveOrderInPlace and a decider's evolveInPlace update their state in place and stay allowed.
 const PURE_FN = '/^(decide[A-Z]\\w*|evolve|evolve(Order|Risk|Positions)|fold([A-Z]\\w*)?|fmt|dec|floorTo|ceilTo|makeEvent|toRecord|initial[A-Z]\\w*)$/';
 // Decimal methods, and decider objects (`d.decide(s, c)`, `d.evolve(s, e)`); not `fold`: the Redis
 // projector's `this.fold(r)` folds into its own view.

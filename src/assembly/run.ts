@@ -89,7 +89,7 @@ interface Manifest {
 /** A data dir is bound to its market data: the same log replayed against other books would diverge. */
 async function openMarket(dataDir: string, o: PipelineOptions): Promise<MarketData> {
   const path = join(dataDir, 'fillstream.json');
-  const stored: Manifest | undefined = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
+  const stored = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Manifest) : undefined;
   let want: Manifest['market'];
   if (o.books) want = { kind: 'ndjson', sha256: createHash('sha256').update(readFileSync(o.books)).digest('hex') };
   else if (o.seed === undefined && stored?.market.kind === 'synthetic') want = stored.market;
@@ -107,7 +107,7 @@ async function openMarket(dataDir: string, o: PipelineOptions): Promise<MarketDa
 export async function marketOf(dataDir: string, books?: string): Promise<MarketData> {
   const path = join(dataDir, 'fillstream.json');
   if (!existsSync(path)) throw new Error(`${dataDir} is not a fillstream data dir (no fillstream.json): run \`fillstream run --data-dir ${dataDir}\` first`);
-  const m: Manifest = JSON.parse(readFileSync(path, 'utf8'));
+  const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
   if (m.market.kind === 'synthetic') {
     if (books) throw new Error(`${dataDir} was run on the synthetic market (seed ${m.market.seed}), not on --books ${books}`);
     return createSyntheticMarket({ seed: m.market.seed });
@@ -184,7 +184,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         await v?.close();
         await log.close();
         const bad = results.find((r) => r.status === 'rejected');
-        if (bad) throw (bad as PromiseRejectedResult).reason;
+        if (bad) throw (bad).reason;
       },
     };
   } catch (e) {
@@ -274,14 +274,16 @@ export async function runPipeline(o: RunOptions): Promise<{ view: View; market: 
     follow: !o.untilIdle,
     signal,
     maxBacklog: MAX_PIPELINE_BACKLOG,
-    backlog: p.backlog,
+    backlog: () => p.backlog(),
     onLines: o.onIntake,
     // On Kafka the key picks the partition: an intent goes where its account's events go.
     keyOf: o.kafka ? accountKey : undefined,
   };
   const intake = o.intents
     ? (o.intents === '-' ? intakeStream(p.log, process.stdin, intakeOpts) : intakeFileResuming(p.log, o.intents, intakeOpts, Boolean(o.kafka)))
-        .catch((e) => (intakeError = e))
+        .catch((e: unknown) => {
+          intakeError = e;
+        })
         .finally(() => (intakeDone = true))
     : Promise.resolve();
   try {
@@ -290,11 +292,15 @@ export async function runPipeline(o: RunOptions): Promise<{ view: View; market: 
     else {
       // Following: run until the caller stops us, a stage fails, or the intake fails.
       const stopped = new Promise<void>((res) => (aborted() ? res() : o.signal?.addEventListener('abort', () => res(), { once: true })));
+      // Rejects with what the intake threw, as it was.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       const intakeFailed = intake.then(() => (intakeError ? Promise.reject(intakeError) : new Promise<never>(() => {})));
       await Promise.race([stopped, p.failed, intakeFailed]);
     }
     stopIntake.abort();
     await intake;
+    // Rethrows what the intake threw, as it was.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (intakeError) throw intakeError;
     if (!aborted()) await p.waitIdle();
     return { view: await foldLog(p.log, p.market), market: p.market };

@@ -1,5 +1,5 @@
 // Intake: validate and normalize raw intents. Pure: the same bytes and state give the same events.
-import { z } from 'zod';
+import { type z } from 'zod';
 import { dec, digits, floorTo, fmt, type Dec } from '../domain/decimal.js';
 import { makeEvent, positionId } from '../domain/envelope.js';
 import type { InPlaceDecider } from '../domain/decider.js';

@@ -14,7 +14,6 @@ export interface NormalizerOptions {
 
 export function normalizerStage(opts: NormalizerOptions): Stage {
   let state = normalizer.initialState();
-  const fold = normalizer.evolveInPlace;
   return {
     name: 'normalizer',
     input: TOPICS.intents,
@@ -22,7 +21,7 @@ export function normalizerStage(opts: NormalizerOptions): Stage {
       // The seen ids are the accepted intents on exec.risk; their type and id are in the headers.
       await log.scan([TOPICS.risk], (r) => {
         const type = typeOf(r);
-        state = fold(state, type === undefined ? fromRecord(r) : { type, intent_id: r.headers[HEADER_INTENT_ID] });
+        state = normalizer.evolveInPlace(state, type === undefined ? fromRecord(r) : { type, intent_id: r.headers[HEADER_INTENT_ID] });
       });
     },
     handle(batch: LogRecord[]): OutRecord[] {
@@ -36,7 +35,7 @@ export function normalizerStage(opts: NormalizerOptions): Stage {
           market: opts.market,
           venue_preference: opts.venuePreference,
         };
-        state = decideInto(normalizer, fold, state, command, out, now, traceOf(r));
+        state = decideInto(normalizer, state, command, out, now, traceOf(r));
       }
       return out;
     },

@@ -244,7 +244,7 @@ export function evolvePositions(book: PositionBook, event: PositionFact, resolve
       }
       const f = event.data.fill;
       let acct = book.positions.get(route.account);
-      if (!acct) book.positions.set(route.account, (acct = new Map()));
+      if (!acct) book.positions.set(route.account, (acct = new Map<string, PositionAcc>()));
       let acc = acct.get(route.instrument_id);
       if (!acc) acct.set(route.instrument_id, (acc = emptyAcc({ account: route.account, instrument_id: route.instrument_id, base: route.base, quote: route.quote })));
       applyFillAcc(acc, route.side, dec(f.qty), dec(f.price), dec(f.fee), f.fee_ccy);
@@ -316,7 +316,7 @@ export function bookOfPositions(positions: Iterable<Position>): PositionBook {
   const book = emptyBook();
   for (const p of positions) {
     let acct = book.positions.get(p.account);
-    if (!acct) book.positions.set(p.account, (acct = new Map()));
+    if (!acct) book.positions.set(p.account, (acct = new Map<string, PositionAcc>()));
     acct.set(p.instrument_id, toAcc(p));
   }
   return book;

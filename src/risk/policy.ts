@@ -12,7 +12,7 @@ export function loadPolicyFile(path: string): RiskPolicy {
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read risk policy ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot read risk policy ${path}: ${(e as Error).message}`, { cause: e });
   }
   const r = RiskPolicy.safeParse(json);
   if (!r.success) {

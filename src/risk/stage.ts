@@ -39,7 +39,7 @@ export function riskStage(): Stage {
       const now = wallClockIso();
       for (const r of batch) {
         const e = fromRecord(r);
-        if (e.type === 'IntentAccepted') state = decideInto(risk, risk.evolve, state, { kind: 'assess', intent: e }, out, now, traceOf(r));
+        if (e.type === 'IntentAccepted') state = decideInto(risk, state, { kind: 'assess', intent: e }, out, now, traceOf(r));
         else if (e.type === 'RiskPolicySet') state = risk.evolve(state, e);
       }
       return out;

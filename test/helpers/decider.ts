@@ -88,7 +88,7 @@ function whenOf<S, E>(events: readonly E[], state: S): When<S, E> {
       const e = events[0];
       if (!isRejection(e)) assert.fail(`thenRejected: expected a rejection (${String(code)}), got ${typeOf(e)}: ${show(e)}`);
       const got = e.type === 'OrderAnomaly' ? e.data.kind : e.data.code;
-      if (got !== code) assert.fail(`thenRejected: ${e.type} has code ${String(got)}, expected ${String(code)} (reason: ${e.data.reason})`);
+      if (got !== code) assert.fail(`thenRejected: ${e.type} has code ${String(got)}, expected ${String(code)} (reason: ${String(e.data.reason)})`);
       if (reason && (typeof e.data.reason !== 'string' || e.data.reason.search(reason) < 0)) {
         assert.fail(`thenRejected: ${e.type} ${String(code)} has reason ${show(e.data.reason)}, which does not match ${reason}`);
       }
@@ -154,9 +154,11 @@ function snap(v: unknown, path: Set<object>): Snapshot {
       return v.toString();
     case 'function':
       return `[function ${v.name}]`;
+    case 'object':
+      break;
   }
   if (v === null) return null;
-  const o = v as object;
+  const o = v;
   if (path.has(o)) return '[circular]';
   path.add(o);
   try {

@@ -51,7 +51,7 @@ const intent: NormalizedIntent = {
 
 /** What the normalizer folds: its events in full, or as a restore reads them from headers ({ type, intent_id }). */
 const normalizerFact: fc.Arbitrary<NormalizerFact> = fc
-  .tuple(fc.constantFrom('IntentAccepted', 'IntentDuplicate', 'DeadLetter') as fc.Arbitrary<'IntentAccepted' | 'IntentDuplicate' | 'DeadLetter'>, fc.constantFrom('i1', 'i2', 'i3', ''), fc.boolean())
+  .tuple(fc.constantFrom<'IntentAccepted' | 'IntentDuplicate' | 'DeadLetter'>('IntentAccepted', 'IntentDuplicate', 'DeadLetter'), fc.constantFrom('i1', 'i2', 'i3', ''), fc.boolean())
   .map(([type, intentId, full]): NormalizerFact | Event => {
     if (!full) return { type, intent_id: intentId };
     if (type === 'IntentDuplicate') return { ...env(intentId, `${intentId}/duplicate`), type, data: { source } };

@@ -41,7 +41,7 @@ test('net quantity equals the sum of signed fill quantities; buys and sells add 
   fc.assert(
     fc.property(fills, (fs) => {
       const p = fold(fs);
-      const net = fs.reduce((a, f) => a.plus(dec(f.qty).times(sign(f.side))), ZERO as Dec);
+      const net = fs.reduce((a, f) => a.plus(dec(f.qty).times(sign(f.side))), ZERO);
       assert.ok(dec(p?.qty ?? '0').eq(net));
       if (p) assert.ok(dec(p.buy_qty).minus(dec(p.sell_qty)).eq(net));
       if (p && !dec(p.qty).eq(0)) assert.ok(dec(p.avg_cost).gt(0), 'an open position has a positive average cost');
@@ -54,10 +54,10 @@ test('accounting identity: realized + unrealized = −Σ side × qty × price + 
     fc.property(fills, mark, (fs, m) => {
       const p = fold(fs);
       if (!p) return;
-      const cash = fs.reduce((a, f) => a.minus(dec(f.qty).times(dec(f.price)).times(sign(f.side))), ZERO as Dec);
+      const cash = fs.reduce((a, f) => a.minus(dec(f.qty).times(dec(f.price)).times(sign(f.side))), ZERO);
       const total = dec(p.realized_pnl).plus(unrealizedPnl(p, m));
       assert.equal(fmt(total), fmt(cash.plus(dec(p.qty).times(m))));
-      const quoteFees = fs.filter((f) => f.fee_ccy === 'USDT').reduce((a, f) => a.plus(dec(f.fee)), ZERO as Dec);
+      const quoteFees = fs.filter((f) => f.fee_ccy === 'USDT').reduce((a, f) => a.plus(dec(f.fee)), ZERO);
       assert.ok(dec(p.fees).eq(quoteFees));
       assert.ok(dec(p.net_realized_pnl).eq(dec(p.realized_pnl).minus(quoteFees)));
     }),
@@ -92,7 +92,7 @@ type OrderSpec = typeof orderArb extends fc.Arbitrary<infer T> ? T : never;
 function eventsOf(orders: OrderSpec[], interleave: number[]): Event[] {
   const queues = orders.map((o, i) => {
     const coid = `o${i}`;
-    let cum = ZERO as Dec;
+    let cum = ZERO;
     const evs: Event[] = [{ ...env(`r${i}`), type: 'OrderRouted', data: { order: order(coid, o.side, o.instrument, o.account) } }];
     o.fills.forEach((f, j) => {
       cum = cum.plus(dec(f.qty));
@@ -129,7 +129,7 @@ test('book: net qty per (account, instrument) equals Σ signed fills; prefix + r
         for (const inst of INSTRUMENTS) {
           const net = orders
             .filter((o) => o.account === acct && o.instrument === inst)
-            .reduce((a, o) => o.fills.reduce((b, f) => b.plus(dec(f.qty).times(sign(o.side))), a), ZERO as Dec);
+            .reduce((a, o) => o.fills.reduce((b, f) => b.plus(dec(f.qty).times(sign(o.side))), a), ZERO);
           assert.ok(dec(getPosition(all, acct, inst)?.qty ?? '0').eq(net), `${acct} ${inst}`);
         }
       }
@@ -150,7 +150,7 @@ test('book: totals per quote satisfy the accounting identity at any marks', () =
       const mtm = markToMarket(book, (id) => marks[id]);
       const quoteOf: Record<string, string> = { 'BINANCE:BTCUSDT': 'USDT', 'BINANCE:ETHBTC': 'BTC' };
       for (const q of ['USDT', 'BTC']) {
-        let expected = ZERO as Dec;
+        let expected = ZERO;
         for (const o of orders.filter((o) => quoteOf[o.instrument] === q)) {
           for (const f of o.fills) expected = expected.plus(dec(f.qty).times(sign(o.side)).times(marks[o.instrument].minus(dec(f.price))));
         }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Event, EventOf, NormalizedIntent, Order, VenueReport } from '../../src/domain/events.js';
+import type { Event, NormalizedIntent, Order, VenueReport } from '../../src/domain/events.js';
 import type { LogRecord } from '../../src/log/types.js';
 import { newOrder, oms, type EnvelopeSeed, type OrderState } from '../../src/oms/index.js';
 import { HEADER_INTENT_ID, HEADER_TYPE, toRecord } from '../../src/runtime/codec.js';
@@ -233,7 +233,7 @@ test('order events carry client_order_id; status events also ts, and OrderAcked 
         assert.equal(h.client_order_id, coid);
         const status = ['OrderSubmitted', 'OrderAcked', 'OrderCanceled', 'OrderRejected', 'OrderExpired'].includes(e.type);
         assert.equal(h.ts, status ? e.ts : undefined);
-        assert.equal(h.venue_order_id, e.type === 'OrderAcked' ? (e as EventOf<'OrderAcked'>).data.venue_order_id : undefined);
+        assert.equal(h.venue_order_id, e.type === 'OrderAcked' ? (e).data.venue_order_id : undefined);
         assert.match(h.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
         assert.deepEqual(Object.keys(h), ['type', 'intent_id', 'client_order_id', 'ts', 'venue_order_id', 'traceparent'].filter((k) => h[k] !== undefined), 'names in a fixed order');
       }
