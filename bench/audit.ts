@@ -30,7 +30,12 @@ async function serverFloor(url: string, log: EventLog): Promise<number> {
   try {
     await c.command({ query: 'TRUNCATE TABLE fillstream.audit_events' });
     const t0 = performance.now();
-    await c.insert({ table: 'fillstream.audit_events', values: Readable.from([body], { objectMode: false }), format: 'TabSeparated', columns: EVENT_COLUMNS.map(([n]) => n) as [string, ...string[]] });
+    await c.insert({
+      table: 'fillstream.audit_events',
+      values: Readable.from([body], { objectMode: false }),
+      format: 'TabSeparated',
+      columns: EVENT_COLUMNS.map(([n]) => n) as [string, ...string[]],
+    });
     return Math.round(lines.length / ((performance.now() - t0) / 1000));
   } finally {
     await c.close();
@@ -49,7 +54,10 @@ export async function clickhouseRowsPerSec(emit: (o: Record<string, unknown>) =>
     writeFileSync(intents, [...generateIntents({ count: INTENTS, seed: 3, badRatio: 0.01, duplicateRatio: 0.01, start: today })].join('\n') + '\n');
     // The log is written by a child process: the pipeline's heap would otherwise weigh on the sink's GC.
     const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-    const run = spawnSync(process.execPath, [cli, 'run', '--data-dir', dir, '--intents', intents, '--until-idle', '--no-audit', '--fsync', 'off'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CLICKHOUSE_URL: '', REDIS_URL: '' } });
+    const run = spawnSync(process.execPath, [cli, 'run', '--data-dir', dir, '--intents', intents, '--until-idle', '--no-audit', '--fsync', 'off'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, CLICKHOUSE_URL: '', REDIS_URL: '' },
+    });
     if (run.status !== 0) throw new Error(`fillstream run exited with ${run.status}`);
     // A fresh table: the sink starts at offset 0 and stores every event.
     const c = clickhouseClient(url);
@@ -57,7 +65,10 @@ export async function clickhouseRowsPerSec(emit: (o: Record<string, unknown>) =>
     await c.close();
     await migrate(url);
     const log = await openLogReadOnly(dir);
-    const events = await log.scan(ALL_TOPICS.filter((t) => t !== TOPICS.intents), () => undefined);
+    const events = await log.scan(
+      ALL_TOPICS.filter((t) => t !== TOPICS.intents),
+      () => undefined,
+    );
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const consumer = consumeInto(log, await openAuditSink({ dataDir: dir, clickhouseUrl: url }));

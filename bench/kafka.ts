@@ -42,7 +42,6 @@ async function freshTopics(): Promise<KafkaLogOptions> {
   return { brokers: brokers(), topicPrefix: prefix, clientId: 'fillstream-bench' };
 }
 
-
 /** All stages in one process, the intake producing the file to exec.intents; then a replay of the topics. */
 export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promise<void> {
   const kafka = await freshTopics();
@@ -56,7 +55,14 @@ export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promis
   await p.waitIdle();
   const seconds = (performance.now() - t0) / 1000;
   await p.close();
-  emit({ bench: 'kafka_throughput', intents: INTENTS, partitions: PARTITIONS, seconds: +seconds.toFixed(3), kafka_intents_per_sec: Math.round(INTENTS / seconds), transactions: true });
+  emit({
+    bench: 'kafka_throughput',
+    intents: INTENTS,
+    partitions: PARTITIONS,
+    seconds: +seconds.toFixed(3),
+    kafka_intents_per_sec: Math.round(INTENTS / seconds),
+    transactions: true,
+  });
 
   const market = createSyntheticMarket({ seed: 1 });
   const log = await openKafkaLog(kafka, KAFKA_TOPICS);
@@ -66,7 +72,13 @@ export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promis
     const r0 = performance.now();
     await log.scan(ALL_TOPICS, (r) => applyRecord(view, r, resolveInstrument));
     const rs = (performance.now() - r0) / 1000;
-    emit({ bench: 'kafka_replay', events: view.events, seconds: +rs.toFixed(3), kafka_replay_events_per_sec: Math.round(view.events / rs), state_hash: summarize(view, market).state_hash });
+    emit({
+      bench: 'kafka_replay',
+      events: view.events,
+      seconds: +rs.toFixed(3),
+      kafka_replay_events_per_sec: Math.round(view.events / rs),
+      state_hash: summarize(view, market).state_hash,
+    });
   } finally {
     await log.close();
   }
@@ -111,7 +123,15 @@ export async function kafkaMultiprocess(work: string, emit: Emit): Promise<void>
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (lastSubmitAt - t0) / 1000;
-    emit({ bench: 'kafka_multiprocess', intents: INTENTS, orders: expected, partitions: PARTITIONS, seconds: +seconds.toFixed(3), kafka_multiprocess_intents_per_sec: Math.round(INTENTS / seconds), transactions: true });
+    emit({
+      bench: 'kafka_multiprocess',
+      intents: INTENTS,
+      orders: expected,
+      partitions: PARTITIONS,
+      seconds: +seconds.toFixed(3),
+      kafka_multiprocess_intents_per_sec: Math.round(INTENTS / seconds),
+      transactions: true,
+    });
   } finally {
     await watcher.disconnect().catch(() => undefined);
     for (const p of procs) p.kill('SIGTERM');
@@ -150,11 +170,13 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
   });
   try {
     await new Promise((r) => setTimeout(r, 3_000)); // consumers joined
-    const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'kl', stepMs: 10 })].map((l) => [(JSON.parse(l) as { intent_id: string }).intent_id, l] as const);
+    const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'kl', stepMs: 10 })].map(
+      (l) => [(JSON.parse(l) as { intent_id: string }).intent_id, l] as const,
+    );
     const t0 = performance.now();
     const interval = 1000 / LATENCY_RATE;
     const appends: Promise<unknown>[] = [];
-    for (let i = 0; i < lines.length; ) {
+    for (let i = 0; i < lines.length;) {
       const due = Math.min(lines.length, Math.floor((performance.now() - t0) / interval) + 1);
       const batch = [];
       for (; i < due; i++) {
@@ -203,7 +225,12 @@ export async function kafkaClientFloor(emit: Emit): Promise<void> {
     const messages = Array.from({ length: 500 }, (_, j) => ({
       key: 'acct-1',
       value,
-      headers: { type: 'OrderFilled', intent_id: `i${i + j}`, client_order_id: 'fs0123456789abcdef0123456789abcd', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+      headers: {
+        type: 'OrderFilled',
+        intent_id: `i${i + j}`,
+        client_order_id: 'fs0123456789abcdef0123456789abcd',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      },
     }));
     await producer.send({ topic, acks: -1, messages });
   }

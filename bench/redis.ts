@@ -47,7 +47,10 @@ export async function redisProjection(work: string, emit: Emit): Promise<void> {
   // process, as a projector runs beside the pipeline: the pipeline's heap and code would otherwise
   // weigh on the projector's GC and JIT here.
   const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const run = spawnSync(process.execPath, [cli, 'run', '--data-dir', dataDir, '--intents', file, '--until-idle', '--no-audit', '--fsync', 'off'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CLICKHOUSE_URL: '', REDIS_URL: '' } });
+  const run = spawnSync(process.execPath, [cli, 'run', '--data-dir', dataDir, '--intents', file, '--until-idle', '--no-audit', '--fsync', 'off'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, CLICKHOUSE_URL: '', REDIS_URL: '' },
+  });
   if (run.status !== 0) throw new Error(`fillstream run exited with ${run.status}`);
   const log = await openLogAt(dataDir, 'off');
   try {
@@ -59,7 +62,13 @@ export async function redisProjection(work: string, emit: Emit): Promise<void> {
     const first = await projectAll(log, url, prefix);
     emit({ bench: 'redis_projector', events, seconds: +first.seconds.toFixed(3), redis_events_per_sec: Math.round(events / first.seconds) });
     const rebuild = await projectAll(log, url, prefix);
-    emit({ bench: 'redis_rebuild', events, keys_cleared: rebuild.cleared, redis_rebuild_1m_s: +((rebuild.seconds * 1_000_000) / events).toFixed(2), seconds: +rebuild.seconds.toFixed(3) });
+    emit({
+      bench: 'redis_rebuild',
+      events,
+      keys_cleared: rebuild.cleared,
+      redis_rebuild_1m_s: +((rebuild.seconds * 1_000_000) / events).toFixed(2),
+      seconds: +rebuild.seconds.toFixed(3),
+    });
     const redis = connectRedis(url);
     await redis.connect();
     await clearNamespace(redis, prefix);

@@ -27,7 +27,6 @@ const LATENCY_WARMUP = Number(process.env.BENCH_LATENCY_WARMUP ?? 3_000);
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
-
 async function throughput(work: string): Promise<void> {
   const dataDir = join(work, 'throughput');
   rmSync(dataDir, { recursive: true, force: true }); // a fresh log: a rerun must not find its intents done
@@ -74,7 +73,9 @@ async function latency(work: string): Promise<void> {
     fsync: 'always',
     onSubmit: sampler.onSubmit,
   });
-  const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'lat', stepMs: 10 })].map((l) => [(JSON.parse(l) as { intent_id: string }).intent_id, l] as const);
+  const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'lat', stepMs: 10 })].map(
+    (l) => [(JSON.parse(l) as { intent_id: string }).intent_id, l] as const,
+  );
   // Paced producer: each intent is appended at its scheduled time (no coordinated omission:
   // latency counts from the schedule, so a stalled pipeline shows up in the figures).
   const t0 = performance.now();
@@ -140,7 +141,10 @@ async function writeFloor(work: string): Promise<void> {
   const raws: Buffer[] = [];
   const events: Event[] = [];
   await src.scan([TOPICS.intents], (r) => void raws.push(Buffer.from(r.value)));
-  await src.scan(ALL_TOPICS.filter((t) => t !== TOPICS.intents), (r) => void events.push(JSON.parse(r.value.toString()) as Event));
+  await src.scan(
+    ALL_TOPICS.filter((t) => t !== TOPICS.intents),
+    (r) => void events.push(JSON.parse(r.value.toString()) as Event),
+  );
   await src.close();
   const perIntent = events.length / raws.length;
   const recordedAt = new Date().toISOString();

@@ -184,7 +184,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         await v?.close();
         await log.close();
         const bad = results.find((r) => r.status === 'rejected');
-        if (bad) throw (bad).reason;
+        if (bad) throw bad.reason;
       },
     };
   } catch (e) {

@@ -109,7 +109,13 @@ export class ClickHouseStore implements JournalStore {
       async () => {
         if (left.length === 0) return;
         const clickhouse_settings = (this.settings ??= await this.insertSettings());
-        await this.client.insert({ table: EVENTS_TABLE, values: Readable.from([linesOf(left)], { objectMode: false }), format: 'TabSeparated', columns: COLUMN_NAMES, clickhouse_settings });
+        await this.client.insert({
+          table: EVENTS_TABLE,
+          values: Readable.from([linesOf(left)], { objectMode: false }),
+          format: 'TabSeparated',
+          columns: COLUMN_NAMES,
+          clickhouse_settings,
+        });
       },
       async () => {
         // The INSERT may have landed: keep only what the server does not hold.

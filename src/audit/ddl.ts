@@ -23,7 +23,9 @@ export interface DdlStatement {
 
 export function ddlStatements(dir = ddlDir()): DdlStatement[] {
   const out: DdlStatement[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     for (const sql of splitStatements(readFileSync(dir + '/' + file, 'utf8'))) out.push({ file, sql, table: /^CREATE\s+TABLE\b/i.test(sql) });
   }
   return out;

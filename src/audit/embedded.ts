@@ -39,7 +39,12 @@ export function openEmbeddedSql(dataDir: string): EmbeddedSql {
     query,
     async rows<T>(sql: string): Promise<T[]> {
       const out = query(sql, 'JSONEachRow');
-      return out === '' ? [] : out.trimEnd().split('\n').map((l) => JSON.parse(l) as T);
+      return out === ''
+        ? []
+        : out
+            .trimEnd()
+            .split('\n')
+            .map((l) => JSON.parse(l) as T);
     },
     close: () => session.close(),
   };

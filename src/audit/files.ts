@@ -34,7 +34,12 @@ export function readLines(path: string, repair: boolean): string[] {
       closeSync(fd);
     }
   }
-  return end === 0 ? [] : buf.subarray(0, end - 1).toString().split('\n');
+  return end === 0
+    ? []
+    : buf
+        .subarray(0, end - 1)
+        .toString()
+        .split('\n');
 }
 
 const column = (name: string): number => EVENT_COLUMNS.findIndex(([c]) => c === name);
@@ -80,9 +85,7 @@ export class FileStore implements JournalStore {
     // Journals written before the TabSeparated segments: refuse, rather than journal twice.
     const old = readdirSync(this.dir).filter((f) => /^events-\d+\.ndjson$/.test(f));
     if (old.length > 0)
-      throw new Error(
-        `the audit journal in ${this.dir} is in the older NDJSON format (${old[0]}); move that directory aside: the journal is rebuilt from the log on the next run`,
-      );
+      throw new Error(`the audit journal in ${this.dir} is in the older NDJSON format (${old[0]}); move that directory aside: the journal is rebuilt from the log on the next run`);
     const seqs = readdirSync(this.dir)
       .map((f) => /^state-(\d+)\.json$/.exec(f))
       .filter((m): m is RegExpExecArray => m !== null)

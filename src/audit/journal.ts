@@ -102,7 +102,15 @@ export class JournalState {
     for (const r of rows) {
       this.stored.set(pkey(r.log_topic, r.log_partition), { log_topic: r.log_topic, log_partition: r.log_partition, last_offset: r.log_offset, head: r.row_hash });
       const k = dkey(r.day, r.log_topic, r.log_partition);
-      const c = this.days.get(k) ?? { day: r.day, log_topic: r.log_topic, log_partition: r.log_partition, row_count: 0, first_offset: r.log_offset, last_offset: r.log_offset, head: '' };
+      const c = this.days.get(k) ?? {
+        day: r.day,
+        log_topic: r.log_topic,
+        log_partition: r.log_partition,
+        row_count: 0,
+        first_offset: r.log_offset,
+        last_offset: r.log_offset,
+        head: '',
+      };
       c.row_count += 1;
       c.last_offset = r.log_offset;
       c.head = r.row_hash;

@@ -236,7 +236,7 @@ function string(s: string, i: number): number {
   escaped = nextBackslash >= 0 && nextBackslash < close;
   if (!escaped && !controls) return close + 1;
   // The careful way: escapes, or control characters somewhere in the text.
-  for (i++; ; ) {
+  for (i++; ;) {
     const c = s.charCodeAt(i);
     if (c === QUOTE) return i + 1;
     if (c === BACKSLASH) {
@@ -246,7 +246,8 @@ function string(s: string, i: number): number {
         i += 6;
       } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) i += 2;
       else throw INVALID;
-    } else if (!(c >= 0x20)) throw INVALID; // NaN past the end, too
+    } else if (!(c >= 0x20))
+      throw INVALID; // NaN past the end, too
     else i++;
   }
 }

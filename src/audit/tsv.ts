@@ -61,6 +61,8 @@ const UNKNOWN: RowText = { plain: false, ascii: false };
 export function encodeRow(r: JournalRow, w: LineWriter, known: RowText = UNKNOWN): EncodedRow {
   // One string, one write: a write per field costs more than the field.
   const e = known.plain ? String : esc;
+  // The columns in table order, a few to a line (one per line would hide the order).
+  // prettier-ignore
   const text =
     r.day + '\t' + r.ts_us + '\t' + r.recorded_us + '\t' + e(r.intent_id) + '\t' + e(r.order_id) + '\t' + e(r.client_order_id) + '\t' +
     e(r.event_type) + '\t' + e(r.event_id) + '\t' + e(r.account) + '\t' + e(r.strategy) + '\t' + e(r.venue) + '\t' +

@@ -30,7 +30,7 @@ export function registerAuditCommands(program: Command): Command {
 
   audit
     .command('verify')
-    .description("check one day of the journal against its hash chain and daily checksums; exits 1 on any row changed, missing or added")
+    .description('check one day of the journal against its hash chain and daily checksums; exits 1 on any row changed, missing or added')
     .requiredOption('--day <day>', 'YYYY-MM-DD (event day, UTC)')
     .addOption(urlOption('without it, the data dir files'))
     .addOption(dataDirOption())

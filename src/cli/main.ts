@@ -78,11 +78,17 @@ interface LiveStateOptions extends ReadOptions {
 
 /** A command that prints live state (see liveState). */
 const liveStateCommand = (name: string, description: string) =>
-  program.command(name).description(description).addOption(dataDirOption()).addOption(busOption()).addOption(booksOption()).addOption(sourceOption()).option('--json', 'print JSON');
+  program
+    .command(name)
+    .description(description)
+    .addOption(dataDirOption())
+    .addOption(busOption())
+    .addOption(booksOption())
+    .addOption(sourceOption())
+    .option('--json', 'print JSON');
 
 /** Where orders and positions are read from: the Redis projection when REDIS_URL is set, else a fold of the log. */
-const sourceOption = () =>
-  new Option('--source <source>', 'read live state from the Redis projection (default when REDIS_URL is set) or fold the log').choices(['redis', 'log']);
+const sourceOption = () => new Option('--source <source>', 'read live state from the Redis projection (default when REDIS_URL is set) or fold the log').choices(['redis', 'log']);
 
 /** The log a read-only command folds: the data dir's embedded log, or the Kafka topics. */
 function openReadLog(o: { dataDir: string; bus: string }): Promise<EventLog> {
@@ -182,12 +188,11 @@ program
     } else console.log(renderOrders(view, o.limit || Infinity, o.status));
   });
 
-liveStateCommand('positions', 'print positions and PnL, marked to the books at the latest event time')
-  .action(async (o: LiveStateOptions) => {
-    const { view, market } = await liveState(o);
-    if (o.json) console.log(JSON.stringify(markPositions(view, market)));
-    else console.log(renderPositions(view, market));
-  });
+liveStateCommand('positions', 'print positions and PnL, marked to the books at the latest event time').action(async (o: LiveStateOptions) => {
+  const { view, market } = await liveState(o);
+  if (o.json) console.log(JSON.stringify(markPositions(view, market)));
+  else console.log(renderPositions(view, market));
+});
 
 program
   .command('events')
@@ -204,7 +209,7 @@ program
     try {
       const end = await log.endOffset(topic, 0);
       const last = o.limit ? Math.min(end, o.from + o.limit) : end;
-      for (let at = o.from; at < last; ) {
+      for (let at = o.from; at < last;) {
         const batch = await log.read(topic, 0, at, Math.min(4096, last - at));
         if (batch.length === 0) break;
         const lines = batch.map((r) =>
@@ -220,13 +225,14 @@ program
     }
   });
 
-liveStateCommand('state', 'print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log')
-  .action(async (o: LiveStateOptions) => {
+liveStateCommand('state', 'print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log').action(
+  async (o: LiveStateOptions) => {
     const { view, market } = await liveState(o);
     const summary = { ...summarize(view, market), source: o.source ?? (redisOptions() ? 'redis' : 'log') };
     if (o.json) console.log(JSON.stringify(summary));
     else console.log(renderSummary(summary));
-  });
+  },
+);
 
 program
   .command('rebuild')
@@ -257,7 +263,14 @@ program
       await consumer.done;
       const view = await readRedisView(client, redisKeys(redis.prefix));
       const seconds = (performance.now() - started) / 1000;
-      const summary = { ...summarize(view, market), target: 'redis', prefix: redis.prefix, keys_cleared: cleared, elapsed_s: round(seconds, 3), events_per_sec: Math.round(view.events / seconds) };
+      const summary = {
+        ...summarize(view, market),
+        target: 'redis',
+        prefix: redis.prefix,
+        keys_cleared: cleared,
+        elapsed_s: round(seconds, 3),
+        events_per_sec: Math.round(view.events / seconds),
+      };
       if (o.json) console.log(JSON.stringify(summary));
       else console.log(renderSummary(summary));
     } finally {
@@ -305,11 +318,16 @@ topics
   .description(`create the topics fillstream uses (${KAFKA_TOPICS.join(', ')}) where missing`)
   .option('--partitions <n>', 'partitions per topic', intArg('--partitions'), DEFAULT_TOPIC_SETTINGS.partitions)
   .option('--replication <n>', 'replication factor', intArg('--replication'), DEFAULT_TOPIC_SETTINGS.replicationFactor)
-  .option('--retention-ms <ms>', 'retention of the log topics; -1 (default) keeps them forever, as the system of record', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < -1) throw new InvalidArgumentError('--retention-ms must be -1 or a non-negative integer');
-    return n;
-  }, DEFAULT_TOPIC_SETTINGS.retentionMs)
+  .option(
+    '--retention-ms <ms>',
+    'retention of the log topics; -1 (default) keeps them forever, as the system of record',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < -1) throw new InvalidArgumentError('--retention-ms must be -1 or a non-negative integer');
+      return n;
+    },
+    DEFAULT_TOPIC_SETTINGS.retentionMs,
+  )
   .action(async (o: { partitions: number; replication: number; retentionMs: number }) => {
     const k = kafkaOptions('fillstream-admin');
     const admin = new Kafka({ clientId: k.clientId, brokers: k.brokers, logLevel: 1, logCreator: stderrLogger, retry: { retries: 3 } }).admin();

@@ -9,19 +9,21 @@ const show = (s: string | undefined, dp = 8) => (s === undefined ? '' : fmt(dec(
 
 export function renderOrders(view: View, limit: number, status?: string): string {
   const all = [...view.orders.values()].filter((o) => !status || o.status === status.toUpperCase());
-  const rows = all.slice(0, limit).map((o) => [
-    o.order.intent_id,
-    o.order.account,
-    o.order.instrument_id,
-    o.order.side,
-    `${o.order.order_type}/${o.order.tif}`,
-    show(o.order.qty),
-    show(o.order.limit_price, 8),
-    show(o.filled_qty),
-    o.fills ? show(o.avg_price, 6) : '',
-    show(o.fees, 6),
-    o.status,
-  ]);
+  const rows = all
+    .slice(0, limit)
+    .map((o) => [
+      o.order.intent_id,
+      o.order.account,
+      o.order.instrument_id,
+      o.order.side,
+      `${o.order.order_type}/${o.order.tif}`,
+      show(o.order.qty),
+      show(o.order.limit_price, 8),
+      show(o.filled_qty),
+      o.fills ? show(o.avg_price, 6) : '',
+      show(o.fees, 6),
+      o.status,
+    ]);
   const more = all.length > rows.length ? `\n… ${int(all.length - rows.length)} more orders (fillstream orders --limit 0)` : '';
   return `ORDERS (${int(all.length)})\n` + table(['intent', 'account', 'instrument', 'side', 'type', 'qty', 'limit', 'filled', 'avg price', 'fees', 'status'], rows) + more;
 }
@@ -41,8 +43,15 @@ export function renderPositions(view: View, market: MarketData): string {
 }
 
 export function renderSummary(s: Summary & Record<string, unknown>): string {
-  const codes = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
-  const status = Object.entries(s.orders_by_status).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${int(n)}`).join(', ') || '-';
+  const codes = (m: Record<string, number>) =>
+    Object.entries(m)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || '-';
+  const status =
+    Object.entries(s.orders_by_status)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${int(n)}`)
+      .join(', ') || '-';
   const lines = [
     ['intents read', int(s.intents)],
     ['dead letters', `${int(s.dlq)}  (${codes(s.dlq_by_code)})`],

@@ -63,7 +63,7 @@ export class Dec {
     // q is truncated toward zero; step away from zero when the remainder is past half (or half, q odd).
     const twice = r < 0n ? -2n * r : 2n * r;
     const half = twice - (den < 0n ? -den : den);
-    if (half > 0n || (half === 0n && (q & 1n) === 1n)) return new Dec(q + ((num < 0n) !== (den < 0n) ? -1n : 1n), DIV_PLACES);
+    if (half > 0n || (half === 0n && (q & 1n) === 1n)) return new Dec(q + (num < 0n !== den < 0n ? -1n : 1n), DIV_PLACES);
     return new Dec(q, DIV_PLACES);
   }
 

@@ -27,4 +27,3 @@ export function makeEvent<T extends EventType>(type: T, eventId: string, seed: E
 export function positionId(p: { topic: string; partition: number; offset: number }): string {
   return `${p.topic}/${p.partition}/${p.offset}`;
 }
-

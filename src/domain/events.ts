@@ -134,7 +134,11 @@ export const AnomalyKind = z.enum(ANOMALY_KINDS);
 export type AnomalyKind = z.infer<typeof AnomalyKind>;
 
 export const RiskPolicy = z.strictObject({
-  max_order_notional_usd: z.string().regex(/^\d+(\.\d+)?$/, 'a non-negative decimal string').optional().describe('reject orders above this notional'),
+  max_order_notional_usd: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'a non-negative decimal string')
+    .optional()
+    .describe('reject orders above this notional'),
   allowed_instruments: z.array(z.string()).optional().describe('if set, only these instruments (VENUE:SYMBOL or base/quote) trade'),
   halted: z.boolean().default(false).describe('halt latch: reject every new intent'),
 });
@@ -153,8 +157,7 @@ const envelope = {
   recorded_at: z.string().describe('wall-clock time the event was written (not part of business state)'),
 };
 
-const ev = <T extends string, D extends z.ZodTypeAny>(type: T, data: D) =>
-  z.object({ ...envelope, type: z.literal(type), data });
+const ev = <T extends string, D extends z.ZodTypeAny>(type: T, data: D) => z.object({ ...envelope, type: z.literal(type), data });
 
 export const IntentAccepted = ev('IntentAccepted', z.object({ intent: NormalizedIntent }));
 export const IntentDuplicate = ev('IntentDuplicate', z.object({ source: LogPosition }));
@@ -164,10 +167,7 @@ export const RiskRejected = ev('RiskRejected', z.object({ code: RiskRejectCode, 
 export const OrderRouted = ev('OrderRouted', z.object({ order: Order }));
 export const OrderSubmitted = ev('OrderSubmitted', z.object({ client_order_id: z.string(), venue: z.string(), recovered: z.boolean() }));
 export const OrderAcked = ev('OrderAcked', z.object({ client_order_id: z.string(), venue_order_id: z.string() }));
-export const OrderFilled = ev(
-  'OrderFilled',
-  z.object({ client_order_id: z.string(), fill: Fill, cum_qty: dec, avg_price: dec, status: z.enum(['PARTIALLY_FILLED', 'FILLED']) }),
-);
+export const OrderFilled = ev('OrderFilled', z.object({ client_order_id: z.string(), fill: Fill, cum_qty: dec, avg_price: dec, status: z.enum(['PARTIALLY_FILLED', 'FILLED']) }));
 export const OrderCanceled = ev('OrderCanceled', z.object({ client_order_id: z.string(), reason: z.string() }));
 export const OrderRejected = ev(
   'OrderRejected',

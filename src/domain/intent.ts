@@ -57,7 +57,11 @@ export const Intent = z.compile(
     intent_id: idText,
     ts: rfc3339,
     account: idText.max(64).default('default'),
-    instrument_id: z.string().min(1).max(64).regex(/^[A-Za-z0-9:/_.-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
+    instrument_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9:/_.-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
     side: z.preprocess(upper, Side),
     size: IntentSize,
     constraints: IntentConstraints.default({}),

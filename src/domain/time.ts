@@ -71,7 +71,7 @@ function parseUtcZ(s: string): number | undefined {
     }
     for (let i = Math.min(n - 1, 26); i < 26; i++) micros *= 10;
   }
-  return ((daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000) * 1000 + micros;
+  return (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 * 1000 + micros;
 }
 
 function parseGeneral(s: string): number | undefined {

@@ -35,6 +35,6 @@ function spanId(eventId: string): string {
     b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
   }
   const hi = (a >>> 0).toString(16).padStart(8, '0');
-  const lo = ((b >>> 0) || 1).toString(16).padStart(8, '0');
+  const lo = (b >>> 0 || 1).toString(16).padStart(8, '0');
   return hi + lo;
 }

@@ -102,4 +102,3 @@ function endsOrder(e: OmsEvent | undefined): boolean {
 function noGateway(order: Order, ts: string): VenueReport[] {
   return [{ kind: 'REJECTED', code: 'NO_GATEWAY', reason: `no ${order.env} gateway is configured for ${order.venue}; only env "sim" orders can trade here`, ts }];
 }
-

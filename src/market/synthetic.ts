@@ -143,12 +143,7 @@ class SyntheticMarket implements MarketData {
   private readonly byId = new Map<string, InstrumentState>();
   private readonly slots: number;
 
-  constructor(
-    seed: number,
-    specs: readonly InstrumentSpec[],
-    prices: Readonly<Record<string, number>>,
-    slots: number,
-  ) {
+  constructor(seed: number, specs: readonly InstrumentSpec[], prices: Readonly<Record<string, number>>, slots: number) {
     this.specs = Object.freeze([...specs]);
     this.slots = slots;
     const refPrice = (asset: string, id: string): number => {

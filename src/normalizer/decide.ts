@@ -125,7 +125,10 @@ function parse(raw: Buffer): { intent: Intent } | Rejection {
 
 function schemaRejection(error: z.ZodError): Rejection {
   const issues = error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
-  const first = issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ');
+  const first = issues
+    .slice(0, 3)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
   return { code: 'SCHEMA', reason: `intent does not match the contract: ${first}`, issues };
 }
 

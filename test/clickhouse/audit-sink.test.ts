@@ -66,11 +66,14 @@ before(async () => {
   assert.equal(r.status, 0, r.stderr);
   const log = await openLogReadOnly(dir);
   const daySet = new Set<string>();
-  events = await log.scan(ALL_TOPICS.filter((t) => t !== TOPICS.intents), (rec) => {
-    const k = `${rec.topic}/${rec.partition}`;
-    expected.set(k, Math.max(expected.get(k) ?? 0, rec.offset + 1));
-    daySet.add(JSON.parse(rec.value.toString()).ts.slice(0, 10));
-  });
+  events = await log.scan(
+    ALL_TOPICS.filter((t) => t !== TOPICS.intents),
+    (rec) => {
+      const k = `${rec.topic}/${rec.partition}`;
+      expected.set(k, Math.max(expected.get(k) ?? 0, rec.offset + 1));
+      daySet.add(JSON.parse(rec.value.toString()).ts.slice(0, 10));
+    },
+  );
   await log.close();
   days = [...daySet].sort();
   assert.ok(events >= 100_000, `at least 100,000 events (${events})`);
@@ -166,12 +169,18 @@ test('verify passes on an intact day and names a row altered, deleted or forged 
 
   await mutate(url, `ALTER TABLE fillstream.audit_events UPDATE price = '1' WHERE ${at}`);
   const changed = await verifyJournal({ day: victim.day, dataDir: dir, clickhouseUrl: url });
-  assert.deepEqual(changed.findings.map((f) => [f.kind, f.topic, f.offset]), [['changed', victim.log_topic, Number(victim.log_offset)]]);
+  assert.deepEqual(
+    changed.findings.map((f) => [f.kind, f.topic, f.offset]),
+    [['changed', victim.log_topic, Number(victim.log_offset)]],
+  );
 
   await mutate(url, `ALTER TABLE fillstream.audit_events DELETE WHERE ${at}`);
   const missing = await verifyJournal({ day: victim.day, dataDir: dir, clickhouseUrl: url });
   assert.equal(missing.ok, false);
-  assert.ok(missing.findings.some((f) => f.kind === 'missing' && f.offset === Number(victim.log_offset)), JSON.stringify(missing.findings));
+  assert.ok(
+    missing.findings.some((f) => f.kind === 'missing' && f.offset === Number(victim.log_offset)),
+    JSON.stringify(missing.findings),
+  );
 
   // Put a copy back with a new offset past the end: a row no checksum accounts for.
   await run(
@@ -179,5 +188,8 @@ test('verify passes on an intact day and names a row altered, deleted or forged 
     `INSERT INTO fillstream.audit_events SELECT * FROM fillstream.audit_events WHERE log_topic = '${victim.log_topic}' AND log_partition = ${victim.log_partition} AND log_offset = ${Number(victim.log_offset) + 1}`,
   );
   const dup = await verifyJournal({ day: victim.day, dataDir: dir, clickhouseUrl: url });
-  assert.ok(dup.findings.some((f) => f.kind === 'added' && f.offset === Number(victim.log_offset) + 1), JSON.stringify(dup.findings));
+  assert.ok(
+    dup.findings.some((f) => f.kind === 'added' && f.offset === Number(victim.log_offset) + 1),
+    JSON.stringify(dup.findings),
+  );
 });

@@ -21,7 +21,18 @@ test('intents on stdin with books from an NDJSON file: fills walk the given leve
   writeFileSync(
     books,
     [
-      { ts: '2026-03-01T12:00:00Z', instrument_id: 'BINANCE:BTCUSDT', bids: [['59990', '1'], ['59980', '2']], asks: [['60010', '0.5'], ['60020', '2']] },
+      {
+        ts: '2026-03-01T12:00:00Z',
+        instrument_id: 'BINANCE:BTCUSDT',
+        bids: [
+          ['59990', '1'],
+          ['59980', '2'],
+        ],
+        asks: [
+          ['60010', '0.5'],
+          ['60020', '2'],
+        ],
+      },
       { ts: '2026-03-01T12:01:00Z', instrument_id: 'BINANCE:BTCUSDT', bids: [['61000', '1']], asks: [['61010', '1']] },
     ]
       .map((b) => JSON.stringify(b))
@@ -64,13 +75,26 @@ test('intents on stdin with books from an NDJSON file: fills walk the given leve
 
 test('a staging intent with no staging gateway is rejected NO_GATEWAY, never simulated and never marked submitted', () => {
   const dir = join(work, 'staging');
-  const line = JSON.stringify({ intent_id: 'stg1', ts: '2026-01-02T10:00:00Z', instrument_id: 'BINANCE:BTCUSDT', side: 'BUY', size: { type: 'notional', value: '1000' }, env: 'staging' });
+  const line = JSON.stringify({
+    intent_id: 'stg1',
+    ts: '2026-01-02T10:00:00Z',
+    instrument_id: 'BINANCE:BTCUSDT',
+    side: 'BUY',
+    size: { type: 'notional', value: '1000' },
+    env: 'staging',
+  });
   const s = cliJson<Summary>(['run', '--data-dir', dir, '--intents', '-', '--until-idle'], line + '\n');
   assert.equal(s.orders, 1);
   assert.equal(s.orders_by_status.REJECTED, 1);
   assert.equal(s.fills, 0);
-  const events = cli(['events', '--data-dir', dir, '--topic', 'exec.gateway']).stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(events.map((e) => e.type), ['OrderRouted', 'OrderRejected']);
+  const events = cli(['events', '--data-dir', dir, '--topic', 'exec.gateway'])
+    .stdout.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['OrderRouted', 'OrderRejected'],
+  );
   assert.equal(events[1].data.code, 'NO_GATEWAY');
   assert.match(events[1].data.reason, /no staging gateway is configured for BINANCE/);
 });

@@ -7,7 +7,6 @@ import { openSimVenue } from '../../src/venues/sim/index.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import type { Summary } from '../../src/projections/view.js';
 
-
 const N = 10_000;
 let work: string;
 let intents: string;
@@ -54,7 +53,10 @@ test('10,000 intents through the CLI: every intent is accounted for exactly once
   // Every dead letter carries the raw input and a reason.
   const dlq = cli(['events', '--data-dir', dir, '--topic', 'exec.dlq']);
   assert.equal(dlq.status, 0, dlq.stderr);
-  const letters = dlq.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const letters = dlq.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(letters.length, s.dlq);
   for (const l of letters) {
     assert.equal(l.type, 'DeadLetter');
@@ -94,7 +96,15 @@ test('SIGKILL at several points, then restart: nothing lost, nothing doubled, sa
   assert.equal(cliJson<Summary>(['replay', '--data-dir', dir]).state_hash, reference.state_hash);
 
   // The audit journal (files in the data dir) went through the same kills: every event once.
-  const journal = cli(['audit', 'sql', '--data-dir', dir, '--format', 'JSONEachRow', 'SELECT count() AS n, uniqExact(log_topic, log_offset) AS distinct_offsets FROM fillstream.audit_events']);
+  const journal = cli([
+    'audit',
+    'sql',
+    '--data-dir',
+    dir,
+    '--format',
+    'JSONEachRow',
+    'SELECT count() AS n, uniqExact(log_topic, log_offset) AS distinct_offsets FROM fillstream.audit_events',
+  ]);
   assert.equal(journal.status, 0, journal.stderr);
   const row = JSON.parse(journal.stdout.trim()) as { n: string | number; distinct_offsets: string | number };
   assert.equal(Number(row.n), after.events - after.intents, 'one journal row per event');

@@ -210,7 +210,9 @@ function mismatches(actual: unknown, pattern: unknown, path: string, out: string
   }
 }
 
-function isRejection(e: unknown): e is { type: 'DeadLetter' | 'RiskRejected'; data: { code: unknown; reason: unknown } } | { type: 'OrderAnomaly'; data: { kind: unknown; reason: unknown } } {
+function isRejection(
+  e: unknown,
+): e is { type: 'DeadLetter' | 'RiskRejected'; data: { code: unknown; reason: unknown } } | { type: 'OrderAnomaly'; data: { kind: unknown; reason: unknown } } {
   const t = typeOf(e);
   return (t === 'DeadLetter' || t === 'RiskRejected' || t === 'OrderAnomaly') && typeof (e as { data?: unknown }).data === 'object';
 }

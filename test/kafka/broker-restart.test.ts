@@ -66,7 +66,9 @@ test('the broker restarts while four stage processes run: the pipeline settles i
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    const lines = readFileSync(intents, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = readFileSync(intents, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     assert.equal(lines.length, N);
     for (let i = 0; i < lines.length; i += 500) {
       const messages = lines.slice(i, i + 500).map((l, j) => {
@@ -92,7 +94,10 @@ test('the broker restarts while four stage processes run: the pipeline settles i
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
       appendFileSync(`${dirs[name]}.stderr.log`, d);
-      const own = d.toString().split('\n').filter((l) => l !== '' && !l.includes('"source":"kafkajs"'));
+      const own = d
+        .toString()
+        .split('\n')
+        .filter((l) => l !== '' && !l.includes('"source":"kafkajs"'));
       if (own.length) err = (err + own.join('\n') + '\n').slice(-4_000);
     });
     child.on('exit', (code, signal) => {
@@ -140,32 +145,47 @@ test('the broker restarts while four stage processes run: the pipeline settles i
         s = JSON.parse(r.stdout) as Summary;
         if (s.intents === N && s.pending === 0 && s.orders === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) break;
       } else lastError = r.stderr;
-      assert.ok(Date.now() < deadline, `pipeline did not settle within 240 s after the restart: ${JSON.stringify(s)} ${lastError}; ${restarts()}; stages alive: ${[...procs].filter(([, c]) => c.exitCode === null && c.signalCode === null).map(([n]) => n).join(',')}`);
+      assert.ok(
+        Date.now() < deadline,
+        `pipeline did not settle within 240 s after the restart: ${JSON.stringify(s)} ${lastError}; ${restarts()}; stages alive: ${[...procs]
+          .filter(([, c]) => c.exitCode === null && c.signalCode === null)
+          .map(([n]) => n)
+          .join(',')}`,
+      );
       await new Promise((r) => setTimeout(r, 2_000));
     }
   } finally {
     // SIGTERM: each stage finishes the batch in hand and exits 0. One that takes longer than 30 s
     // is SIGKILLed (as an orchestrator would) and reported after the correctness checks below.
     stopping = true;
-    await Promise.all([...procs].map(async ([name, child]) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      appendFileSync(`${dirs[name]}.stderr.log`, `[test] SIGTERM at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const inTime = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 30_000))]);
-      if (!inTime) {
-        // What keeps it alive: its open TCP connections (ss, where installed), into its log.
-        const ss = spawnSync('ss', ['-tnpH'], { encoding: 'utf8' });
-        const mine = (ss.stdout ?? '').split('\n').filter((l) => l.includes(`pid=${child.pid},`));
-        appendFileSync(`${dirs[name]}.stderr.log`, `[test] still running 30 s after SIGTERM; its TCP connections:\n${mine.join('\n')}\n`);
-        child.kill('SIGKILL');
-        await exited;
-        stopProblems.push(`${name} (pid ${child.pid}) still running 30 s after SIGTERM, killed`);
-      } else if (child.exitCode !== 0) stopProblems.push(`${name} exited ${child.exitCode ?? child.signalCode} on SIGTERM`);
-    }));
+    await Promise.all(
+      [...procs].map(async ([name, child]) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        appendFileSync(`${dirs[name]}.stderr.log`, `[test] SIGTERM at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const inTime = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 30_000))]);
+        if (!inTime) {
+          // What keeps it alive: its open TCP connections (ss, where installed), into its log.
+          const ss = spawnSync('ss', ['-tnpH'], { encoding: 'utf8' });
+          const mine = (ss.stdout ?? '').split('\n').filter((l) => l.includes(`pid=${child.pid},`));
+          appendFileSync(`${dirs[name]}.stderr.log`, `[test] still running 30 s after SIGTERM; its TCP connections:\n${mine.join('\n')}\n`);
+          child.kill('SIGKILL');
+          await exited;
+          stopProblems.push(`${name} (pid ${child.pid}) still running 30 s after SIGTERM, killed`);
+        } else if (child.exitCode !== 0) stopProblems.push(`${name} exited ${child.exitCode ?? child.signalCode} on SIGTERM`);
+      }),
+    );
   }
   // What the stages said about the outage (their own recoveries, inside the process).
-  const failures = STAGES.map((n) => `${n} ${readFileSync(`${dirs[n]}.stderr.log`, 'utf8').split('\n').filter((l) => /fail/i.test(l) && !l.includes('"source":"kafkajs"')).length}`);
+  const failures = STAGES.map(
+    (n) =>
+      `${n} ${
+        readFileSync(`${dirs[n]}.stderr.log`, 'utf8')
+          .split('\n')
+          .filter((l) => /fail/i.test(l) && !l.includes('"source":"kafkajs"')).length
+      }`,
+  );
   t.diagnostic(`${restarts()}; stderr lines reporting a failure: ${failures.join(', ')} (logs: ${work}/br-<stage>.stderr.log)`);
   assert.ok(s, 'settled');
   const finalAdmin = kafka.admin();

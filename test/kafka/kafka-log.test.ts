@@ -59,13 +59,25 @@ test('append keys records to partitions as Kafka does; read and scan return them
     for (let p = 0; p < 3; p++) {
       const mine = seen.filter((r) => r.partition === p);
       const expected = pos.map((x, i) => ({ ...x, i })).filter((x) => x.partition === p);
-      assert.deepEqual(mine.map((r) => r.offset), expected.map((x) => x.offset));
-      assert.deepEqual(mine.map((r) => r.value.toString()), expected.map((x) => `v${x.i}`));
-      assert.deepEqual(mine.map((r) => r.headers.n), expected.map((x) => String(x.i)));
+      assert.deepEqual(
+        mine.map((r) => r.offset),
+        expected.map((x) => x.offset),
+      );
+      assert.deepEqual(
+        mine.map((r) => r.value.toString()),
+        expected.map((x) => `v${x.i}`),
+      );
+      assert.deepEqual(
+        mine.map((r) => r.headers.n),
+        expected.map((x) => String(x.i)),
+      );
     }
     const p0 = pos.filter((x) => x.partition === pos[0].partition);
     const two = await log.read(TOPICS.audit, pos[0].partition, p0[1].offset, 2);
-    assert.deepEqual(two.map((r) => r.offset), [p0[1].offset, p0[2].offset]);
+    assert.deepEqual(
+      two.map((r) => r.offset),
+      [p0[1].offset, p0[2].offset],
+    );
     assert.equal(await log.endOffset(TOPICS.audit, pos[0].partition), p0[p0.length - 1].offset + 1);
   } finally {
     await log.close();
@@ -116,7 +128,11 @@ test('a commit larger than the broker takes in one request is sent in several, i
     // 3,000 records of ~700 bytes to one partition: ~2 MB, over the broker's default 1 MB batch limit.
     const records = Array.from({ length: 3_000 }, (_, i) => ({ topic: TOPICS.gateway, key: 'one', value: `${i}:${'x'.repeat(700)}` }));
     const pos = await log.commit('big', [{ topic: TOPICS.intents, partition: 0, offset: 1 }], records);
-    assert.deepEqual(pos.map((p) => p.offset), pos.map((_, i) => pos[0].offset + i), 'contiguous, in order');
+    assert.deepEqual(
+      pos.map((p) => p.offset),
+      pos.map((_, i) => pos[0].offset + i),
+      'contiguous, in order',
+    );
     let n = 0;
     await log.scan([TOPICS.gateway], (r) => assert.equal(r.value.toString().split(':')[0], String(n++)));
     assert.equal(n, 3_000);

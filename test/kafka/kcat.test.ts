@@ -38,9 +38,11 @@ function kcat(args: string[], input?: string): string {
 
 const SAME = ['intents', 'dlq', 'duplicates', 'accepted', 'rejected', 'orders', 'fills', 'open_orders', 'pending'] as const;
 
-test('intents produced by kcat (key = account, a tab, the JSON) are all accounted for and end in the embedded run\'s state; dead letters readable with kcat carry a reason', () => {
+test("intents produced by kcat (key = account, a tab, the JSON) are all accounted for and end in the embedded run's state; dead letters readable with kcat carry a reason", () => {
   const intents = writeIntents(work, { count: 200, seed: 31, badRatio: 0.06, duplicateRatio: 0.04, idPrefix: 'kc' });
-  const lines = readFileSync(intents, 'utf8').split('\n').filter((l) => l !== '');
+  const lines = readFileSync(intents, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   assert.equal(lines.length, 200);
   // No tab or CR inside a line, or kcat would split it differently from the file's reader.
   for (const l of lines) assert.ok(!/[\t\r]/.test(l), l);

@@ -32,7 +32,14 @@ function freshTopics(partitions: number): string {
   process.env.FILLSTREAM_TOPIC_PREFIX = prefix;
   const r = cli(['topics', 'create', '--partitions', String(partitions)]);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim().split('\n').filter((l) => l.endsWith('\tcreated')).length, 7, r.stdout);
+  assert.equal(
+    r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.endsWith('\tcreated')).length,
+    7,
+    r.stdout,
+  );
   return prefix;
 }
 
@@ -67,7 +74,9 @@ test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: on
   const kill = (name: string) => killHard(procs.get(name)!, name);
   try {
     for (const name of Object.keys(dirs) as (keyof typeof dirs)[]) startStage(name);
-    const lines = readFileSync(intents, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = readFileSync(intents, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     assert.equal(lines.length, N);
     await produceIntents(prefix, lines);
 
@@ -102,7 +111,17 @@ test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: on
 
 test('poison messages from upstream go to exec.dlq with a reason and never block their partition', async () => {
   const prefix = freshTopics(2);
-  const good = (id: string) => JSON.stringify({ intent_id: id, ts: '2026-01-02T10:00:00Z', account: 'a1', instrument_id: 'BINANCE:BTCUSDT', side: 'BUY', size: { type: 'quantity', value: '0.01' }, constraints: { tif: 'IOC' }, env: 'sim' });
+  const good = (id: string) =>
+    JSON.stringify({
+      intent_id: id,
+      ts: '2026-01-02T10:00:00Z',
+      account: 'a1',
+      instrument_id: 'BINANCE:BTCUSDT',
+      side: 'BUY',
+      size: { type: 'quantity', value: '0.01' },
+      constraints: { tif: 'IOC' },
+      env: 'sim',
+    });
   const huge = JSON.stringify({ intent_id: 'huge', ts: '2026-01-02T10:00:00Z', account: 'a1', pad: 'x'.repeat(900_000) });
   const producer = new Kafka({ clientId: 'agent', brokers, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
@@ -135,7 +154,9 @@ test('poison messages from upstream go to exec.dlq with a reason and never block
 test('two instances of the stateful stages, rebalanced twice mid-stream: no intent accepted twice, same state hash', async () => {
   const N = 6_000;
   const REPEATS = 600;
-  const generated = readFileSync(writeIntents(work, { count: N, seed: 29, idPrefix: 'rb' }), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const generated = readFileSync(writeIntents(work, { count: N, seed: 29, idPrefix: 'rb' }), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   // The intents sent while both instances ran come again at the very end, after the first
   // instance died: the survivor must know them (they were accepted by the other one).
   const lines = [...generated, ...generated.slice(N - REPEATS, N)];
@@ -147,7 +168,13 @@ test('two instances of the stateful stages, rebalanced twice mid-stream: no inte
   const procs = new Map<string, ChildProcess>();
   const start = (id: string, name: string) => procs.set(id, spawnStage(name, join(work, `rb-${id}`)));
   try {
-    for (const [id, name] of [['normalizer-a', 'normalizer'], ['risk-a', 'risk'], ['router', 'router'], ['gateway', 'gateway']]) start(id, name);
+    for (const [id, name] of [
+      ['normalizer-a', 'normalizer'],
+      ['risk-a', 'risk'],
+      ['router', 'router'],
+      ['gateway', 'gateway'],
+    ])
+      start(id, name);
     await produceIntents(prefix, lines.slice(0, N / 2));
     await waitForRecords(prefix + TOPICS.risk, 1_000);
     // A second normalizer and risk join: both groups rebalance while intents flow.

@@ -83,7 +83,9 @@ test('framed and plain intents from upstream give the embedded state; every even
 
   // Every other intent the agent frames, its client validating it against the registered schema;
   // lines the schema refuses (and lines that are not JSON) go plain, as a careless agent would.
-  const lines = readFileSync(intents, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(intents, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   let framed = 0;
   const messages: { key: string | null; value: Buffer | string; partition?: number }[] = [];
   for (const [i, l] of lines.entries()) {
@@ -125,7 +127,10 @@ test('framed and plain intents from upstream give the embedded state; every even
   // A frame whose schema id the registry never issued: dead-lettered with that reason, and the partition goes on.
   process.env.SCHEMA_REGISTRY_URL = registryUrl;
   const unknownId = 2_000_000_007;
-  const stray = frame(unknownId, lines.find((l) => accountKey(Buffer.from(l)) !== null)!);
+  const stray = frame(
+    unknownId,
+    lines.find((l) => accountKey(Buffer.from(l)) !== null)!,
+  );
   await producer.send({ topic: prefix + TOPICS.intents, messages: [{ key: 'acct-unknown', value: stray, partition: 1 }], acks: -1 });
   await producer.disconnect();
   const after = cliJson<Summary>(['run', '--bus', 'kafka', '--data-dir', dataDir, '--until-idle']);

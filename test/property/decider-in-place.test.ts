@@ -51,11 +51,16 @@ const intent: NormalizedIntent = {
 
 /** What the normalizer folds: its events in full, or as a restore reads them from headers ({ type, intent_id }). */
 const normalizerFact: fc.Arbitrary<NormalizerFact> = fc
-  .tuple(fc.constantFrom<'IntentAccepted' | 'IntentDuplicate' | 'DeadLetter'>('IntentAccepted', 'IntentDuplicate', 'DeadLetter'), fc.constantFrom('i1', 'i2', 'i3', ''), fc.boolean())
+  .tuple(
+    fc.constantFrom<'IntentAccepted' | 'IntentDuplicate' | 'DeadLetter'>('IntentAccepted', 'IntentDuplicate', 'DeadLetter'),
+    fc.constantFrom('i1', 'i2', 'i3', ''),
+    fc.boolean(),
+  )
   .map(([type, intentId, full]): NormalizerFact | Event => {
     if (!full) return { type, intent_id: intentId };
     if (type === 'IntentDuplicate') return { ...env(intentId, `${intentId}/duplicate`), type, data: { source } };
-    if (type === 'DeadLetter') return { ...env(intentId, 'dlq/exec.intents/0/0'), type, data: { code: 'SCHEMA', reason: 'r', raw: '{}', raw_encoding: 'utf8', raw_bytes: 2, source } };
+    if (type === 'DeadLetter')
+      return { ...env(intentId, 'dlq/exec.intents/0/0'), type, data: { code: 'SCHEMA', reason: 'r', raw: '{}', raw_encoding: 'utf8', raw_bytes: 2, source } };
     return { ...env(intentId, `${intentId}/accepted`), type, data: { intent: { ...intent, intent_id: intentId } } };
   });
 
@@ -101,7 +106,23 @@ type OrderPlan = typeof orderPlan extends fc.Arbitrary<infer T> ? T : never;
 
 function orderOf(coid: string, p: OrderPlan): Order {
   const [venue, symbol] = p.instrument.split(':');
-  return { client_order_id: coid, intent_id: coid, leg: 0, attempt: 0, account: p.account, strategy: 's', env: 'sim', instrument_id: p.instrument, venue, symbol, side: p.side, order_type: 'MARKET', qty: '100', tif: 'IOC', ref_price: '10' };
+  return {
+    client_order_id: coid,
+    intent_id: coid,
+    leg: 0,
+    attempt: 0,
+    account: p.account,
+    strategy: 's',
+    env: 'sim',
+    instrument_id: p.instrument,
+    venue,
+    symbol,
+    side: p.side,
+    order_type: 'MARKET',
+    qty: '100',
+    tif: 'IOC',
+    ref_price: '10',
+  };
 }
 
 /** One order's events, in order: routed, acked (from headers), fills with rising cum_qty, how it ended. */
@@ -123,7 +144,18 @@ function orderEvents(i: number, p: OrderPlan): PositionFact[] {
       type: 'OrderFilled',
       data: {
         client_order_id: coid,
-        fill: { fingerprint: `fp-${coid}-${n}`, venue: order.venue, venue_order_id: 'v', trade_id: `t${n}`, qty: f.qty, price: f.price, fee: f.fee, fee_ccy, liquidity: 'TAKER', ts: T0 },
+        fill: {
+          fingerprint: `fp-${coid}-${n}`,
+          venue: order.venue,
+          venue_order_id: 'v',
+          trade_id: `t${n}`,
+          qty: f.qty,
+          price: f.price,
+          fee: f.fee,
+          fee_ccy,
+          liquidity: 'TAKER',
+          ts: T0,
+        },
         cum_qty: fmt(cum),
         avg_price: f.price,
         status,

@@ -29,7 +29,11 @@ const Oracle = (() => {
     intent_id: idText,
     ts: rfc3339,
     account: idText.max(64).default('default'),
-    instrument_id: z.string().min(1).max(64).regex(/^[A-Za-z0-9:/_.-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
+    instrument_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9:/_.-]+$/, 'must be VENUE:SYMBOL or a bare symbol'),
     side: z.preprocess(upper, z.enum(['BUY', 'SELL'])),
     size: z.strictObject({
       type: z.preprocess(lower, z.enum(['notional', 'quantity'])),
@@ -58,7 +62,10 @@ const cased = (...xs: string[]) =>
     .tuple(fc.constantFrom(...xs), fc.constantFrom('upper', 'lower', 'mixed'), fc.constantFrom('', ' ', '\t'), fc.constantFrom('', ' '))
     .map(([v, c, pre, post]) => pre + (c === 'upper' ? v.toUpperCase() : c === 'lower' ? v.toLowerCase() : v[0].toLowerCase() + v.slice(1).toUpperCase()) + post);
 const decimal = mostly(
-  fc.oneof(fc.integer({ min: 1, max: 40_000 }).map(String), fc.tuple(fc.nat(99), fc.nat(99_999)).map(([a, b]) => `${a}.${b}`)),
+  fc.oneof(
+    fc.integer({ min: 1, max: 40_000 }).map(String),
+    fc.tuple(fc.nat(99), fc.nat(99_999)).map(([a, b]) => `${a}.${b}`),
+  ),
   fc.oneof(
     fc.double({ noNaN: true }),
     fc.integer(),
@@ -85,7 +92,11 @@ const intent = fc.record(
     side: mostly(cased('BUY', 'SELL'), fc.oneof(fc.constantFrom('HOLD', null), fc.integer())),
     size: mostly(
       fc.record(
-        { type: mostly(cased('notional', 'quantity'), fc.constantFrom('qty', 7)), value: decimal, ccy: optional(mostly(fc.constantFrom('USDT', 'btc'), fc.constantFrom('', 'X'.repeat(17), 3))) },
+        {
+          type: mostly(cased('notional', 'quantity'), fc.constantFrom('qty', 7)),
+          value: decimal,
+          ccy: optional(mostly(fc.constantFrom('USDT', 'btc'), fc.constantFrom('', 'X'.repeat(17), 3))),
+        },
         { requiredKeys: ['type', 'value'] },
       ),
       fc.oneof(fc.constant('10'), fc.record({ type: fc.constant('notional'), value: fc.constant('1'), extra: fc.constant(1) })),
@@ -118,7 +129,11 @@ const intent = fc.record(
 );
 // What the normalizer hands the schema: JSON.parse output (a "__proto__" key is then an own property).
 const input = fc
-  .oneof({ arbitrary: intent, weight: 10 }, intent.map((o) => ({ ...o, extra: 1 })), fc.jsonValue())
+  .oneof(
+    { arbitrary: intent, weight: 10 },
+    intent.map((o) => ({ ...o, extra: 1 })),
+    fc.jsonValue(),
+  )
   .map((v) => JSON.parse(JSON.stringify(v).replace('"desk"', '"__proto__"')) as unknown);
 
 const issues = (e: z.ZodError) => e.issues.map((i) => ({ code: i.code, path: i.path, message: i.message }));
@@ -151,8 +166,5 @@ test('defaults are fresh objects: one parsed intent cannot leak labels into the 
   const b = Intent.parse(v);
   assert.deepEqual(b.labels, {});
   assert.deepEqual(b.constraints, {});
-  assert.deepEqual(
-    { side: b.side, size: b.size, account: b.account, env: b.env },
-    { side: 'BUY', size: { type: 'notional', value: '10.50' }, account: 'default', env: 'sim' },
-  );
+  assert.deepEqual({ side: b.side, size: b.size, account: b.account, env: b.env }, { side: 'BUY', size: { type: 'notional', value: '10.50' }, account: 'default', env: 'sim' });
 });

@@ -43,8 +43,7 @@ const routed = (qty: string): Event => ({
 
 const ts = fc.integer({ min: 0, max: 5 }).map((s) => `2026-01-02T10:00:0${s}.000000Z`);
 // Mostly well-formed figures, with some garbage a venue might still send.
-const mostly = (good: string[], bad: string[]) =>
-  fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...good) }, { weight: 1, arbitrary: fc.constantFrom(...bad) });
+const mostly = (good: string[], bad: string[]) => fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...good) }, { weight: 1, arbitrary: fc.constantFrom(...bad) });
 const qtyStr = mostly(['0.5', '1', '1.25', '2', '0.001'], ['0', '-1', 'x', '', '1e2', '1.']);
 const report: fc.Arbitrary<VenueReport> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('ACK' as const), venue_order_id: mostly(['v1'], ['v2']), ts }) },

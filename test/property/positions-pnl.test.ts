@@ -78,7 +78,23 @@ test('folding a prefix then the rest equals folding all (fills)', () => {
 const env = (id: string) => ({ event_id: id, intent_id: 'i', account: 'x', strategy: 's', ts: T0, causation: 'c', recorded_at: T0 });
 function order(coid: string, side: Side, instrument_id: string, account: string): Order {
   const [venue, symbol] = instrument_id.split(':');
-  return { client_order_id: coid, intent_id: 'i', leg: 0, attempt: 0, account, strategy: 's', env: 'sim', instrument_id, venue, symbol, side, order_type: 'MARKET', qty: '1000000', tif: 'GTC', ref_price: '1' };
+  return {
+    client_order_id: coid,
+    intent_id: 'i',
+    leg: 0,
+    attempt: 0,
+    account,
+    strategy: 's',
+    env: 'sim',
+    instrument_id,
+    venue,
+    symbol,
+    side,
+    order_type: 'MARKET',
+    qty: '1000000',
+    tif: 'GTC',
+    ref_price: '1',
+  };
 }
 const orderArb = fc.record({
   side: fc.constantFrom<Side>('BUY', 'SELL'),
@@ -101,7 +117,18 @@ function eventsOf(orders: OrderSpec[], interleave: number[]): Event[] {
         type: 'OrderFilled',
         data: {
           client_order_id: coid,
-          fill: { fingerprint: `${i}/${j}`, venue: 'BINANCE', venue_order_id: coid, trade_id: String(j), qty: f.qty, price: f.price, fee: '0.01', fee_ccy: 'USDT', liquidity: 'MAKER', ts: T0 },
+          fill: {
+            fingerprint: `${i}/${j}`,
+            venue: 'BINANCE',
+            venue_order_id: coid,
+            trade_id: String(j),
+            qty: f.qty,
+            price: f.price,
+            fee: '0.01',
+            fee_ccy: 'USDT',
+            liquidity: 'MAKER',
+            ts: T0,
+          },
           cum_qty: fmt(cum),
           avg_price: f.price,
           status: 'PARTIALLY_FILLED',
@@ -127,9 +154,7 @@ test('book: net qty per (account, instrument) equals Σ signed fills; prefix + r
       const all = foldPositions(events);
       for (const acct of ['a', 'b']) {
         for (const inst of INSTRUMENTS) {
-          const net = orders
-            .filter((o) => o.account === acct && o.instrument === inst)
-            .reduce((a, o) => o.fills.reduce((b, f) => b.plus(dec(f.qty).times(sign(o.side))), a), ZERO);
+          const net = orders.filter((o) => o.account === acct && o.instrument === inst).reduce((a, o) => o.fills.reduce((b, f) => b.plus(dec(f.qty).times(sign(o.side))), a), ZERO);
           assert.ok(dec(getPosition(all, acct, inst)?.qty ?? '0').eq(net), `${acct} ${inst}`);
         }
       }
@@ -152,7 +177,12 @@ test('book: totals per quote satisfy the accounting identity at any marks', () =
       for (const q of ['USDT', 'BTC']) {
         let expected = ZERO;
         for (const o of orders.filter((o) => quoteOf[o.instrument] === q)) {
-          for (const f of o.fills) expected = expected.plus(dec(f.qty).times(sign(o.side)).times(marks[o.instrument].minus(dec(f.price))));
+          for (const f of o.fills)
+            expected = expected.plus(
+              dec(f.qty)
+                .times(sign(o.side))
+                .times(marks[o.instrument].minus(dec(f.price))),
+            );
         }
         const t = mtm.totals[q];
         const got = t ? dec(t.realized).plus(dec(t.unrealized)) : ZERO;

@@ -229,20 +229,24 @@ const arbText = fc.oneof(
 // Rules that are not powers of ten too, and sizes that make every reject reachable.
 const arbSpec = fc.oneof(
   fc.constantFrom(...BUILTIN_INSTRUMENTS),
-  fc.record({
-    base: fc.constantFrom(...BUILTIN_INSTRUMENTS),
-    tick: fc.constantFrom('0.05', '0.5', '1', '0.25', '0.001', '10'),
-    lot: fc.constantFrom('0.25', '0.001', '1', '10', '0.3', '0.00001'),
-    fee: fc.constantFrom('0', '0.001', '0.00075', '0.0123'),
-  }).map(({ base, tick, lot, fee }): InstrumentSpec => ({ ...base, tick_size: tick, lot_size: lot, min_qty: lot, taker_fee: fee, min_notional: '1' })),
+  fc
+    .record({
+      base: fc.constantFrom(...BUILTIN_INSTRUMENTS),
+      tick: fc.constantFrom('0.05', '0.5', '1', '0.25', '0.001', '10'),
+      lot: fc.constantFrom('0.25', '0.001', '1', '10', '0.3', '0.00001'),
+      fee: fc.constantFrom('0', '0.001', '0.00075', '0.0123'),
+    })
+    .map(({ base, tick, lot, fee }): InstrumentSpec => ({ ...base, tick_size: tick, lot_size: lot, min_qty: lot, taker_fee: fee, min_notional: '1' })),
 );
 
 const arbLevels = (buy: boolean) =>
-  fc.array(fc.tuple(fc.integer({ min: 1, max: 40_000 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3_000_000 }), fc.integer({ min: 0, max: 6 })), { maxLength: 8 }).map((raw) => {
-    const levels: BookLevel[] = raw.map(([p, pd, q, qd]) => ({ price: dec(decText(p, pd)), qty: dec(decText(q, qd)) }));
-    levels.sort((a, b) => (buy ? b.price.cmp(a.price) : a.price.cmp(b.price)));
-    return levels.filter((l, i) => i === 0 || !l.price.eq(levels[i - 1].price));
-  });
+  fc
+    .array(fc.tuple(fc.integer({ min: 1, max: 40_000 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3_000_000 }), fc.integer({ min: 0, max: 6 })), { maxLength: 8 })
+    .map((raw) => {
+      const levels: BookLevel[] = raw.map(([p, pd, q, qd]) => ({ price: dec(decText(p, pd)), qty: dec(decText(q, qd)) }));
+      levels.sort((a, b) => (buy ? b.price.cmp(a.price) : a.price.cmp(b.price)));
+      return levels.filter((l, i) => i === 0 || !l.price.eq(levels[i - 1].price));
+    });
 
 const arbMatch = fc.record({
   spec: arbSpec,
@@ -268,7 +272,9 @@ test('the fast matcher gives exactly the reports of the original one', () => {
   fc.assert(
     fc.property(arbMatch, (c) => {
       const spec = c.spec;
-      let book: Book | undefined = c.synthetic ? market.bookAt(spec.instrument_id, T0 + (Math.abs(c.tsUs) % 1e12)) : { instrument_id: spec.instrument_id, ts_us: 0, bids: c.bids, asks: c.asks };
+      let book: Book | undefined = c.synthetic
+        ? market.bookAt(spec.instrument_id, T0 + (Math.abs(c.tsUs) % 1e12))
+        : { instrument_id: spec.instrument_id, ts_us: 0, bids: c.bids, asks: c.asks };
       if (c.noBook === 0) book = undefined;
       const qty = c.qtyText ?? dec(spec.lot_size).times(c.lots).toString();
       const tick = dec(spec.tick_size);

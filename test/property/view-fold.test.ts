@@ -90,7 +90,9 @@ function orderEvents(i: number, spec: Spec): Event[] {
   const s: OrderState = newOrder(order, spec.routedAt);
   const out: Event[] = spec.routed ? [routed] : [];
   // Placed on the venue (with its reports so far), or refused by the gateway before it was sent.
-  const command = spec.submit ? { kind: 'submitted' as const, recovered: false, reports: spec.reports, envelope: seed } : { kind: 'reports' as const, reports: spec.reports, envelope: seed };
+  const command = spec.submit
+    ? { kind: 'submitted' as const, recovered: false, reports: spec.reports, envelope: seed }
+    : { kind: 'reports' as const, reports: spec.reports, envelope: seed };
   out.push(...oms.decide(command, s));
   return out;
 }
@@ -133,12 +135,7 @@ const otherEvent: fc.Arbitrary<Event> = fc.oneof(
 
 /** A log: each order's events in order, orders interleaved, other events and re-deliveries mixed in. */
 const logArb = fc
-  .tuple(
-    fc.array(orderSpec, { minLength: 1, maxLength: 5 }),
-    fc.array(fc.nat(), { maxLength: 60 }),
-    fc.array(otherEvent, { maxLength: 4 }),
-    fc.array(fc.nat(), { maxLength: 4 }),
-  )
+  .tuple(fc.array(orderSpec, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 60 }), fc.array(otherEvent, { maxLength: 4 }), fc.array(fc.nat(), { maxLength: 4 }))
   .map(([specs, picks, others, redeliver]) => {
     const queues = specs.map((s, i) => orderEvents(i, s));
     const out: Event[] = [];
@@ -166,7 +163,11 @@ function fold(rs: LogRecord[]): View {
   return view;
 }
 
-const hashOf = (v: View) => stateHash(v, markToMarket(v.positions, () => undefined));
+const hashOf = (v: View) =>
+  stateHash(
+    v,
+    markToMarket(v.positions, () => undefined),
+  );
 
 test('folding order status events from headers gives the view that parsing every record gives', () => {
   fc.assert(
@@ -233,9 +234,13 @@ test('order events carry client_order_id; status events also ts, and OrderAcked 
         assert.equal(h.client_order_id, coid);
         const status = ['OrderSubmitted', 'OrderAcked', 'OrderCanceled', 'OrderRejected', 'OrderExpired'].includes(e.type);
         assert.equal(h.ts, status ? e.ts : undefined);
-        assert.equal(h.venue_order_id, e.type === 'OrderAcked' ? (e).data.venue_order_id : undefined);
+        assert.equal(h.venue_order_id, e.type === 'OrderAcked' ? e.data.venue_order_id : undefined);
         assert.match(h.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-        assert.deepEqual(Object.keys(h), ['type', 'intent_id', 'client_order_id', 'ts', 'venue_order_id', 'traceparent'].filter((k) => h[k] !== undefined), 'names in a fixed order');
+        assert.deepEqual(
+          Object.keys(h),
+          ['type', 'intent_id', 'client_order_id', 'ts', 'venue_order_id', 'traceparent'].filter((k) => h[k] !== undefined),
+          'names in a fixed order',
+        );
       }
     }),
     { numRuns: 100 },

@@ -76,7 +76,10 @@ test('100,000+ events through the projector, with SIGKILLs mid-stream: Redis hol
     await exited;
     seen.push(await applied());
   }
-  assert.ok(seen.some((n) => n > 0 && n < reference.events), `a kill landed mid-projection (applied after each kill: ${seen.join(', ')} of ${reference.events})`);
+  assert.ok(
+    seen.some((n) => n > 0 && n < reference.events),
+    `a kill landed mid-projection (applied after each kill: ${seen.join(', ')} of ${reference.events})`,
+  );
   const live = cliJson<Summary>(['run', '--data-dir', dir, '--until-idle']);
   assert.equal(live.state_hash, reference.state_hash);
   const fromRedis = cliJson<Summary & { source: string }>(['state', '--data-dir', dir]);
@@ -116,7 +119,16 @@ test('strategies outside ASCII and accounts with quotes and backslashes round-tr
     file,
     strategies
       .map((n, i) =>
-        JSON.stringify({ intent_id: `u-${i}`, ts: `2026-01-02T10:00:0${i}.000000Z`, account: accounts[i], instrument_id: 'BINANCE:BTCUSDT', side: 'BUY', size: { type: 'notional', value: '1000' }, labels: { strategy: n }, env: 'sim' }),
+        JSON.stringify({
+          intent_id: `u-${i}`,
+          ts: `2026-01-02T10:00:0${i}.000000Z`,
+          account: accounts[i],
+          instrument_id: 'BINANCE:BTCUSDT',
+          side: 'BUY',
+          size: { type: 'notional', value: '1000' },
+          labels: { strategy: n },
+          env: 'sim',
+        }),
       )
       .join('\n') + '\n',
   );

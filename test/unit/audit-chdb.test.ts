@@ -20,10 +20,24 @@ let events = 0;
 before(async () => {
   requireBuild();
   dir = join(tempDir('audit-chdb'), 'run');
-  const r = cli(['run', '--data-dir', dir, '--intents', join(ROOT, 'examples/intents.ndjson'), '--policy', join(ROOT, 'examples/policy.json'), '--until-idle', '--no-audit', '--json']);
+  const r = cli([
+    'run',
+    '--data-dir',
+    dir,
+    '--intents',
+    join(ROOT, 'examples/intents.ndjson'),
+    '--policy',
+    join(ROOT, 'examples/policy.json'),
+    '--until-idle',
+    '--no-audit',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const log = await openLogReadOnly(dir);
-  events = await log.scan(ALL_TOPICS.filter((t) => t !== TOPICS.intents), () => undefined);
+  events = await log.scan(
+    ALL_TOPICS.filter((t) => t !== TOPICS.intents),
+    () => undefined,
+  );
   await log.close();
 });
 
@@ -33,12 +47,22 @@ test('the DDL runs on current ClickHouse and its tables have the columns the sin
     for (const st of ddlStatements()) s.query(st.sql);
     for (const st of ddlStatements()) s.query(st.sql); // idempotent
     const cols = (table: string) =>
-      s.query(`DESCRIBE TABLE ${table}`, 'JSONEachRow').trim().split('\n').map((l) => {
-        const c = JSON.parse(l);
-        return [c.name, c.type];
-      });
-    assert.deepEqual(cols('fillstream.audit_events'), EVENT_COLUMNS.map(([n, t]) => [n, t]));
-    assert.deepEqual(cols('fillstream.audit_checksums'), CHECKSUM_COLUMNS.map(([n, t]) => [n, t]));
+      s
+        .query(`DESCRIBE TABLE ${table}`, 'JSONEachRow')
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const c = JSON.parse(l);
+          return [c.name, c.type];
+        });
+    assert.deepEqual(
+      cols('fillstream.audit_events'),
+      EVENT_COLUMNS.map(([n, t]) => [n, t]),
+    );
+    assert.deepEqual(
+      cols('fillstream.audit_checksums'),
+      CHECKSUM_COLUMNS.map(([n, t]) => [n, t]),
+    );
   } finally {
     s.close();
   }
@@ -49,19 +73,29 @@ test('the embedded journal holds every event exactly once, and every documented 
   await drainIntoJournal({ dataDir: dir }); // a second run stores nothing again
   const db = openEmbeddedSql(dir);
   try {
-    const [c] = await db.rows<{ n: string; u: string }>('SELECT toString(count()) AS n, toString(uniqExact(log_topic, log_partition, log_offset)) AS u FROM fillstream.audit_events');
+    const [c] = await db.rows<{ n: string; u: string }>(
+      'SELECT toString(count()) AS n, toString(uniqExact(log_topic, log_partition, log_offset)) AS u FROM fillstream.audit_events',
+    );
     assert.equal(Number(c.n), events);
     assert.equal(Number(c.u), events);
     const queries = documentedQueries();
     assert.ok(queries.length >= 8, `docs/audit.md has the analyst queries (${queries.length})`);
     for (const q of queries) assert.ok((await db.rows(q)).length > 0, `no rows from:\n${q}`);
     // The sample's known outcomes, through the views.
-    const rejects = await db.rows<{ code: string; n: string }>("SELECT code, toString(sum(rejects)) AS n FROM fillstream.rejects WHERE event_type = 'RiskRejected' GROUP BY code ORDER BY code");
-    assert.deepEqual(rejects, [{ code: 'INSTRUMENT_NOT_ALLOWED', n: '22' }, { code: 'MAX_ORDER_NOTIONAL', n: '42' }]);
-    const [o] = await db.rows<{ n: string }>("SELECT toString(count()) AS n FROM fillstream.order_execution");
+    const rejects = await db.rows<{ code: string; n: string }>(
+      "SELECT code, toString(sum(rejects)) AS n FROM fillstream.rejects WHERE event_type = 'RiskRejected' GROUP BY code ORDER BY code",
+    );
+    assert.deepEqual(rejects, [
+      { code: 'INSTRUMENT_NOT_ALLOWED', n: '22' },
+      { code: 'MAX_ORDER_NOTIONAL', n: '42' },
+    ]);
+    const [o] = await db.rows<{ n: string }>('SELECT toString(count()) AS n FROM fillstream.order_execution');
     assert.equal(o.n, '153');
     const life = await db.rows<{ event_type: string }>("SELECT event_type FROM fillstream.intent_lifecycle WHERE intent_id = 'sample-1' ORDER BY ts_us, recorded_us, log_offset");
-    assert.deepEqual(life.slice(0, 3).map((r) => r.event_type), ['IntentAccepted', 'RiskApproved', 'OrderRouted']);
+    assert.deepEqual(
+      life.slice(0, 3).map((r) => r.event_type),
+      ['IntentAccepted', 'RiskApproved', 'OrderRouted'],
+    );
   } finally {
     db.close();
   }
@@ -79,7 +113,8 @@ test('a torn last line is cut off on restart and the journal resumes without a g
 });
 
 test('audit sql and audit verify through the CLI; verify finds a row changed by hand in the files', async () => {
-  const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/clickhouse/audit-cli.ts'), ...args], { encoding: 'utf8', env: { ...process.env, CLICKHOUSE_URL: '' } });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/clickhouse/audit-cli.ts'), ...args], { encoding: 'utf8', env: { ...process.env, CLICKHOUSE_URL: '' } });
   const sql = run(['audit', 'sql', 'SELECT count() AS n FROM fillstream.audit_events', '--data-dir', dir, '--json']);
   assert.equal(sql.status, 0, sql.stderr);
   assert.equal(Number(JSON.parse(sql.stdout).n), events);
@@ -101,13 +136,19 @@ test('audit sql and audit verify through the CLI; verify finds a row changed by 
   const bad = run(['audit', 'verify', '--day', row.day, '--data-dir', dir, '--json']);
   assert.equal(bad.status, 1, bad.stdout + bad.stderr);
   const report = JSON.parse(bad.stdout);
-  assert.deepEqual(report.findings.map((f: { kind: string; topic: string; offset: number }) => [f.kind, f.topic, f.offset]), [['changed', row.log_topic, row.log_offset]]);
+  assert.deepEqual(
+    report.findings.map((f: { kind: string; topic: string; offset: number }) => [f.kind, f.topic, f.offset]),
+    [['changed', row.log_topic, row.log_offset]],
+  );
 
   // A forged row appended at the end is added, not part of the chain.
   writeFileSync(file, text);
   appendFileSync(file, edit({ log_offset: '1000000', prev_offset: String(row.log_offset) }) + '\n');
   const added = JSON.parse(run(['audit', 'verify', '--day', row.day, '--data-dir', dir, '--json']).stdout);
-  assert.ok(added.findings.some((f: { kind: string; offset: number }) => f.kind === 'added' && f.offset === 1_000_000), JSON.stringify(added.findings));
+  assert.ok(
+    added.findings.some((f: { kind: string; offset: number }) => f.kind === 'added' && f.offset === 1_000_000),
+    JSON.stringify(added.findings),
+  );
   writeFileSync(file, text);
   assert.equal(statSync(file).size, before);
 });

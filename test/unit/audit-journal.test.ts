@@ -24,7 +24,18 @@ const env = (intent: string, ts: string) => ({ intent_id: intent, account: 'a1',
 const fill = (intent: string, ts: string): Event => {
   const e = makeEvent('OrderFilled', `${intent}/fill`, env(intent, ts), {
     client_order_id: 'co-' + intent,
-    fill: { fingerprint: 'fp', venue: 'BINANCE', venue_order_id: 'V1', trade_id: 't1', qty: '0.10247846', price: '65306.6', fee: '6.692519795836', fee_ccy: 'USDT', liquidity: 'TAKER', ts },
+    fill: {
+      fingerprint: 'fp',
+      venue: 'BINANCE',
+      venue_order_id: 'V1',
+      trade_id: 't1',
+      qty: '0.10247846',
+      price: '65306.6',
+      fee: '6.692519795836',
+      fee_ccy: 'USDT',
+      liquidity: 'TAKER',
+      ts,
+    },
     cum_qty: '0.10247846',
     avg_price: '65306.6',
     status: 'FILLED',
@@ -86,7 +97,8 @@ function journal(days: string[], partitions = 2): { rows: JournalRow[]; sums: Ch
 
 function verifyStore(day: string, rows: JournalRow[], sums: ChecksumRow[]) {
   const daySums = sums.filter((c) => c.day === day);
-  const inRange = (r: JournalRow) => daySums.some((c) => c.log_topic === r.log_topic && c.log_partition === r.log_partition && r.log_offset >= c.first_offset && r.log_offset <= c.last_offset);
+  const inRange = (r: JournalRow) =>
+    daySums.some((c) => c.log_topic === r.log_topic && c.log_partition === r.log_partition && r.log_offset >= c.first_offset && r.log_offset <= c.last_offset);
   const fetched = rows.filter((r) => r.day === day || inRange(r));
   const has = new Set(fetched);
   return verifyDay({ day, rows: fetched, predecessors: rows.filter((r) => !has.has(r)), checksums: daySums });
@@ -173,7 +185,10 @@ test('property: cuts never span two table partitions and each takes the next row
           assert.equal(new Set(c.map(tablePartition)).size, 1);
         }
         // Runs of one month inside a partition cost cuts; interleaving across partitions does not.
-        const switches = Math.max(0, ...[0, 1, 2].map((p) => rows.filter((r) => r.log_partition === p).filter((r, i, a) => i > 0 && tablePartition(r) !== tablePartition(a[i - 1])).length));
+        const switches = Math.max(
+          0,
+          ...[0, 1, 2].map((p) => rows.filter((r) => r.log_partition === p).filter((r, i, a) => i > 0 && tablePartition(r) !== tablePartition(a[i - 1])).length),
+        );
         assert.ok(cuts.length <= Math.ceil(rows.length / max) + 3 * (switches + 1), `${cuts.length} cuts`);
       },
     ),

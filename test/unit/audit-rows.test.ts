@@ -48,7 +48,16 @@ const nasty = fc.oneof(
 const keys = fc.constantFrom(...new Set(PICKED.flatMap((p) => p.split('.'))), 'labels', 'size', 'cum_qty', '__proto__', 'x');
 // Objects shaped like events (picked keys at every depth, nested arrays and other values) or anything JSON.
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  v: fc.oneof({ depthSize: 'small' }, nasty, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), tie('obj'), fc.array(tie('v'), { maxLength: 3 })),
+  v: fc.oneof(
+    { depthSize: 'small' },
+    nasty,
+    fc.integer(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.boolean(),
+    fc.constant(null),
+    tie('obj'),
+    fc.array(tie('v'), { maxLength: 3 }),
+  ),
   obj: fc.dictionary(keys, tie('v'), { maxKeys: 6 }),
 })).v;
 const eventLike = fc.oneof(value, fc.jsonValue());
@@ -81,7 +90,10 @@ test('picking: duplicate keys, arrays on the path, escapes and deep nesting', ()
   assert.equal(p[slot('data.order.qty')], undefined, 'a later non-object drops what the first held');
   assert.equal(pick('{"data":[{"venue":"X"}]}')[slot('data.venue')], undefined);
   assert.equal(pick('{"reas\\u006fn":1,"account":"a\\"b\\\\c\\u00e9"}')[slot('account')], 'a"b\\cé');
-  assert.deepEqual(pick('[' .repeat(100_000) + ']'.repeat(100_000)), PICKED.map(() => undefined));
+  assert.deepEqual(
+    pick('['.repeat(100_000) + ']'.repeat(100_000)),
+    PICKED.map(() => undefined),
+  );
   const deep = '{"x":' + '['.repeat(100_000) + ']'.repeat(100_000) + ',"type":"T"}';
   assert.equal(pick(deep)[slot('type')], 'T', 'nesting depth is bounded by memory, not the call stack');
   assert.equal(pick('{"type":"T"} x')[slot('type')], undefined, 'trailing garbage makes it invalid');

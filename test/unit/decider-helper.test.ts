@@ -141,14 +141,45 @@ test('assertMatch compares only the fields named', () => {
 test('snapshots: Maps and Sets in order, bigints, decimals by their fields, "__proto__" as data', () => {
   const other: Record<string, number> = {};
   Object.defineProperty(other, '__proto__', { value: 1, enumerable: true, writable: true, configurable: true });
-  assert.deepEqual(snapshot({ m: new Map([['b', 1n], ['a', 2n]]), s: new Set(['x']), d: new Dec(150n, 2), other, u: undefined }), {
-    m: { $map: [['b', '1n'], ['a', '2n']] },
-    s: { $set: ['x'] },
-    d: { $class: 'Dec', coef: '150n', scale: 2 },
-    other: Object.fromEntries([['__proto__', 1]]),
-    u: undefined,
-  });
-  assert.notDeepEqual(snapshot(new Map([['a', 1], ['b', 2]])), snapshot(new Map([['b', 2], ['a', 1]])), 'insertion order is state');
+  assert.deepEqual(
+    snapshot({
+      m: new Map([
+        ['b', 1n],
+        ['a', 2n],
+      ]),
+      s: new Set(['x']),
+      d: new Dec(150n, 2),
+      other,
+      u: undefined,
+    }),
+    {
+      m: {
+        $map: [
+          ['b', '1n'],
+          ['a', '2n'],
+        ],
+      },
+      s: { $set: ['x'] },
+      d: { $class: 'Dec', coef: '150n', scale: 2 },
+      other: Object.fromEntries([['__proto__', 1]]),
+      u: undefined,
+    },
+  );
+  assert.notDeepEqual(
+    snapshot(
+      new Map([
+        ['a', 1],
+        ['b', 2],
+      ]),
+    ),
+    snapshot(
+      new Map([
+        ['b', 2],
+        ['a', 1],
+      ]),
+    ),
+    'insertion order is state',
+  );
   assert.notDeepEqual(snapshot(new Dec(15n, 1)), snapshot(new Dec(150n, 2)), 'a Dec is compared by its fields (1.5 with another scale is another state)');
   assert.notDeepEqual(snapshot({ other }), snapshot({ other: {} }));
   const loop: { self?: unknown } = {};

@@ -38,12 +38,10 @@ interface Pair {
   b: Big;
 }
 const pair = (maxDigits: number, maxScale: number): fc.Arbitrary<Pair> =>
-  fc
-    .tuple(fc.boolean(), digitString(maxDigits), fc.integer({ min: 0, max: maxScale }), fc.integer({ min: 0, max: 4 }))
-    .map(([neg, ds, scale, zeros]) => {
-      const coef = (neg ? -1n : 1n) * BigInt(ds);
-      return { d: new Dec(coef * 10n ** BigInt(zeros), scale + zeros), b: new B(`${coef}e-${scale}`) };
-    });
+  fc.tuple(fc.boolean(), digitString(maxDigits), fc.integer({ min: 0, max: maxScale }), fc.integer({ min: 0, max: 4 })).map(([neg, ds, scale, zeros]) => {
+    const coef = (neg ? -1n : 1n) * BigInt(ds);
+    return { d: new Dec(coef * 10n ** BigInt(zeros), scale + zeros), b: new B(`${coef}e-${scale}`) };
+  });
 // Everyday sizes (prices, quantities), large (30+ digits) and tiny (20+ fractional digits) ones, and zero.
 const anyPair: fc.Arbitrary<Pair> = fc.oneof(
   { arbitrary: pair(9, 6), weight: 4 },
@@ -65,7 +63,13 @@ const RUNS = { numRuns: 3000 };
 
 test('parse and format: the same strings accepted, the same canonical text', () => {
   const literal = fc
-    .tuple(fc.constantFrom('', '-'), fc.oneof(digitString(45), fc.constant('')), fc.constantFrom('', '.'), fc.oneof(digitString(30), fc.constant('')), fc.constantFrom('', 'e-7', 'e+3', 'E21', 'e0'))
+    .tuple(
+      fc.constantFrom('', '-'),
+      fc.oneof(digitString(45), fc.constant('')),
+      fc.constantFrom('', '.'),
+      fc.oneof(digitString(30), fc.constant('')),
+      fc.constantFrom('', 'e-7', 'e+3', 'E21', 'e0'),
+    )
     .map((p) => p.join(''));
   const junk = fc.string({ unit: fc.constantFrom('0', '1', '5', '.', '-', '+', 'e', 'E', ' ', 'x'), maxLength: 8 });
   fc.assert(
@@ -119,12 +123,16 @@ test('plus, minus, times, div, mod', () => {
 test('div rounds exact ties half to even at the 18th digit', () => {
   // x = (q + 5e-19) × y, so x / y lies exactly halfway between two 18-digit results.
   fc.assert(
-    fc.property(anyPair.filter((p) => !p.b.eq(0)), fc.tuple(fc.boolean(), digitString(25)), (y, [neg, qs]) => {
-      const q = `${neg ? '-' : ''}${qs}5e-19`;
-      const x = dec(q).times(y.d);
-      const xb = new B(q).times(y.b);
-      assert.equal(fmt(x.div(y.d)), text(xb.div(y.b)), `${q} × ${text(y.b)}`);
-    }),
+    fc.property(
+      anyPair.filter((p) => !p.b.eq(0)),
+      fc.tuple(fc.boolean(), digitString(25)),
+      (y, [neg, qs]) => {
+        const q = `${neg ? '-' : ''}${qs}5e-19`;
+        const x = dec(q).times(y.d);
+        const xb = new B(q).times(y.b);
+        assert.equal(fmt(x.div(y.d)), text(xb.div(y.b)), `${q} × ${text(y.b)}`);
+      },
+    ),
     RUNS,
   );
 });
@@ -143,15 +151,22 @@ test('operands may be strings and numbers, as call sites pass them', () => {
 
 test('comparisons are by value, whatever the scale', () => {
   fc.assert(
-    fc.property(anyPair, fc.oneof(anyPair, anyPair.map(({ d, b }) => ({ d: new Dec(d.coef * 1000n, d.scale + 3), b }))), (x, y) => {
-      const what = `${text(x.b)} ${text(y.b)}`;
-      assert.equal(x.d.cmp(y.d), x.b.cmp(y.b), what);
-      assert.equal(x.d.eq(y.d), x.b.eq(y.b), what);
-      assert.equal(x.d.gt(y.d), x.b.gt(y.b), what);
-      assert.equal(x.d.gte(y.d), x.b.gte(y.b), what);
-      assert.equal(x.d.lt(y.d), x.b.lt(y.b), what);
-      assert.equal(x.d.lte(y.d), x.b.lte(y.b), what);
-    }),
+    fc.property(
+      anyPair,
+      fc.oneof(
+        anyPair,
+        anyPair.map(({ d, b }) => ({ d: new Dec(d.coef * 1000n, d.scale + 3), b })),
+      ),
+      (x, y) => {
+        const what = `${text(x.b)} ${text(y.b)}`;
+        assert.equal(x.d.cmp(y.d), x.b.cmp(y.b), what);
+        assert.equal(x.d.eq(y.d), x.b.eq(y.b), what);
+        assert.equal(x.d.gt(y.d), x.b.gt(y.b), what);
+        assert.equal(x.d.gte(y.d), x.b.gte(y.b), what);
+        assert.equal(x.d.lt(y.d), x.b.lt(y.b), what);
+        assert.equal(x.d.lte(y.d), x.b.lte(y.b), what);
+      },
+    ),
     RUNS,
   );
 });

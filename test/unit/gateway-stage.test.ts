@@ -51,7 +51,10 @@ test('the gateway skips its own events by their type header without parsing them
     ];
     const out = (await stage.handle(batch)).map((r) => JSON.parse(String(r.value)) as Event);
     assert.deepEqual(submitted, [order.client_order_id]);
-    assert.deepEqual(out.slice(0, 2).map((e) => e.type), ['OrderSubmitted', 'OrderAcked']);
+    assert.deepEqual(
+      out.slice(0, 2).map((e) => e.type),
+      ['OrderSubmitted', 'OrderAcked'],
+    );
     assert.ok(out.every((e) => e.intent_id === 'g1'));
 
     // The same routed order again (a redelivery): never a second venue order.

@@ -198,8 +198,14 @@ test('decoded objects are dropped once every consumer of the topic has read them
   assert.deepEqual(seenDecoded, objs, 'the consumer got the appended objects, not parses');
   // One consumer read everything: nothing decoded is kept; the values are intact.
   const after = await readAll(log, 'in');
-  assert.deepEqual(after.map((r) => r.decoded), objs.map(() => undefined));
-  assert.deepEqual(after.map((r) => JSON.parse(r.value.toString())), objs);
+  assert.deepEqual(
+    after.map((r) => r.decoded),
+    objs.map(() => undefined),
+  );
+  assert.deepEqual(
+    after.map((r) => JSON.parse(r.value.toString())),
+    objs,
+  );
 
   // With two consumers, a record keeps its object until the slower one has read it.
   const more = Array.from({ length: 10 }, (_, i) => ({ n: 20 + i }));
@@ -208,9 +214,16 @@ test('decoded objects are dropped once every consumer of the topic has read them
   const slow = log.consume({ group: 'slow', topics: ['in'], maxBatch: 100, handle: async () => (await gate, []) });
   await log.append(more.map((o) => ({ topic: 'in', key: null, value: JSON.stringify(o), decoded: o })));
   await waitFor(() => fast.lag() === 0 && !fast.busy(), 5000, 'fast again');
-  assert.deepEqual((await log.read('in', 0, 20, 10)).map((r) => r.decoded), more, 'slow has not read them yet');
+  assert.deepEqual(
+    (await log.read('in', 0, 20, 10)).map((r) => r.decoded),
+    more,
+    'slow has not read them yet',
+  );
   release();
   await waitFor(() => slow.lag() === 0 && !slow.busy(), 5000, 'slow');
-  assert.deepEqual((await log.read('in', 0, 20, 10)).map((r) => r.decoded), more.map(() => undefined));
+  assert.deepEqual(
+    (await log.read('in', 0, 20, 10)).map((r) => r.decoded),
+    more.map(() => undefined),
+  );
   await log.close();
 });

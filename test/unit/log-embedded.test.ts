@@ -108,7 +108,14 @@ test('committed offsets survive reopen, last value wins, opaque topics allowed',
   const log = await openEmbeddedLog({ dir, fsync: 'always' });
   assert.equal(log.committedNow('g', 'a', 0), 0);
   await log.commit('g', [{ topic: 'a', partition: 0, offset: 5 }], []);
-  await log.commit('g', [{ topic: 'a', partition: 0, offset: 7 }, { topic: 'source:intake-1.jsonl', partition: 3, offset: 123456789012 }], [rec('out', 'x')]);
+  await log.commit(
+    'g',
+    [
+      { topic: 'a', partition: 0, offset: 7 },
+      { topic: 'source:intake-1.jsonl', partition: 3, offset: 123456789012 },
+    ],
+    [rec('out', 'x')],
+  );
   await log.commit('h', [{ topic: 'a', partition: 0, offset: 2 }], []);
   assert.equal(log.committedNow('g', 'a', 0), 7);
   await log.close();
@@ -390,7 +397,10 @@ test('read-only open: no lock, sees complete frames, leaves a torn tail alone, r
   // The writer still holds the lock: a reader opens anyway.
   const reader = await openEmbeddedLog({ dir, readOnly: true });
   assert.equal(reader.endOffsetNow('m', 0), 2);
-  assert.deepEqual((await reader.read('m', 0, 0, 10)).map((r) => r.value.toString()), ['a', 'b']);
+  assert.deepEqual(
+    (await reader.read('m', 0, 0, 10)).map((r) => r.value.toString()),
+    ['a', 'b'],
+  );
   await assert.rejects(reader.append([rec('m', 'c')]), /read-only/);
   await reader.close();
   await writer.close();

@@ -11,7 +11,7 @@ import { tmpDir } from '../helpers/log-fixtures.js';
 test('a frame round-trips records, offsets and its header fields', () => {
   const enc = new FrameEncoder();
   const records: OutRecord[] = [
-    { topic: 't1', key: 'k', value: 'héllo', headers: { a: '1', 'ü': 'ß' } },
+    { topic: 't1', key: 'k', value: 'héllo', headers: { a: '1', ü: 'ß' } },
     { topic: 't2', key: null, value: Buffer.from([0, 1, 2]) },
     { topic: 't1', key: '', value: '' },
   ];
@@ -35,7 +35,7 @@ test('a frame round-trips records, offsets and its header fields', () => {
     q += 4 + buf.readUInt32LE(q);
   }
   assert.equal(q, buf.length);
-  assert.deepEqual(got[0].headers, { a: '1', 'ü': 'ß' });
+  assert.deepEqual(got[0].headers, { a: '1', ü: 'ß' });
   assert.equal(got[0].key, 'k');
   assert.equal(got[1].key, null);
   assert.equal(got[2].key, '');
@@ -74,7 +74,16 @@ test('chunked sequential reads hand every frame to the parser exactly once, what
       async (frames, chunk) => {
         const enc = new FrameEncoder();
         const file = path.join(dir, 'frames.bin');
-        const parts = frames.map((vs) => Buffer.from(enc.encode(0, null, [], vs.map((v) => ({ topic: 't', key: null, value: v }))).buf));
+        const parts = frames.map((vs) =>
+          Buffer.from(
+            enc.encode(
+              0,
+              null,
+              [],
+              vs.map((v) => ({ topic: 't', key: null, value: v })),
+            ).buf,
+          ),
+        );
         fs.writeFileSync(file, Buffer.concat(parts));
         const size = fs.statSync(file).size;
         const seen: string[] = [];

@@ -67,7 +67,10 @@ const textArb = fc.oneof(
 const recordArb = fc.record({
   topic: fc.constantFrom('a', 'b', 'c'),
   key: fc.option(textArb, { nil: null }),
-  value: fc.oneof(fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)), fc.string({ maxLength: 200 })),
+  value: fc.oneof(
+    fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+    fc.string({ maxLength: 200 }),
+  ),
   headers: fc.option(fc.dictionary(textArb, textArb, { maxKeys: 4 }), { nil: undefined }),
 });
 
@@ -196,7 +199,11 @@ test('decodeStr equals Buffer#toString for any bytes, cached or not', () => {
     a[a.length - 3] = String.fromCharCode(48 + (n % 10));
     return Buffer.from(a.join(''), 'latin1');
   });
-  const bytes = fc.oneof(fc.uint8Array({ maxLength: 80 }).map((u) => Buffer.from(u)), similar, fc.string({ maxLength: 20 }).map((s) => Buffer.from(s)));
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 80 }).map((u) => Buffer.from(u)),
+    similar,
+    fc.string({ maxLength: 20 }).map((s) => Buffer.from(s)),
+  );
   fc.assert(
     fc.property(fc.array(bytes, { minLength: 1, maxLength: 40 }), (parts) => {
       const buf = Buffer.concat([Buffer.from([0xc3]), ...parts, Buffer.from([0xa9])]);
@@ -221,7 +228,12 @@ test('decodeHeaders matches an eager reference decoding as header names change f
   const hArb = fc.dictionary(fc.oneof(textArb, fc.constantFrom('type', 'typf', 'intent_id')), textArb, { maxKeys: 5 });
   fc.assert(
     fc.property(fc.array(hArb, { minLength: 1, maxLength: 20 }), (hs) => {
-      const { buf } = enc.encode(0, null, [], hs.map((headers) => ({ topic: 't', key: null, value: 'v', headers })));
+      const { buf } = enc.encode(
+        0,
+        null,
+        [],
+        hs.map((headers) => ({ topic: 't', key: null, value: 'v', headers })),
+      );
       const head = readFrameHead(buf, FRAME_HEADER_BYTES, buf.length);
       let q = head.recordsAt;
       for (const h of hs) {
@@ -262,7 +274,10 @@ test('scan and read check the crc of what they decode, and the frame positions o
     log.scan(['a'], () => undefined),
     (e: unknown) => e instanceof JournalCorruptError && /crc mismatch/.test(e.message),
   );
-  await assert.rejects(log.scan(['b'], () => undefined), JournalCorruptError);
+  await assert.rejects(
+    log.scan(['b'], () => undefined),
+    JournalCorruptError,
+  );
   await assert.rejects(log.read('b', 0, 1, 2), JournalCorruptError);
   // Records of intact frames still read.
   assert.deepEqual(
@@ -276,7 +291,10 @@ test('scan and read check the crc of what they decode, and the frame positions o
   const seen: string[] = [];
   await log.scan(['a'], (r) => seen.push(r.value.toString()));
   assert.deepEqual(seen, ['a0', 'a1', 'a2']);
-  await assert.rejects(log.scan(['b'], () => undefined), /crc mismatch/);
+  await assert.rejects(
+    log.scan(['b'], () => undefined),
+    /crc mismatch/,
+  );
   flipByte(file, frames[1] + FRAME_HEADER_BYTES + 3);
   flipByte(file, frames[1]); // its length
   await assert.rejects(

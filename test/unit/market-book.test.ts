@@ -3,17 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type Dec, ZERO, dec } from '../../src/domain/decimal.js';
 import type { Book } from '../../src/market/types.js';
-import {
-  bestAsk,
-  bestBid,
-  depth,
-  midPrice,
-  quantityForNotional,
-  spreadBps,
-  touchPrice,
-  vwapForQuantity,
-  walkForQuantity,
-} from '../../src/market/book.js';
+import { bestAsk, bestBid, depth, midPrice, quantityForNotional, spreadBps, touchPrice, vwapForQuantity, walkForQuantity } from '../../src/market/book.js';
 
 const lv = (p: string, q: string) => ({ price: dec(p), qty: dec(q) });
 const book: Book = {

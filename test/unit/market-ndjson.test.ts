@@ -18,10 +18,29 @@ function withFile(text: string, fn: (path: string) => Promise<void>): Promise<vo
 }
 
 const FILE = [
-  snap('2026-01-02T10:00:00Z', 'BINANCE:BTCUSDT', [['67999.9', '0.5'], ['67999.8', 1]], [['68000.1', '0.3']]),
+  snap(
+    '2026-01-02T10:00:00Z',
+    'BINANCE:BTCUSDT',
+    [
+      ['67999.9', '0.5'],
+      ['67999.8', 1],
+    ],
+    [['68000.1', '0.3']],
+  ),
   '',
   // out of order and unsorted levels: the loader sorts both
-  snap('2026-01-02T10:00:10Z', 'BINANCE:BTCUSDT', [[67990, '1'], ['67995.5', '2']], [['68010', '1'], ['68005', '0.25']]),
+  snap(
+    '2026-01-02T10:00:10Z',
+    'BINANCE:BTCUSDT',
+    [
+      [67990, '1'],
+      ['67995.5', '2'],
+    ],
+    [
+      ['68010', '1'],
+      ['68005', '0.25'],
+    ],
+  ),
   snap('2026-01-02T10:00:05Z', 'BINANCE:BTCUSDT', [['67998', '1']], [['68002', '1']]),
   snap('2026-01-02T10:00:05Z', 'OKX:ETH-USDT', [['3000.01', '2']], [['3000.02', '3']]),
 ].join('\n');
@@ -38,8 +57,14 @@ test('loads a file and looks up the latest snapshot at or before a time', async 
     assert.equal(m.bookAt(id, us('2026-01-02T10:00:05Z'))?.bids[0].price.toString(), '67998');
     const later = m.bookAt(id, us('2026-01-02T11:00:00Z'))!;
     assert.equal(later.ts_us, us('2026-01-02T10:00:10Z'));
-    assert.deepEqual(later.bids.map((l) => l.price.toString()), ['67995.5', '67990']);
-    assert.deepEqual(later.asks.map((l) => l.price.toString()), ['68005', '68010']);
+    assert.deepEqual(
+      later.bids.map((l) => l.price.toString()),
+      ['67995.5', '67990'],
+    );
+    assert.deepEqual(
+      later.asks.map((l) => l.price.toString()),
+      ['68005', '68010'],
+    );
     assert.equal(m.bookAt('OKX:ETH-USDT', us('2026-01-02T10:00:04Z')), undefined);
     assert.equal(m.bookAt('OKX:ETH-USDT', us('2026-01-02T10:00:06Z'))?.asks[0].qty.toString(), '3');
     assert.equal(m.bookAt('KUCOIN:BTC-USDT', us('2026-01-02T11:00:00Z')), undefined, 'known instrument without data');
@@ -66,9 +91,33 @@ const bad: [string, string, RegExp][] = [
   ['unknown instrument', snap('2026-01-02T10:00:00Z', 'NASDAQ:AAPL', [], []), /unknown instrument "NASDAQ:AAPL"/],
   ['bids not array', snap('2026-01-02T10:00:00Z', 'BINANCE:BTCUSDT', 'x', []), /bids must be an array/],
   ['level not pair', snap('2026-01-02T10:00:00Z', 'BINANCE:BTCUSDT', [['1']], []), /bids\[0\] must be a \[price, qty\] pair/],
-  ['bad price', snap('2026-01-02T10:00:00Z', 'BINANCE:BTCUSDT', [], [['1', '1'], ['abc', '1']]), /asks\[1\]: price must be a positive decimal/],
+  [
+    'bad price',
+    snap(
+      '2026-01-02T10:00:00Z',
+      'BINANCE:BTCUSDT',
+      [],
+      [
+        ['1', '1'],
+        ['abc', '1'],
+      ],
+    ),
+    /asks\[1\]: price must be a positive decimal/,
+  ],
   ['zero qty', snap('2026-01-02T10:00:00Z', 'BINANCE:BTCUSDT', [['1', '0']], []), /bids\[0\]: qty must be a positive decimal/],
-  ['duplicate level', snap('2026-01-02T10:00:00Z', 'BINANCE:BTCUSDT', [['1', '1'], ['1.0', '2']], []), /duplicate price level 1/],
+  [
+    'duplicate level',
+    snap(
+      '2026-01-02T10:00:00Z',
+      'BINANCE:BTCUSDT',
+      [
+        ['1', '1'],
+        ['1.0', '2'],
+      ],
+      [],
+    ),
+    /duplicate price level 1/,
+  ],
   ['crossed', snap('2026-01-02T10:00:00Z', 'BINANCE:BTCUSDT', [['2', '1']], [['2', '1']]), /crossed book/],
 ];
 

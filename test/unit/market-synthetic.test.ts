@@ -13,7 +13,10 @@ const levelsText = (b: Book) => JSON.stringify({ ts: b.ts_us, bids: b.bids, asks
 
 test('covers every built-in instrument', () => {
   const m = createSyntheticMarket();
-  assert.deepEqual(m.instruments().map((s) => s.instrument_id), BUILTIN_INSTRUMENTS.map((s) => s.instrument_id));
+  assert.deepEqual(
+    m.instruments().map((s) => s.instrument_id),
+    BUILTIN_INSTRUMENTS.map((s) => s.instrument_id),
+  );
   for (const s of BUILTIN_INSTRUMENTS) {
     assert.equal(m.instrument(s.instrument_id), s);
     const b = m.bookAt(s.instrument_id, T0);
@@ -72,7 +75,10 @@ test('levels made on read: the same decimals on every read, in any order, and pl
   const b = createSyntheticMarket({ seed: 9 }).bookAt('OKX:ETH-USDT', T0)!;
   // a is read deepest level first, b top first
   const read = (levels: Book['asks']) => levels.map((l) => `${l.price.coef}/${l.price.scale} ${l.qty.coef}/${l.qty.scale}`);
-  const deepFirst = [...a.asks].reverse().map((l) => read([l])[0]).reverse();
+  const deepFirst = [...a.asks]
+    .reverse()
+    .map((l) => read([l])[0])
+    .reverse();
   assert.deepEqual(deepFirst, read(b.asks));
   assert.equal(a.asks[3].price, a.asks[3].price, 'kept after the first read');
   const l = a.bids[2];

@@ -44,7 +44,16 @@ test('a valid notional intent is accepted with a quantity from walking the book,
       event_id: 'a1/accepted',
       causation: 'exec.intents/0/0',
       data: {
-        intent: { account: 'default', strategy: 'xs_v1', order_type: 'MARKET', tif: 'IOC', venues: ['BINANCE:BTCUSDT'], ts: '2026-01-02T10:00:00.000000Z', notional: '10000', notional_usd: '10000' },
+        intent: {
+          account: 'default',
+          strategy: 'xs_v1',
+          order_type: 'MARKET',
+          tif: 'IOC',
+          venues: ['BINANCE:BTCUSDT'],
+          ts: '2026-01-02T10:00:00.000000Z',
+          notional: '10000',
+          notional_usd: '10000',
+        },
       },
     });
   assert.ok(e.type === 'IntentAccepted');
@@ -70,7 +79,9 @@ test('an acceptance a restore read from the record headers alone is remembered l
 });
 
 test('a dead-lettered intent_id can still be accepted later (only accepted ids are remembered)', () => {
-  const bad = given(normalizer).when(message({ ...base, side: 'HOLD' })).thenRejected('SCHEMA');
+  const bad = given(normalizer)
+    .when(message({ ...base, side: 'HOLD' }))
+    .thenRejected('SCHEMA');
   given(normalizer, bad).when(message(base, 1)).then({ type: 'IntentAccepted', intent_id: 'a1' });
 });
 
@@ -101,7 +112,11 @@ test('bad input becomes a dead letter with the raw input and a clear reason', ()
   ];
   for (const [input, code, reason] of cases) {
     const e = given(normalizer).when(message(input)).thenRejected(code, reason);
-    assertMatch(e, { event_id: 'dlq/exec.intents/0/0', data: { raw: typeof input === 'string' ? input : JSON.stringify(input), raw_encoding: 'utf8', source: src(0) } }, `the dead letter of ${JSON.stringify(input).slice(0, 80)}`);
+    assertMatch(
+      e,
+      { event_id: 'dlq/exec.intents/0/0', data: { raw: typeof input === 'string' ? input : JSON.stringify(input), raw_encoding: 'utf8', source: src(0) } },
+      `the dead letter of ${JSON.stringify(input).slice(0, 80)}`,
+    );
   }
 });
 
@@ -109,16 +124,22 @@ test('a Confluent wire-format frame left on the input (schema id unknown to the 
   const framed = frame(424242, JSON.stringify(base));
   assert.equal(wireSchemaId(framed), 424242);
   assert.equal(wireSchemaId(Buffer.from(JSON.stringify(base))), undefined, 'plain JSON is not a frame');
-  const e = given(normalizer).when(message(framed, 5)).thenRejected('UNKNOWN_SCHEMA_ID', /schema id 424242/);
+  const e = given(normalizer)
+    .when(message(framed, 5))
+    .thenRejected('UNKNOWN_SCHEMA_ID', /schema id 424242/);
   assert.deepEqual(Buffer.from(e.data.raw, e.data.raw_encoding), framed, 'the frame is kept byte for byte');
 });
 
 test('invalid UTF-8 is dead-lettered as base64; oversized input is not parsed', () => {
-  const e1 = given(normalizer).when(message(Buffer.from([0xff, 0xfe, 0x7b]), 3)).thenRejected('MALFORMED_JSON');
+  const e1 = given(normalizer)
+    .when(message(Buffer.from([0xff, 0xfe, 0x7b]), 3))
+    .thenRejected('MALFORMED_JSON');
   assert.equal(e1.data.raw_encoding, 'base64');
   assert.equal(Buffer.from(e1.data.raw, 'base64').toString('hex'), 'fffe7b');
   assert.equal(e1.ts, '2026-01-02T10:00:05.000000Z', 'a dead letter without a valid ts takes the arrival time');
-  const e2 = given(normalizer).when(message(Buffer.alloc(200_000, 0x20), 4)).thenRejected('OVERSIZED');
+  const e2 = given(normalizer)
+    .when(message(Buffer.alloc(200_000, 0x20), 4))
+    .thenRejected('OVERSIZED');
   assert.equal(e2.data.raw_bytes, 200_000);
   assert.equal(e2.data.raw.length, 64 * 1024, 'the kept raw input is cut at 64 KiB');
 });
@@ -132,7 +153,10 @@ test('quantity sizes pass through exactly; lowercase sides and types are normali
 
 test('a bare symbol resolves to every listing venue, preferred venue first', () => {
   const specs = resolveInstrument('btc-usdt', ctx);
-  assert.deepEqual(specs.map((s) => s.instrument_id), ['BINANCE:BTCUSDT', 'OKX:BTC-USDT', 'KUCOIN:BTC-USDT']);
+  assert.deepEqual(
+    specs.map((s) => s.instrument_id),
+    ['BINANCE:BTCUSDT', 'OKX:BTC-USDT', 'KUCOIN:BTC-USDT'],
+  );
   given(normalizer)
     .when(message({ ...base, instrument_id: 'ETHUSDT' }))
     .then({ type: 'IntentAccepted', data: { intent: { venues: ['BINANCE:ETHUSDT', 'OKX:ETH-USDT', 'KUCOIN:ETH-USDT'] } } });
@@ -183,19 +207,48 @@ test('accepted intents keep their field order, optional fields included', () => 
     size: { type: 'quantity', value: '0.5' },
     constraints: { limit_price: '60000', tif: 'GTC', max_slippage_bps: 3, stop_loss: '55000', expire_at: '2026-01-02T12:30:00+01:00' },
   });
-  const all = ['intent_id', 'ts', 'account', 'strategy', 'labels', 'env', 'instrument_id', 'venues', 'sized_on', 'base', 'quote', 'side', 'size', 'qty', 'order_type', 'limit_price', 'tif', 'max_slippage_bps', 'stop_loss', 'expire_at', 'ref_price', 'notional', 'notional_usd'];
+  const all = [
+    'intent_id',
+    'ts',
+    'account',
+    'strategy',
+    'labels',
+    'env',
+    'instrument_id',
+    'venues',
+    'sized_on',
+    'base',
+    'quote',
+    'side',
+    'size',
+    'qty',
+    'order_type',
+    'limit_price',
+    'tif',
+    'max_slippage_bps',
+    'stop_loss',
+    'expire_at',
+    'ref_price',
+    'notional',
+    'notional_usd',
+  ];
   assert.deepEqual(Object.keys(e.data.intent), all);
   assert.equal(e.data.intent.expire_at, '2026-01-02T11:30:00.000000Z');
   const plain = accepted(base);
   const absent = new Set(['limit_price', 'stop_loss', 'expire_at']);
-  assert.deepEqual(Object.keys(plain.data.intent), all.filter((k) => !absent.has(k)));
+  assert.deepEqual(
+    Object.keys(plain.data.intent),
+    all.filter((k) => !absent.has(k)),
+  );
 });
 
 test('event times are the canonical form of ts and expire_at, whatever form they arrive in', () => {
   const seconds = fc.integer({ min: 0, max: 253_402_300_799 }); // 1970 .. 9999; times after 2199 are refused
   const rfc3339 = fc.oneof(
     fc.tuple(seconds, fc.stringMatching(/^\d{6}$/)).map(([s, f]) => new Date(s * 1000).toISOString().replace('.000Z', `.${f}Z`)),
-    fc.tuple(seconds, fc.stringMatching(/^(\.\d{1,9})?$/), fc.constantFrom('Z', 'z', '+00:00', '-05:30', '+14:00')).map(([s, f, zone]) => new Date(s * 1000).toISOString().slice(0, 19) + f + zone),
+    fc
+      .tuple(seconds, fc.stringMatching(/^(\.\d{1,9})?$/), fc.constantFrom('Z', 'z', '+00:00', '-05:30', '+14:00'))
+      .map(([s, f, zone]) => new Date(s * 1000).toISOString().slice(0, 19) + f + zone),
     fc.constantFrom('2112-01-01T00:00:00.000000Z', '2200-06-30T12:00:00.999999Z', '9999-12-31T23:59:59.999999Z', '2026-01-02T24:00:00.000000Z', '2026-01-02T23:59:60.000000Z'),
   );
   fc.assert(

@@ -52,7 +52,17 @@ const submit = (recovered = false, ...rs: VenueReport[]): OrderCommand => ({ kin
 const reports = (...rs: VenueReport[]): OrderCommand => ({ kind: 'reports', reports: rs, envelope: seed });
 
 // Histories: an order's events so far, as the router and the OMS wrote them.
-const routedEvent = (qty = '3'): Event => ({ event_id: 'r1', intent_id: 'i1', account: 'acct', strategy: 'xs_v1', ts: T0, causation: 'x', recorded_at: T0, type: 'OrderRouted', data: { order: order(qty) } });
+const routedEvent = (qty = '3'): Event => ({
+  event_id: 'r1',
+  intent_id: 'i1',
+  account: 'acct',
+  strategy: 'xs_v1',
+  ts: T0,
+  causation: 'x',
+  recorded_at: T0,
+  type: 'OrderRouted',
+  data: { order: order(qty) },
+});
 const routed = (qty = '3'): OrderFact[] => [routedEvent(qty)];
 /** The history and then what the OMS decided on `command`. */
 const after = (history: OrderFact[], command: OrderCommand): OrderFact[] => [...history, ...oms.decide(command, foldOrder(history))];
@@ -80,7 +90,16 @@ test('OrderRouted creates the state; other events on no state stay undefined', (
 
 test('submitted: NEW -> SUBMITTED, with envelope from the order and seed', () => {
   const w = given(oms, ...routed()).when(submit(true));
-  const [e] = w.then({ type: 'OrderSubmitted', event_id: 'gw/0/5/submitted', intent_id: 'i1', account: 'acct', strategy: 'xs_v1', causation: seed.causation, recorded_at: seed.recorded_at, ts: T0 });
+  const [e] = w.then({
+    type: 'OrderSubmitted',
+    event_id: 'gw/0/5/submitted',
+    intent_id: 'i1',
+    account: 'acct',
+    strategy: 'xs_v1',
+    causation: seed.causation,
+    recorded_at: seed.recorded_at,
+    ts: T0,
+  });
   assert.deepEqual(e.data, { client_order_id: 'fs-coid-1', venue: 'BINANCE', recovered: true });
   assert.ok(EventSchema.safeParse(e).success, 'event matches the schema');
   assert.equal(w.state?.status, 'SUBMITTED');
@@ -88,7 +107,11 @@ test('submitted: NEW -> SUBMITTED, with envelope from the order and seed', () =>
 
 test("submitted with the venue's reports so far: OrderSubmitted, then what each report gives", () => {
   const w = given(oms, ...routed()).when(submit(false, ack(), trade('t1', '3', '100')));
-  w.then({ type: 'OrderSubmitted', data: { recovered: false } }, { type: 'OrderAcked', data: { venue_order_id: 'v1' } }, { type: 'OrderFilled', data: { status: 'FILLED', cum_qty: '3' } });
+  w.then(
+    { type: 'OrderSubmitted', data: { recovered: false } },
+    { type: 'OrderAcked', data: { venue_order_id: 'v1' } },
+    { type: 'OrderFilled', data: { status: 'FILLED', cum_qty: '3' } },
+  );
   assertMatch(w.state, { status: 'FILLED', venue_order_id: 'v1', filled_qty: '3' });
 });
 
@@ -132,7 +155,9 @@ test('TRADE right after SUBMITTED is an implicit ack', () => {
   w.then({ type: 'OrderFilled' });
   assertMatch(w.state, { status: 'PARTIALLY_FILLED', venue_order_id: 'v1' });
   // The late ack with the same venue order id is a redelivery: nothing to record.
-  given(oms, ...reported(submitted(), trade('t1', '1', '100'))).when(reports(ack('v1'))).thenNothing();
+  given(oms, ...reported(submitted(), trade('t1', '1', '100')))
+    .when(reports(ack('v1')))
+    .thenNothing();
 });
 
 test('OrderFilled carries a complete Fill with its fingerprint and canonical decimals', () => {
@@ -193,9 +218,15 @@ test('EXPIRED from ACKED and from PARTIALLY_FILLED', () => {
 });
 
 test('CANCELED or EXPIRED straight after SUBMITTED is an implicit ack', () => {
-  for (const [report, type, status] of [[cancel, 'OrderCanceled', 'CANCELED'], [expire, 'OrderExpired', 'EXPIRED']] as const) {
+  for (const [report, type, status] of [
+    [cancel, 'OrderCanceled', 'CANCELED'],
+    [expire, 'OrderExpired', 'EXPIRED'],
+  ] as const) {
     const w = given(oms, ...submitted()).when(reports(report));
-    assert.deepEqual(w.events.map((e) => e.type), [type]);
+    assert.deepEqual(
+      w.events.map((e) => e.type),
+      [type],
+    );
     assert.equal(w.state?.status, status);
   }
 });
@@ -269,7 +300,8 @@ test('a status event known from its record headers folds like the full event', (
   const full = acked();
   const facts: OrderFact[] = full.map((e): OrderFact => {
     if (e.type === 'OrderSubmitted') return { type: e.type, ts: e.ts, data: { client_order_id: e.data.client_order_id } } satisfies OrderStatusFact;
-    if (e.type === 'OrderAcked') return { type: e.type, ts: e.ts, data: { client_order_id: e.data.client_order_id, venue_order_id: e.data.venue_order_id } } satisfies OrderStatusFact;
+    if (e.type === 'OrderAcked')
+      return { type: e.type, ts: e.ts, data: { client_order_id: e.data.client_order_id, venue_order_id: e.data.venue_order_id } } satisfies OrderStatusFact;
     return e;
   });
   assert.deepEqual(given(oms, ...facts).state, given(oms, ...full).state);
@@ -277,7 +309,9 @@ test('a status event known from its record headers folds like the full event', (
 });
 
 test('a batch of reports is decided in order, each on the state the ones before left, with unique event ids', () => {
-  const w = given(oms, ...submitted()).when(reports(ack(), trade('t1', '1', '100'), trade('t1', '1', '100'), ack('v9'), trade('t2', '5', '100', 3), trade('t1', '1', '100'), cancel, cancel));
+  const w = given(oms, ...submitted()).when(
+    reports(ack(), trade('t1', '1', '100'), trade('t1', '1', '100'), ack('v9'), trade('t2', '5', '100', 3), trade('t1', '1', '100'), cancel, cancel),
+  );
   // Anomaly and duplicate ids carry the report's index in the batch.
   const events = w.then(
     { type: 'OrderAcked' },

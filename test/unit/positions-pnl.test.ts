@@ -111,7 +111,11 @@ test('accounting identity on a worked sequence', () => {
   let cash = dec(0);
   for (const f of fills) {
     p = applyFill(p, f, meta);
-    cash = cash.minus(dec(f.qty).times(f.price).times(f.side === 'BUY' ? 1 : -1));
+    cash = cash.minus(
+      dec(f.qty)
+        .times(f.price)
+        .times(f.side === 'BUY' ? 1 : -1),
+    );
   }
   const mark = dec('104.25');
   const total = dec(p!.realized_pnl).plus(unrealizedPnl(p!, mark));
@@ -124,10 +128,35 @@ const T0 = '2026-01-02T10:00:00.000000Z';
 const env = (id: string) => ({ event_id: id, intent_id: 'i', account: 'acct', strategy: 's', ts: T0, causation: 'c', recorded_at: T0 });
 function order(coid: string, side: Side, instrument_id = 'BINANCE:BTCUSDT', account = 'acct'): Order {
   const [venue, symbol] = instrument_id.split(':');
-  return { client_order_id: coid, intent_id: 'i', leg: 0, attempt: 0, account, strategy: 's', env: 'sim', instrument_id, venue, symbol, side, order_type: 'MARKET', qty: '10', tif: 'GTC', ref_price: '1' };
+  return {
+    client_order_id: coid,
+    intent_id: 'i',
+    leg: 0,
+    attempt: 0,
+    account,
+    strategy: 's',
+    env: 'sim',
+    instrument_id,
+    venue,
+    symbol,
+    side,
+    order_type: 'MARKET',
+    qty: '10',
+    tif: 'GTC',
+    ref_price: '1',
+  };
 }
 const routed = (o: Order): Event => ({ ...env(`r/${o.client_order_id}`), type: 'OrderRouted', data: { order: o } });
-function filled(coid: string, trade: string, qty: string, price: string, cum: string, status: 'PARTIALLY_FILLED' | 'FILLED' = 'PARTIALLY_FILLED', fee = '0', fee_ccy = 'USDT'): Event {
+function filled(
+  coid: string,
+  trade: string,
+  qty: string,
+  price: string,
+  cum: string,
+  status: 'PARTIALLY_FILLED' | 'FILLED' = 'PARTIALLY_FILLED',
+  fee = '0',
+  fee_ccy = 'USDT',
+): Event {
   return {
     ...env(`f/${coid}/${trade}`),
     type: 'OrderFilled',
@@ -198,7 +227,11 @@ test('instrument resolver: registry first, then the symbol shape', () => {
   assert.deepEqual(builtinResolver('OKX:SOL-USDT'), { base: 'SOL', quote: 'USDT' });
   assert.deepEqual(builtinResolver('SIM:DOGEUSDT'), { base: 'DOGE', quote: 'USDT' });
   assert.equal(builtinResolver('SIM:XY'), undefined);
-  const custom = given(positionsDecider(() => ({ base: 'X', quote: 'Y' })), routed(order('o', 'BUY', 'SIM:XY')), filled('o', 't', '1', '2', '1')).state;
+  const custom = given(
+    positionsDecider(() => ({ base: 'X', quote: 'Y' })),
+    routed(order('o', 'BUY', 'SIM:XY')),
+    filled('o', 't', '1', '2', '1'),
+  ).state;
   assert.equal(getPosition(custom, 'acct', 'SIM:XY')!.quote, 'Y');
 });
 

@@ -65,8 +65,12 @@ test('risk rejects above max order notional, when halted, and off the allow-list
     .when(assess(accepted()))
     .thenRejected('MAX_ORDER_NOTIONAL', /10000 USD exceeds the limit of 9999.99 USD/);
   assert.equal(over.data.policy_version, 1);
-  given(risk, policySet(1, { halted: true })).when(assess(accepted())).thenRejected('HALTED');
-  given(risk, policySet(1, { halted: false, allowed_instruments: ['ETH/USDT'] })).when(assess(accepted())).thenRejected('INSTRUMENT_NOT_ALLOWED');
+  given(risk, policySet(1, { halted: true }))
+    .when(assess(accepted()))
+    .thenRejected('HALTED');
+  given(risk, policySet(1, { halted: false, allowed_instruments: ['ETH/USDT'] }))
+    .when(assess(accepted()))
+    .thenRejected('INSTRUMENT_NOT_ALLOWED');
 });
 
 test('the allow-list narrows the venues of a bare symbol', () => {
@@ -88,7 +92,9 @@ test('an operator setting a policy puts the next version in force, unless it is 
   given(risk)
     .when(setPolicy(DEFAULT_POLICY))
     .then({ type: 'RiskPolicySet', event_id: 'policy/1', causation: 'operator', ts: '2026-01-02T09:00:00.000000Z', data: { version: 1, policy: DEFAULT_POLICY } });
-  given(risk, policySet(1, p)).when(setPolicy({ halted: false, max_order_notional_usd: '1' })).thenNothing();
+  given(risk, policySet(1, p))
+    .when(setPolicy({ halted: false, max_order_notional_usd: '1' }))
+    .thenNothing();
   const w = given(risk, policySet(1, p)).when(setPolicy({ ...p, halted: true }));
   w.then({ type: 'RiskPolicySet', event_id: 'policy/2', data: { version: 2, policy: { halted: true } } });
   assert.equal(w.state.version, 2);
@@ -98,7 +104,9 @@ test('an operator setting a policy puts the next version in force, unless it is 
 test('policies only move forward: a copy of an older or the same version changes nothing', () => {
   const halted = given(risk, policySet(2, { halted: true }), policySet(1, { halted: false }), policySet(2, { halted: false })).state;
   assert.deepEqual(halted, { version: 2, policy: { halted: true } });
-  given(risk, policySet(2, { halted: true }), policySet(1, { halted: false })).when(assess(accepted())).thenRejected('HALTED');
+  given(risk, policySet(2, { halted: true }), policySet(1, { halted: false }))
+    .when(assess(accepted()))
+    .thenRejected('HALTED');
 });
 
 test('router builds the venue order with a deterministic client order id', () => {
@@ -136,7 +144,7 @@ test('a bare symbol routes to the first allowed venue and floors a notional quan
   assert.equal(o.qty, fmt(floorTo(quantityForNotional(kucoin, 'BUY', dec('10000'))!, dec('0.0000001'))));
 });
 
-test('when risk narrows a bare symbol to another venue, the order is sized and guarded on that venue\'s book', () => {
+test("when risk narrows a bare symbol to another venue, the order is sized and guarded on that venue's book", () => {
   const a = approved(accepted({ instrument_id: 'BTCUSDT', constraints: { max_slippage_bps: 2 } }), { halted: false, allowed_instruments: ['OKX:BTC-USDT'] });
   assert.equal(a.data.intent.sized_on, 'BINANCE:BTCUSDT');
   const o = routed(a);

@@ -80,7 +80,10 @@ test('market SELL walks the bids', () => {
 test('market order larger than the book: partial fill then EXPIRED insufficient liquidity', () => {
   const rs = match({ qty: '4' });
   assert.deepEqual(kinds(rs), ['ACK', 'TRADE', 'TRADE', 'TRADE', 'EXPIRED']);
-  assert.deepEqual(trades(rs).map(([q]) => q), ['1', '2', '0.5']);
+  assert.deepEqual(
+    trades(rs).map(([q]) => q),
+    ['1', '2', '0.5'],
+  );
   assert.deepEqual(rs[4], { kind: 'EXPIRED', reason: 'insufficient liquidity', ts: TS });
   // GTC tif on a MARKET order still has IOC semantics
   assert.deepEqual(kinds(match({ qty: '4', tif: 'GTC' })), ['ACK', 'TRADE', 'TRADE', 'TRADE', 'EXPIRED']);
@@ -92,20 +95,26 @@ test('market order against an empty side: ACK then EXPIRED with no trades', () =
 
 test('limit IOC fills what crosses and cancels the remainder', () => {
   const rs = match({ order_type: 'LIMIT', tif: 'IOC', qty: '5', limit_price: '100.5' });
-  assert.deepEqual(trades(rs).map(([q, p]) => [q, p]), [
-    ['1', '100'],
-    ['2', '100.5'],
-  ]);
+  assert.deepEqual(
+    trades(rs).map(([q, p]) => [q, p]),
+    [
+      ['1', '100'],
+      ['2', '100.5'],
+    ],
+  );
   const last = rs[rs.length - 1];
   assert.equal(last.kind, 'CANCELED');
   assert.match(last.kind === 'CANCELED' ? last.reason : '', /IOC: unfilled quantity 2 canceled/);
   // nothing crosses: ACK, CANCELED
   assert.deepEqual(kinds(match({ order_type: 'LIMIT', tif: 'IOC', qty: '1', limit_price: '99.99' })), ['ACK', 'CANCELED']);
   // SELL limit: only bids >= limit
-  assert.deepEqual(trades(match({ side: 'SELL', order_type: 'LIMIT', tif: 'IOC', qty: '5', limit_price: '99.5' })).map(([q, p]) => [q, p]), [
-    ['1', '99.9'],
-    ['2', '99.5'],
-  ]);
+  assert.deepEqual(
+    trades(match({ side: 'SELL', order_type: 'LIMIT', tif: 'IOC', qty: '5', limit_price: '99.5' })).map(([q, p]) => [q, p]),
+    [
+      ['1', '99.9'],
+      ['2', '99.5'],
+    ],
+  );
 });
 
 test('limit FOK is all or nothing', () => {
@@ -159,7 +168,10 @@ test('deterministic: same order and book give identical reports; ids derive from
 
 test('recorded levels off the lot grid trade only their on-grid part', () => {
   const book: Book = { ...BOOK, asks: [lv('100', '0.000015'), lv('100.01', '1')] };
-  assert.deepEqual(trades(match({ qty: '0.1' }, book)).map(([q]) => q), ['0.00001', '0.09999']);
+  assert.deepEqual(
+    trades(match({ qty: '0.1' }, book)).map(([q]) => q),
+    ['0.00001', '0.09999'],
+  );
 });
 
 test('tick and lot sizes that are not powers of ten are enforced too', () => {
@@ -171,10 +183,13 @@ test('tick and lot sizes that are not powers of ten are enforced too', () => {
   assert.equal(code(m({ order_type: 'LIMIT', limit_price: '100.02', qty: '1' })), 'PRICE_FILTER');
   assert.equal(code(m({ order_type: 'LIMIT', limit_price: '100.05', qty: '1' })), 'ACK');
   // level of 0.6 trades 0.5 (its on-grid part); the rest comes from the next level
-  assert.deepEqual(trades(m({ qty: '1.5' })).map(([q, p]) => [q, p]), [
-    ['0.5', '100'],
-    ['1', '100.05'],
-  ]);
+  assert.deepEqual(
+    trades(m({ qty: '1.5' })).map(([q, p]) => [q, p]),
+    [
+      ['0.5', '100'],
+      ['1', '100.05'],
+    ],
+  );
   // lot of 10: quantities must be whole tens
   const tens = { ...SPEC, lot_size: '10', min_qty: '10', max_qty: '1000' };
   const big: Book = { ...BOOK, asks: [lv('100', '1000')] };

@@ -62,11 +62,17 @@ test('idempotent: a known client order id is never placed twice, within and acro
   const v = await openSimVenue({ dir, market });
   const batch = [order(1), order(2), order(1), order(3)];
   const first = await v.submit(batch);
-  assert.deepEqual(first.map((r) => r.recovered), [false, false, true, false]);
+  assert.deepEqual(
+    first.map((r) => r.recovered),
+    [false, false, true, false],
+  );
   assert.deepEqual(first[2].reports, first[0].reports);
   // a retry with a different event time still returns what the venue has: nothing new is placed
   const again = await v.submit([order(2, { ts: '2026-01-03T00:00:00Z' }), order(1), order(4)]);
-  assert.deepEqual(again.map((r) => r.recovered), [true, true, false]);
+  assert.deepEqual(
+    again.map((r) => r.recovered),
+    [true, true, false],
+  );
   assert.deepEqual(again[0].reports, first[1].reports);
   assert.deepEqual(again[1].reports, first[0].reports);
   assert.equal(await v.knownOrders(), 4);
@@ -97,7 +103,9 @@ test('rejected orders are remembered too; a missing event time is a clear NO_MAR
 test('survives reopen: known orders come back recovered with identical reports', async (t) => {
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const orders = Array.from({ length: 50 }, (_, i) => order(i, { qty: i % 5 === 0 ? '40' : '0.2', instrument_id: i % 3 ? 'OKX:BTC-USDT' : 'BINANCE:BTCUSDT', venue: i % 3 ? 'OKX' : 'BINANCE' }));
+  const orders = Array.from({ length: 50 }, (_, i) =>
+    order(i, { qty: i % 5 === 0 ? '40' : '0.2', instrument_id: i % 3 ? 'OKX:BTC-USDT' : 'BINANCE:BTCUSDT', venue: i % 3 ? 'OKX' : 'BINANCE' }),
+  );
   const v1 = await openSimVenue({ dir, market });
   const before = await v1.submit(orders);
   await v1.close();
@@ -106,7 +114,10 @@ test('survives reopen: known orders come back recovered with identical reports',
   assert.equal(v2.tornLinesDropped, 0);
   const after = await v2.submit(orders);
   assert.ok(after.every((r) => r.recovered));
-  assert.deepEqual(after.map((r) => r.reports), before.map((r) => r.reports));
+  assert.deepEqual(
+    after.map((r) => r.reports),
+    before.map((r) => r.reports),
+  );
   assert.ok([...v2.journalCounts().values()].every((c) => c === 1));
   await v2.close();
 });

@@ -115,7 +115,10 @@ export class EmbeddedConsumer implements Consumer {
         commit.catch((e: unknown) => (this.commitError ??= e));
         this.advance(batch.next);
         this.unsynced.push(commit);
-        void commit.then(() => this.unsynced.shift(), () => undefined);
+        void commit.then(
+          () => this.unsynced.shift(),
+          () => undefined,
+        );
         if (this.unsynced.length > MAX_IN_DOUBT) await this.unsynced[0];
         this.inFlight = false;
         // Let other consumers and I/O run between batches.
@@ -144,7 +147,9 @@ export class EmbeddedConsumer implements Consumer {
       const p = stored.find((x) => x.topic === this.topics[i].name && x.partition === 0);
       const offset = p?.offset ?? 0;
       if (!Number.isInteger(offset) || offset < 0 || offset > this.topics[i].visible) {
-        throw new Error(`consumer ${this.group}: the sink is at ${this.topics[i].name} offset ${offset}, but the log ends at ${this.topics[i].visible}: was it written from another log?`);
+        throw new Error(
+          `consumer ${this.group}: the sink is at ${this.topics[i].name} offset ${offset}, but the log ends at ${this.topics[i].visible}: was it written from another log?`,
+        );
       }
       this.next[i] = offset;
     }

@@ -329,7 +329,8 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
     if (this.failed) return Promise.reject(new Error(`log ${this.dir} failed earlier and accepts no more writes: ${String(this.failed)}`));
     if (records.length === 0 && offsets.length === 0) return Promise.resolve([]);
     for (const r of records) {
-      if (r.partition !== undefined && r.partition !== 0) return Promise.reject(new RangeError(`topic ${r.topic} has 1 partition on the embedded log, not partition ${r.partition}`));
+      if (r.partition !== undefined && r.partition !== 0)
+        return Promise.reject(new RangeError(`topic ${r.topic} has 1 partition on the embedded log, not partition ${r.partition}`));
     }
     const timestamp = Date.now();
     let enc: ReturnType<FrameEncoder['encode']>;
@@ -562,7 +563,7 @@ export class EmbeddedLog implements EventLog, ConsumerHost {
       if (v === undefined) missing.push(f);
     }
     // One positioned read for each run of nearby missing frames in one segment.
-    for (let i = 0; i < missing.length; ) {
+    for (let i = 0; i < missing.length;) {
       const f0 = missing[i];
       const spanStart = this.frameStart[f0];
       const seg = this.segmentAt(spanStart);
@@ -787,15 +788,7 @@ interface ScanCursor {
  * Visit the records of the wanted topics in verified frame `f` (payload buf[start, end)), in
  * frame order; returns how many it visited. Records are built without decoding anything (see Rec).
  */
-function scanFrame(
-  buf: Buffer,
-  start: number,
-  end: number,
-  f: number,
-  wanted: Map<string, ScanCursor>,
-  visit: (r: LogRecord) => void,
-  where: () => string,
-): number {
+function scanFrame(buf: Buffer, start: number, end: number, f: number, wanted: Map<string, ScanCursor>, visit: (r: LogRecord) => void, where: () => string): number {
   let head: FrameHead;
   try {
     head = readFrameHead(buf, start, end);

@@ -106,7 +106,11 @@ export class KafkaLog implements EventLog {
     await log.admin.connect();
     try {
       await log.loadMetadata(topics);
-      if (opts.schemaRegistryUrl) log.registry = await RegistryWire.open(opts.schemaRegistryUrl, registeredTopics((t) => log.physical(t)));
+      if (opts.schemaRegistryUrl)
+        log.registry = await RegistryWire.open(
+          opts.schemaRegistryUrl,
+          registeredTopics((t) => log.physical(t)),
+        );
       await log.producer.connect();
     } catch (e) {
       await log.admin.disconnect().catch(() => undefined);
@@ -129,7 +133,11 @@ export class KafkaLog implements EventLog {
     const missing = names.filter((n) => !existing.has(n));
     if (missing.length) throw new Error(`Kafka topics missing: ${missing.join(', ')}; run \`fillstream topics create\` first`);
     const md = await this.admin.fetchTopicMetadata({ topics: names });
-    for (const t of md.topics) this.metadata.set(this.logical(t.name), [...t.partitions].sort((a, b) => a.partitionId - b.partitionId));
+    for (const t of md.topics)
+      this.metadata.set(
+        this.logical(t.name),
+        [...t.partitions].sort((a, b) => a.partitionId - b.partitionId),
+      );
   }
 
   partitions(topic: string): number {
@@ -181,7 +189,7 @@ export class KafkaLog implements EventLog {
    */
   private async sendAll(sender: Pick<Producer, 'sendBatch'>, records: readonly OutRecord[]): Promise<LogPosition[]> {
     const out: LogPosition[] = [];
-    for (let i = 0; i < records.length; ) {
+    for (let i = 0; i < records.length;) {
       let j = i;
       let bytes = 0;
       while (j < records.length && (j === i || bytes + sizeOf(records[j]) <= REQUEST_BYTES)) bytes += sizeOf(records[j++]);

@@ -41,7 +41,10 @@ export async function createTopics(admin: Admin, s: TopicSettings): Promise<stri
   const missing = topicConfigs(s).filter((c) => !existing.has(c.topic));
   if (missing.length === 0) return [];
   await admin.createTopics({ topics: missing, waitForLeaders: false });
-  await waitForLeaders(admin, missing.map((c) => c.topic));
+  await waitForLeaders(
+    admin,
+    missing.map((c) => c.topic),
+  );
   return missing.map((c) => c.topic);
 }
 

@@ -153,9 +153,10 @@ export class RedisProjector implements Sink {
     this.knownAccounts.clear();
     this.orderJson.clear();
     // An empty projection (a rebuild, a first start) has nothing to fold back.
-    if (this.applied.size > 0) await this.o.log.scan([...this.topics], (r) => {
-      if (r.offset < (this.applied.get(wmField(r.topic, r.partition)) ?? 0)) this.fold(r);
-    });
+    if (this.applied.size > 0)
+      await this.o.log.scan([...this.topics], (r) => {
+        if (r.offset < (this.applied.get(wmField(r.topic, r.partition)) ?? 0)) this.fold(r);
+      });
     return partitions.map((p) => ({ ...p, offset: this.applied.get(wmField(p.topic, p.partition)) ?? 0 }));
   }
 
