@@ -1,9 +1,9 @@
 // The layers of src/, checked by `make lint` (dependency-cruiser). From the bottom up:
 //   domain → market, log → runtime → deciders (oms, positions) and venues → stages (intake,
-//   normalizer, risk, router, gateway), projections, audit → assembly → cli.
+//   decide, normalizer, risk, router, gateway), projections, audit → assembly → cli.
 // An import that runs back up, or any import cycle, fails the build.
-const STAGES = '^src/(intake|normalizer|risk|router|gateway)/';
-const ABOVE_RUNTIME = '^src/(intake|normalizer|risk|router|gateway|oms|positions|venues|projections|audit|assembly|cli|tools)/';
+const STAGES = '^src/(intake|decide|normalizer|risk|router|gateway)/';
+const ABOVE_RUNTIME = '^src/(intake|decide|normalizer|risk|router|gateway|oms|positions|venues|projections|audit|assembly|cli|tools)/';
 
 module.exports = {
   forbidden: [
@@ -43,8 +43,15 @@ module.exports = {
       name: 'stages-do-not-import-stages',
       severity: 'error',
       comment: 'Stages meet only through the log; the assembly wires them together.',
-      from: { path: STAGES },
+      from: { path: STAGES, pathNot: '^src/decide/' },
       to: { path: STAGES, pathNot: '^src/$1/' },
+    },
+    {
+      name: 'the-fused-stage-takes-deciders-only',
+      severity: 'error',
+      comment: 'The fused decide stage composes the normalizer, risk and router deciders, never their adapters.',
+      from: { path: '^src/decide/' },
+      to: { path: STAGES, pathNot: ['^src/decide/', '^src/(normalizer|risk|router)/decide\\.ts$', '^src/risk/policy\\.ts$'] },
     },
     {
       name: 'assembly-only-from-cli',

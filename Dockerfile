@@ -1,7 +1,7 @@
 # fillstream CLI image: `docker build -t fillstream .`, then e.g.
 #   docker run --rm -e KAFKA_BROKERS=host:9092 fillstream topics create --partitions 4
-# Used by docker-compose.redpanda.yml. Node >= 20.15 (the embedded log uses zlib.crc32).
-FROM node:20-slim AS build
+# Used by docker-compose.redpanda.yml. Node 26, the LTS the project pins (infra/dev/node.sh).
+FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
@@ -9,7 +9,7 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-slim
+FROM node:26-slim
 WORKDIR /app
 ENV NODE_ENV=production FILLSTREAM_DATA_DIR=/data
 COPY --from=build /app/package.json ./

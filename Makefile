@@ -3,6 +3,14 @@ SHELL := /bin/bash
 DATA ?= .data/run
 NODE_DEPS := node_modules/.package-lock.json
 
+# Everything below runs on the pinned Node.js LTS: the machine's node when it is that major or newer,
+# else the release infra/dev/node.sh fetches from the npm registry into .cache/node/ (once).
+NODE_BIN := $(shell infra/dev/node.sh bin)
+ifeq ($(NODE_BIN),)
+$(error no Node.js to run on: infra/dev/node.sh bin failed (see above))
+endif
+export PATH := $(NODE_BIN):$(PATH)
+
 .PHONY: run test bench build deps clean schemas typecheck lint lint-cycles format services-up services-down
 
 # `npm install`, not `npm ci`: chdb lists its native library for every platform as an optional

@@ -12,6 +12,7 @@ import type { Consumer, EventLog } from '../log/types.js';
 import { createSyntheticMarket } from '../market/synthetic.js';
 import { loadNdjsonMarket } from '../market/ndjson.js';
 import type { MarketData } from '../market/types.js';
+import { decideStage } from '../decide/stage.js';
 import { normalizerStage } from '../normalizer/stage.js';
 import { risk } from '../risk/decide.js';
 import { DEFAULT_POLICY } from '../risk/policy.js';
@@ -45,7 +46,10 @@ export interface PipelineOptions {
   onSubmit?: (order: Order) => void;
   /** Run on Kafka instead of the embedded log in dataDir/log (the data dir still holds the venue). */
   kafka?: KafkaLogOptions;
-  /** The stages and sinks to run (default: every stage, and the sinks that are configured). */
+  /**
+   * The stages and sinks to run (default: the sinks that are configured, and every stage: on Kafka
+   * with the fused `decide` stage in place of normalizer, risk and router, see DEFAULT_STAGES).
+   */
   stages?: readonly (StageName | SinkName)[];
   /** The Redis projection of live state (REDIS_URL); the projector runs when this is set. */
   redis?: { url: string; prefix?: string };
@@ -56,8 +60,15 @@ export interface PipelineOptions {
   audit?: { clickhouseUrl?: string };
 }
 
-export const STAGE_NAMES = ['normalizer', 'risk', 'router', 'gateway'] as const;
+/** `decide` is normalizer, risk and router fused into one stage (src/decide/): run it or those three, never both. */
+export const STAGE_NAMES = ['decide', 'normalizer', 'risk', 'router', 'gateway'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
+/**
+ * On Kafka each stage is a consume→transaction hop: fused, an intent crosses two transactions
+ * instead of four, and no stage re-reads what the previous one just wrote. On the embedded log the
+ * four stages share one process and read each other's records from memory.
+ */
+export const DEFAULT_STAGES = { kafka: ['decide', 'gateway'], embedded: ['normalizer', 'risk', 'router', 'gateway'] } as const satisfies Record<string, readonly StageName[]>;
 /** Stages that project the log elsewhere, each keeping its own position (pipeline/sink.ts). */
 export const SINK_NAMES = ['projector', 'audit'] as const;
 export type SinkName = (typeof SINK_NAMES)[number];
@@ -131,15 +142,21 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const log = o.kafka ? await openKafkaLog(o.kafka, KAFKA_TOPICS) : await openLogAt(dataDir, o.fsync, o.windowRecords);
-  const run = new Set<StageName | SinkName>(o.stages ?? [...STAGE_NAMES, ...(o.redis ? (['projector'] as const) : []), ...(o.audit ? (['audit'] as const) : [])]);
+  const run = new Set<StageName | SinkName>(
+    o.stages ?? [...DEFAULT_STAGES[o.kafka ? 'kafka' : 'embedded'], ...(o.redis ? (['projector'] as const) : []), ...(o.audit ? (['audit'] as const) : [])],
+  );
   if (run.has('projector') && !o.redis) throw new Error('the projector needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379)');
+  const split = (['normalizer', 'risk', 'router'] as const).filter((n) => run.has(n));
+  if (run.has('decide') && split.length > 0)
+    throw new Error(`the decide stage is normalizer, risk and router fused: run it or them, not both (asked for decide and ${split.join(', ')})`);
   let venue: Venue | undefined;
   const sinks: Sink[] = [];
   try {
     const market = await openMarket(dataDir, o);
     if (run.has('gateway')) venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
-    if (run.has('risk')) await putPolicyInForce(log, o.policy);
+    if (run.has('risk') || run.has('decide')) await putPolicyInForce(log, o.policy);
     const make: Record<StageName, () => Stage> = {
+      decide: () => decideStage({ market }),
       normalizer: () => normalizerStage({ market }),
       risk: () => riskStage(),
       router: () => routerStage({ market }),

@@ -9,7 +9,19 @@ import { applyRecord, emptyView, resolverFor } from '../projections/view.js';
 import { Kafka } from 'kafkajs';
 import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, openKafkaLog, stderrLogger, type KafkaLogOptions } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
-import { marketOf, openLogAt, openLogReadOnly, runPipeline, SINK_NAMES, startPipeline, STAGE_NAMES, type Fsync, type SinkName, type StageName } from '../assembly/run.js';
+import {
+  DEFAULT_STAGES,
+  marketOf,
+  openLogAt,
+  openLogReadOnly,
+  runPipeline,
+  SINK_NAMES,
+  startPipeline,
+  STAGE_NAMES,
+  type Fsync,
+  type SinkName,
+  type StageName,
+} from '../assembly/run.js';
 import { consumeInto } from '../runtime/sink.js';
 import { DEFAULT_REDIS_PREFIX, redisKeys } from '../projections/redis/keys.js';
 import { clearNamespace, connectRedis, RedisProjector } from '../projections/redis/projector.js';
@@ -96,6 +108,23 @@ function openReadLog(o: { dataDir: string; bus: string }): Promise<EventLog> {
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
+/** `--stages a,b`: stage names, checked. */
+function stageList(list: string): StageName[] {
+  const names = list
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  const known: readonly string[] = STAGE_NAMES;
+  const bad = names.filter((n) => !known.includes(n));
+  if (bad.length > 0 || names.length === 0) throw new Error(`--stages ${list}: use stage names from ${STAGE_NAMES.join(', ')}`);
+  return names as StageName[];
+}
+
+/** The sinks `run` adds to the stages it is given: the projector with Redis, the journal unless --no-audit. */
+function sinksFor(audit: boolean): SinkName[] {
+  return [...(redisOptions() ? (['projector'] as const) : []), ...(audit === false ? [] : (['audit'] as const))];
+}
+
 function stopSignal(): AbortSignal {
   const ac = new AbortController();
   const stop = () => ac.abort();
@@ -117,8 +146,9 @@ program
   .addOption(new Option('--fsync <mode>', 'log durability').choices(['always', 'batch', 'off']).default('always'))
   .option('--json', 'print one JSON summary instead of tables')
   .option('--no-audit', 'do not run the audit sink (the journal in ClickHouse, or in files in the data dir)')
+  .option('--stages <names>', `comma-separated stages to run (default: ${DEFAULT_STAGES.embedded.join(',')} on the embedded log, ${DEFAULT_STAGES.kafka.join(',')} on Kafka)`)
   .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
-  .action(async (o: ReadOptions & { intents?: string; seed?: number; policy?: string; untilIdle?: boolean; fsync: string; audit: boolean; limit: number }) => {
+  .action(async (o: ReadOptions & { intents?: string; seed?: number; policy?: string; untilIdle?: boolean; fsync: string; audit: boolean; stages?: string; limit: number }) => {
     const signal = stopSignal();
     const progress = startProgress();
     const started = performance.now();
@@ -136,6 +166,7 @@ program
         kafka: o.bus === 'kafka' ? kafkaOptions('fillstream-run') : undefined,
         redis: redisOptions(),
         audit: o.audit === false ? undefined : { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
+        stages: o.stages === undefined ? undefined : [...stageList(o.stages), ...sinksFor(o.audit)],
       });
       progress.done();
       const summary = { ...summarize(view, market), bus: o.bus, data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };
@@ -286,7 +317,7 @@ program
   .addOption(dataDirOption())
   .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
   .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
-  .option('--policy <file>', 'risk policy JSON to put in force (risk stage)')
+  .option('--policy <file>', 'risk policy JSON to put in force (decide or risk stage)')
   .action(async (name: string, o: { dataDir: string; books?: string; seed?: number; policy?: string }) => {
     const names: readonly string[] = [...STAGE_NAMES, ...SINK_NAMES];
     if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);

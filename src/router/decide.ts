@@ -21,7 +21,7 @@ export type RouterEvent = EventOf<'OrderRouted'>;
 
 export const router = {
   initialState: (): RouterState => null,
-  decide: (command: RouteIntent): RouterEvent[] => [route(command)],
+  decide: (command: RouteIntent, _state: RouterState): RouterEvent[] => [route(command)],
   evolve: (state: RouterState): RouterState => state,
 } satisfies Decider<RouteIntent, RouterState, RouterEvent>;
 

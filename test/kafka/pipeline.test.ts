@@ -45,14 +45,32 @@ function freshTopics(partitions: number): string {
 
 const SAME = ['intents', 'dlq', 'duplicates', 'accepted', 'rejected', 'orders', 'fills', 'open_orders', 'pending'] as const;
 
-test('all stages in one process on Kafka: the same state as the embedded log, replayable, and a rerun processes nothing twice', () => {
+test('all stages in one process on Kafka: the same state as the embedded log, fused or split, replayable, and a rerun processes nothing twice', () => {
   const intents = writeIntents(work, { count: 2_000, seed: 21, badRatio: 0.02, duplicateRatio: 0.02 });
   const embedded = cliJson<Summary>(['run', '--data-dir', join(work, 'emb-1'), '--intents', intents, '--until-idle']);
+  // The stages one by one on Kafka (four transactions per intent).
+  freshTopics(3);
+  const split = cliJson<Summary>([
+    'run',
+    '--bus',
+    'kafka',
+    '--stages',
+    'normalizer,risk,router,gateway',
+    '--data-dir',
+    join(work, 'kafka-split'),
+    '--intents',
+    intents,
+    '--until-idle',
+  ]);
+  for (const k of SAME) assert.equal(split[k], embedded[k], k);
+  assert.equal(split.state_hash, embedded.state_hash);
+  // The default on Kafka: normalizer, risk and router fused into the decide stage (two transactions).
   freshTopics(3);
   const args = ['run', '--bus', 'kafka', '--data-dir', join(work, 'kafka-1'), '--intents', intents, '--until-idle'];
   const onKafka = cliJson<Summary>(args);
   for (const k of SAME) assert.equal(onKafka[k], embedded[k], k);
   assert.equal(onKafka.state_hash, embedded.state_hash);
+  assert.equal(onKafka.events, split.events, 'the fused stage writes every event the three stages write');
 
   const replay = cliJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', join(work, 'kafka-1')]);
   assert.equal(replay.state_hash, embedded.state_hash, 'reading the topics from offset 0 gives the live state');
@@ -192,6 +210,41 @@ test('two instances of the stateful stages, rebalanced twice mid-stream: no inte
     assert.equal(s.state_hash, embedded.state_hash);
   } finally {
     await stopAll(procs);
+  }
+});
+
+test('the fused decide stage as its own process: a second instance joins mid-stream, the first is SIGKILLed; one order per accepted intent, same state hash', async () => {
+  const N = 6_000;
+  const intents = writeIntents(work, { count: N, seed: 31, badRatio: 0.01, duplicateRatio: 0.02, idPrefix: 'fd' });
+  const embedded = cliJson<Summary>(['run', '--data-dir', join(work, 'emb-fd'), '--intents', intents, '--until-idle']);
+  const prefix = freshTopics(4);
+  const lines = readFileSync(intents, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const procs = new Map<string, ChildProcess>();
+  const start = (id: string, name: string) => procs.set(id, spawnStage(name, join(work, `fd-${id}`)));
+  try {
+    start('decide-a', 'decide');
+    start('gateway', 'gateway');
+    await produceIntents(prefix, lines.slice(0, N / 2));
+    await waitForRecords(prefix + TOPICS.gateway, 1_000);
+    start('decide-b', 'decide');
+    await produceIntents(prefix, lines.slice(N / 2));
+    await waitForRecords(prefix + TOPICS.router, N / 2 + 500);
+    await killHard(procs.get('decide-a')!, 'decide-a');
+    const s = await settled(N, join(work, 'fd-gateway'));
+    for (const k of SAME) assert.equal(s[k], embedded[k], k);
+    assert.equal(s.state_hash, embedded.state_hash);
+  } finally {
+    await stopAll(procs);
+  }
+  const venue = await openSimVenue({ dir: join(work, 'fd-gateway', 'venue-sim'), market: createSyntheticMarket({ seed: 1 }) });
+  try {
+    const placed = venue.journalCounts();
+    assert.equal(placed.size, embedded.orders);
+    for (const [coid, n] of placed) assert.equal(n, 1, `client order ${coid} placed ${n} times`);
+  } finally {
+    await venue.close();
   }
 });
 

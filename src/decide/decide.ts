@@ -1,0 +1,52 @@
+// Pre-trade as one decider: the normalizer, risk and the router composed, so one stage can take a
+// raw intent to a routed order in one step (and on Kafka, one transaction). It decides exactly what
+// the three stages decide one after another: each part sees the state its own stage would.
+import type { InPlaceDecider } from '../domain/decider.js';
+import { normalizer, type NormalizeIntent, type NormalizerEvent, type NormalizerFact, type NormalizerState } from '../normalizer/decide.js';
+import { risk, type RiskEvent, type RiskState } from '../risk/decide.js';
+import { router, type RouterEvent, type RouterState } from '../router/decide.js';
+
+export interface PretradeState {
+  normalizer: NormalizerState;
+  risk: RiskState;
+  router: RouterState;
+}
+
+export type PretradeEvent = NormalizerEvent | RiskEvent | RouterEvent;
+
+/** What the composed fold takes: any of the three parts' events, or an accepted intent known from its headers. */
+export type PretradeFact = PretradeEvent | NormalizerFact;
+
+const isRiskEvent = (e: PretradeFact): e is RiskEvent => e.type === 'RiskPolicySet' || e.type === 'RiskApproved' || e.type === 'RiskRejected';
+
+export const pretrade = {
+  initialState: (): PretradeState => ({ normalizer: normalizer.initialState(), risk: risk.initialState(), router: router.initialState() }),
+  decide(command: NormalizeIntent, state: PretradeState): PretradeEvent[] {
+    const out: PretradeEvent[] = [];
+    for (const accepted of normalizer.decide(command, state.normalizer)) {
+      out.push(accepted);
+      if (accepted.type !== 'IntentAccepted') continue;
+      for (const verdict of risk.decide({ kind: 'assess', intent: accepted }, state.risk)) {
+        out.push(verdict);
+        if (verdict.type !== 'RiskApproved') continue;
+        for (const routed of router.decide({ approved: verdict, market: command.market }, state.router)) out.push(routed);
+      }
+    }
+    return out;
+  },
+  evolve(state: PretradeState, event: PretradeFact): PretradeState {
+    if (isRiskEvent(event)) {
+      const next = risk.evolve(state.risk, event);
+      return next === state.risk ? state : { ...state, risk: next };
+    }
+    if (event.type === 'OrderRouted') return { ...state, router: router.evolve(state.router) };
+    const next = normalizer.evolve(state.normalizer, event);
+    return next === state.normalizer ? state : { ...state, normalizer: next };
+  },
+  evolveInPlace(state: PretradeState, event: PretradeFact): PretradeState {
+    if (isRiskEvent(event)) state.risk = risk.evolve(state.risk, event);
+    else if (event.type === 'OrderRouted') state.router = router.evolve(state.router);
+    else normalizer.evolveInPlace(state.normalizer, event);
+    return state;
+  },
+} satisfies InPlaceDecider<NormalizeIntent, PretradeState, PretradeEvent, PretradeFact>;

@@ -1,0 +1,58 @@
+// The fused pre-trade stage: raw intents in (exec.intents); accepted intents, verdicts and routed
+// orders out (exec.risk, exec.router, exec.gateway, with duplicates and dead letters), all with the
+// input's offsets in one commit. It writes what the normalizer, risk and router stages write, so
+// everything downstream (gateway, projections, audit, replay) reads the same topics; it stands in
+// for those three stages, never beside them.
+import { TOPICS } from '../domain/events.js';
+import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
+import type { MarketData } from '../market/types.js';
+import { fromRecord, HEADER_INTENT_ID, HEADER_TRACEPARENT, toRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { wallClockIso, type Stage } from '../runtime/stage.js';
+import { pretrade } from './decide.js';
+
+export const DECIDE_GROUP = 'decide';
+
+export interface DecideStageOptions {
+  market: MarketData;
+  venuePreference?: readonly string[];
+}
+
+export function decideStage(opts: DecideStageOptions): Stage {
+  let state = pretrade.initialState();
+  return {
+    name: DECIDE_GROUP,
+    input: TOPICS.intents,
+    async restore(log: EventLog) {
+      // The accepted ids (from their headers) and the policies on exec.risk. With no risk stage in
+      // between, the newest policy is in force from when it is logged.
+      state = pretrade.initialState();
+      await log.scan([TOPICS.risk], (r) => {
+        const type = typeOf(r);
+        state = pretrade.evolveInPlace(state, type === 'IntentAccepted' ? { type, intent_id: r.headers[HEADER_INTENT_ID] } : fromRecord(r));
+      });
+    },
+    handle(batch: LogRecord[]): OutRecord[] {
+      const out: OutRecord[] = [];
+      const now = wallClockIso();
+      // Each event's trace is a child of the event it follows from, as across the separate stages.
+      const traces = new Map<string, string | undefined>();
+      for (const r of batch) {
+        const command = {
+          raw: r.value,
+          source: { topic: r.topic, partition: r.partition, offset: r.offset },
+          arrived_us: r.timestamp * 1000,
+          market: opts.market,
+          venue_preference: opts.venuePreference,
+        };
+        const input = traceOf(r);
+        for (const e of pretrade.decide(command, state)) {
+          state = pretrade.evolveInPlace(state, e);
+          const record = toRecord(e, now, traces.has(e.causation) ? traces.get(e.causation) : input);
+          traces.set(e.event_id, record.headers?.[HEADER_TRACEPARENT]);
+          out.push(record);
+        }
+      }
+      return out;
+    },
+  };
+}
