@@ -2,7 +2,7 @@
 // with durability on (fsync 'always', group commit), then on Kafka (bench/kafka.ts) when
 // KAFKA_BROKERS is set. Prints one JSON object per line.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,8 @@ import { ALL_TOPICS, TOPICS, type Event } from '../src/domain/events.js';
 import type { OutRecord } from '../src/log/types.js';
 import { toRecord, typeOf } from '../src/runtime/codec.js';
 import { intakeFile } from '../src/intake/intake.js';
-import { MAX_PIPELINE_BACKLOG, openLogAt, startPipeline } from '../src/assembly/run.js';
+import { catchUpJournal } from '../src/assembly/journal.js';
+import { MAX_PIPELINE_BACKLOG, openLogAt, openLogReadOnly, startPipeline } from '../src/assembly/run.js';
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
@@ -27,12 +28,19 @@ const LATENCY_WARMUP = Number(process.env.BENCH_LATENCY_WARMUP ?? 3_000);
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
-async function throughput(work: string): Promise<void> {
-  const dataDir = join(work, 'throughput');
+/**
+ * How the throughput run journals: `default` is what `fillstream run` does on embedded defaults
+ * (the journal built on demand, off the pipeline's path), `no_audit` is `run --no-audit`, and
+ * `journal_inline` is `run --journal-inline` (the files written as events are).
+ */
+type JournalMode = 'default' | 'no_audit' | 'journal_inline';
+
+async function throughput(work: string, mode: JournalMode): Promise<void> {
+  const dataDir = join(work, mode === 'default' ? 'throughput' : `throughput-${mode}`);
   rmSync(dataDir, { recursive: true, force: true }); // a fresh log: a rerun must not find its intents done
   const file = join(work, 'intents.ndjson');
-  writeFileSync(file, [...generateIntents({ count: THROUGHPUT_INTENTS, seed: 3, stepMs: 10 })].join('\n') + '\n');
-  const p = await startPipeline({ dataDir, fsync: 'always' });
+  if (!existsSync(file)) writeFileSync(file, [...generateIntents({ count: THROUGHPUT_INTENTS, seed: 3, stepMs: 10 })].join('\n') + '\n');
+  const p = await startPipeline({ dataDir, fsync: 'always', audit: mode === 'journal_inline' ? {} : undefined });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: () => p.backlog() });
@@ -43,19 +51,58 @@ async function throughput(work: string): Promise<void> {
   for (const t of ALL_TOPICS) events += await p.log.endOffset(t, 0);
   const orders = await p.log.endOffset(TOPICS.gateway, 0);
   await p.close();
+  const rate = Math.round(THROUGHPUT_INTENTS / seconds);
+  if (mode !== 'default') {
+    emit({
+      bench: `embedded_throughput_${mode}`,
+      intents: THROUGHPUT_INTENTS,
+      seconds: +seconds.toFixed(3),
+      [`intents_per_sec_${mode}`]: rate,
+      cpu_us_per_intent: Math.round(cpu / THROUGHPUT_INTENTS),
+    });
+    rmSync(dataDir, { recursive: true, force: true });
+    return;
+  }
   emit({
     bench: 'embedded_throughput',
     intents: THROUGHPUT_INTENTS,
     seconds: +seconds.toFixed(3),
-    intents_per_sec: Math.round(THROUGHPUT_INTENTS / seconds),
+    intents_per_sec: rate,
     events_written: events,
     events_per_sec: Math.round(events / seconds),
     gateway_records: orders,
     // CPU time (all threads: GC helpers and fsync too) per intent: steadier than wall time on a
     // busy machine, and the figure to hold against the 50 µs a 20,000/s target allows.
     cpu_us_per_intent: Math.round(cpu / THROUGHPUT_INTENTS),
+    log_bytes_per_intent: Math.round(bytesUnder(join(dataDir, 'log')) / THROUGHPUT_INTENTS),
     fsync: 'always',
+    journal: 'on demand',
   });
+}
+
+/** The journal of the throughput run built on demand afterwards, as `audit sql` / `audit catch-up` build it. */
+async function journalCatchUp(work: string): Promise<void> {
+  const dataDir = join(work, 'throughput');
+  const log = await openLogReadOnly(dataDir);
+  const cpu0 = process.cpuUsage();
+  const done = await catchUpJournal(log, { dataDir });
+  const cpu = cpuMicros(cpu0);
+  await log.close();
+  emit({
+    bench: 'embedded_journal_catch_up',
+    events: done.events,
+    seconds: +done.seconds.toFixed(3),
+    journal_catch_up_events_per_sec: Math.round(done.events / done.seconds),
+    cpu_us_per_event: +(cpu / done.events).toFixed(2),
+    journal_bytes_per_intent: Math.round(bytesUnder(join(dataDir, 'audit')) / THROUGHPUT_INTENTS),
+  });
+}
+
+/** Bytes of the files under `dir`. */
+function bytesUnder(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += statSync(join(e.parentPath, e.name)).size;
+  return n;
 }
 
 function cpuMicros(since: NodeJS.CpuUsage): number {
@@ -211,7 +258,10 @@ async function replayFloor(work: string): Promise<void> {
 
 // Each part runs in a process of its own, so one part's heap and JIT state never skew another's.
 const [part, dir] = process.argv.slice(2);
-if (part === 'throughput') await throughput(dir);
+if (part === 'throughput') await throughput(dir, 'default');
+else if (part === 'throughput_no_audit') await throughput(dir, 'no_audit');
+else if (part === 'throughput_journal_inline') await throughput(dir, 'journal_inline');
+else if (part === 'journal_catch_up') await journalCatchUp(dir);
 else if (part === 'latency') await latency(dir);
 else if (part === 'replay') await replay(dir);
 else if (part === 'write_floor') await writeFloor(dir);
@@ -230,7 +280,19 @@ else {
     const redis = process.env.REDIS_URL ? ['redis'] : [];
     const clickhouse = process.env.CLICKHOUSE_URL ? ['clickhouse'] : [];
     const only = process.env.BENCH_ONLY?.split(',');
-    for (const name of ['throughput', 'latency', 'replay', 'write_floor', 'replay_floor', ...kafka, ...redis, ...clickhouse].filter((n) => !only || only.includes(n))) {
+    for (const name of [
+      'throughput',
+      'throughput_no_audit',
+      'throughput_journal_inline',
+      'journal_catch_up',
+      'latency',
+      'replay',
+      'write_floor',
+      'replay_floor',
+      ...kafka,
+      ...redis,
+      ...clickhouse,
+    ].filter((n) => !only || only.includes(n))) {
       const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, work], { stdio: ['ignore', 'inherit', 'inherit'] });
       if (r.status !== 0) throw new Error(`bench part ${name} failed with status ${r.status}`);
     }

@@ -5,6 +5,7 @@
 // line after a crash is cut off. Rows count as stored once fsync'd.
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataDirLockedError, lockDataDir, type DirLock } from '../log/embedded/lock.js';
 import { checksumKey, JournalState, linesOf, type ChainHead, type StagedRow } from './journal.js';
 import { EVENT_COLUMNS, type ChecksumRow } from './columns.js';
 import type { JournalStore } from './sink.js';
@@ -65,12 +66,32 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/**
+ * Where the stored journal ends per (topic, partition), read without repairing or writing anything:
+ * for a catch-up to check, before it touches the files, that they do not run past the log.
+ */
+export function storedEnds(dataDir: string): { topic: string; partition: number; next: number }[] {
+  const dir = auditDir(dataDir);
+  if (!existsSync(dir)) return [];
+  const seqs = readdirSync(dir)
+    .map((f) => /^state-(\d+)\.json$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  if (seqs.length === 0) return [];
+  const seq = Math.max(...seqs);
+  const s = JSON.parse(readFileSync(stateFile(dir, seq), 'utf8')) as SegmentState;
+  const state = new JournalState(s.heads, s.checksums);
+  state.applyStored(readLines(eventsFile(dir, seq), false).map(stagedOf));
+  return state.heads().map((h) => ({ topic: h.log_topic, partition: h.log_partition, next: h.last_offset + 1 }));
+}
+
 export class FileStore implements JournalStore {
   private readonly dir: string;
   private seq = 0;
   private events: number | undefined;
   private sums: number | undefined;
   private size = 0;
+  private lock: DirLock | undefined;
 
   constructor(
     dataDir: string,
@@ -81,11 +102,14 @@ export class FileStore implements JournalStore {
 
   async load(): Promise<JournalState> {
     mkdirSync(this.dir, { recursive: true });
+    this.takeLock();
     this.closeFiles();
     // Journals written before the TabSeparated segments: refuse, rather than journal twice.
     const old = readdirSync(this.dir).filter((f) => /^events-\d+\.ndjson$/.test(f));
     if (old.length > 0)
-      throw new Error(`the audit journal in ${this.dir} is in the older NDJSON format (${old[0]}); move that directory aside: the journal is rebuilt from the log on the next run`);
+      throw new Error(
+        `the audit journal in ${this.dir} is in the older NDJSON format (${old[0]}); move that directory aside: the journal is rebuilt from the log by the next audit command`,
+      );
     const seqs = readdirSync(this.dir)
       .map((f) => /^state-(\d+)\.json$/.exec(f))
       .filter((m): m is RegExpExecArray => m !== null)
@@ -100,11 +124,16 @@ export class FileStore implements JournalStore {
     const s = JSON.parse(readFileSync(stateFile(this.dir, this.seq), 'utf8')) as SegmentState;
     const state = new JournalState(s.heads, s.checksums);
     const rows = readLines(eventsFile(this.dir, this.seq), true).map(stagedOf);
-    // The checksums may lag the rows (a crash between the two writes): write them again whole.
+    // The checksums may lag the rows (a crash between the two writes): those that do are written again.
     const touched = new Map<string, ChecksumRow>();
     for (const c of state.applyStored(rows)) touched.set(checksumKey(c), c);
     state.rewind();
-    readLines(checksumsFile(this.dir, this.seq), true);
+    for (const line of readLines(checksumsFile(this.dir, this.seq), true)) {
+      const c = JSON.parse(line) as ChecksumRow;
+      const k = checksumKey(c);
+      const t = touched.get(k);
+      if (t && t.last_offset === c.last_offset && t.head === c.head && t.row_count === c.row_count) touched.delete(k);
+    }
     this.open();
     if (touched.size > 0) this.append(this.sums!, [...touched.values()]);
     return state;
@@ -129,6 +158,23 @@ export class FileStore implements JournalStore {
 
   async close(): Promise<void> {
     this.closeFiles();
+    this.lock?.release();
+    this.lock = undefined;
+  }
+
+  /** One writer at a time: two would interleave their segments and chains. */
+  private takeLock(): void {
+    if (this.lock) return;
+    try {
+      this.lock = lockDataDir(this.dir);
+    } catch (e) {
+      if (e instanceof DataDirLockedError) {
+        throw new Error(`the audit journal in ${this.dir} is being written by pid ${e.pid} (an audit command, a stage audit, or run --journal-inline): try again once it is done`, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
   }
 
   /** Writes the rows as NDJSON and fsyncs; returns the bytes written. */

@@ -11,7 +11,7 @@ import { verifyDay, type VerifyReport } from './verify.js';
 
 export { migrate, ClickHouseStore, clickhouseClient } from './clickhouse.js';
 export { openEmbeddedSql, type EmbeddedSql } from './embedded.js';
-export { FileStore, auditDir } from './files.js';
+export { FileStore, auditDir, storedEnds } from './files.js';
 export { JournalSink, AUDIT_TOPICS, type BatchOptions } from './sink.js';
 export { verifyDay, type Finding, type VerifyReport } from './verify.js';
 export { ddlStatements } from './ddl.js';

@@ -7,8 +7,7 @@ import { ALL_TOPICS, TOPICS } from '../domain/events.js';
 import { foldLog, markPositions, summarize, type View } from '../projections/view.js';
 import { applyRecord, emptyView, resolverFor } from '../projections/view.js';
 import { Kafka } from 'kafkajs';
-import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, openKafkaLog, stderrLogger, type KafkaLogOptions } from '../log/kafka/index.js';
-import type { EventLog } from '../log/types.js';
+import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, openKafkaLog, stderrLogger } from '../log/kafka/index.js';
 import {
   DEFAULT_STAGES,
   marketOf,
@@ -23,7 +22,7 @@ import {
   type StageName,
 } from '../assembly/run.js';
 import { consumeInto } from '../runtime/sink.js';
-import { DEFAULT_REDIS_PREFIX, redisKeys } from '../projections/redis/keys.js';
+import { redisKeys } from '../projections/redis/keys.js';
 import { clearNamespace, connectRedis, RedisProjector } from '../projections/redis/projector.js';
 import { readRedisView } from '../projections/redis/reader.js';
 import { loadPolicyFile } from '../risk/policy.js';
@@ -32,14 +31,8 @@ import type { MarketData } from '../market/types.js';
 import { renderOrders, renderPositions, renderSummary } from './render.js';
 import { jsonSchemas } from '../domain/schemas.js';
 import { registerAuditCommands } from './audit.js';
+import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
 
-const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
-
-const intArg = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-  return n;
-};
 const ratioArg = (v: string) => {
   const n = Number(v);
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be between 0 and 1');
@@ -50,28 +43,6 @@ const program = new Command()
   .name('fillstream')
   .description('Event-sourced execution layer: intents in, risk-checked orders on venues, every step in an append-only log.')
   .showHelpAfterError();
-
-const dataDirOption = () => new Option('--data-dir <dir>', 'data dir holding the log and the simulated venue').default(DEFAULT_DATA_DIR);
-const busOption = () =>
-  new Option('--bus <bus>', 'event log: embedded (files in the data dir) or kafka (the cluster in KAFKA_BROKERS)')
-    .choices(['embedded', 'kafka'])
-    .default(process.env.FILLSTREAM_BUS ?? 'embedded');
-
-/** Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX, SCHEMA_REGISTRY_URL. */
-function kafkaOptions(clientId: string): KafkaLogOptions {
-  const brokers = (process.env.KAFKA_BROKERS ?? '')
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
-  if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: give the Kafka bootstrap servers, e.g. KAFKA_BROKERS=localhost:9092');
-  return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '', schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL || undefined };
-}
-
-/** The Redis projection from the environment: REDIS_URL (the projector runs when set), FILLSTREAM_REDIS_PREFIX. */
-function redisOptions(): { url: string; prefix: string } | undefined {
-  const url = process.env.REDIS_URL;
-  return url ? { url, prefix: process.env.FILLSTREAM_REDIS_PREFIX || DEFAULT_REDIS_PREFIX } : undefined;
-}
 
 const booksOption = () => new Option('--books <file>', 'the NDJSON books the data dir was run with, if any');
 
@@ -102,11 +73,6 @@ const liveStateCommand = (name: string, description: string) =>
 /** Where orders and positions are read from: the Redis projection when REDIS_URL is set, else a fold of the log. */
 const sourceOption = () => new Option('--source <source>', 'read live state from the Redis projection (default when REDIS_URL is set) or fold the log').choices(['redis', 'log']);
 
-/** The log a read-only command folds: the data dir's embedded log, or the Kafka topics. */
-function openReadLog(o: { dataDir: string; bus: string }): Promise<EventLog> {
-  return o.bus === 'kafka' ? openKafkaLog(kafkaOptions('fillstream-reader'), KAFKA_TOPICS) : openLogReadOnly(o.dataDir);
-}
-
 /** Resolves on the first SIGINT or SIGTERM. */
 /** `--stages a,b`: stage names, checked. */
 function stageList(list: string): StageName[] {
@@ -120,9 +86,27 @@ function stageList(list: string): StageName[] {
   return names as StageName[];
 }
 
-/** The sinks `run` adds to the stages it is given: the projector with Redis, the journal unless --no-audit. */
-function sinksFor(audit: boolean): SinkName[] {
-  return [...(redisOptions() ? (['projector'] as const) : []), ...(audit === false ? [] : (['audit'] as const))];
+/** run's journal flags. */
+interface RunFlags {
+  audit: boolean;
+  journalInline?: boolean;
+}
+
+/**
+ * The journal `run` writes as it goes: into ClickHouse when CLICKHOUSE_URL is set (unless
+ * --no-audit), into the data dir files with --journal-inline; otherwise none, and the audit
+ * commands build the file journal from the log when they need it.
+ */
+function auditFor(o: RunFlags): { clickhouseUrl?: string } | undefined {
+  if (o.audit === false) return undefined;
+  const url = process.env.CLICKHOUSE_URL || undefined;
+  if (url) return { clickhouseUrl: url };
+  return o.journalInline ? {} : undefined;
+}
+
+/** The sinks `run` adds to the stages it is given: the projector with Redis, the journal as auditFor says. */
+function sinksFor(o: RunFlags): SinkName[] {
+  return [...(redisOptions() ? (['projector'] as const) : []), ...(auditFor(o) ? (['audit'] as const) : [])];
 }
 
 function stopSignal(): AbortSignal {
@@ -145,10 +129,11 @@ program
   .option('--until-idle', 'exit once every intent is settled or resting (otherwise follow the intents file until SIGINT/SIGTERM)')
   .addOption(new Option('--fsync <mode>', 'log durability').choices(['always', 'batch', 'off']).default('always'))
   .option('--json', 'print one JSON summary instead of tables')
-  .option('--no-audit', 'do not run the audit sink (the journal in ClickHouse, or in files in the data dir)')
+  .option('--no-audit', 'do not journal into ClickHouse even when CLICKHOUSE_URL is set')
+  .option('--journal-inline', 'without ClickHouse: journal into the data dir files as events are written (default: on demand, by the audit commands)')
   .option('--stages <names>', `comma-separated stages to run (default: ${DEFAULT_STAGES.embedded.join(',')} on the embedded log, ${DEFAULT_STAGES.kafka.join(',')} on Kafka)`)
   .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
-  .action(async (o: ReadOptions & { intents?: string; seed?: number; policy?: string; untilIdle?: boolean; fsync: string; audit: boolean; stages?: string; limit: number }) => {
+  .action(async (o: ReadOptions & RunFlags & { intents?: string; seed?: number; policy?: string; untilIdle?: boolean; fsync: string; stages?: string; limit: number }) => {
     const signal = stopSignal();
     const progress = startProgress();
     const started = performance.now();
@@ -165,8 +150,8 @@ program
         onIntake: progress.add,
         kafka: o.bus === 'kafka' ? kafkaOptions('fillstream-run') : undefined,
         redis: redisOptions(),
-        audit: o.audit === false ? undefined : { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
-        stages: o.stages === undefined ? undefined : [...stageList(o.stages), ...sinksFor(o.audit)],
+        audit: auditFor(o),
+        stages: o.stages === undefined ? undefined : [...stageList(o.stages), ...sinksFor(o)],
       });
       progress.done();
       const summary = { ...summarize(view, market), bus: o.bus, data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };

@@ -1,6 +1,7 @@
 // End to end through the real CLI: 10,000 intents, rerun, replay, dead letters, SIGKILL and restart.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliJson, requireBuild, runAndKill, tempDir, writeIntents } from '../helpers/cli.js';
 import { openSimVenue } from '../../src/venues/sim/index.js';
@@ -71,12 +72,13 @@ test('SIGKILL at several points, then restart: nothing lost, nothing doubled, sa
   const reference = cliJson<Summary>(runArgs(join(work, 'reference')));
   const dir = join(work, 'crashy');
   let kills = 0;
+  // The journal written inline this time, so the kills land in it too.
   for (const ms of [250, 450, 700, 900, 1200, 1600]) {
-    const r = await runAndKill(runArgs(dir), ms);
+    const r = await runAndKill([...runArgs(dir), '--journal-inline'], ms);
     if (r.killed) kills++;
   }
   assert.ok(kills >= 3, `the run was actually killed mid-stream (${kills} kills)`);
-  const after = cliJson<Summary>(runArgs(dir));
+  const after = cliJson<Summary>([...runArgs(dir), '--journal-inline']);
   assert.equal(after.state_hash, reference.state_hash);
   for (const k of ['intents', 'dlq', 'duplicates', 'accepted', 'rejected', 'orders', 'fills', 'events'] as const) {
     assert.equal(after[k], reference[k], k);
@@ -109,6 +111,31 @@ test('SIGKILL at several points, then restart: nothing lost, nothing doubled, sa
   const row = JSON.parse(journal.stdout.trim()) as { n: string | number; distinct_offsets: string | number };
   assert.equal(Number(row.n), after.events - after.intents, 'one journal row per event');
   assert.equal(Number(row.distinct_offsets), Number(row.n), 'no event twice');
+  assert.equal(cliJson<{ events: number }>(['audit', 'catch-up', '--data-dir', dir, '--json']).events, 0, 'the inline journal held every event already');
+});
+
+test('the journal built on demand: run writes none, audit catch-up SIGKILLed part way and rerun journals every event once', async () => {
+  const dir = join(work, 'on-demand');
+  const s = cliJson<Summary>(runArgs(dir));
+  assert.equal(existsSync(join(dir, 'audit')), false, 'run keeps the journal off its path by default');
+  // Killed later each time until a kill lands after the first rows were stored.
+  const stored = () => existsSync(join(dir, 'audit', 'events-000001.tsv')) && statSync(join(dir, 'audit', 'events-000001.tsv')).size > 0;
+  let kills = 0;
+  for (let ms = 300; ms <= 5_000 && !stored(); ms += 150) {
+    const r = await runAndKill(['audit', 'catch-up', '--data-dir', dir], ms);
+    if (r.killed) kills++;
+  }
+  assert.ok(kills >= 1 && stored(), `a catch-up was killed after it had stored rows (${kills} kills)`);
+  const rest = cliJson<{ events: number }>(['audit', 'catch-up', '--data-dir', dir, '--json']);
+  assert.ok(rest.events < s.events - s.intents, `the rerun resumed after the stored rows (${rest.events} left)`);
+  // audit sql catches up first (nothing left now), then queries.
+  const journal = cli(['audit', 'sql', '--data-dir', dir, '--json', 'SELECT count() AS n, uniqExact(log_topic, log_offset) AS distinct_offsets FROM fillstream.audit_events']);
+  assert.equal(journal.status, 0, journal.stderr);
+  const row = JSON.parse(journal.stdout.trim()) as { n: string | number; distinct_offsets: string | number };
+  assert.equal(Number(row.n), s.events - s.intents, 'one journal row per event');
+  assert.equal(Number(row.distinct_offsets), Number(row.n), 'no event twice');
+  const day = cliJson<{ ok: boolean; rows: number }>(['audit', 'verify', '--day', '2026-01-02', '--data-dir', dir, '--json']);
+  assert.equal(day.ok, true, 'the chain built on demand verifies');
 });
 
 test('while run holds a data dir: a second run is refused clearly, inspection works read-only', async () => {

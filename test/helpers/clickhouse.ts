@@ -5,9 +5,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openAuditSink, type AuditSinkOptions } from '../../src/audit/index.js';
+import type { AuditSinkOptions } from '../../src/audit/index.js';
+import { catchUpJournal } from '../../src/assembly/journal.js';
 import { openLogReadOnly } from '../../src/assembly/run.js';
-import { consumeInto } from '../../src/runtime/sink.js';
 import { SERVICES } from './services.js';
 
 export function clickhouseUrl(): string {
@@ -20,10 +20,7 @@ export function clickhouseUrl(): string {
 export async function drainIntoJournal(o: AuditSinkOptions): Promise<void> {
   const log = await openLogReadOnly(o.dataDir);
   try {
-    const c = consumeInto(log, await openAuditSink(o));
-    while (c.lag() > 0 || c.busy()) await new Promise((r) => setTimeout(r, 10));
-    await c.stop();
-    await c.done;
+    await catchUpJournal(log, o);
   } finally {
     await log.close();
   }

@@ -1,0 +1,41 @@
+// Options and settings the fillstream commands share: the data dir, the bus, Kafka and Redis from
+// the environment, and the log a read-only command folds.
+import { InvalidArgumentError, Option } from 'commander';
+import { openLogReadOnly } from '../assembly/run.js';
+import { KAFKA_TOPICS, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
+import type { EventLog } from '../log/types.js';
+import { DEFAULT_REDIS_PREFIX } from '../projections/redis/keys.js';
+
+export const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
+
+export const intArg = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  return n;
+};
+export const dataDirOption = () => new Option('--data-dir <dir>', 'data dir holding the log and the simulated venue').default(DEFAULT_DATA_DIR);
+export const busOption = () =>
+  new Option('--bus <bus>', 'event log: embedded (files in the data dir) or kafka (the cluster in KAFKA_BROKERS)')
+    .choices(['embedded', 'kafka'])
+    .default(process.env.FILLSTREAM_BUS ?? 'embedded');
+
+/** Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX, SCHEMA_REGISTRY_URL. */
+export function kafkaOptions(clientId: string): KafkaLogOptions {
+  const brokers = (process.env.KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: give the Kafka bootstrap servers, e.g. KAFKA_BROKERS=localhost:9092');
+  return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '', schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL || undefined };
+}
+
+/** The Redis projection from the environment: REDIS_URL (the projector runs when set), FILLSTREAM_REDIS_PREFIX. */
+export function redisOptions(): { url: string; prefix: string } | undefined {
+  const url = process.env.REDIS_URL;
+  return url ? { url, prefix: process.env.FILLSTREAM_REDIS_PREFIX || DEFAULT_REDIS_PREFIX } : undefined;
+}
+
+/** The log a read-only command folds: the data dir's embedded log, or the Kafka topics. */
+export function openReadLog(o: { dataDir: string; bus: string }): Promise<EventLog> {
+  return o.bus === 'kafka' ? openKafkaLog(kafkaOptions('fillstream-reader'), KAFKA_TOPICS) : openLogReadOnly(o.dataDir);
+}
