@@ -3,13 +3,13 @@
 // rate; replay reading the topics. Each part gets its own topics (a fresh prefix).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ALL_TOPICS, TOPICS } from '../src/domain/events.js';
 import { createTopics, KAFKA_TOPICS, openKafkaLog, type KafkaLogOptions } from '../src/log/kafka/index.js';
 import { intakeFile } from '../src/intake/intake.js';
-import { accountKey, MAX_PIPELINE_BACKLOG, startPipeline } from '../src/assembly/run.js';
+import { accountKey, DEFAULT_STAGES, MAX_PIPELINE_BACKLOG, startPipeline, type StageName } from '../src/assembly/run.js';
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
 import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
@@ -42,25 +42,37 @@ async function freshTopics(): Promise<KafkaLogOptions> {
   return { brokers: brokers(), topicPrefix: prefix, clientId: 'fillstream-bench' };
 }
 
-/** All stages in one process, the intake producing the file to exec.intents; then a replay of the topics. */
-export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promise<void> {
-  const kafka = await freshTopics();
+/** The intents file through `stages` in one process, the intake producing it to exec.intents; returns intents/s. */
+async function throughputOf(work: string, kafka: KafkaLogOptions, stages: readonly StageName[] | undefined): Promise<number> {
   const file = join(work, 'kafka-intents.ndjson');
-  writeFileSync(file, [...generateIntents({ count: INTENTS, seed: 3, stepMs: 10, idPrefix: 'k' })].join('\n') + '\n');
+  if (!existsSync(file)) writeFileSync(file, [...generateIntents({ count: INTENTS, seed: 3, stepMs: 10, idPrefix: 'k' })].join('\n') + '\n');
   const dataDir = join(work, 'kafka-throughput');
   rmSync(dataDir, { recursive: true, force: true });
-  const p = await startPipeline({ dataDir, kafka });
+  const p = await startPipeline({ dataDir, kafka, stages });
   const t0 = performance.now();
   await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: () => p.backlog(), keyOf: accountKey });
   await p.waitIdle();
   const seconds = (performance.now() - t0) / 1000;
   await p.close();
+  return Math.round(INTENTS / seconds);
+}
+
+/**
+ * The pipeline in one process as `run --bus kafka` runs it (the fused decide stage and the
+ * gateway), then the same with the four stages apart; then a replay of the first run's topics.
+ */
+export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promise<void> {
+  const split = await throughputOf(work, await freshTopics(), ['normalizer', 'risk', 'router', 'gateway']);
+  const kafka = await freshTopics();
+  const fused = await throughputOf(work, kafka, undefined);
   emit({
     bench: 'kafka_throughput',
     intents: INTENTS,
     partitions: PARTITIONS,
-    seconds: +seconds.toFixed(3),
-    kafka_intents_per_sec: Math.round(INTENTS / seconds),
+    stages: DEFAULT_STAGES.kafka.join(','),
+    kafka_intents_per_sec: fused,
+    kafka_fused_intents_per_sec: fused,
+    kafka_split_intents_per_sec: split,
     transactions: true,
   });
 
@@ -156,12 +168,27 @@ async function ordersOnEmbedded(work: string, lines: string[]): Promise<number> 
   }
 }
 
-/** Paced producer at LATENCY_RATE; latency from each intent's scheduled time to its venue submit (the linger counts). */
+/** Intent → venue latency at 1,000/s (BENCH_LATENCY_RATE) and at 100/s, where the CPU is mostly idle. */
 export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
+  const busy = await latencyAt(work, LATENCY_RATE, LATENCY_INTENTS, LATENCY_WARMUP);
+  const light = await latencyAt(work, 100, 1_000, 200);
+  emit({
+    bench: 'kafka_latency',
+    rate_per_sec: LATENCY_RATE,
+    intents: LATENCY_INTENTS,
+    orders_measured: busy.length,
+    ...latencyFigures(busy, 'kafka_latency_'),
+    ...Object.fromEntries(Object.entries(latencyFigures(light, 'kafka_latency_')).map(([k, v]) => [`${k}_at_100`, v])),
+    transactions: true,
+  });
+}
+
+/** Paced producer at `rate`; latency from each intent's scheduled time to its venue submit (the linger counts). */
+async function latencyAt(work: string, rate: number, intents: number, warmup: number): Promise<number[]> {
   const kafka = await freshTopics();
   const dataDir = join(work, 'kafka-latency');
   rmSync(dataDir, { recursive: true, force: true });
-  const sampler = new LatencySampler(LATENCY_WARMUP);
+  const sampler = new LatencySampler(warmup);
   const { arrived, samples } = sampler;
   const p = await startPipeline({
     dataDir,
@@ -170,11 +197,11 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
   });
   try {
     await new Promise((r) => setTimeout(r, 3_000)); // consumers joined
-    const lines = [...generateIntents({ count: LATENCY_WARMUP + LATENCY_INTENTS, seed: 5, idPrefix: 'kl', stepMs: 10 })].map(
+    const lines = [...generateIntents({ count: warmup + intents, seed: 5, idPrefix: 'kl', stepMs: 10 })].map(
       (l) => [(JSON.parse(l) as { intent_id: string }).intent_id, l] as const,
     );
     const t0 = performance.now();
-    const interval = 1000 / LATENCY_RATE;
+    const interval = 1000 / rate;
     const appends: Promise<unknown>[] = [];
     for (let i = 0; i < lines.length;) {
       const due = Math.min(lines.length, Math.floor((performance.now() - t0) / interval) + 1);
@@ -192,14 +219,7 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
   } finally {
     await p.close();
   }
-  emit({
-    bench: 'kafka_latency',
-    rate_per_sec: LATENCY_RATE,
-    intents: LATENCY_INTENTS,
-    orders_measured: samples.length,
-    ...latencyFigures(samples, 'kafka_latency_'),
-    transactions: true,
-  });
+  return samples;
 }
 
 /**

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALL_TOPICS, TOPICS, type Event } from '../src/domain/events.js';
 import type { OutRecord } from '../src/log/types.js';
+import { dropKafkajsTimerWarning } from '../src/log/kafka/index.js';
 import { toRecord, typeOf } from '../src/runtime/codec.js';
 import { intakeFile } from '../src/intake/intake.js';
 import { catchUpJournal } from '../src/assembly/journal.js';
@@ -26,6 +27,7 @@ const LATENCY_INTENTS = Number(process.env.BENCH_LATENCY_INTENTS ?? 10_000);
 /** Sent first at the same rate and left out of the percentiles: steady state, not JIT warm-up. */
 const LATENCY_WARMUP = Number(process.env.BENCH_LATENCY_WARMUP ?? 3_000);
 
+dropKafkajsTimerWarning();
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
 /**

@@ -7,7 +7,7 @@ import { ALL_TOPICS, TOPICS } from '../domain/events.js';
 import { foldLog, markPositions, summarize, type View } from '../projections/view.js';
 import { applyRecord, emptyView, resolverFor } from '../projections/view.js';
 import { Kafka } from 'kafkajs';
-import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, openKafkaLog, stderrLogger } from '../log/kafka/index.js';
+import { KAFKA_TOPICS, createTopics, DEFAULT_TOPIC_SETTINGS, dropKafkajsTimerWarning, openKafkaLog, stderrLogger } from '../log/kafka/index.js';
 import {
   DEFAULT_STAGES,
   marketOf,
@@ -38,6 +38,8 @@ const ratioArg = (v: string) => {
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be between 0 and 1');
   return n;
 };
+
+dropKafkajsTimerWarning();
 
 const program = new Command()
   .name('fillstream')

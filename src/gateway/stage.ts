@@ -34,6 +34,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     if (next !== undefined) orders.set(coid, isTerminal(next.status) ? FINISHED : next);
   };
 
+  let inTurn: Promise<unknown> = Promise.resolve();
   return {
     name: 'gateway',
     input: TOPICS.gateway,
@@ -41,54 +42,65 @@ export function gatewayStage(opts: GatewayOptions): Stage {
       // Status events are folded from their headers; only routed orders and fills are parsed.
       await log.scan([TOPICS.gateway], (r) => apply(statusOf(r) ?? fromRecord(r)));
     },
-    async handle(batch: LogRecord[]): Promise<OutRecord[]> {
-      const pending: { state: OrderState; causation: string; trace: string | undefined }[] = [];
-      const queued = new Set<string>();
-      for (const r of batch) {
-        // Only routed orders are work; the gateway's own events were applied when it decided them,
-        // so they are skipped by their type header, unparsed (a lagging gateway reads them from disk).
-        const type = typeOf(r);
-        if (type !== undefined && type !== 'OrderRouted') continue;
-        const e = fromRecord(r);
-        if (e.type !== 'OrderRouted') continue;
-        const coid = e.data.order.client_order_id;
-        apply(e);
-        const s = orders.get(coid);
-        if (s !== undefined && s !== FINISHED && s.status === 'NEW' && !queued.has(coid)) {
-          queued.add(coid);
-          pending.push({ state: s, causation: e.event_id, trace: traceOf(r) });
-        }
-      }
-      if (pending.length === 0) return [];
-
-      const results = new Map<string, VenueOrderResult>();
-      for (const [env, venue] of Object.entries(opts.venues) as [Order['env'], Venue][]) {
-        const mine = pending.filter((p) => p.state.order.env === env).map((p) => ({ ...p.state.order, ts: p.state.ts }));
-        if (mine.length === 0) continue;
-        for (const o of mine) opts.onSubmit?.(o);
-        for (const res of await venue.submit(mine)) results.set(res.client_order_id, res);
-      }
-
-      const now = wallClockIso();
-      const out: OutRecord[] = [];
-      for (const p of pending) {
-        const order = p.state.order;
-        const envelope = { event_id: eventBase(order), causation: p.causation, recorded_at: now };
-        const sent = results.get(order.client_order_id);
-        // An order no gateway took was never sent: it goes from NEW straight to REJECTED.
-        const command: OrderCommand = sent
-          ? { kind: 'submitted', recovered: sent.recovered, reports: sent.reports, envelope }
-          : { kind: 'reports', reports: noGateway(order, p.state.ts), envelope };
-        const events = oms.decide(command, p.state);
-        // An order whose last event ends it is kept as FINISHED, which is all the gateway keeps of
-        // the fold of a finished order: its fills need no folding (most sim orders end in one batch).
-        if (endsOrder(events[events.length - 1])) orders.set(order.client_order_id, FINISHED);
-        else for (const e of events) apply(e);
-        for (const e of events) out.push(toRecord(e, now, p.trace));
-      }
-      return out;
+    // One batch at a time, even when the consumer hands over several partitions' batches at once:
+    // the next is decided after the venue answered this one (their commits still overlap).
+    handle(batch: LogRecord[]): Promise<OutRecord[]> {
+      const run = inTurn.then(() => decideBatch(batch));
+      inTurn = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
     },
   };
+
+  async function decideBatch(batch: LogRecord[]): Promise<OutRecord[]> {
+    const pending: { state: OrderState; causation: string; trace: string | undefined }[] = [];
+    const queued = new Set<string>();
+    for (const r of batch) {
+      // Only routed orders are work; the gateway's own events were applied when it decided them,
+      // so they are skipped by their type header, unparsed (a lagging gateway reads them from disk).
+      const type = typeOf(r);
+      if (type !== undefined && type !== 'OrderRouted') continue;
+      const e = fromRecord(r);
+      if (e.type !== 'OrderRouted') continue;
+      const coid = e.data.order.client_order_id;
+      apply(e);
+      const s = orders.get(coid);
+      if (s !== undefined && s !== FINISHED && s.status === 'NEW' && !queued.has(coid)) {
+        queued.add(coid);
+        pending.push({ state: s, causation: e.event_id, trace: traceOf(r) });
+      }
+    }
+    if (pending.length === 0) return [];
+
+    const results = new Map<string, VenueOrderResult>();
+    for (const [env, venue] of Object.entries(opts.venues) as [Order['env'], Venue][]) {
+      const mine = pending.filter((p) => p.state.order.env === env).map((p) => ({ ...p.state.order, ts: p.state.ts }));
+      if (mine.length === 0) continue;
+      for (const o of mine) opts.onSubmit?.(o);
+      for (const res of await venue.submit(mine)) results.set(res.client_order_id, res);
+    }
+
+    const now = wallClockIso();
+    const out: OutRecord[] = [];
+    for (const p of pending) {
+      const order = p.state.order;
+      const envelope = { event_id: eventBase(order), causation: p.causation, recorded_at: now };
+      const sent = results.get(order.client_order_id);
+      // An order no gateway took was never sent: it goes from NEW straight to REJECTED.
+      const command: OrderCommand = sent
+        ? { kind: 'submitted', recovered: sent.recovered, reports: sent.reports, envelope }
+        : { kind: 'reports', reports: noGateway(order, p.state.ts), envelope };
+      const events = oms.decide(command, p.state);
+      // An order whose last event ends it is kept as FINISHED, which is all the gateway keeps of
+      // the fold of a finished order: its fills need no folding (most sim orders end in one batch).
+      if (endsOrder(events[events.length - 1])) orders.set(order.client_order_id, FINISHED);
+      else for (const e of events) apply(e);
+      for (const e of events) out.push(toRecord(e, now, p.trace));
+    }
+    return out;
+  }
 }
 
 /** A decided event after which the order is terminal (decided events are legal moves of its state). */

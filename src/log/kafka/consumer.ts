@@ -17,6 +17,9 @@ export interface ConsumerHost {
   commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]>;
 }
 
+/** Partitions whose batches are handled and committed at once (each in its own transaction). */
+const PARTITIONS_IN_FLIGHT = 8;
+
 /** Records handed to one call of handle (a partition's fetch is cut into chunks of this size). */
 const DEFAULT_MAX_BATCH = 500;
 
@@ -33,7 +36,10 @@ export class KafkaStageConsumer implements Consumer {
   private readonly consumer: KConsumer;
   private readonly maxBatch: number;
   private readonly lags = new Map<string, number>();
-  private inFlight = false;
+  /** Units of work in hand (partitions are handled concurrently). */
+  private inFlight = 0;
+  /** The rebuild after the latest join, shared by the partitions' batches that arrive with it. */
+  private preparing: { join: number; done: Promise<boolean> } | undefined;
   private stopping = false;
   private joined = false;
   private roundStartedAt = 0;
@@ -66,7 +72,7 @@ export class KafkaStageConsumer implements Consumer {
   }
 
   busy(): boolean {
-    return this.inFlight;
+    return this.inFlight > 0;
   }
 
   async stop(): Promise<void> {
@@ -103,7 +109,14 @@ export class KafkaStageConsumer implements Consumer {
     try {
       await c.connect();
       await c.subscribe({ topics: this.opts.topics.map((t) => this.log.physical(t)), fromBeginning: true });
-      await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        // Each partition's batch commits in its own transaction (its own transactional id): they
+        // overlap rather than queue. Sinks take theirs one at a time.
+        partitionsConsumedConcurrently: this.opts.positions ? 1 : PARTITIONS_IN_FLIGHT,
+        eachBatch: (p) => this.onBatch(p),
+      });
       if (!this.stopping) await stopped;
     } finally {
       await c.disconnect().catch(() => undefined);
@@ -117,10 +130,8 @@ export class KafkaStageConsumer implements Consumer {
     const topic = this.log.logical(batch.topic);
     if ((this.opts.onAssign || this.opts.positions) && this.preparedFor !== this.joins) {
       const join = this.joins;
-      const assigned = this.assigned;
-      if (this.opts.onAssign && !(await this.guarded(() => this.opts.onAssign!(assigned)))) return;
-      if (this.opts.positions && !(await this.guarded(() => this.seekToSinkPositions(assigned)))) return;
-      this.preparedFor = join;
+      if (this.preparing?.join !== join) this.preparing = { join, done: this.prepare(join, this.assigned) };
+      if (!(await this.preparing.done)) return;
       // Assigned anew meanwhile, or seeked: the batch in hand is stale; the next one counts.
       if (this.preparedFor !== this.joins || payload.isStale() || this.opts.positions) return;
     }
@@ -144,6 +155,14 @@ export class KafkaStageConsumer implements Consumer {
     }
   }
 
+  /** After a join: the stage rebuilds (onAssign), or the sink's positions are sought. Once per join. */
+  private async prepare(join: number, assigned: { topic: string; partition: number }[]): Promise<boolean> {
+    if (this.opts.onAssign && !(await this.guarded(() => this.opts.onAssign!(assigned)))) return false;
+    if (this.opts.positions && !(await this.guarded(() => this.seekToSinkPositions(assigned)))) return false;
+    this.preparedFor = join;
+    return true;
+  }
+
   /** Every assigned partition continues where the sink's stored position says. */
   private async seekToSinkPositions(assigned: { topic: string; partition: number }[]): Promise<void> {
     const stored = await this.opts.positions!(assigned);
@@ -158,7 +177,7 @@ export class KafkaStageConsumer implements Consumer {
    * a failed chunk committed, and a restart resumes from the last transaction.
    */
   private async guarded(work: () => Promise<void>): Promise<boolean> {
-    this.inFlight = true;
+    this.inFlight++;
     try {
       await work();
       return true;
@@ -167,7 +186,7 @@ export class KafkaStageConsumer implements Consumer {
       this.wake();
       return false;
     } finally {
-      this.inFlight = false;
+      this.inFlight--;
     }
   }
 }
