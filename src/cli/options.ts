@@ -19,14 +19,18 @@ export const busOption = () =>
     .choices(['embedded', 'kafka'])
     .default(process.env.FILLSTREAM_BUS ?? 'embedded');
 
-/** Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX, SCHEMA_REGISTRY_URL. */
+/** Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX, SCHEMA_REGISTRY_URL, FILLSTREAM_KAFKA_FETCH_WAIT_MS. */
 export function kafkaOptions(clientId: string): KafkaLogOptions {
   const brokers = (process.env.KAFKA_BROKERS ?? '')
     .split(',')
     .map((b) => b.trim())
     .filter(Boolean);
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: give the Kafka bootstrap servers, e.g. KAFKA_BROKERS=localhost:9092');
-  return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '', schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL || undefined };
+  const wait = process.env.FILLSTREAM_KAFKA_FETCH_WAIT_MS;
+  const fetchWaitMs = wait === undefined || wait === '' ? undefined : Number(wait);
+  if (fetchWaitMs !== undefined && !(Number.isInteger(fetchWaitMs) && fetchWaitMs >= 0))
+    throw new Error(`FILLSTREAM_KAFKA_FETCH_WAIT_MS must be a whole number of ms, got ${wait}`);
+  return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '', schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL || undefined, fetchWaitMs };
 }
 
 /** The Redis projection from the environment: REDIS_URL (the projector runs when set), FILLSTREAM_REDIS_PREFIX. */

@@ -30,7 +30,16 @@ export interface KafkaLogOptions {
   logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
   /** A Confluent-compatible schema registry (SCHEMA_REGISTRY_URL): events are written in its wire format. */
   schemaRegistryUrl?: string;
+  /**
+   * Longest a stage's fetch waits on the broker for new records (FILLSTREAM_KAFKA_FETCH_WAIT_MS,
+   * default 5). Shorter cuts intent → venue latency; an idle process then fetches more often
+   * (measured: a following `run` idles at 8% of a core with 20 ms, 14% with 5 ms, 22% with 2 ms).
+   */
+  fetchWaitMs?: number;
 }
+
+/** See KafkaLogOptions.fetchWaitMs: at 1,000 intents/s, p99 intent → venue went from 71–173 ms (20 ms) to 39–45 ms (5 ms). */
+export const DEFAULT_FETCH_WAIT_MS = 5;
 
 /** Positions of sources outside Kafka (e.g. `source:file:…`) live as records in exec.control. */
 const isExternal = (topic: string) => topic.startsWith('source:');
@@ -450,8 +459,8 @@ export class KafkaLog implements EventLog {
     return this.kafka.consumer({
       groupId,
       readUncommitted: false,
-      // Short fetch waits keep intent-to-venue latency low when traffic is light.
-      maxWaitTimeInMs: 20,
+      // Short fetch waits keep intent-to-venue latency low (KafkaLogOptions.fetchWaitMs).
+      maxWaitTimeInMs: this.opts.fetchWaitMs ?? DEFAULT_FETCH_WAIT_MS,
       allowAutoTopicCreation: false,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
