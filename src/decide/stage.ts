@@ -8,16 +8,12 @@ import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import type { MarketData } from '../market/types.js';
 import { fromRecord, HEADER_INTENT_ID, HEADER_TRACEPARENT, toRecord, traceOf, typeOf } from '../runtime/codec.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
+import { normalizeCommand } from '../normalizer/decide.js';
 import { pretrade } from './decide.js';
 
 export const DECIDE_GROUP = 'decide';
 
-export interface DecideStageOptions {
-  market: MarketData;
-  venuePreference?: readonly string[];
-}
-
-export function decideStage(opts: DecideStageOptions): Stage {
+export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[] }): Stage {
   let state = pretrade.initialState();
   return {
     name: DECIDE_GROUP,
@@ -37,13 +33,7 @@ export function decideStage(opts: DecideStageOptions): Stage {
       // Each event's trace is a child of the event it follows from, as across the separate stages.
       const traces = new Map<string, string | undefined>();
       for (const r of batch) {
-        const command = {
-          raw: r.value,
-          source: { topic: r.topic, partition: r.partition, offset: r.offset },
-          arrived_us: r.timestamp * 1000,
-          market: opts.market,
-          venue_preference: opts.venuePreference,
-        };
+        const command = normalizeCommand(r, opts.market, opts.venuePreference);
         const input = traceOf(r);
         for (const e of pretrade.decide(command, state)) {
           state = pretrade.evolveInPlace(state, e);

@@ -37,6 +37,15 @@ export interface NormalizeIntent {
   venue_preference?: readonly string[];
 }
 
+/** The command for a raw record of exec.intents: its bytes, its position and when it was appended (epoch ms). */
+export function normalizeCommand(
+  r: { value: Buffer; topic: string; partition: number; offset: number; timestamp: number },
+  market: MarketData,
+  venuePreference?: readonly string[],
+): NormalizeIntent {
+  return { raw: r.value, source: { topic: r.topic, partition: r.partition, offset: r.offset }, arrived_us: r.timestamp * 1000, market, venue_preference: venuePreference };
+}
+
 /** What resolving an instrument reads: the listings, and the venue preference for a bare symbol. */
 export type InstrumentContext = Pick<NormalizeIntent, 'market' | 'venue_preference'>;
 

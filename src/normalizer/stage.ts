@@ -5,7 +5,7 @@ import type { MarketData } from '../market/types.js';
 import { fromRecord, HEADER_INTENT_ID, traceOf, typeOf } from '../runtime/codec.js';
 import { decideInto } from '../runtime/decide-into.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
-import { normalizer } from './decide.js';
+import { normalizeCommand, normalizer } from './decide.js';
 
 export interface NormalizerOptions {
   market: MarketData;
@@ -28,14 +28,7 @@ export function normalizerStage(opts: NormalizerOptions): Stage {
       const out: OutRecord[] = [];
       const now = wallClockIso();
       for (const r of batch) {
-        const command = {
-          raw: r.value,
-          source: { topic: r.topic, partition: r.partition, offset: r.offset },
-          arrived_us: r.timestamp * 1000,
-          market: opts.market,
-          venue_preference: opts.venuePreference,
-        };
-        state = decideInto(normalizer, state, command, out, now, traceOf(r));
+        state = decideInto(normalizer, state, normalizeCommand(r, opts.market, opts.venuePreference), out, now, traceOf(r));
       }
       return out;
     },

@@ -3,7 +3,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import assert from 'node:assert/strict';
+import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import { generateIntents, type GenerateOptions } from '../../src/tools/generate.js';
+import { openSimVenue } from '../../src/venues/sim/index.js';
 import './services.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -48,4 +51,16 @@ export function runAndKill(args: string[], afterMs: number): Promise<{ killed: b
       res({ killed: signal === 'SIGKILL', status });
     });
   });
+}
+
+/** The simulated venue's own journal in a data dir: `orders` client order ids, each placed exactly once. */
+export async function assertPlacedOnce(dataDir: string, orders: number): Promise<void> {
+  const venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market: createSyntheticMarket({ seed: 1 }) });
+  try {
+    const placed = venue.journalCounts();
+    assert.equal(placed.size, orders);
+    for (const [coid, n] of placed) assert.equal(n, 1, `client order ${coid} placed ${n} times`);
+  } finally {
+    await venue.close();
+  }
 }

@@ -8,11 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '../../src/domain/events.js';
-import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import { accountKey } from '../../src/assembly/run.js';
 import type { Summary } from '../../src/projections/view.js';
-import { openSimVenue } from '../../src/venues/sim/index.js';
-import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
+import { assertPlacedOnce, CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
 import { kafkaBrokers, unframed } from '../helpers/kafka.js';
 
 const brokers = kafkaBrokers();
@@ -117,14 +115,7 @@ test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: on
     await stopAll(procs);
   }
   // The venue's own journal: each client order id placed exactly once, across the gateway's restart.
-  const venue = await openSimVenue({ dir: join(dirs.gateway, 'venue-sim'), market: createSyntheticMarket({ seed: 1 }) });
-  try {
-    const placed = venue.journalCounts();
-    assert.equal(placed.size, embedded.orders);
-    for (const [coid, n] of placed) assert.equal(n, 1, `client order ${coid} placed ${n} times`);
-  } finally {
-    await venue.close();
-  }
+  await assertPlacedOnce(dirs.gateway, embedded.orders);
 });
 
 test('poison messages from upstream go to exec.dlq with a reason and never block their partition', async () => {
@@ -238,14 +229,7 @@ test('the fused decide stage as its own process: a second instance joins mid-str
   } finally {
     await stopAll(procs);
   }
-  const venue = await openSimVenue({ dir: join(work, 'fd-gateway', 'venue-sim'), market: createSyntheticMarket({ seed: 1 }) });
-  try {
-    const placed = venue.journalCounts();
-    assert.equal(placed.size, embedded.orders);
-    for (const [coid, n] of placed) assert.equal(n, 1, `client order ${coid} placed ${n} times`);
-  } finally {
-    await venue.close();
-  }
+  await assertPlacedOnce(join(work, 'fd-gateway'), embedded.orders);
 });
 
 function spawnStage(name: string, dataDir: string): ChildProcess {
