@@ -2,7 +2,7 @@
 // the environment, and the log a read-only command folds.
 import { InvalidArgumentError, Option } from 'commander';
 import { openLogReadOnly } from '../assembly/run.js';
-import { KAFKA_TOPICS, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
+import { KAFKA_TOPICS, kafkaClientOf, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
 import { DEFAULT_REDIS_PREFIX } from '../projections/redis/keys.js';
 
@@ -19,7 +19,10 @@ export const busOption = () =>
     .choices(['embedded', 'kafka'])
     .default(process.env.FILLSTREAM_BUS ?? 'embedded');
 
-/** Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX, SCHEMA_REGISTRY_URL, FILLSTREAM_KAFKA_FETCH_WAIT_MS. */
+/**
+ * Kafka settings from the environment: KAFKA_BROKERS (required), FILLSTREAM_TOPIC_PREFIX, SCHEMA_REGISTRY_URL,
+ * FILLSTREAM_KAFKA_FETCH_WAIT_MS, FILLSTREAM_KAFKA_CLIENT (kafkajs, the default, or platformatic: @platformatic/kafka).
+ */
 export function kafkaOptions(clientId: string): KafkaLogOptions {
   const brokers = (process.env.KAFKA_BROKERS ?? '')
     .split(',')
@@ -30,7 +33,14 @@ export function kafkaOptions(clientId: string): KafkaLogOptions {
   const fetchWaitMs = wait === undefined || wait === '' ? undefined : Number(wait);
   if (fetchWaitMs !== undefined && !(Number.isInteger(fetchWaitMs) && fetchWaitMs >= 0))
     throw new Error(`FILLSTREAM_KAFKA_FETCH_WAIT_MS must be a whole number of ms, got ${wait}`);
-  return { brokers, clientId, topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '', schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL || undefined, fetchWaitMs };
+  return {
+    brokers,
+    clientId,
+    topicPrefix: process.env.FILLSTREAM_TOPIC_PREFIX ?? '',
+    schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL || undefined,
+    fetchWaitMs,
+    client: kafkaClientOf({}),
+  };
 }
 
 /** The Redis projection from the environment: REDIS_URL (the projector runs when set), FILLSTREAM_REDIS_PREFIX. */

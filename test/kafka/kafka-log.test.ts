@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '../../src/domain/events.js';
-import { createTopics, KAFKA_TOPICS, openKafkaLog, type KafkaLog } from '../../src/log/kafka/index.js';
+import { createTopics, KAFKA_TOPICS, openKafkaLog, type KafkaEventLog } from '../../src/log/kafka/index.js';
 import type { LogRecord } from '../../src/log/types.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/log-fixtures.js';
@@ -17,7 +17,7 @@ const admin = kafka.admin();
 before(() => admin.connect());
 after(() => admin.disconnect());
 
-async function freshLog(partitions = 3): Promise<{ log: KafkaLog; prefix: string }> {
+async function freshLog(partitions = 3): Promise<{ log: KafkaEventLog; prefix: string }> {
   const prefix = `t${randomUUID().slice(0, 8)}.`;
   await createTopics(admin, { prefix, partitions, replicationFactor: 1, retentionMs: -1 });
   return { log: await openKafkaLog({ brokers, topicPrefix: prefix, logLevel: 'nothing' }, KAFKA_TOPICS), prefix };
@@ -186,7 +186,7 @@ test('readers never see an aborted transaction', async () => {
 });
 
 /** One past the last data record of a partition (the high watermark also counts transaction markers). */
-async function lastDataOffsetPlusOne(log: KafkaLog, topic: string, partition: number): Promise<number> {
+async function lastDataOffsetPlusOne(log: KafkaEventLog, topic: string, partition: number): Promise<number> {
   let last = -1;
   await log.scan([topic], (r) => {
     if (r.partition === partition) last = r.offset;

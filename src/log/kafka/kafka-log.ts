@@ -15,47 +15,27 @@ import {
   type TopicMessages,
 } from 'kafkajs';
 import { CONTROL_TOPIC } from '../../domain/events.js';
-import type { ConsumeOptions, Consumer, EventLog, LogPosition, LogRecord, OutRecord } from '../types.js';
+import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from '../types.js';
 import { KafkaStageConsumer } from './consumer.js';
 import { toLogRecord } from './records.js';
-import { RegistryWire, registeredTopics, stripAll, WIRE_HEADER_BYTES } from './registry.js';
+import { RegistryWire, registeredTopics, stripAll } from './registry.js';
+import {
+  kafkaClientOf,
+  MAX_TXN_ATTEMPTS,
+  positionKey,
+  READ_STALL_MS,
+  requestChunks,
+  txIdFor,
+  withPositionRecords,
+  isExternal,
+  type KafkaEventLog,
+  DEFAULT_FETCH_WAIT_MS,
+  type KafkaLogOptions,
+} from './common.js';
 
-export interface KafkaLogOptions {
-  brokers: string[];
-  clientId?: string;
-  /** Prepended to every topic name (FILLSTREAM_TOPIC_PREFIX). */
-  topicPrefix?: string;
-  /** Prepended to transactional ids, which are `<prefix><group>.<topic>.<partition>`. */
-  transactionalIdPrefix?: string;
-  logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
-  /** A Confluent-compatible schema registry (SCHEMA_REGISTRY_URL): events are written in its wire format. */
-  schemaRegistryUrl?: string;
-  /**
-   * Longest a stage's fetch waits on the broker for new records (FILLSTREAM_KAFKA_FETCH_WAIT_MS,
-   * default 5). Shorter cuts intent → venue latency; an idle process then fetches more often
-   * (measured: a following `run` idles at 8% of a core with 20 ms, 14% with 5 ms, 22% with 2 ms).
-   */
-  fetchWaitMs?: number;
-}
+export { DEFAULT_FETCH_WAIT_MS };
 
-/** See KafkaLogOptions.fetchWaitMs: at 1,000 intents/s, p99 intent → venue went from 71–173 ms (20 ms) to 39–45 ms (5 ms). */
-export const DEFAULT_FETCH_WAIT_MS = 5;
-
-/** Positions of sources outside Kafka (e.g. `source:file:…`) live as records in exec.control. */
-const isExternal = (topic: string) => topic.startsWith('source:');
-const positionKey = (group: string, p: LogPosition) => `position/${group}/${p.topic}/${p.partition}`;
-
-/** Most bytes of records per produce request (the broker's default message.max.bytes is 1 MB). */
-const REQUEST_BYTES = 512 * 1024;
-
-function sizeOf(r: OutRecord): number {
-  let n = 64 + WIRE_HEADER_BYTES + (typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length) + (r.key === null ? 0 : r.key.length);
-  if (r.headers) for (const k in r.headers) n += k.length + r.headers[k].length + 8;
-  return n;
-}
-
-/** Tries of one transaction whose sends the broker refused with a retriable error. */
-const MAX_TXN_ATTEMPTS = 20;
+export type { KafkaLogOptions, KafkaEventLog };
 
 const isRetriable = (e: unknown) => typeof e === 'object' && e !== null && (e as { retriable?: unknown }).retriable === true;
 
@@ -69,11 +49,9 @@ function offsetTopics(offsets: LogPosition[], physical: (t: string) => string): 
   return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
-/** Gives up a scan or read that makes no progress for this long. */
-const READ_STALL_MS = 30_000;
-
-export class KafkaLog implements EventLog {
+export class KafkaLog implements KafkaEventLog {
   readonly kind = 'kafka' as const;
+  readonly client = 'kafkajs' as const;
   readonly kafka: Kafka;
   readonly prefix: string;
   private readonly txPrefix: string;
@@ -198,14 +176,10 @@ export class KafkaLog implements EventLog {
    */
   private async sendAll(sender: Pick<Producer, 'sendBatch'>, records: readonly OutRecord[]): Promise<LogPosition[]> {
     const out: LogPosition[] = [];
-    for (let i = 0; i < records.length;) {
-      let j = i;
-      let bytes = 0;
-      while (j < records.length && (j === i || bytes + sizeOf(records[j]) <= REQUEST_BYTES)) bytes += sizeOf(records[j++]);
-      const { topicMessages, slots } = this.toMessages(records.slice(i, j));
+    for (const chunk of requestChunks(records)) {
+      const { topicMessages, slots } = this.toMessages(chunk);
       const meta = await sender.sendBatch({ topicMessages, acks: -1 });
       for (const p of this.positions(slots, meta)) out.push(p);
-      i = j;
     }
     return out;
   }
@@ -223,7 +197,7 @@ export class KafkaLog implements EventLog {
    * partition (the first offset), so a newer owner of that partition fences an older one.
    */
   private txIdFor(group: string, input: { topic: string; partition: number } | undefined): string {
-    return input ? `${this.txPrefix}${group}.${input.topic}.${input.partition}` : `${this.txPrefix}${group}`;
+    return txIdFor(this.txPrefix, group, input);
   }
 
   /**
@@ -243,10 +217,7 @@ export class KafkaLog implements EventLog {
   async commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]> {
     const txId = this.txIdFor(group, offsets[0]);
     const producer = await this.txProducer(txId);
-    const external = offsets.filter((o) => isExternal(o.topic));
-    const internal = offsets.filter((o) => !isExternal(o.topic));
-    const all: OutRecord[] = [...records];
-    for (const o of external) all.push({ topic: CONTROL_TOPIC, key: positionKey(group, o), value: JSON.stringify({ group, ...o }) });
+    const { all, internal } = withPositionRecords(group, offsets, records, CONTROL_TOPIC);
     for (let attempt = 1; ; attempt++) {
       const txn = await producer.transaction();
       let positions: LogPosition[];
@@ -504,6 +475,11 @@ export const stderrLogger = () => (entry: { namespace: string; level: number; la
   process.stderr.write(`${JSON.stringify({ level: entry.label, source: 'kafkajs', namespace: entry.namespace, message, ...rest })}\n`);
 };
 
-export function openKafkaLog(opts: KafkaLogOptions, topics: readonly string[]): Promise<KafkaLog> {
+/** The Kafka log on the client the options (or FILLSTREAM_KAFKA_CLIENT) name; kafkajs by default. */
+export async function openKafkaLog(opts: KafkaLogOptions, topics: readonly string[]): Promise<KafkaEventLog> {
+  if (kafkaClientOf(opts) === 'platformatic') {
+    const { PlatformaticKafkaLog } = await import('./platformatic-log.js');
+    return PlatformaticKafkaLog.open(opts, topics);
+  }
   return KafkaLog.open(opts, topics);
 }

@@ -1,4 +1,4 @@
-// Kafka messages as the log seam's records.
+// Kafka messages (kafkajs, @platformatic/kafka) as the log seam's records.
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { LogRecord } from '../types.js';
 
@@ -37,4 +37,19 @@ export function dropKafkajsTimerWarning(): void {
   process.on('warning', (w) => {
     if (w.name !== 'TimeoutNegativeWarning') process.stderr.write(`(node:${process.pid}) ${w.name}: ${w.message}\n`);
   });
+}
+
+/** A record as @platformatic/kafka's fetch parses it (the batch gives its offset and timestamp). */
+export interface RawKafkaRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: [Buffer | null, Buffer | null][];
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export function rawToLogRecord(topic: string, partition: number, offset: number, timestamp: number, r: RawKafkaRecord): LogRecord {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of r.headers) if (k !== null) headers[k.toString()] = v === null ? '' : v.toString();
+  return { topic, partition, offset, key: r.key === null ? null : r.key.toString(), value: r.value ?? EMPTY, headers, timestamp };
 }
