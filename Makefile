@@ -30,10 +30,15 @@ build: deps
 run: build
 	node dist/cli/main.js run --data-dir $(DATA) --intents examples/intents.ndjson --policy examples/policy.json --until-idle
 
+# The test files that need Kafka: `make test` runs them a second time on @platformatic/kafka
+# (FILLSTREAM_KAFKA_CLIENT=platformatic), after the whole suite on the default client, with the same services.
+KAFKA_TESTS := $(sort $(wildcard test/kafka/*.test.ts)) test/redis/kafka-projector.test.ts
+
 # External services (Kafka, a schema registry, Redis, ClickHouse) come from infra/dev/services.sh, which also installs
 # the tools the tests call (kcat): reused when already running, else started here and stopped
 # afterwards whatever the outcome (EXIT trap; the tests' exit status is kept). Its own state file,
 # so a broker from `make services-up` outlives the test run.
+
 test: build
 	npx tsc -p tsconfig.test.json
 	@$(MAKE) --no-print-directory lint
@@ -41,7 +46,10 @@ test: build
 	trap 'infra/dev/services.sh down' EXIT; \
 	service_env=$$(infra/dev/services.sh up) || exit $$?; \
 	set -a; eval "$$service_env"; set +a; \
-	node --import tsx --test --test-concurrency=1 --test-reporter=spec $$(find test -name '*.test.ts' | sort)
+	node --import tsx --test --test-concurrency=1 --test-reporter=spec $$(find test -name '*.test.ts' | sort); status=$$?; \
+	echo "== the Kafka tests again on @platformatic/kafka (FILLSTREAM_KAFKA_CLIENT=platformatic) =="; \
+	FILLSTREAM_KAFKA_CLIENT=platformatic node --import tsx --test --test-concurrency=1 --test-reporter=spec $(KAFKA_TESTS) || status=1; \
+	exit $$status
 
 # Prints only KEY=value lines, e.g. eval "$(make -s services-up)"; services-down stops what it started.
 services-up:

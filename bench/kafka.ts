@@ -7,7 +7,9 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ALL_TOPICS, TOPICS } from '../src/domain/events.js';
-import { createTopics, KAFKA_TOPICS, openKafkaLog, type KafkaLogOptions } from '../src/log/kafka/index.js';
+import { Consumer as PConsumer, Producer as PProducer, compatibilityPartitioner } from '@platformatic/kafka';
+import { createTopics, KAFKA_TOPICS, openKafkaLog, type KafkaClientName, type KafkaLogOptions } from '../src/log/kafka/index.js';
+import { fetchRound } from '../src/log/kafka/platformatic-fetch.js';
 import { intakeFile } from '../src/intake/intake.js';
 import { accountKey, DEFAULT_STAGES, MAX_PIPELINE_BACKLOG, startPipeline, type StageName } from '../src/assembly/run.js';
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
@@ -30,7 +32,7 @@ function brokers(): string[] {
   return b;
 }
 
-async function freshTopics(): Promise<KafkaLogOptions> {
+async function freshTopics(client: KafkaClientName): Promise<KafkaLogOptions> {
   const prefix = `bench${randomUUID().slice(0, 8)}.`;
   const admin = new Kafka({ clientId: 'fillstream-bench', brokers: brokers(), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -39,7 +41,7 @@ async function freshTopics(): Promise<KafkaLogOptions> {
   } finally {
     await admin.disconnect();
   }
-  return { brokers: brokers(), topicPrefix: prefix, clientId: 'fillstream-bench' };
+  return { brokers: brokers(), topicPrefix: prefix, clientId: 'fillstream-bench', client };
 }
 
 /** The intents file through `stages` in one process, the intake producing it to exec.intents; returns intents/s. */
@@ -61,12 +63,13 @@ async function throughputOf(work: string, kafka: KafkaLogOptions, stages: readon
  * The pipeline in one process as `run --bus kafka` runs it (the fused decide stage and the
  * gateway), then the same with the four stages apart; then a replay of the first run's topics.
  */
-export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promise<void> {
-  const split = await throughputOf(work, await freshTopics(), ['normalizer', 'risk', 'router', 'gateway']);
-  const kafka = await freshTopics();
+export async function kafkaThroughputAndReplay(work: string, emit: Emit, client: KafkaClientName): Promise<void> {
+  const split = await throughputOf(work, await freshTopics(client), ['normalizer', 'risk', 'router', 'gateway']);
+  const kafka = await freshTopics(client);
   const fused = await throughputOf(work, kafka, undefined);
   emit({
     bench: 'kafka_throughput',
+    kafka_client: client,
     intents: INTENTS,
     partitions: PARTITIONS,
     stages: DEFAULT_STAGES.kafka.join(','),
@@ -86,6 +89,7 @@ export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promis
     const rs = (performance.now() - r0) / 1000;
     emit({
       bench: 'kafka_replay',
+      kafka_client: client,
       events: view.events,
       seconds: +rs.toFixed(3),
       kafka_replay_events_per_sec: Math.round(view.events / rs),
@@ -96,10 +100,13 @@ export async function kafkaThroughputAndReplay(work: string, emit: Emit): Promis
   }
 }
 
-/** Each stage as its own `fillstream stage` process; intents produced up front by an agent. */
-export async function kafkaMultiprocess(work: string, emit: Emit): Promise<void> {
-  const kafka = await freshTopics();
-  const env = { ...process.env, KAFKA_BROKERS: kafka.brokers.join(','), FILLSTREAM_TOPIC_PREFIX: kafka.topicPrefix };
+/**
+ * Each stage as its own `fillstream stage` process on the given client; intents produced up front
+ * by an agent, and the orders counted, with kafkajs whichever client the stages use.
+ */
+export async function kafkaMultiprocess(work: string, emit: Emit, kafkaClient: KafkaClientName): Promise<void> {
+  const kafka = await freshTopics(kafkaClient);
+  const env = { ...process.env, KAFKA_BROKERS: kafka.brokers.join(','), FILLSTREAM_TOPIC_PREFIX: kafka.topicPrefix, FILLSTREAM_KAFKA_CLIENT: kafkaClient };
   const lines = [...generateIntents({ count: INTENTS, seed: 3, stepMs: 10, idPrefix: 'm' })];
   const procs: ChildProcess[] = [];
   const client = new Kafka({ clientId: 'fillstream-bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
@@ -137,6 +144,7 @@ export async function kafkaMultiprocess(work: string, emit: Emit): Promise<void>
     const seconds = (lastSubmitAt - t0) / 1000;
     emit({
       bench: 'kafka_multiprocess',
+      kafka_client: kafkaClient,
       intents: INTENTS,
       orders: expected,
       partitions: PARTITIONS,
@@ -169,11 +177,12 @@ async function ordersOnEmbedded(work: string, lines: string[]): Promise<number> 
 }
 
 /** Intent → venue latency at 1,000/s (BENCH_LATENCY_RATE) and at 100/s, where the CPU is mostly idle. */
-export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
-  const busy = await latencyAt(work, LATENCY_RATE, LATENCY_INTENTS, LATENCY_WARMUP);
-  const light = await latencyAt(work, 100, 1_000, 200);
+export async function kafkaLatency(work: string, emit: Emit, client: KafkaClientName): Promise<void> {
+  const busy = await latencyAt(work, LATENCY_RATE, LATENCY_INTENTS, LATENCY_WARMUP, client);
+  const light = await latencyAt(work, 100, 1_000, 200, client);
   emit({
     bench: 'kafka_latency',
+    kafka_client: client,
     rate_per_sec: LATENCY_RATE,
     intents: LATENCY_INTENTS,
     orders_measured: busy.length,
@@ -184,8 +193,8 @@ export async function kafkaLatency(work: string, emit: Emit): Promise<void> {
 }
 
 /** Paced producer at `rate`; latency from each intent's scheduled time to its venue submit (the linger counts). */
-async function latencyAt(work: string, rate: number, intents: number, warmup: number): Promise<number[]> {
-  const kafka = await freshTopics();
+async function latencyAt(work: string, rate: number, intents: number, warmup: number, client: KafkaClientName): Promise<number[]> {
+  const kafka = await freshTopics(client);
   const dataDir = join(work, 'kafka-latency');
   rmSync(dataDir, { recursive: true, force: true });
   const sampler = new LatencySampler(warmup);
@@ -222,36 +231,51 @@ async function latencyAt(work: string, rate: number, intents: number, warmup: nu
   return samples;
 }
 
+const FLOOR_RECORDS = 50_000;
+const FLOOR_VALUE = 'x'.repeat(530);
+const floorHeaders = (n: number) => ({
+  type: 'OrderFilled',
+  intent_id: `i${n}`,
+  client_order_id: 'fs0123456789abcdef0123456789abcd',
+  traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+});
+const cpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
 /**
- * What the Kafka client alone costs here: CPU per record to produce (kafkajs, idempotent, batches
- * of 500, the headers fillstream's events carry) and to consume, with no pipeline at all; and the
+ * What the Kafka client alone costs here: CPU per record to produce (idempotent, batches of 500,
+ * the headers fillstream's events carry) and to consume, with no pipeline at all; and the
  * intents/s one process could reach if it did nothing but that for the ~7.4 records it writes and
- * ~8.4 it reads per intent.
+ * ~8.4 it reads per intent. On @platformatic/kafka, consuming is measured twice: with the library's
+ * own consumer stream, and with the group-less fetches fillstream's log uses (the ceiling uses these).
  */
-export async function kafkaClientFloor(emit: Emit): Promise<void> {
-  const kafka = await freshTopics();
-  const client = new Kafka({ clientId: 'fillstream-bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+export async function kafkaClientFloor(emit: Emit, client: KafkaClientName): Promise<void> {
+  const kafka = await freshTopics(client);
   const topic = kafka.topicPrefix + TOPICS.audit;
-  const N = 50_000;
-  const value = 'x'.repeat(530);
+  const f = client === 'kafkajs' ? await kafkajsFloor(kafka, topic) : await platformaticFloor(kafka, topic);
+  const perIntent = 7.4 * f.produceUs + 8.4 * f.consumeUs;
+  emit({
+    bench: 'kafka_client_floor',
+    kafka_client: client,
+    records: FLOOR_RECORDS,
+    produce_cpu_us_per_record: +f.produceUs.toFixed(1),
+    consume_cpu_us_per_record: +f.consumeUs.toFixed(1),
+    ...(f.streamUs === undefined ? {} : { consume_stream_cpu_us_per_record: +f.streamUs.toFixed(1) }),
+    client_cpu_us_per_intent: Math.round(perIntent),
+    ceiling_intents_per_sec_one_process: Math.round(1e6 / perIntent),
+  });
+}
+
+async function kafkajsFloor(kafka: KafkaLogOptions, topic: string): Promise<{ produceUs: number; consumeUs: number; streamUs?: number }> {
+  const client = new Kafka({ clientId: 'fillstream-bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  const N = FLOOR_RECORDS;
   const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const cpu = () => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  };
   let c0 = cpu();
   for (let i = 0; i < N; i += 500) {
-    const messages = Array.from({ length: 500 }, (_, j) => ({
-      key: 'acct-1',
-      value,
-      headers: {
-        type: 'OrderFilled',
-        intent_id: `i${i + j}`,
-        client_order_id: 'fs0123456789abcdef0123456789abcd',
-        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-      },
-    }));
+    const messages = Array.from({ length: 500 }, (_, j) => ({ key: 'acct-1', value: FLOOR_VALUE, headers: floorHeaders(i + j) }));
     await producer.send({ topic, acks: -1, messages });
   }
   const produceUs = (cpu() - c0) / N;
@@ -271,13 +295,52 @@ export async function kafkaClientFloor(emit: Emit): Promise<void> {
   });
   const consumeUs = (cpu() - c0) / N;
   await consumer.disconnect();
-  const perIntent = 7.4 * produceUs + 8.4 * consumeUs;
-  emit({
-    bench: 'kafka_client_floor',
-    records: N,
-    produce_cpu_us_per_record: +produceUs.toFixed(1),
-    consume_cpu_us_per_record: +consumeUs.toFixed(1),
-    client_cpu_us_per_intent: Math.round(perIntent),
-    ceiling_intents_per_sec_one_process: Math.round(1e6 / perIntent),
+  return { produceUs, consumeUs };
+}
+
+async function platformaticFloor(kafka: KafkaLogOptions, topic: string): Promise<{ produceUs: number; consumeUs: number; streamUs: number }> {
+  const base = { clientId: 'fillstream-bench', bootstrapBrokers: kafka.brokers };
+  const N = FLOOR_RECORDS;
+  const producer = new PProducer({ ...base, idempotent: true, partitioner: compatibilityPartitioner });
+  const key = Buffer.from('acct-1');
+  const value = Buffer.from(FLOOR_VALUE);
+  let c0 = cpu();
+  for (let i = 0; i < N; i += 500) {
+    const messages = Array.from({ length: 500 }, (_, j) => {
+      const headers = new Map<Buffer, Buffer>();
+      for (const [k, v] of Object.entries(floorHeaders(i + j))) headers.set(Buffer.from(k), Buffer.from(v));
+      return { topic, key, value, headers };
+    });
+    await producer.send({ messages });
+  }
+  const produceUs = (cpu() - c0) / N;
+  await producer.close();
+  // The library's consumer stream, as an application would read.
+  const consumer = new PConsumer({ ...base, groupId: `${kafka.topicPrefix}floor`, autocommit: false, maxWaitTime: 100 });
+  let n = 0;
+  c0 = cpu();
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest' });
+  await new Promise<void>((done, fail) => {
+    stream.on('data', () => {
+      if (++n === N) done();
+    });
+    stream.on('error', fail);
   });
+  const streamUs = (cpu() - c0) / N;
+  await stream.close();
+  await consumer.close();
+  // The log's own reads: group-less fetches, records built as the pipeline gets them.
+  const reader = new PConsumer({ ...base, groupId: `${kafka.topicPrefix}floor-fetch` });
+  const partitions = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, offset: 0 }));
+  n = 0;
+  c0 = cpu();
+  while (n < N) {
+    for (const f of await fetchRound(reader, (t) => t, partitions, 100)) {
+      n += f.records.length;
+      partitions.find((p) => p.partition === f.partition)!.offset = f.next;
+    }
+  }
+  const consumeUs = (cpu() - c0) / N;
+  await reader.close();
+  return { produceUs, consumeUs, streamUs };
 }

@@ -18,6 +18,7 @@ import { createSyntheticMarket } from '../src/market/synthetic.js';
 import { generateIntents } from '../src/tools/generate.js';
 import { LatencySampler, latencyFigures } from './stats.js';
 import { kafkaClientFloor, kafkaLatency, kafkaMultiprocess, kafkaThroughputAndReplay } from './kafka.js';
+import { KAFKA_CLIENTS, kafkaClientOf, type KafkaClientName } from '../src/log/kafka/index.js';
 import { redisProjection } from './redis.js';
 import { clickhouseRowsPerSec } from './audit.js';
 
@@ -268,17 +269,32 @@ else if (part === 'latency') await latency(dir);
 else if (part === 'replay') await replay(dir);
 else if (part === 'write_floor') await writeFloor(dir);
 else if (part === 'replay_floor') await replayFloor(dir);
-else if (part === 'kafka_throughput') await kafkaThroughputAndReplay(dir, emit);
-else if (part === 'kafka_multiprocess') await kafkaMultiprocess(dir, emit);
-else if (part === 'kafka_latency') await kafkaLatency(dir, emit);
-else if (part === 'kafka_client_floor') await kafkaClientFloor(emit);
-else if (part === 'redis') await redisProjection(dir, emit);
+else if (part?.startsWith('kafka_')) {
+  // `kafka_<part>:<client>`: each Kafka part on one client (kafkajs when none is named).
+  const [name, client] = part.split(':');
+  const c = kafkaClientOf({ client: client as KafkaClientName | undefined }, 'kafkajs');
+  if (name === 'kafka_throughput') await kafkaThroughputAndReplay(dir, emit, c);
+  else if (name === 'kafka_multiprocess') await kafkaMultiprocess(dir, emit, c);
+  else if (name === 'kafka_latency') await kafkaLatency(dir, emit, c);
+  else if (name === 'kafka_client_floor') await kafkaClientFloor(emit, c);
+  else throw new Error(`no bench part ${part}`);
+} else if (part === 'redis') await redisProjection(dir, emit);
 else if (part === 'clickhouse') await clickhouseRowsPerSec(emit);
 else {
   const work = mkdtempSync(join(tmpdir(), 'fillstream-bench-'));
   try {
     // The Kafka parts run when a broker is configured (`make bench` starts one).
-    const kafka = process.env.KAFKA_BROKERS ? ['kafka_throughput', 'kafka_latency', 'kafka_multiprocess', 'kafka_client_floor'] : [];
+    // Each on both clients, alternating (kafkajs first, then the other way round in the next round):
+    // BENCH_KAFKA_ROUNDS rounds (1 unless set), BENCH_KAFKA_CLIENTS to run fewer clients.
+    const rounds = Number(process.env.BENCH_KAFKA_ROUNDS ?? 1);
+    const clients = process.env.BENCH_KAFKA_CLIENTS?.split(',') ?? [...KAFKA_CLIENTS];
+    const kafka = process.env.KAFKA_BROKERS
+      ? Array.from({ length: rounds }, (_, r) =>
+          ['kafka_throughput', 'kafka_latency', 'kafka_multiprocess', 'kafka_client_floor'].flatMap((n) =>
+            (r % 2 === 0 ? clients : [...clients].reverse()).map((c) => `${n}:${c}`),
+          ),
+        ).flat()
+      : [];
     const redis = process.env.REDIS_URL ? ['redis'] : [];
     const clickhouse = process.env.CLICKHOUSE_URL ? ['clickhouse'] : [];
     const only = process.env.BENCH_ONLY?.split(',');
@@ -294,7 +310,7 @@ else {
       ...kafka,
       ...redis,
       ...clickhouse,
-    ].filter((n) => !only || only.includes(n))) {
+    ].filter((n) => !only || only.includes(n.split(':')[0]))) {
       const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), name, work], { stdio: ['ignore', 'inherit', 'inherit'] });
       if (r.status !== 0) throw new Error(`bench part ${name} failed with status ${r.status}`);
     }

@@ -296,6 +296,11 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
         retryDelay: backoff(5, 200),
         partitioner: compatibilityPartitioner,
         autocreateTopics: false,
+        // "No producer id yet": the library otherwise asks for producer id 0, epoch 0, which the
+        // broker takes for an older producer of this transactional id and refuses (PRODUCER_FENCED)
+        // whenever the id was used before, as by the previous run of the stage.
+        producerId: -1n,
+        producerEpoch: -1,
       });
       p = producer.beginTransaction().then(async (t) => {
         await t.cancel();
