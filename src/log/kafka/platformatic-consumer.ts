@@ -4,7 +4,7 @@
 // partition's next offset in one transaction, as the kafkajs consumer (consumer.ts) does.
 import type { Consumer as PConsumer } from '@platformatic/kafka';
 import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from '../types.js';
-import { DEFAULT_MAX_BATCH, MARKER_GRACE_MS, sleep } from './common.js';
+import { DEFAULT_MAX_BATCH, MARKER_GRACE_MS } from './common.js';
 import { fetchRound, type FetchWant } from './platformatic-fetch.js';
 
 /** What a stage consumer needs of its log (PlatformaticKafkaLog). */

@@ -48,7 +48,7 @@ export async function fetchRound(consumer: PConsumer, physical: (topic: string) 
     byId.set(tm.id, w.topic);
     wanted.set(`${w.topic}\u0000${w.partition}`, w);
     let topics = byNode.get(leader);
-    if (!topics) byNode.set(leader, (topics = new Map()));
+    if (!topics) byNode.set(leader, (topics = new Map<string, FetchRequestTopic>()));
     let t = topics.get(tm.id);
     if (!t) topics.set(tm.id, (t = { topicId: tm.id, partitions: [] }));
     t.partitions.push({ partition: w.partition, fetchOffset: BigInt(w.offset), partitionMaxBytes: PARTITION_MAX_BYTES, currentLeaderEpoch: -1, lastFetchedEpoch: -1 });

@@ -473,7 +473,10 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
   async close(): Promise<void> {
     const consumers = [...this.consumers];
     await Promise.allSettled(consumers.map((c) => c.stop()));
-    await Promise.race([Promise.allSettled(consumers.map((c) => c.done)), sleep(10_000)]);
+    // At most 10 s for the batches in hand; the timer must not hold the process open afterwards.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(consumers.map((c) => c.done)), new Promise<void>((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
     const txs = await Promise.allSettled([...this.txProducers.values()]);
     await Promise.allSettled(txs.map((p) => (p.status === 'fulfilled' ? p.value.close() : undefined)));
     await this.producer.close().catch(() => undefined);
