@@ -91,7 +91,7 @@ export async function fetchRound(consumer: PConsumer, physical: (topic: string) 
  * abort marker. (The library filters aborted ranges itself only when their marker is in the same
  * response, and keeps one range per producer, so this does the whole job again.)
  */
-function collect(f: Fetched, from: number, batches: RecordsBatch[], abortedTxns: { producerId: bigint; firstOffset: bigint }[]): void {
+export function collect(f: Fetched, from: number, batches: RecordsBatch[], abortedTxns: { producerId: bigint; firstOffset: bigint }[]): void {
   const pending = [...abortedTxns].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
   const aborted = new Set<bigint>();
   for (const batch of batches) {
