@@ -5,13 +5,15 @@
 import type { Consumer as PConsumer } from '@platformatic/kafka';
 import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from '../types.js';
 import { DEFAULT_MAX_BATCH, MARKER_GRACE_MS } from './common.js';
-import { fetchRound, type FetchWant } from './platformatic-fetch.js';
+import { fetchRound, type Fetched, type FetchWant } from './platformatic-fetch.js';
 
 /** What a stage consumer needs of its log (PlatformaticKafkaLog). */
 export interface PlatformaticConsumerHost {
   newConsumer(groupId: string): PConsumer;
   /** performance.now() of this process's last write. */
   readonly lastWriteAt: number;
+  /** Longest a fetch waits on the broker for new records (KafkaLogOptions.fetchWaitMs). */
+  readonly fetchWaitMs: number;
   physical(topic: string): string;
   logical(physical: string): string;
   unwrap(records: LogRecord[]): Promise<void> | void;
@@ -20,8 +22,8 @@ export interface PlatformaticConsumerHost {
   startOffsets(group: string, partitions: { topic: string; partition: number }[]): Promise<number[]>;
 }
 
-/** How long a fetch waits for new records on a quiet partition (kafkajs's stage consumers: 20 ms). */
-const FETCH_WAIT_MS = 20;
+/** Partitions whose chunks are handled and committed at once (each in its own transaction), as on kafkajs. */
+const PARTITIONS_IN_FLIGHT = 8;
 
 export class PlatformaticStageConsumer implements Consumer {
   readonly group: string;
@@ -29,7 +31,8 @@ export class PlatformaticStageConsumer implements Consumer {
   private readonly consumer: PConsumer;
   private readonly maxBatch: number;
   private readonly lags = new Map<string, number>();
-  private inFlight = false;
+  /** Units of work in hand (partitions are handled concurrently). */
+  private inFlight = 0;
   private stopping = false;
   private joined = false;
   /** Start of the latest fetch round that found nothing new. */
@@ -59,7 +62,7 @@ export class PlatformaticStageConsumer implements Consumer {
   }
 
   busy(): boolean {
-    return this.inFlight;
+    return this.inFlight > 0;
   }
 
   async stop(): Promise<void> {
@@ -102,17 +105,20 @@ export class PlatformaticStageConsumer implements Consumer {
           continue;
         }
         const roundStartedAt = performance.now();
-        const fetched = await fetchRound(c, (t) => this.log.physical(t), wants, FETCH_WAIT_MS);
-        let any = false;
-        for (const f of fetched) {
+        const fetched = await fetchRound(c, (t) => this.log.physical(t), wants, this.log.fetchWaitMs);
+        const one = async (f: Fetched) => {
           const key = `${f.topic}\u0000${f.partition}`;
-          if (this.preparedFor !== this.joins || this.stopping || this.failure !== undefined) break;
-          if (f.records.length > 0) any = true;
-          if (!(await this.handlePartition(f.topic, f.partition, f.records))) break;
+          if (this.preparedFor !== this.joins || this.stopping || this.failure !== undefined) return;
+          if (!(await this.handlePartition(f.topic, f.partition, f.records))) return;
           const w = this.next.get(key);
           if (w && this.preparedFor === this.joins) w.offset = Math.max(w.offset, f.next);
           if (f.lastStable >= 0) this.lags.set(key, Math.max(0, f.lastStable - (w?.offset ?? f.next)));
-        }
+        };
+        // Each partition's chunks commit in its own transaction (its own transactional id): they
+        // overlap rather than queue, as on kafkajs. Sinks take theirs one at a time.
+        if (this.opts.positions) for (const f of fetched) await one(f);
+        else for (let i = 0; i < fetched.length; i += PARTITIONS_IN_FLIGHT) await Promise.all(fetched.slice(i, i + PARTITIONS_IN_FLIGHT).map(one));
+        const any = fetched.some((f) => f.records.length > 0);
         if (!any && this.preparedFor === this.joins) this.caughtUpAt = roundStartedAt;
       }
     } catch (e) {
@@ -167,7 +173,7 @@ export class PlatformaticStageConsumer implements Consumer {
    * a failed chunk committed, and a restart resumes from the last transaction.
    */
   private async guarded(work: () => Promise<void>): Promise<boolean> {
-    this.inFlight = true;
+    this.inFlight++;
     try {
       await work();
       return true;
@@ -175,7 +181,7 @@ export class PlatformaticStageConsumer implements Consumer {
       this.fail(e);
       return false;
     } finally {
-      this.inFlight = false;
+      this.inFlight--;
     }
   }
 }

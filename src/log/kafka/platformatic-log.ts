@@ -24,6 +24,7 @@ import {
 import { CONTROL_TOPIC } from '../../domain/events.js';
 import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from '../types.js';
 import {
+  DEFAULT_FETCH_WAIT_MS,
   isExternal,
   MAX_TXN_ATTEMPTS,
   positionKey,
@@ -83,10 +84,12 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
   /** performance.now() of the latest commit or append by this process (idle detection). */
   lastWriteAt = 0;
   registry: RegistryWire | undefined;
+  readonly fetchWaitMs: number;
 
   private constructor(opts: KafkaLogOptions) {
     this.prefix = opts.topicPrefix ?? '';
     this.txPrefix = opts.transactionalIdPrefix ?? `${this.prefix}fillstream.`;
+    this.fetchWaitMs = opts.fetchWaitMs ?? DEFAULT_FETCH_WAIT_MS;
     this.base = { clientId: opts.clientId ?? 'fillstream', bootstrapBrokers: opts.brokers, retries: 8, retryDelay: backoff(100, 5_000) };
     this.admin = new Admin({ ...this.base });
     this.producer = new Producer({ ...this.base, idempotent: true, partitioner: compatibilityPartitioner, autocreateTopics: false });
@@ -462,7 +465,7 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
       autocommit: false,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       // The library's defaults (a fetch waits up to 5 s) suit bulk reading, not a pipeline stage.
-      maxWaitTime: 20,
+      maxWaitTime: this.fetchWaitMs,
       minBytes: 1,
       sessionTimeout: 30_000,
       rebalanceTimeout: 60_000,
