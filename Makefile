@@ -30,8 +30,8 @@ build: deps
 run: build
 	node dist/cli/main.js run --data-dir $(DATA) --intents examples/intents.ndjson --policy examples/policy.json --until-idle
 
-# The test files that need Kafka: `make test` runs them a second time on @platformatic/kafka
-# (FILLSTREAM_KAFKA_CLIENT=platformatic), after the whole suite on the default client, with the same services.
+# The test files that need Kafka: `make test` runs them a second time on kafkajs
+# (FILLSTREAM_KAFKA_CLIENT=kafkajs), after the whole suite on the default client (@platformatic/kafka), with the same services.
 KAFKA_TESTS := $(sort $(wildcard test/kafka/*.test.ts)) test/redis/kafka-projector.test.ts
 
 # External services (Kafka, a schema registry, Redis, ClickHouse) come from infra/dev/services.sh, which also installs
@@ -47,8 +47,8 @@ test: build
 	service_env=$$(infra/dev/services.sh up) || exit $$?; \
 	set -a; eval "$$service_env"; set +a; \
 	node --import tsx --test --test-concurrency=1 --test-reporter=spec $$(find test -name '*.test.ts' | sort); status=$$?; \
-	echo "== the Kafka tests again on @platformatic/kafka (FILLSTREAM_KAFKA_CLIENT=platformatic) =="; \
-	FILLSTREAM_KAFKA_CLIENT=platformatic node --import tsx --test --test-concurrency=1 --test-reporter=spec $(KAFKA_TESTS) || status=1; \
+	echo "== the Kafka tests again on kafkajs (FILLSTREAM_KAFKA_CLIENT=kafkajs) =="; \
+	FILLSTREAM_KAFKA_CLIENT=kafkajs node --import tsx --test --test-concurrency=1 --test-reporter=spec $(KAFKA_TESTS) || status=1; \
 	exit $$status
 
 # Prints only KEY=value lines, e.g. eval "$(make -s services-up)"; services-down stops what it started.
