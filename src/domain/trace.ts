@@ -10,9 +10,16 @@ const ZERO_TRACE = '0'.repeat(32);
 /** The trace id of a valid traceparent (W3C version 00, not all zeros); undefined otherwise. */
 export function traceIdOf(traceparent: string | undefined): string | undefined {
   if (traceparent === undefined) return undefined;
+  // A stage gives every event of one input the same parent: its trace id is worked out once.
+  if (traceparent === lastParent) return lastTraceId;
   const m = TRACEPARENT.exec(traceparent);
-  return m && m[1] !== ZERO_TRACE && m[2] !== '0000000000000000' ? m[1] : undefined;
+  lastParent = traceparent;
+  lastTraceId = m && m[1] !== ZERO_TRACE && m[2] !== '0000000000000000' ? m[1] : undefined;
+  return lastTraceId;
 }
+
+let lastParent: string | undefined;
+let lastTraceId: string | undefined;
 
 /** A trace id for an intent whose producer sent none. */
 export function traceIdForIntent(intentId: string): string {
