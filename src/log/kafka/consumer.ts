@@ -15,6 +15,7 @@ export interface ConsumerHost {
   logical(physical: string): string;
   unwrap(records: LogRecord[]): Promise<void> | void;
   commit(group: string, offsets: LogPosition[], records: OutRecord[]): Promise<LogPosition[]>;
+  committed(group: string, topic: string, partition: number): Promise<number>;
 }
 
 /** Partitions whose batches are handled and committed at once (each in its own transaction). */
@@ -133,7 +134,7 @@ export class KafkaStageConsumer implements Consumer {
       if (this.preparing?.join !== join) this.preparing = { join, done: this.prepare(join, this.assigned) };
       if (!(await this.preparing.done)) return;
       // Assigned anew meanwhile, or seeked: the batch in hand is stale; the next one counts.
-      if (this.preparedFor !== this.joins || payload.isStale() || this.opts.positions) return;
+      if (this.preparedFor !== this.joins || payload.isStale() || this.opts.positions || this.opts.onAssign) return;
     }
     const msgs = batch.messages;
     for (let i = 0; i < msgs.length; i += this.maxBatch) {
@@ -158,9 +159,19 @@ export class KafkaStageConsumer implements Consumer {
   /** After a join: the stage rebuilds (onAssign), or the sink's positions are sought. Once per join. */
   private async prepare(join: number, assigned: { topic: string; partition: number }[]): Promise<boolean> {
     if (this.opts.onAssign && !(await this.guarded(() => this.opts.onAssign!(assigned)))) return false;
+    // The previous owner may have committed after this member read the group's offsets at the
+    // join, and before onAssign fenced it: continue from the offsets as they stand now.
+    if (this.opts.onAssign && !(await this.guarded(() => this.seekToCommitted(assigned)))) return false;
     if (this.opts.positions && !(await this.guarded(() => this.seekToSinkPositions(assigned)))) return false;
     this.preparedFor = join;
     return true;
+  }
+
+  private async seekToCommitted(assigned: { topic: string; partition: number }[]): Promise<void> {
+    for (const a of assigned) {
+      const offset = await this.log.committed(this.group, a.topic, a.partition);
+      this.consumer.seek({ topic: this.log.physical(a.topic), partition: a.partition, offset: String(offset) });
+    }
   }
 
   /** Every assigned partition continues where the sink's stored position says. */
