@@ -32,18 +32,24 @@ dropKafkajsTimerWarning();
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
 /**
- * How the throughput run journals: `default` is what `fillstream run` does on embedded defaults
- * (the journal built on demand, off the pipeline's path), `no_audit` is `run --no-audit`, and
- * `journal_inline` is `run --journal-inline` (the files written as events are).
+ * How the throughput run is set: `default` is what `fillstream run` does on embedded defaults
+ * (the journal built on demand, off the pipeline's path; the log's commits zstd-compressed),
+ * `no_audit` is `run --no-audit`, `journal_inline` is `run --journal-inline` (the files written as
+ * events are), and `log_uncompressed` is `run --log-compression none`.
  */
-type JournalMode = 'default' | 'no_audit' | 'journal_inline';
+type Setting = 'default' | 'no_audit' | 'journal_inline' | 'log_uncompressed';
 
-async function throughput(work: string, mode: JournalMode): Promise<void> {
+async function throughput(work: string, mode: Setting): Promise<void> {
   const dataDir = join(work, mode === 'default' ? 'throughput' : `throughput-${mode}`);
   rmSync(dataDir, { recursive: true, force: true }); // a fresh log: a rerun must not find its intents done
   const file = join(work, 'intents.ndjson');
   if (!existsSync(file)) writeFileSync(file, [...generateIntents({ count: THROUGHPUT_INTENTS, seed: 3, stepMs: 10 })].join('\n') + '\n');
-  const p = await startPipeline({ dataDir, fsync: 'always', audit: mode === 'journal_inline' ? {} : undefined });
+  const p = await startPipeline({
+    dataDir,
+    fsync: 'always',
+    audit: mode === 'journal_inline' ? {} : undefined,
+    logCompression: mode === 'log_uncompressed' ? 'none' : undefined,
+  });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   await intakeFile(p.log, file, { maxBacklog: MAX_PIPELINE_BACKLOG, backlog: () => p.backlog() });
@@ -62,8 +68,10 @@ async function throughput(work: string, mode: JournalMode): Promise<void> {
       seconds: +seconds.toFixed(3),
       [`intents_per_sec_${mode}`]: rate,
       cpu_us_per_intent: Math.round(cpu / THROUGHPUT_INTENTS),
+      ...(mode === 'log_uncompressed' ? { log_bytes_per_intent_uncompressed: Math.round(bytesUnder(join(dataDir, 'log')) / THROUGHPUT_INTENTS) } : {}),
     });
-    rmSync(dataDir, { recursive: true, force: true });
+    // The uncompressed log is replayed too (replay_log_uncompressed), which then removes it.
+    if (mode !== 'log_uncompressed') rmSync(dataDir, { recursive: true, force: true });
     return;
   }
   emit({
@@ -78,6 +86,7 @@ async function throughput(work: string, mode: JournalMode): Promise<void> {
     // busy machine, and the figure to hold against the 50 µs a 20,000/s target allows.
     cpu_us_per_intent: Math.round(cpu / THROUGHPUT_INTENTS),
     log_bytes_per_intent: Math.round(bytesUnder(join(dataDir, 'log')) / THROUGHPUT_INTENTS),
+    log_compression: 'zstd',
     fsync: 'always',
     journal: 'on demand',
   });
@@ -158,8 +167,9 @@ async function latency(work: string): Promise<void> {
   });
 }
 
-async function replay(work: string): Promise<void> {
-  const dataDir = join(work, 'throughput');
+/** Replay of the default throughput run's log, or (`log_uncompressed`) of the `--log-compression none` run's. */
+async function replay(work: string, setting: 'default' | 'log_uncompressed' = 'default'): Promise<void> {
+  const dataDir = join(work, setting === 'default' ? 'throughput' : `throughput-${setting}`);
   const market = createSyntheticMarket({ seed: 1 });
   const log = await openLogAt(dataDir, 'off');
   const view = emptyView();
@@ -171,6 +181,11 @@ async function replay(work: string): Promise<void> {
   const cpu = cpuMicros(cpu0);
   const s = summarize(view, market);
   await log.close();
+  if (setting !== 'default') {
+    rmSync(dataDir, { recursive: true, force: true });
+    emit({ bench: `embedded_replay_${setting}`, events: view.events, [`replay_events_per_sec_${setting}`]: Math.round(view.events / seconds), state_hash: s.state_hash });
+    return;
+  }
   emit({
     bench: 'embedded_replay',
     events: view.events,
@@ -264,9 +279,11 @@ const [part, dir] = process.argv.slice(2);
 if (part === 'throughput') await throughput(dir, 'default');
 else if (part === 'throughput_no_audit') await throughput(dir, 'no_audit');
 else if (part === 'throughput_journal_inline') await throughput(dir, 'journal_inline');
+else if (part === 'throughput_log_uncompressed') await throughput(dir, 'log_uncompressed');
 else if (part === 'journal_catch_up') await journalCatchUp(dir);
 else if (part === 'latency') await latency(dir);
 else if (part === 'replay') await replay(dir);
+else if (part === 'replay_log_uncompressed') await replay(dir, 'log_uncompressed');
 else if (part === 'write_floor') await writeFloor(dir);
 else if (part === 'replay_floor') await replayFloor(dir);
 else if (part?.startsWith('kafka_')) {
@@ -302,9 +319,11 @@ else {
       'throughput',
       'throughput_no_audit',
       'throughput_journal_inline',
+      'throughput_log_uncompressed',
       'journal_catch_up',
       'latency',
       'replay',
+      'replay_log_uncompressed',
       'write_floor',
       'replay_floor',
       ...kafka,

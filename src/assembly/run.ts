@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { TOPICS, type Order, type RiskPolicy } from '../domain/events.js';
 import { microsToIso, nowMicros } from '../domain/time.js';
 import { gatewayStage } from '../gateway/stage.js';
-import { openEmbeddedLog } from '../log/embedded/index.js';
+import { openEmbeddedLog, type LogCompression } from '../log/embedded/index.js';
 import { KAFKA_TOPICS, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
 import type { Consumer, EventLog } from '../log/types.js';
 import { createSyntheticMarket } from '../market/synthetic.js';
@@ -43,6 +43,8 @@ export interface PipelineOptions {
   maxBatch?: number;
   /** Recent records per topic kept decoded in memory (see EmbeddedLogOptions.windowRecords). */
   windowRecords?: number;
+  /** How the embedded log writes its commits (see EmbeddedLogOptions.compression; default zstd). */
+  logCompression?: LogCompression;
   onSubmit?: (order: Order) => void;
   /** Run on Kafka instead of the embedded log in dataDir/log (the data dir still holds the venue). */
   kafka?: KafkaLogOptions;
@@ -129,8 +131,8 @@ export async function marketOf(dataDir: string, books?: string): Promise<MarketD
   return loadNdjsonMarket(books);
 }
 
-export async function openLogAt(dataDir: string, fsync: Fsync = 'always', windowRecords?: number): Promise<EventLog> {
-  return openEmbeddedLog({ dir: join(dataDir, 'log'), fsync, windowRecords });
+export async function openLogAt(dataDir: string, fsync: Fsync = 'always', more: { windowRecords?: number; compression?: LogCompression } = {}): Promise<EventLog> {
+  return openEmbeddedLog({ dir: join(dataDir, 'log'), fsync, ...more });
 }
 
 /** Open a data dir's log for inspection while `run` may hold it: no lock, no writes. */
@@ -141,7 +143,7 @@ export async function openLogReadOnly(dataDir: string): Promise<EventLog> {
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const log = o.kafka ? await openKafkaLog(o.kafka, KAFKA_TOPICS) : await openLogAt(dataDir, o.fsync, o.windowRecords);
+  const log = o.kafka ? await openKafkaLog(o.kafka, KAFKA_TOPICS) : await openLogAt(dataDir, o.fsync, { windowRecords: o.windowRecords, compression: o.logCompression });
   const run = new Set<StageName | SinkName>(
     o.stages ?? [...DEFAULT_STAGES[o.kafka ? 'kafka' : 'embedded'], ...(o.redis ? (['projector'] as const) : []), ...(o.audit ? (['audit'] as const) : [])],
   );

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { Admin as PAdmin } from '@platformatic/kafka';
 import { TOPICS } from '../../src/domain/events.js';
 import { createTopics, KAFKA_TOPICS, openKafkaLog, type KafkaEventLog } from '../../src/log/kafka/index.js';
 import type { LogRecord } from '../../src/log/types.js';
@@ -39,6 +40,45 @@ test('topics create provisions every topic once, with the log topics kept foreve
   assert.equal(entry(0, 'retention.ms'), '-1');
   assert.equal(entry(0, 'cleanup.policy'), 'delete');
   assert.equal(entry(1, 'cleanup.policy'), 'compact');
+});
+
+test('producers compress batches with zstd by default: the same records take several times less room on the broker, and read back alike', async () => {
+  const prefix = `t${randomUUID().slice(0, 8)}.`;
+  const settings = { prefix, partitions: 1, replicationFactor: 1, retentionMs: -1 };
+  await createTopics(admin, settings);
+  const records = Array.from({ length: 3000 }, (_, i) => ({
+    topic: TOPICS.audit,
+    key: `acct-${i % 5}`,
+    value: JSON.stringify({ event_id: `i${i}/fill`, type: 'OrderFilled', account: `acct-${i % 5}`, data: { qty: '0.25', px: `${65000 + (i % 50)}.5` } }),
+  }));
+  const bytesOn = async (compression: 'zstd' | 'none' | undefined, topic: string): Promise<number> => {
+    const log = await openKafkaLog({ brokers, topicPrefix: prefix, logLevel: 'nothing', compression }, KAFKA_TOPICS);
+    try {
+      const moved = records.map((r) => ({ ...r, topic }));
+      for (let i = 0; i < moved.length; i += 500) await log.append(moved.slice(i, i + 500));
+      const got: LogRecord[] = [];
+      await log.scan([topic], (r) => got.push(r));
+      assert.deepEqual(
+        got.map((r) => r.value.toString()),
+        records.map((r) => r.value),
+      );
+    } finally {
+      await log.close();
+    }
+    const pa = new PAdmin({ clientId: 'fillstream-test', bootstrapBrokers: brokers });
+    try {
+      const dirs = await pa.describeLogDirs({ topics: [{ name: prefix + topic, partitions: [0] }] });
+      let size = 0;
+      for (const b of dirs) for (const r of b.results) for (const t of r.topics) if (t.name === prefix + topic) for (const p of t.partitions) size += Number(p.partitionSize);
+      return size;
+    } finally {
+      await pa.close();
+    }
+  };
+  const zstd = await bytesOn(undefined, TOPICS.audit);
+  const none = await bytesOn('none', TOPICS.gateway);
+  assert.ok(none > 100_000, `${none} bytes uncompressed`);
+  assert.ok(zstd * 3 < none, `zstd ${zstd} bytes against ${none} uncompressed`);
 });
 
 test('append keys records to partitions as Kafka does; read and scan return them in partition order', async () => {

@@ -345,25 +345,25 @@ test('reads of any range and topic, in any order, return the right records (fram
 });
 
 test('the frame cache holds verified frames up to its bound, counting each buffer once', () => {
-  const head = { timestamp: 0, topics: [], group: null, offsets: [], recordCount: 0, recordsAt: 0 };
+  const head = { timestamp: 0, topics: [], group: null, offsets: [], recordCount: 0, recordsAt: 0, rawLength: 0, zstdAt: 0 };
   const cache = new FrameCache(1000);
   const b1 = Buffer.alloc(600);
   const b2 = Buffer.alloc(300);
   const b3 = Buffer.alloc(500);
-  cache.put(1, new VerifiedFrame(b1, 0, 100, head));
-  cache.put(2, new VerifiedFrame(b1, 100, 600, head));
+  cache.put(1, new VerifiedFrame(b1, 100, head));
+  cache.put(2, new VerifiedFrame(b1, 600, head));
   assert.equal(cache.size(), 600, 'two frames of one buffer count it once');
-  cache.put(3, new VerifiedFrame(b2, 0, 300, head));
+  cache.put(3, new VerifiedFrame(b2, 300, head));
   assert.equal(cache.size(), 900);
   assert.ok(cache.get(1), 'frame 1 is now the most recently used');
-  cache.put(4, new VerifiedFrame(b3, 0, 500, head));
+  cache.put(4, new VerifiedFrame(b3, 500, head));
   // b1 is held by frames 1 and 2; evicting the oldest (2, then 3) is not enough while 1 holds b1.
   assert.equal(cache.get(2), undefined);
   assert.equal(cache.get(3), undefined);
   assert.equal(cache.get(1), undefined);
   assert.ok(cache.get(4));
   assert.equal(cache.size(), 500);
-  cache.put(5, new VerifiedFrame(Buffer.alloc(2000), 0, 10, head));
+  cache.put(5, new VerifiedFrame(Buffer.alloc(2000), 10, head));
   assert.equal(cache.get(5), undefined, 'a buffer larger than the bound is not kept');
   assert.equal(cache.size(), 500);
   cache.clear();

@@ -4,14 +4,13 @@
 // number names the same bytes for the life of the log.
 import { FrameFormatError, u32, type FrameHead } from './frame.js';
 
-/** A verified frame: its payload is buf[start, end) and its head is parsed. */
+/** A verified frame: its records are buf[head.recordsAt, end) (inflated if it was compressed) and its head is parsed. */
 export class VerifiedFrame {
   /** Position in `buf` of each record's length field, built on first use. */
   private pos: Uint32Array | null = null;
 
   constructor(
     readonly buf: Buffer,
-    readonly start: number,
     readonly end: number,
     readonly head: FrameHead,
   ) {}

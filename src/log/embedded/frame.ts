@@ -10,7 +10,12 @@
 //
 // Topics are interned per frame so a reader can skip frames and records of other topics
 // without decoding strings, and every record carries its own length so skipping is O(1).
-import { crc32 } from 'node:zlib';
+//
+// A compressed frame (version 2) keeps everything before the records as it is and replaces the
+// records with
+//   u16 topicIndex × recordCount | u32 rawLength | zstd(the records as version 1 lays them out)
+// so recovery indexes it without inflating it, and the crc covers the bytes on disk.
+import { constants as zc, crc32, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { LogPosition, OutRecord } from '../types.js';
 import { Rec, u32 } from './record.js';
 
@@ -18,6 +23,7 @@ export { u32 };
 
 export const FRAME_HEADER_BYTES = 8;
 export const FRAME_VERSION = 1;
+export const FRAME_VERSION_ZSTD = 2;
 /** Largest payload we write or accept (Buffer and positioned-read limits stay far away). */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024 * 1024;
 /** Smallest valid payload: version, timestamp, three empty counts. */
@@ -42,6 +48,8 @@ export interface EncodedFrame {
   /** Where each record's value sits inside `buf`. */
   valueStart: Uint32Array;
   valueEnd: Uint32Array;
+  /** Where the first record's length field sits inside `buf`. */
+  recordsAt: number;
 }
 
 interface FastWrite {
@@ -171,6 +179,7 @@ export class FrameEncoder {
 
     buf.writeUInt32LE(n, p);
     p += 4;
+    const recordsAt = p;
     for (let i = 0; i < n; i++) {
       const r = records[i];
       const lenAt = p;
@@ -213,8 +222,37 @@ export class FrameEncoder {
     buf.writeUInt32LE(size, 0);
     const frame = buf.subarray(0, p);
     buf.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 4);
-    return { buf: frame, topics, recordTopic, recordStart, valueStart, valueEnd };
+    return { buf: frame, topics, recordTopic, recordStart, valueStart, valueEnd, recordsAt };
   }
+}
+
+/** Records sections smaller than this are written as they are: zstd gains little there. */
+export const COMPRESS_MIN_BYTES = 512;
+/** zstd level 1: most of the ratio of the default level (3) on these records, at less CPU. */
+const ZSTD_LEVEL = { params: { [zc.ZSTD_c_compressionLevel]: 1 } };
+
+/**
+ * The version 2 frame of an encoded (version 1) frame, or null when its records are too small to
+ * gain from compression or do not shrink. A new buffer: `enc.buf` stays as it was.
+ */
+export function compressFrame(enc: EncodedFrame): Buffer | null {
+  const { buf, recordsAt, recordTopic } = enc;
+  const raw = buf.subarray(recordsAt);
+  if (raw.length < COMPRESS_MIN_BYTES) return null;
+  const z = zstdCompressSync(raw, ZSTD_LEVEL);
+  const n = recordTopic.length;
+  const size = recordsAt + 2 * n + 4 + z.length;
+  if (size >= buf.length) return null;
+  const out = Buffer.allocUnsafe(size);
+  buf.copy(out, 0, 0, recordsAt);
+  out[FRAME_HEADER_BYTES] = FRAME_VERSION_ZSTD;
+  let p = recordsAt;
+  for (let i = 0; i < n; i++, p += 2) out.writeUInt16LE(recordTopic[i], p);
+  out.writeUInt32LE(raw.length, p);
+  out.set(z, p + 4);
+  out.writeUInt32LE(size - FRAME_HEADER_BYTES, 0);
+  out.writeUInt32LE(crc32(out.subarray(FRAME_HEADER_BYTES)), 4);
+  return out;
 }
 
 function writeStr16(buf: Buffer, p: number, s: string): number {
@@ -231,8 +269,14 @@ export interface FrameHead {
   group: string | null;
   offsets: LogPosition[];
   recordCount: number;
-  /** Position (in the buffer) of the first record's length field. */
+  /**
+   * Version 1: position (in the buffer) of the first record's length field. Version 2: position
+   * of the records' topic indexes (u16 each); `inflateFrame` gives the records themselves.
+   */
   recordsAt: number;
+  /** Version 2 only (else 0): the records' length once inflated, and where their zstd bytes start. */
+  rawLength: number;
+  zstdAt: number;
 }
 
 /**
@@ -243,7 +287,7 @@ export function readFrameHead(buf: Buffer, start: number, end: number): FrameHea
   let p = start;
   if (end - start < MIN_PAYLOAD_BYTES) throw new FrameFormatError('payload too short');
   const version = buf[p++];
-  if (version !== FRAME_VERSION) throw new FrameFormatError(`unknown frame version ${version}`);
+  if (version !== FRAME_VERSION && version !== FRAME_VERSION_ZSTD) throw new FrameFormatError(`unknown frame version ${version}`);
   const timestamp = buf.readDoubleLE(p);
   p += 8;
   const nt = buf.readUInt16LE(p);
@@ -279,7 +323,48 @@ export function readFrameHead(buf: Buffer, start: number, end: number): FrameHea
   if (p + 4 > end) throw new FrameFormatError('record count past end of frame');
   const recordCount = buf.readUInt32LE(p);
   p += 4;
-  return { timestamp, topics, group, offsets, recordCount, recordsAt: p };
+  if (version === FRAME_VERSION) return { timestamp, topics, group, offsets, recordCount, recordsAt: p, rawLength: 0, zstdAt: 0 };
+  const zstdAt = p + 2 * recordCount + 4;
+  if (zstdAt > end) throw new FrameFormatError('record topics past end of frame');
+  const rawLength = buf.readUInt32LE(zstdAt - 4);
+  if (rawLength > MAX_PAYLOAD_BYTES) throw new FrameFormatError(`bad inflated length ${rawLength}`);
+  return { timestamp, topics, group, offsets, recordCount, recordsAt: p, rawLength, zstdAt };
+}
+
+/** Topic index of record `i` of a version 2 frame, from the head's table (no inflating). */
+export function zstdRecordTopic(buf: Buffer, head: FrameHead, i: number): number {
+  return u16(buf, head.recordsAt + 2 * i);
+}
+
+/** A payload whose records can be read in place: buf[head.recordsAt, end) holds them. */
+export interface OpenFrame {
+  buf: Buffer;
+  end: number;
+  head: FrameHead;
+}
+
+/**
+ * The records of a checked payload (buf[start, end)), inflated when the frame is compressed.
+ * Throws FrameFormatError when they do not inflate to the length the frame gives.
+ */
+export function inflateFrame(buf: Buffer, start: number, end: number, head: FrameHead = readFrameHead(buf, start, end)): OpenFrame {
+  if (head.zstdAt === 0) return { buf, end, head };
+  let raw: Buffer;
+  try {
+    // One output chunk of the known length: node's default (16 KiB chunks, joined) costs twice the inflating.
+    const size = Math.max(1, head.rawLength);
+    raw = zstdDecompressSync(buf.subarray(head.zstdAt, end), { maxOutputLength: size, chunkSize: Math.max(size, 64) });
+  } catch (e) {
+    throw notInflated(e);
+  }
+  return inflated(raw, head);
+}
+
+const notInflated = (e: unknown): FrameFormatError => new FrameFormatError(`records do not inflate: ${(e as Error).message}`);
+
+function inflated(raw: Buffer, head: FrameHead): OpenFrame {
+  if (raw.length !== head.rawLength) throw new FrameFormatError(`records inflate to ${raw.length} bytes, not ${head.rawLength}`);
+  return { buf: raw, end: raw.length, head: { ...head, recordsAt: 0 } };
 }
 
 /**

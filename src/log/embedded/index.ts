@@ -1,4 +1,4 @@
 // The embedded, file-backed implementation of the EventLog seam.
-export { EmbeddedLog, JournalCorruptError, openEmbeddedLog } from './embedded-log.js';
-export type { EmbeddedLogOptions, EmbeddedLogStats, FsyncMode, RecoveryInfo } from './embedded-log.js';
+export { EmbeddedLog, JournalCorruptError, LOG_COMPRESSIONS, openEmbeddedLog } from './embedded-log.js';
+export type { EmbeddedLogOptions, EmbeddedLogStats, FsyncMode, LogCompression, RecoveryInfo } from './embedded-log.js';
 export { DataDirLockedError } from './lock.js';

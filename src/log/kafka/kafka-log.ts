@@ -2,7 +2,9 @@
 // unchanged. Stage outputs and input offsets commit in one Kafka transaction; readers are
 // read_committed, so an aborted or unfinished transaction is never seen.
 import { randomUUID } from 'node:crypto';
-import {
+import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import kafkajs, {
+  CompressionTypes,
   Kafka,
   logLevel as KafkaLogLevel,
   Partitioners,
@@ -21,6 +23,7 @@ import { toLogRecord } from './records.js';
 import { RegistryWire, registeredTopics, stripAll } from './registry.js';
 import {
   kafkaClientOf,
+  kafkaCompressionOf,
   MAX_TXN_ATTEMPTS,
   positionKey,
   READ_STALL_MS,
@@ -36,6 +39,15 @@ import {
 export { DEFAULT_FETCH_WAIT_MS };
 
 export type { KafkaLogOptions, KafkaEventLog };
+
+// Not a named export to ESM (the module lexer misses it).
+const { CompressionCodecs } = kafkajs;
+
+// kafkajs carries no zstd codec of its own: node:zlib's, so batches from either client read in both.
+CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+  compress: (encoder: { buffer: Buffer }) => Promise.resolve(zstdCompressSync(encoder.buffer)),
+  decompress: (buffer: Buffer) => Promise.resolve(zstdDecompressSync(buffer)),
+});
 
 const isRetriable = (e: unknown) => typeof e === 'object' && e !== null && (e as { retriable?: unknown }).retriable === true;
 
@@ -72,9 +84,11 @@ export class KafkaLog implements KafkaEventLog {
   lastWriteAt = 0;
   /** Set when a schema registry is configured. */
   registry: RegistryWire | undefined;
+  private readonly compression: CompressionTypes;
 
   private constructor(private readonly opts: KafkaLogOptions) {
     this.prefix = opts.topicPrefix ?? '';
+    this.compression = kafkaCompressionOf(opts) === 'zstd' ? CompressionTypes.ZSTD : CompressionTypes.None;
     this.txPrefix = opts.transactionalIdPrefix ?? `${this.prefix}fillstream.`;
     this.kafka = new Kafka({
       clientId: opts.clientId ?? 'fillstream',
@@ -178,7 +192,7 @@ export class KafkaLog implements KafkaEventLog {
     const out: LogPosition[] = [];
     for (const chunk of requestChunks(records)) {
       const { topicMessages, slots } = this.toMessages(chunk);
-      const meta = await sender.sendBatch({ topicMessages, acks: -1 });
+      const meta = await sender.sendBatch({ topicMessages, acks: -1, compression: this.compression });
       for (const p of this.positions(slots, meta)) out.push(p);
     }
     return out;

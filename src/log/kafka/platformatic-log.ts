@@ -26,6 +26,7 @@ import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from
 import {
   DEFAULT_FETCH_WAIT_MS,
   isExternal,
+  kafkaCompressionOf,
   MAX_TXN_ATTEMPTS,
   positionKey,
   READ_STALL_MS,
@@ -35,6 +36,7 @@ import {
   withPositionRecords,
   WrittenOffsets,
   type KafkaEventLog,
+  type KafkaCompression,
   type KafkaLogOptions,
 } from './common.js';
 import { PlatformaticStageConsumer } from './platformatic-consumer.js';
@@ -85,14 +87,16 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
   lastWriteAt = 0;
   registry: RegistryWire | undefined;
   readonly fetchWaitMs: number;
+  private readonly compression: KafkaCompression;
 
   private constructor(opts: KafkaLogOptions) {
     this.prefix = opts.topicPrefix ?? '';
     this.txPrefix = opts.transactionalIdPrefix ?? `${this.prefix}fillstream.`;
     this.fetchWaitMs = opts.fetchWaitMs ?? DEFAULT_FETCH_WAIT_MS;
     this.base = { clientId: opts.clientId ?? 'fillstream', bootstrapBrokers: opts.brokers, retries: 8, retryDelay: backoff(100, 5_000) };
+    this.compression = kafkaCompressionOf(opts);
     this.admin = new Admin({ ...this.base });
-    this.producer = new Producer({ ...this.base, idempotent: true, partitioner: compatibilityPartitioner, autocreateTopics: false });
+    this.producer = new Producer({ ...this.base, idempotent: true, partitioner: compatibilityPartitioner, autocreateTopics: false, compression: this.compression });
   }
 
   static async open(opts: KafkaLogOptions, topics: readonly string[]): Promise<PlatformaticKafkaLog> {
@@ -298,6 +302,7 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
         retries: 30,
         retryDelay: backoff(5, 200),
         partitioner: compatibilityPartitioner,
+        compression: this.compression,
         autocreateTopics: false,
         // "No producer id yet": the library otherwise asks for producer id 0, epoch 0, which the
         // broker takes for an older producer of this transactional id and refuses (PRODUCER_FENCED)
