@@ -34,7 +34,7 @@ function events(n: number, from = 0): OutRecord[] {
 }
 
 test('a compressed frame keeps its head, lists its records topics and inflates to the plain records', () => {
-  const enc = new FrameEncoder().encode(99.5, 'grp', [{ topic: 'exec.intents', partition: 0, offset: 7 }], events(40));
+  const enc = new FrameEncoder().encode(99.5, 'grp', [{ topic: 'exec.intents', partition: 0, offset: 7 }], events(200));
   const plain = Buffer.from(enc.buf);
   const z = compressFrame(enc);
   assert.ok(z, 'repetitive records compress');
@@ -47,15 +47,15 @@ test('a compressed frame keeps its head, lists its records topics and inflates t
   assert.equal(head.timestamp, 99.5);
   assert.equal(head.group, 'grp');
   assert.deepEqual(head.offsets, [{ topic: 'exec.intents', partition: 0, offset: 7 }]);
-  assert.equal(head.recordCount, 40);
+  assert.equal(head.recordCount, 200);
   assert.equal(head.rawLength, plain.length - enc.recordsAt);
-  for (let i = 0; i < 40; i++) assert.equal(zstdRecordTopic(z, head, i), enc.recordTopic[i]);
+  for (let i = 0; i < 200; i++) assert.equal(zstdRecordTopic(z, head, i), enc.recordTopic[i]);
 
   const open = inflateFrame(z, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + len);
   assert.ok(open.buf.equals(plain.subarray(enc.recordsAt)), 'inflates to the version 1 records, byte for byte');
   let q = open.head.recordsAt;
-  const sent = events(40);
-  for (let i = 0; i < 40; i++) {
+  const sent = events(200);
+  for (let i = 0; i < 200; i++) {
     const r = decodeRecordAt(open.buf, q, head.topics[enc.recordTopic[i]], i, head.timestamp);
     assert.equal(r.value.toString(), sent[i].value);
     assert.equal(r.key, sent[i].key);
@@ -69,12 +69,12 @@ test('small or incompressible records stay plain', () => {
   const encoder = new FrameEncoder();
   const small = encoder.encode(0, null, [], [{ topic: 't', key: null, value: 'x'.repeat(COMPRESS_MIN_BYTES - 40) }]);
   assert.equal(compressFrame(small), null);
-  const noise = encoder.encode(0, null, [], [{ topic: 't', key: null, value: randomBytes(4096) }]);
+  const noise = encoder.encode(0, null, [], [{ topic: 't', key: null, value: randomBytes(COMPRESS_MIN_BYTES * 2) }]);
   assert.equal(compressFrame(noise), null, 'bytes that do not shrink are written as they are');
 });
 
 test('compressed records that do not inflate to the length given are refused as malformed', () => {
-  const enc = new FrameEncoder().encode(0, null, [], events(30));
+  const enc = new FrameEncoder().encode(0, null, [], events(200));
   const z = Buffer.from(compressFrame(enc) as Buffer);
   const head = readFrameHead(z, FRAME_HEADER_BYTES, z.length);
   const wrongLength = Buffer.from(z);
@@ -139,9 +139,9 @@ test('the log reads back the same records compressed or not: from disk, by scan,
 test('a flipped byte in a compressed frame fails its crc; records that do not inflate are a clear error', async (t) => {
   const dir = tmpDir(t);
   const log = await openEmbeddedLog({ dir, fsync: 'off', windowRecords: 0 });
-  await log.append(events(100));
+  await log.append(events(200));
   const mid = log.stats().bytes;
-  await log.append(events(100, 100));
+  await log.append(events(200, 200));
   const end = log.stats().bytes;
   await log.close();
   const [seg] = segFiles(dir);
@@ -154,7 +154,7 @@ test('a flipped byte in a compressed frame fails its crc; records that do not in
   const again = await openEmbeddedLog({ dir, fsync: 'off' });
   assert.match(String(again.recovered.reason), /crc/);
   assert.equal(again.recovered.truncatedBytes, end - mid);
-  assert.equal(again.endOffsetNow('exec.gateway', 0) + again.endOffsetNow('exec.risk', 0), 100);
+  assert.equal(again.endOffsetNow('exec.gateway', 0) + again.endOffsetNow('exec.risk', 0), 200);
   await again.close();
 
   // A first frame whose zstd bytes are damaged but whose crc was made to match: recovery indexes
@@ -178,18 +178,29 @@ test('property: any batches read back alike from a compressed and a plain log', 
   const record = fc.record({
     topic: fc.constantFrom('a', 'b', 'exec.c'),
     key: fc.option(fc.string({ maxLength: 8 }), { nil: null }),
-    value: fc.oneof(fc.string({ maxLength: 300 }), fc.constant('{"type":"OrderFilled","qty":"1.5"}'.repeat(20))),
+    value: fc.string({ maxLength: 300 }),
+  });
+  const big = fc.record({
+    topic: fc.constantFrom('a', 'b', 'exec.c'),
+    key: fc.option(fc.string({ maxLength: 8 }), { nil: null }),
+    value: fc.integer({ min: 0, max: 1e6 }).map((n) => `{"type":"OrderFilled","qty":"${n}.5","note":"${'x'.repeat(n % 700)}"}`),
   });
   let run = 0;
+  let smaller = 0;
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.array(record, { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 8 }), async (batches) => {
-      const dirs = [tmpDir(t) + `/p${run}`, tmpDir(t) + `/z${run++}`];
-      await writeAll(dirs[0], 'none', batches);
-      await writeAll(dirs[1], 'zstd', batches);
-      const logs = await Promise.all(dirs.map((dir) => openEmbeddedLog({ dir, readOnly: true })));
-      for (const topic of ['a', 'b', 'exec.c']) assert.deepEqual(plainOf(await readAll(logs[1], topic)), plainOf(await readAll(logs[0], topic)));
-      await Promise.all(logs.map((l) => l.close()));
-    }),
+    // Small batches stay plain; batches of many event-sized values pass the threshold.
+    fc.asyncProperty(
+      fc.array(fc.oneof(fc.array(record, { minLength: 1, maxLength: 10 }), fc.array(big, { minLength: 20, maxLength: 60 })), { minLength: 1, maxLength: 8 }),
+      async (batches) => {
+        const dirs = [tmpDir(t) + `/p${run}`, tmpDir(t) + `/z${run++}`];
+        const plainBytes = await writeAll(dirs[0], 'none', batches);
+        if ((await writeAll(dirs[1], 'zstd', batches)) < plainBytes) smaller++;
+        const logs = await Promise.all(dirs.map((dir) => openEmbeddedLog({ dir, readOnly: true })));
+        for (const topic of ['a', 'b', 'exec.c']) assert.deepEqual(plainOf(await readAll(logs[1], topic)), plainOf(await readAll(logs[0], topic)));
+        await Promise.all(logs.map((l) => l.close()));
+      },
+    ),
     { numRuns: 40 },
   );
+  assert.ok(smaller > 0, 'some runs wrote compressed frames');
 });

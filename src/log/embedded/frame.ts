@@ -227,7 +227,7 @@ export class FrameEncoder {
 }
 
 /** Records sections smaller than this are written as they are: zstd gains little there. */
-export const COMPRESS_MIN_BYTES = 512;
+export const COMPRESS_MIN_BYTES = 16 * 1024;
 /** zstd level 1: most of the ratio of the default level (3) on these records, at less CPU. */
 const ZSTD_LEVEL = { params: { [zc.ZSTD_c_compressionLevel]: 1 } };
 

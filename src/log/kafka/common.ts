@@ -94,16 +94,26 @@ export function sizeOf(r: OutRecord): number {
   return n;
 }
 
-/** The records cut into runs of at most REQUEST_BYTES (a single larger record makes a run of its own). */
-export function* requestChunks<T extends OutRecord>(records: readonly T[]): Generator<T[]> {
+/** The records cut into runs of at most REQUEST_BYTES (a single larger record makes a run of its own), with their size. */
+export function* requestChunks<T extends OutRecord>(records: readonly T[]): Generator<{ records: T[]; bytes: number }> {
   for (let i = 0; i < records.length;) {
     let j = i;
     let bytes = 0;
     while (j < records.length && (j === i || bytes + sizeOf(records[j]) <= REQUEST_BYTES)) bytes += sizeOf(records[j++]);
-    yield records.slice(i, j);
+    yield { records: records.slice(i, j), bytes };
     i = j;
   }
 }
+
+/**
+ * Requests smaller than this go uncompressed whatever the setting: zstd's fixed cost per batch (its
+ * context, on producer, broker and every consumer) showed in latency at 100 intents/s (p99 25 ms
+ * against 13–20 uncompressed), and small batches gain little. A busy pipeline's requests are larger.
+ */
+export const COMPRESS_MIN_REQUEST_BYTES = 16 * 1024;
+
+/** Whether a request of `bytes` is sent compressed under `setting`. */
+export const compressRequest = (setting: KafkaCompression, bytes: number): boolean => setting === 'zstd' && bytes >= COMPRESS_MIN_REQUEST_BYTES;
 
 /** The records with a position record on exec.control for each offset of a source outside Kafka. */
 export function withPositionRecords(group: string, offsets: LogPosition[], records: OutRecord[], controlTopic: string): { all: OutRecord[]; internal: LogPosition[] } {

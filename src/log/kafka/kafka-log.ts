@@ -23,6 +23,7 @@ import { toLogRecord } from './records.js';
 import { RegistryWire, registeredTopics, stripAll } from './registry.js';
 import {
   kafkaClientOf,
+  compressRequest,
   kafkaCompressionOf,
   MAX_TXN_ATTEMPTS,
   positionKey,
@@ -31,6 +32,7 @@ import {
   txIdFor,
   withPositionRecords,
   isExternal,
+  type KafkaCompression,
   type KafkaEventLog,
   DEFAULT_FETCH_WAIT_MS,
   type KafkaLogOptions,
@@ -84,11 +86,11 @@ export class KafkaLog implements KafkaEventLog {
   lastWriteAt = 0;
   /** Set when a schema registry is configured. */
   registry: RegistryWire | undefined;
-  private readonly compression: CompressionTypes;
+  private readonly compression: KafkaCompression;
 
   private constructor(private readonly opts: KafkaLogOptions) {
     this.prefix = opts.topicPrefix ?? '';
-    this.compression = kafkaCompressionOf(opts) === 'zstd' ? CompressionTypes.ZSTD : CompressionTypes.None;
+    this.compression = kafkaCompressionOf(opts);
     this.txPrefix = opts.transactionalIdPrefix ?? `${this.prefix}fillstream.`;
     this.kafka = new Kafka({
       clientId: opts.clientId ?? 'fillstream',
@@ -191,8 +193,9 @@ export class KafkaLog implements KafkaEventLog {
   private async sendAll(sender: Pick<Producer, 'sendBatch'>, records: readonly OutRecord[]): Promise<LogPosition[]> {
     const out: LogPosition[] = [];
     for (const chunk of requestChunks(records)) {
-      const { topicMessages, slots } = this.toMessages(chunk);
-      const meta = await sender.sendBatch({ topicMessages, acks: -1, compression: this.compression });
+      const { topicMessages, slots } = this.toMessages(chunk.records);
+      const compression = compressRequest(this.compression, chunk.bytes) ? CompressionTypes.ZSTD : CompressionTypes.None;
+      const meta = await sender.sendBatch({ topicMessages, acks: -1, compression });
       for (const p of this.positions(slots, meta)) out.push(p);
     }
     return out;

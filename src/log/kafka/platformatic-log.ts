@@ -26,6 +26,7 @@ import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from
 import {
   DEFAULT_FETCH_WAIT_MS,
   isExternal,
+  compressRequest,
   kafkaCompressionOf,
   MAX_TXN_ATTEMPTS,
   positionKey,
@@ -45,7 +46,7 @@ import { RegistryWire, registeredTopics, stripAll } from './registry.js';
 
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
 type PMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
-type Sender = { send(o: { messages: PMessage[] }): Promise<ProduceResult> };
+type Sender = { send(o: { messages: PMessage[]; compression: 'zstd' | 'none' }): Promise<ProduceResult> };
 
 /** Exponential back-off from `first` ms up to `max` ms. */
 const backoff =
@@ -96,7 +97,7 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
     this.base = { clientId: opts.clientId ?? 'fillstream', bootstrapBrokers: opts.brokers, retries: 8, retryDelay: backoff(100, 5_000) };
     this.compression = kafkaCompressionOf(opts);
     this.admin = new Admin({ ...this.base });
-    this.producer = new Producer({ ...this.base, idempotent: true, partitioner: compatibilityPartitioner, autocreateTopics: false, compression: this.compression });
+    this.producer = new Producer({ ...this.base, idempotent: true, partitioner: compatibilityPartitioner, autocreateTopics: false });
   }
 
   static async open(opts: KafkaLogOptions, topics: readonly string[]): Promise<PlatformaticKafkaLog> {
@@ -173,8 +174,8 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
   private async sendAll(sender: Sender, records: readonly OutRecord[]): Promise<LogPosition[]> {
     const out: LogPosition[] = [];
     for (const chunk of requestChunks(records)) {
-      const { messages, slots } = this.toMessages(chunk);
-      const res = await sender.send({ messages });
+      const { messages, slots } = this.toMessages(chunk.records);
+      const res = await sender.send({ messages, compression: compressRequest(this.compression, chunk.bytes) ? 'zstd' : 'none' });
       const base = new Map<string, number>();
       for (const o of res.offsets ?? []) base.set(`${this.logical(o.topic)}\u0000${o.partition}`, Number(o.offset));
       const positions = slots.map(([topic, partition, i]) => ({ topic, partition, offset: (base.get(`${topic}\u0000${partition}`) ?? NaN) + i }));
@@ -302,7 +303,6 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
         retries: 30,
         retryDelay: backoff(5, 200),
         partitioner: compatibilityPartitioner,
-        compression: this.compression,
         autocreateTopics: false,
         // "No producer id yet": the library otherwise asks for producer id 0, epoch 0, which the
         // broker takes for an older producer of this transactional id and refuses (PRODUCER_FENCED)
