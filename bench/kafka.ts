@@ -10,6 +10,7 @@ import { ALL_TOPICS, TOPICS } from '../src/domain/events.js';
 import { Consumer as PConsumer, Producer as PProducer, compatibilityPartitioner } from '@platformatic/kafka';
 import { createTopics, KAFKA_TOPICS, openKafkaLog, type KafkaClientName, type KafkaLogOptions } from '../src/log/kafka/index.js';
 import { fetchRound } from '../src/log/kafka/platformatic-fetch.js';
+import type { LogRecord, OutRecord } from '../src/log/types.js';
 import { intakeFile } from '../src/intake/intake.js';
 import { accountKey, DEFAULT_STAGES, MAX_PIPELINE_BACKLOG, startPipeline, type StageName } from '../src/assembly/run.js';
 import { applyRecord, emptyView, resolverFor, summarize } from '../src/projections/view.js';
@@ -180,6 +181,7 @@ async function ordersOnEmbedded(work: string, lines: string[]): Promise<number> 
 export async function kafkaLatency(work: string, emit: Emit, client: KafkaClientName): Promise<void> {
   const busy = await latencyAt(work, LATENCY_RATE, LATENCY_INTENTS, LATENCY_WARMUP, client);
   const light = await latencyAt(work, 100, 1_000, 200, client);
+  const at100 = (f: Record<string, number>) => Object.fromEntries(Object.entries(f).map(([k, v]) => [`${k}_at_100`, v]));
   emit({
     bench: 'kafka_latency',
     kafka_client: client,
@@ -187,9 +189,68 @@ export async function kafkaLatency(work: string, emit: Emit, client: KafkaClient
     intents: LATENCY_INTENTS,
     orders_measured: busy.length,
     ...latencyFigures(busy, 'kafka_latency_'),
-    ...Object.fromEntries(Object.entries(latencyFigures(light, 'kafka_latency_')).map(([k, v]) => [`${k}_at_100`, v])),
+    ...at100(latencyFigures(light, 'kafka_latency_')),
     transactions: true,
   });
+  // The same paced runs through two hops that do nothing: the floor under the figures above.
+  const floorBusy = await twoHopLatency(LATENCY_RATE, LATENCY_INTENTS, LATENCY_WARMUP, client);
+  const floorLight = await twoHopLatency(100, 1_000, 200, client);
+  emit({
+    bench: 'kafka_latency_floor',
+    kafka_client: client,
+    ...latencyFigures(floorBusy, 'kafka_latency_floor_'),
+    ...at100(latencyFigures(floorLight, 'kafka_latency_floor_')),
+  });
+}
+
+/**
+ * The path an intent takes to the venue with no stage logic at all: appended to exec.intents,
+ * copied by one consumer group to exec.gateway in a transaction with its offsets (as the decide
+ * stage commits), and read there by a second group (as the gateway reads before it submits).
+ * Latency from the scheduled time to the second group's handle, paced as latencyAt paces.
+ */
+async function twoHopLatency(rate: number, intents: number, warmup: number, client: KafkaClientName): Promise<number[]> {
+  const log = await openKafkaLog(await freshTopics(client), KAFKA_TOPICS);
+  const scheduled = new Map<string, number>();
+  const samples: number[] = [];
+  let seen = 0;
+  const hop = (group: string, topic: string, handle: (b: LogRecord[]) => OutRecord[]) =>
+    log.consume({ group, topics: [topic], handle, onAssign: (parts) => log.fence!(group, parts) });
+  const hops = [
+    hop('floor-decide', TOPICS.intents, (b) => b.map((r) => ({ topic: TOPICS.gateway, key: r.key, value: r.value }))),
+    hop('floor-gateway', TOPICS.gateway, (b) => {
+      for (const r of b) {
+        const t = scheduled.get(r.value.toString());
+        if (t !== undefined && seen++ >= warmup) samples.push(performance.now() - t);
+      }
+      return [];
+    }),
+  ];
+  try {
+    await new Promise((r) => setTimeout(r, 3_000)); // consumers joined
+    const t0 = performance.now();
+    const interval = 1000 / rate;
+    const appends: Promise<unknown>[] = [];
+    const total = warmup + intents;
+    for (let i = 0; i < total;) {
+      const due = Math.min(total, Math.floor((performance.now() - t0) / interval) + 1);
+      const batch = [];
+      for (; i < due; i++) {
+        scheduled.set(`f${i}`, t0 + i * interval);
+        batch.push({ topic: TOPICS.intents, key: `acct-${i % 7}`, value: `f${i}` });
+      }
+      if (batch.length) appends.push(log.append(batch));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(appends);
+    for (const until = performance.now() + 60_000; seen < total; await new Promise((r) => setTimeout(r, 5))) {
+      if (performance.now() > until) throw new Error(`two-hop latency floor: ${seen} of ${total} records came through in 60 s`);
+    }
+  } finally {
+    await Promise.all(hops.map((h) => h.stop()));
+    await log.close();
+  }
+  return samples;
 }
 
 /** Paced producer at `rate`; latency from each intent's scheduled time to its venue submit (the linger counts). */

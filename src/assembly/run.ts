@@ -28,6 +28,7 @@ import { consumeInto, type Sink } from '../runtime/sink.js';
 import { RedisProjector } from '../projections/redis/projector.js';
 import { openAuditSink } from '../audit/index.js';
 import { foldLog, type View } from '../projections/view.js';
+import { permanentIn, retrying, stopIn } from '../domain/faults.js';
 
 export type Fsync = 'always' | 'batch' | 'off';
 
@@ -60,6 +61,11 @@ export interface PipelineOptions {
    * dir; the audit sink runs when this is set.
    */
   audit?: { clickhouseUrl?: string };
+  /**
+   * Aborted when the process is asked to stop: adapters give up what they are retrying (it is
+   * replayed on restart). close() does the same, after letting the batches in hand commit.
+   */
+  signal?: AbortSignal;
 }
 
 /** `decide` is normalizer, risk and router fused into one stage (src/decide/): run it or those three, never both. */
@@ -143,7 +149,11 @@ export async function openLogReadOnly(dataDir: string): Promise<EventLog> {
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const log = o.kafka ? await openKafkaLog(o.kafka, KAFKA_TOPICS) : await openLogAt(dataDir, o.fsync, { windowRecords: o.windowRecords, compression: o.logCompression });
+  const kafka = o.kafka;
+  // A broker away at start is waited for (with a line now and then); missing topics are not.
+  const log = kafka
+    ? await retrying(() => openKafkaLog(kafka, KAFKA_TOPICS), { server: `Kafka ${kafka.brokers.join(',')}`, classify: permanentIn, signal: o.signal })
+    : await openLogAt(dataDir, o.fsync, { windowRecords: o.windowRecords, compression: o.logCompression });
   const run = new Set<StageName | SinkName>(
     o.stages ?? [...DEFAULT_STAGES[o.kafka ? 'kafka' : 'embedded'], ...(o.redis ? (['projector'] as const) : []), ...(o.audit ? (['audit'] as const) : [])],
   );
@@ -153,6 +163,9 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     throw new Error(`the decide stage is normalizer, risk and router fused: run it or them, not both (asked for decide and ${split.join(', ')})`);
   let venue: Venue | undefined;
   const sinks: Sink[] = [];
+  // Stopping: retries end, what is durable stays, the rest is replayed on restart.
+  const stopping = new AbortController();
+  o.signal?.addEventListener('abort', () => stopping.abort(), { once: true });
   try {
     const market = await openMarket(dataDir, o);
     if (run.has('gateway')) venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
@@ -165,13 +178,13 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       gateway: () => gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
     };
     const names = STAGE_NAMES.filter((n) => run.has(n));
-    if (run.has('projector')) sinks.push(await RedisProjector.open({ redisUrl: o.redis!.url, prefix: o.redis!.prefix, log, market }));
-    if (run.has('audit')) sinks.push(await openAuditSink({ dataDir, clickhouseUrl: o.audit?.clickhouseUrl }));
+    if (run.has('projector')) sinks.push(await RedisProjector.open({ redisUrl: o.redis!.url, prefix: o.redis!.prefix, log, market, signal: stopping.signal }));
+    if (run.has('audit')) sinks.push(await openAuditSink({ dataDir, clickhouseUrl: o.audit?.clickhouseUrl, signal: stopping.signal }));
     // On Kafka a stage survives broker outages and rebalances by being rebuilt from the log
     // (supervise.ts), once its partitions are assigned. The embedded log has neither: any failure
     // there is fatal, and a restart of the process recovers.
     let consumers: Consumer[];
-    if (o.kafka) consumers = names.map((n) => new SupervisedStage(log, make[n], { maxBatch: o.maxBatch }));
+    if (o.kafka) consumers = names.map((n) => new SupervisedStage(log, make[n], { maxBatch: o.maxBatch, classify: log.classify }));
     else {
       const stages = names.map((n) => make[n]());
       for (const s of stages) await s.restore(log);
@@ -183,12 +196,14 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     failed.catch(() => undefined);
     const idle = () => consumers.every((c) => c.lag() === 0 && !c.busy());
     const v = venue;
+    // Sinks catch up from the log: a sink behind (its server away) must not hold the stages back.
+    const stageConsumers = consumers.slice(0, names.length);
     return {
       log,
       market,
       venue: v,
       consumers,
-      backlog: () => consumers.reduce((n, c) => n + c.lag(), 0),
+      backlog: () => stageConsumers.reduce((n, c) => n + c.lag(), 0),
       idle,
       failed,
       async waitIdle(extra = () => true) {
@@ -198,12 +213,18 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         }
       },
       async close() {
+        stopping.abort();
         await Promise.all(consumers.map((c) => c.stop()));
         const results = await Promise.allSettled(consumers.map((c) => c.done));
         await v?.close();
         await log.close();
-        const bad = results.find((r) => r.status === 'rejected');
-        if (bad) throw bad.reason;
+        // A sink that gave up its retries because of the stop lost nothing: it resumes from its store.
+        for (const r of results) {
+          const stop = r.status === 'rejected' ? stopIn(r.reason) : undefined;
+          if (stop) process.stderr.write(`fillstream: ${stop.message}; resumed on the next start\n`);
+        }
+        const bad = results.find((r) => r.status === 'rejected' && !stopIn(r.reason));
+        if (bad) throw (bad as PromiseRejectedResult).reason;
       },
     };
   } catch (e) {
@@ -276,14 +297,55 @@ export interface RunOptions extends PipelineOptions {
   /** NDJSON intents file, or '-' for stdin. */
   intents?: string;
   untilIdle?: boolean;
-  signal?: AbortSignal;
+  /**
+   * With untilIdle: give up when work is pending and nothing has moved for this long (a server
+   * away), with an IdleTimeout naming what is pending where. Default 60 s.
+   */
+  idleTimeoutMs?: number;
   onIntake?: (n: number) => void;
 }
+
+/** `run --until-idle` gave up: work pending, nothing moving. What is committed stays; a later run resumes. */
+export class IdleTimeout extends Error {
+  constructor(
+    readonly seconds: number,
+    readonly pending: { group: string; records: number }[],
+  ) {
+    super(
+      `nothing moved for ${seconds} s with work pending (${pending.map((p) => `${p.group}: ${p.records} records`).join(', ')}); ` +
+        'what is committed stays, and a later run resumes from there (see the lines above for the server that is away)',
+    );
+    this.name = 'IdleTimeout';
+  }
+}
+
+/** Resolves once idle (and `extra`), rejects with IdleTimeout when nothing moves for `timeoutMs` while not idle. */
+async function waitIdleOrTimeout(p: Pipeline, extra: () => boolean, progress: () => number, timeoutMs: number): Promise<void> {
+  let mark = '';
+  let since = performance.now();
+  for (;;) {
+    if (p.idle() && extra()) return;
+    const now = `${progress()}/${p.consumers.map((c) => `${c.lag()}${c.busy() ? '+' : ''}`).join(',')}`;
+    if (now !== mark) {
+      mark = now;
+      since = performance.now();
+    } else if (performance.now() - since > timeoutMs) {
+      throw new IdleTimeout(
+        Math.round(timeoutMs / 1000),
+        p.consumers.filter((c) => c.lag() > 0 || c.busy()).map((c) => ({ group: c.group, records: c.lag() })),
+      );
+    }
+    await Promise.race([p.failed, new Promise((r) => setTimeout(r, 20))]);
+  }
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /** The `run` job: intake plus all stages until idle (or until the signal aborts); returns the fold of the whole log. */
 export async function runPipeline(o: RunOptions): Promise<{ view: View; market: MarketData }> {
   const p = await startPipeline(o);
   let intakeDone = !o.intents;
+  let intaken = 0;
   let intakeError: unknown;
   // Intake stops on the caller's signal or when a stage fails.
   const stopIntake = new AbortController();
@@ -294,7 +356,10 @@ export async function runPipeline(o: RunOptions): Promise<{ view: View; market: 
     signal,
     maxBacklog: MAX_PIPELINE_BACKLOG,
     backlog: () => p.backlog(),
-    onLines: o.onIntake,
+    onLines: (n: number) => {
+      intaken += n;
+      o.onIntake?.(n);
+    },
     // On Kafka the key picks the partition: an intent goes where its account's events go.
     keyOf: o.kafka ? accountKey : undefined,
   };
@@ -307,7 +372,9 @@ export async function runPipeline(o: RunOptions): Promise<{ view: View; market: 
     : Promise.resolve();
   try {
     const aborted = () => o.signal?.aborted ?? false;
-    if (o.untilIdle) await p.waitIdle(() => (intakeDone && intakeError === undefined) || aborted() || intakeError !== undefined);
+    const timeoutMs = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    const progress = () => intaken;
+    if (o.untilIdle) await waitIdleOrTimeout(p, () => intakeDone || aborted(), progress, timeoutMs);
     else {
       // Following: run until the caller stops us, a stage fails, or the intake fails.
       const stopped = new Promise<void>((res) => (aborted() ? res() : o.signal?.addEventListener('abort', () => res(), { once: true })));
@@ -321,7 +388,7 @@ export async function runPipeline(o: RunOptions): Promise<{ view: View; market: 
     // Rethrows what the intake threw, as it was.
     // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (intakeError) throw intakeError;
-    if (!aborted()) await p.waitIdle();
+    if (!aborted()) await (o.untilIdle ? waitIdleOrTimeout(p, () => true, progress, timeoutMs) : p.waitIdle());
     return { view: await foldLog(p.log, p.market), market: p.market };
   } finally {
     await p.close();

@@ -7,6 +7,7 @@ import { checksumKey, JournalState, linesOf, pkey, type StagedRow } from './jour
 import { Readable } from 'node:stream';
 import { EVENT_COLUMNS, type ChecksumRow } from './columns.js';
 import type { JournalStore } from './sink.js';
+import { firstLine, isNetworkError, PermanentFault, retrying, serverName, type Classify, type RetryPolicy } from '../domain/faults.js';
 import { CHECKSUMS_TABLE, EVENTS_TABLE, readChecksums, readHeads, recomputeChecksums, sqlString, type SqlRunner } from './sql.js';
 
 export function clickhouseClient(url: string): ClickHouseClient {
@@ -45,43 +46,54 @@ export async function migrate(url: string): Promise<string[]> {
 
 const COLUMN_NAMES = EVENT_COLUMNS.map(([c]) => c) as [string, ...string[]];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export interface RetryOptions {
   /** First pause after a failure (default 100 ms), doubling up to maxDelayMs (default 5 s). */
   minDelayMs?: number;
   maxDelayMs?: number;
-  onRetry?: (e: unknown, delayMs: number) => void;
+  /** Told of each retry (default: a line on stderr naming the server, at most one per 5 s). */
+  onRetry?: (line: string, e: unknown, delayMs: number) => void;
+  /** Aborted when the process stops: a write being retried gives up (it is replayed on restart). */
+  signal?: AbortSignal;
+}
+
+/** ClickHouse's error codes that no retry fixes, with what fixes them. */
+const PERMANENT_CODES = new Map<number, string>([
+  [81, 'create the journal: run `fillstream audit migrate`, or start `run` with --migrate'], // UNKNOWN_DATABASE
+  [60, 'create the journal: run `fillstream audit migrate`, or start `run` with --migrate'], // UNKNOWN_TABLE
+  [192, 'check the user in CLICKHOUSE_URL'], // UNKNOWN_USER
+  [193, 'check the user and password in CLICKHOUSE_URL'], // WRONG_PASSWORD
+  [194, 'check the user and password in CLICKHOUSE_URL'], // REQUIRED_PASSWORD
+  [516, 'check the user and password in CLICKHOUSE_URL'], // AUTHENTICATION_FAILED
+  [497, "grant CLICKHOUSE_URL's user SELECT and INSERT on the fillstream database"], // ACCESS_DENIED
+  [164, "CLICKHOUSE_URL's user is read-only: use one that may INSERT"], // READONLY
+]);
+
+/** The permanent reading of a ClickHouse error (its code, in the message on every server version). */
+export function clickhouseFault(server: string): Classify {
+  return (e) => {
+    if (isNetworkError(e)) return undefined;
+    const m = /\bCode: (\d+)/.exec(e instanceof Error ? e.message : String(e));
+    const fix = m ? PERMANENT_CODES.get(Number(m[1])) : undefined;
+    return fix ? new PermanentFault(server, firstLine(e), fix, { cause: e }) : undefined;
+  };
 }
 
 export class ClickHouseStore implements JournalStore {
   private readonly client: ClickHouseClient;
   private readonly q: SqlRunner;
-  private readonly minDelay: number;
-  private readonly maxDelay: number;
-  private readonly onRetry: (e: unknown, delayMs: number) => void;
-  private closed = false;
+  private readonly policy: RetryPolicy;
   /** Settings of the events INSERT, once the server's version is known (insertSettings). */
   private settings: Record<string, number> | undefined;
 
   constructor(url: string, o: RetryOptions = {}) {
     this.client = clickhouseClient(url);
     this.q = clickhouseRunner(this.client);
-    this.minDelay = o.minDelayMs ?? 100;
-    this.maxDelay = o.maxDelayMs ?? 5_000;
-    let last = 0;
-    this.onRetry =
-      o.onRetry ??
-      ((e, d) => {
-        // One line per few seconds at most: an outage must not flood the log.
-        if (Date.now() - last < 5_000) return;
-        last = Date.now();
-        process.stderr.write(`audit: ClickHouse write failed (${(e as Error).message?.split('\n')[0]}); retrying in ${d} ms\n`);
-      });
+    const server = serverName('ClickHouse', url);
+    this.policy = { server, classify: clickhouseFault(server), minDelayMs: o.minDelayMs, maxDelayMs: o.maxDelayMs, signal: o.signal, onRetry: o.onRetry };
   }
 
   async load(): Promise<JournalState> {
-    return this.retrying(async () => {
+    return this.withRetry(async () => {
       const heads = await readHeads(this.q);
       let sums = await readChecksums(this.q);
       const covered = new Map<string, number>();
@@ -105,7 +117,7 @@ export class ClickHouseStore implements JournalStore {
 
   async store(rows: StagedRow[], state: JournalState): Promise<ChecksumRow[]> {
     let left = rows;
-    await this.retrying(
+    await this.withRetry(
       async () => {
         if (left.length === 0) return;
         const clickhouse_settings = (this.settings ??= await this.insertSettings());
@@ -127,11 +139,10 @@ export class ClickHouseStore implements JournalStore {
   }
 
   async storeChecksums(sums: ChecksumRow[]): Promise<void> {
-    await this.retrying(() => this.insertChecksums(sums));
+    await this.withRetry(() => this.insertChecksums(sums));
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     await this.client.close();
   }
 
@@ -167,21 +178,8 @@ export class ClickHouseStore implements JournalStore {
     if (sums.length > 0) await this.client.insert({ table: CHECKSUMS_TABLE, values: sums, format: 'JSONEachRow' });
   }
 
-  /** Runs fn until it succeeds, pausing 100 ms doubling to 5 s; `before` runs ahead of each retry. */
-  private async retrying<T>(fn: () => Promise<T>, before?: () => Promise<void>): Promise<T> {
-    let delay = this.minDelay;
-    let failed = false;
-    for (;;) {
-      try {
-        if (failed && before) await before();
-        return await fn();
-      } catch (e) {
-        if (this.closed) throw e;
-        failed = true;
-        this.onRetry(e, delay);
-        await sleep(delay);
-        delay = Math.min(delay * 2, this.maxDelay);
-      }
-    }
+  /** Runs fn until it succeeds (see retrying); `before` runs ahead of each retry. */
+  private withRetry<T>(fn: () => Promise<T>, before?: () => Promise<void>): Promise<T> {
+    return retrying(fn, { ...this.policy, before });
   }
 }

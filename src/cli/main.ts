@@ -14,6 +14,7 @@ import {
   openLogAt,
   openLogReadOnly,
   runPipeline,
+  IdleTimeout,
   SINK_NAMES,
   startPipeline,
   STAGE_NAMES,
@@ -33,6 +34,8 @@ import { jsonSchemas } from '../domain/schemas.js';
 import { registerAuditCommands } from './audit.js';
 import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
+import { permanentIn } from '../domain/faults.js';
+import { migrate } from '../audit/index.js';
 
 const ratioArg = (v: string) => {
   const n = Number(v);
@@ -112,13 +115,33 @@ function sinksFor(o: RunFlags): SinkName[] {
   return [...(redisOptions() ? (['projector'] as const) : []), ...(auditFor(o) ? (['audit'] as const) : [])];
 }
 
+/**
+ * SIGINT or SIGTERM asks for a stop: the signal aborts, stages commit the batch in hand, adapters
+ * give up what they are retrying (replayed on restart). A stop still running STOP_DEADLINE_MS
+ * later ends the process anyway, as does a second signal at once: a supervisor's SIGKILL would
+ * come soon after, and nothing uncommitted is lost either way.
+ */
 function stopSignal(): AbortSignal {
   const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const onSignal = (sig: NodeJS.Signals) => {
+    const code = 128 + (sig === 'SIGINT' ? 2 : 15);
+    if (ac.signal.aborted) {
+      process.stderr.write(`fillstream: second ${sig}: exiting now; what is not committed is replayed on the next start\n`);
+      process.exit(code);
+    }
+    ac.abort();
+    setTimeout(() => {
+      process.stderr.write(`fillstream: still stopping ${STOP_DEADLINE_MS / 1000} s after ${sig}: exiting; what is not committed is replayed on the next start\n`);
+      process.exit(code);
+    }, STOP_DEADLINE_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return ac.signal;
 }
+
+/** A stop asked for by a signal finishes within this, cleanly or not (supervisors wait 10–30 s before SIGKILL). */
+const STOP_DEADLINE_MS = 4_500;
 
 program
   .command('run')
@@ -141,14 +164,29 @@ program
   .option('--journal-inline', 'without ClickHouse: journal into the data dir files as events are written (default: on demand, by the audit commands)')
   .option('--stages <names>', `comma-separated stages to run (default: ${DEFAULT_STAGES.embedded.join(',')} on the embedded log, ${DEFAULT_STAGES.kafka.join(',')} on Kafka)`)
   .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
+  .option('--migrate', 'with CLICKHOUSE_URL: create the journal tables first when missing (as `audit migrate` does)')
+  .option('--idle-timeout <s>', 'with --until-idle: give up (exit 75) when work is pending and nothing moves for this long, e.g. a server away', intArg('--idle-timeout'), 60)
   .action(
     async (
       o: ReadOptions &
-        RunFlags & { intents?: string; seed?: number; policy?: string; untilIdle?: boolean; fsync: string; logCompression: LogCompression; stages?: string; limit: number },
+        RunFlags & {
+          intents?: string;
+          seed?: number;
+          policy?: string;
+          untilIdle?: boolean;
+          fsync: string;
+          logCompression: LogCompression;
+          stages?: string;
+          limit: number;
+          migrate?: boolean;
+          idleTimeout: number;
+        },
     ) => {
       const signal = stopSignal();
       const progress = startProgress();
       const started = performance.now();
+      const audit = auditFor(o);
+      if (o.migrate && audit?.clickhouseUrl) await migrate(audit.clickhouseUrl);
       try {
         const { view, market } = await runPipeline({
           dataDir: o.dataDir,
@@ -159,11 +197,12 @@ program
           fsync: o.fsync as Fsync,
           logCompression: o.logCompression,
           untilIdle: Boolean(o.untilIdle),
+          idleTimeoutMs: o.idleTimeout * 1000,
           signal,
           onIntake: progress.add,
           kafka: o.bus === 'kafka' ? kafkaOptions('fillstream-run') : undefined,
           redis: redisOptions(),
-          audit: auditFor(o),
+          audit,
           stages: o.stages === undefined ? undefined : [...stageList(o.stages), ...sinksFor(o)],
         });
         progress.done();
@@ -322,6 +361,7 @@ program
     if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);
     const signal = stopSignal();
     const p = await startPipeline({
+      signal,
       dataDir: o.dataDir,
       books: o.books,
       seed: o.seed,
@@ -466,7 +506,10 @@ function startProgress() {
 
 registerAuditCommands(program);
 
+// Exit codes: 78 (EX_CONFIG) for a fault only a person fixes, 75 (EX_TEMPFAIL) when --until-idle
+// gave up waiting on a server, 1 for anything else.
 program.parseAsync().catch((e: unknown) => {
-  console.error(`fillstream: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
+  const permanent = permanentIn(e);
+  console.error(`fillstream: ${permanent ? permanent.message : e instanceof Error ? e.message : String(e)}`);
+  process.exit(permanent ? 78 : e instanceof IdleTimeout ? 75 : 1);
 });

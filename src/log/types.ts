@@ -1,6 +1,7 @@
-// The log seam: the embedded file log and (later) Kafka implement this same interface,
-// so every stage runs unchanged on either.
+// The log seam: the embedded file log and Kafka implement this same interface, so every stage
+// runs unchanged on either.
 import type { LogPosition } from '../domain/events.js';
+import type { Classify } from '../domain/faults.js';
 
 export type { LogPosition };
 
@@ -97,5 +98,7 @@ export interface EventLog {
    * on logs with a single writing process.
    */
   fence?(group: string, partitions: { topic: string; partition: number }[]): Promise<void>;
+  /** Reads one of this log's errors as permanent (a missing topic, a refused authorization), or undefined when retrying may fix it. */
+  classify?: Classify;
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@
 // state without committing, so that state is thrown away with it.
 import type { Consumer, EventLog } from '../log/types.js';
 import type { Stage } from './stage.js';
+import { permanentIn, type Classify } from '../domain/faults.js';
 
 export interface SuperviseOptions {
   /** Gives up after this many failures within `windowMs` (default 10 in 60 s). */
@@ -12,6 +13,8 @@ export interface SuperviseOptions {
   maxBatch?: number;
   /** Told of each failure and the restart that follows (default: one line on stderr). */
   onRestart?: (stage: string, error: unknown, delayMs: number) => void;
+  /** Reads a failure as permanent (the log's classifier): the stage then stops at once instead of restarting. */
+  classify?: Classify;
 }
 
 export class SupervisedStage implements Consumer {
@@ -72,6 +75,8 @@ export class SupervisedStage implements Consumer {
       } catch (e) {
         this.current = undefined;
         if (this.stopping) throw e;
+        const permanent = permanentIn(e) ?? this.opts.classify?.(e);
+        if (permanent) throw permanent;
         const now = Date.now();
         failures.push(now);
         while (failures[0] < now - windowMs) failures.shift();

@@ -155,10 +155,15 @@ test('a consumer group copies each record exactly once: outputs and offsets comm
     await log.scan([TOPICS.audit], (r) => outs.push(r.value.toString()));
     assert.equal(outs.length, N);
     assert.deepEqual(new Set(outs), new Set(Array.from({ length: N }, (_, i) => `out-in-${i}`)));
+    // On the broker the group carries the topic prefix: deployments sharing a cluster never share a group.
+    const stored = await admin.fetchOffsets({ groupId: `${prefix}copy`, topics: [prefix + TOPICS.intents] });
+    assert.equal(
+      stored[0].partitions.reduce((n, p) => n + Number(p.offset), 0),
+      (await Promise.all([0, 1, 2].map((p) => lastDataOffsetPlusOne(log, TOPICS.intents, p)))).reduce((a, b) => a + b, 0),
+    );
   } finally {
     await log.close();
-    await admin.deleteGroups(['copy']).catch(() => undefined);
-    void prefix;
+    await admin.deleteGroups([`${prefix}copy`]).catch(() => undefined);
   }
 });
 

@@ -1,6 +1,7 @@
 // What both Kafka clients' logs share: the options, the transactional id and position-record
 // naming, the request size cut, and the retry and stall limits. The client-specific parts live in
 // kafka-log.ts (kafkajs) and platformatic-log.ts (@platformatic/kafka).
+import { firstLine, PermanentFault, type Classify } from '../../domain/faults.js';
 import type { EventLog, LogPosition, OutRecord } from '../types.js';
 import type { RegistryWire } from './registry.js';
 import { WIRE_HEADER_BYTES } from './registry.js';
@@ -156,4 +157,44 @@ export class WrittenOffsets {
   get(topic: string, partition: number): number {
     return this.ends.get(`${topic}\u0000${partition}`) ?? 0;
   }
+}
+
+/** Kafka error codes no retry fixes, with what does. */
+const PERMANENT_KAFKA = new Map<string, string>([
+  ['TOPIC_AUTHORIZATION_FAILED', "grant fillstream's principal Read and Write on its topics (ACLs)"],
+  ['GROUP_AUTHORIZATION_FAILED', "grant fillstream's principal Read on its consumer groups (ACLs)"],
+  ['TRANSACTIONAL_ID_AUTHORIZATION_FAILED', "grant fillstream's principal Write on its transactional ids (prefix fillstream.) (ACLs)"],
+  ['CLUSTER_AUTHORIZATION_FAILED', "grant fillstream's principal IdempotentWrite on the cluster (ACLs)"],
+  ['SASL_AUTHENTICATION_FAILED', 'check the credentials fillstream connects with'],
+  ['UNSUPPORTED_SASL_MECHANISM', 'configure a SASL mechanism the broker offers'],
+]);
+
+/**
+ * The permanent reading of a kafkajs or @platformatic/kafka error (its code is `type` on kafkajs,
+ * `apiId` on platformatic, on the error or one it wraps). A missing topic is not one here: a topic
+ * just created may be unknown to a broker for a moment; open() refuses topics that do not exist.
+ */
+export function kafkaFault(server: string): Classify {
+  return (e) => {
+    const seen = new Set<unknown>();
+    const walk = (x: unknown, depth: number): PermanentFault | undefined => {
+      if (x === null || typeof x !== 'object' || seen.has(x) || depth > 6) return undefined;
+      seen.add(x);
+      const o = x as { type?: unknown; apiId?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
+      const id = typeof o.type === 'string' ? o.type : typeof o.apiId === 'string' ? o.apiId : undefined;
+      const fix = id === undefined ? undefined : PERMANENT_KAFKA.get(id);
+      if (fix) return new PermanentFault(server, `${id}: ${firstLine(x)}`, fix, { cause: e });
+      for (const inner of [o.cause, o.originalError, ...(Array.isArray(o.errors) ? (o.errors as unknown[]) : [])]) {
+        const hit = walk(inner, depth + 1);
+        if (hit) return hit;
+      }
+      return undefined;
+    };
+    return walk(e, 0);
+  };
+}
+
+/** The topics a log needs that the cluster lacks: a fault only a person fixes. */
+export function missingTopics(server: string, missing: string[]): PermanentFault {
+  return new PermanentFault(server, `topics missing: ${missing.join(', ')}`, 'create them: `fillstream topics create` (auto-creation is off)');
 }

@@ -17,6 +17,7 @@ import kafkajs, {
   type TopicMessages,
 } from 'kafkajs';
 import { CONTROL_TOPIC } from '../../domain/events.js';
+import type { Classify } from '../../domain/faults.js';
 import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from '../types.js';
 import { KafkaStageConsumer } from './consumer.js';
 import { toLogRecord } from './records.js';
@@ -25,6 +26,8 @@ import {
   kafkaClientOf,
   compressRequest,
   kafkaCompressionOf,
+  kafkaFault,
+  missingTopics,
   MAX_TXN_ATTEMPTS,
   positionKey,
   READ_STALL_MS,
@@ -86,9 +89,14 @@ export class KafkaLog implements KafkaEventLog {
   lastWriteAt = 0;
   /** Set when a schema registry is configured. */
   registry: RegistryWire | undefined;
+  /** Named in messages: the brokers. */
+  private readonly server: string;
+  readonly classify: Classify;
   private readonly compression: KafkaCompression;
 
   private constructor(private readonly opts: KafkaLogOptions) {
+    this.server = `Kafka ${opts.brokers.join(',')}`;
+    this.classify = kafkaFault(this.server);
     this.prefix = opts.topicPrefix ?? '';
     this.compression = kafkaCompressionOf(opts);
     this.txPrefix = opts.transactionalIdPrefix ?? `${this.prefix}fillstream.`;
@@ -126,6 +134,11 @@ export class KafkaLog implements KafkaEventLog {
     return this.prefix + topic;
   }
 
+  /** Consumer groups carry the topic prefix too: two deployments on one cluster never share a group. */
+  physicalGroup(group: string): string {
+    return this.prefix + group;
+  }
+
   logical(physical: string): string {
     return physical.startsWith(this.prefix) ? physical.slice(this.prefix.length) : physical;
   }
@@ -134,7 +147,7 @@ export class KafkaLog implements KafkaEventLog {
     const names = topics.map((t) => this.physical(t));
     const existing = new Set(await this.admin.listTopics());
     const missing = names.filter((n) => !existing.has(n));
-    if (missing.length) throw new Error(`Kafka topics missing: ${missing.join(', ')}; run \`fillstream topics create\` first`);
+    if (missing.length) throw missingTopics(this.server, missing);
     const md = await this.admin.fetchTopicMetadata({ topics: names });
     for (const t of md.topics)
       this.metadata.set(
@@ -240,7 +253,7 @@ export class KafkaLog implements KafkaEventLog {
       let positions: LogPosition[];
       try {
         positions = await this.sendAll(txn, all);
-        if (internal.length) await txn.sendOffsets({ consumerGroupId: group, topics: offsetTopics(internal, (t) => this.physical(t)) });
+        if (internal.length) await txn.sendOffsets({ consumerGroupId: this.physicalGroup(group), topics: offsetTopics(internal, (t) => this.physical(t)) });
       } catch (e) {
         // Nothing is visible before the commit: abort, and try again when the broker says so
         // (e.g. CONCURRENT_TRANSACTIONS while the previous commit's markers are being written).
@@ -302,7 +315,7 @@ export class KafkaLog implements KafkaEventLog {
       });
       return offset;
     }
-    const res = await this.admin.fetchOffsets({ groupId: group, topics: [this.physical(topic)] });
+    const res = await this.admin.fetchOffsets({ groupId: this.physicalGroup(group), topics: [this.physical(topic)] });
     const p = res[0]?.partitions.find((x) => x.partition === partition);
     const o = p ? Number(p.offset) : -1;
     return o < 0 ? 0 : o;
@@ -445,7 +458,7 @@ export class KafkaLog implements KafkaEventLog {
 
   newConsumer(groupId: string): KConsumer {
     return this.kafka.consumer({
-      groupId,
+      groupId: this.physicalGroup(groupId),
       readUncommitted: false,
       // Short fetch waits keep intent-to-venue latency low (KafkaLogOptions.fetchWaitMs).
       maxWaitTimeInMs: this.opts.fetchWaitMs ?? DEFAULT_FETCH_WAIT_MS,

@@ -22,12 +22,15 @@ import {
   type RetryDelayGetter,
 } from '@platformatic/kafka';
 import { CONTROL_TOPIC } from '../../domain/events.js';
+import type { Classify } from '../../domain/faults.js';
 import type { ConsumeOptions, Consumer, LogPosition, LogRecord, OutRecord } from '../types.js';
 import {
   DEFAULT_FETCH_WAIT_MS,
   isExternal,
   compressRequest,
   kafkaCompressionOf,
+  kafkaFault,
+  missingTopics,
   MAX_TXN_ATTEMPTS,
   positionKey,
   READ_STALL_MS,
@@ -87,10 +90,15 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
   /** performance.now() of the latest commit or append by this process (idle detection). */
   lastWriteAt = 0;
   registry: RegistryWire | undefined;
+  /** Named in messages: the brokers. */
+  private readonly server: string;
+  readonly classify: Classify;
   readonly fetchWaitMs: number;
   private readonly compression: KafkaCompression;
 
   private constructor(opts: KafkaLogOptions) {
+    this.server = `Kafka ${opts.brokers.join(',')}`;
+    this.classify = kafkaFault(this.server);
     this.prefix = opts.topicPrefix ?? '';
     this.txPrefix = opts.transactionalIdPrefix ?? `${this.prefix}fillstream.`;
     this.fetchWaitMs = opts.fetchWaitMs ?? DEFAULT_FETCH_WAIT_MS;
@@ -121,6 +129,11 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
     return this.prefix + topic;
   }
 
+  /** Consumer groups carry the topic prefix too: two deployments on one cluster never share a group. */
+  physicalGroup(group: string): string {
+    return this.prefix + group;
+  }
+
   logical(physical: string): string {
     return physical.startsWith(this.prefix) ? physical.slice(this.prefix.length) : physical;
   }
@@ -129,7 +142,7 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
     const names = topics.map((t) => this.physical(t));
     const existing = new Set(await this.admin.listTopics({ includeInternals: false }));
     const missing = names.filter((n) => !existing.has(n));
-    if (missing.length) throw new Error(`Kafka topics missing: ${missing.join(', ')}; run \`fillstream topics create\` first`);
+    if (missing.length) throw missingTopics(this.server, missing);
     const md = await this.admin.metadata({ topics: names });
     for (const [name, t] of md.topics) this.partitionCounts.set(this.logical(name), t.partitionsCount);
   }
@@ -212,16 +225,16 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
       try {
         txn = await producer.beginTransaction();
         positions = await this.sendAll(txn, all);
-        if (internal.length) await this.addOffsets(txn, group, internal);
+        if (internal.length) await this.addOffsets(txn, this.physicalGroup(group), internal);
       } catch (e) {
         // Nothing is visible before the commit: abort, and try again when the broker says so.
         const aborted = txn ? await this.endQuietly(txn) : true;
         if (attempt < MAX_TXN_ATTEMPTS && isRetriable(e) && aborted) {
-          this.coordinators.delete(group);
+          this.coordinators.delete(this.physicalGroup(group));
           await sleep(20 * attempt);
           continue;
         }
-        this.coordinators.delete(group);
+        this.coordinators.delete(this.physicalGroup(group));
         await this.dropTxProducer(txId, producer);
         throw e;
       }
@@ -344,7 +357,9 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
       if (!topics.has(t)) topics.set(t, []);
       topics.get(t)!.push(p.partition);
     }
-    const res = await this.admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })) }] });
+    const res = await this.admin.listConsumerGroupOffsets({
+      groups: [{ groupId: this.physicalGroup(group), topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })) }],
+    });
     const got = new Map<string, number>();
     for (const g of res) for (const t of g.topics) for (const p of t.partitions) got.set(`${this.logical(t.name)}\u0000${p.partitionIndex}`, Number(p.committedOffset));
     const out = partitions.map((p) => got.get(`${p.topic}\u0000${p.partition}`) ?? -1);
@@ -429,7 +444,7 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
       }
     });
     if (next.size === 0) return;
-    const reader = this.newConsumer(`${this.prefix}fillstream-reader-${randomUUID()}`);
+    const reader = this.newConsumer(`fillstream-reader-${randomUUID()}`);
     let lastProgress = Date.now();
     try {
       while (next.size > 0) {
@@ -466,7 +481,7 @@ export class PlatformaticKafkaLog implements KafkaEventLog {
   newConsumer(groupId: string): PConsumer {
     return new PConsumer({
       ...this.base,
-      groupId,
+      groupId: this.physicalGroup(groupId),
       autocommit: false,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       // The library's defaults (a fetch waits up to 5 s) suit bulk reading, not a pipeline stage.

@@ -12,7 +12,8 @@ import { fromRecord, HEADER_CLIENT_ORDER_ID, HEADER_TYPE } from '../../runtime/c
 import type { Sink } from '../../runtime/sink.js';
 import { isPolicyRecord } from '../../risk/stage.js';
 import { applyRecord, emptyView, resolverFor, type View } from '../view.js';
-import { connectRedis, scanPrefix, type Redis } from './client.js';
+import { connectRedis, permanentFaultOf, scanPrefix, type Redis } from './client.js';
+import { serverName, StopRequested } from '../../domain/faults.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 
 export { connectRedis };
@@ -71,6 +72,8 @@ export interface ProjectorOptions {
   prefix?: string;
   log: EventLog;
   market?: MarketData;
+  /** Aborted when the process stops (see connectRedis). */
+  signal?: AbortSignal;
 }
 
 /** The order as stored: everything but the fill fingerprints (the projector's own dedup memory). */
@@ -129,22 +132,23 @@ export class RedisProjector implements Sink {
 
   private constructor(private readonly o: ProjectorOptions) {
     this.keys = redisKeys(o.prefix);
-    this.redis = connectRedis(o.redisUrl);
+    this.redis = connectRedis(o.redisUrl, { signal: o.signal });
     this.redis.defineCommand('fillstreamApplyBatch', { numberOfKeys: 1, lua: APPLY_BATCH });
     this.applyBatch = (this.redis as unknown as { fillstreamApplyBatch: ApplyBatch }).fillstreamApplyBatch.bind(this.redis);
     this.resolve = resolverFor(o.market);
   }
 
-  static async open(o: ProjectorOptions): Promise<RedisProjector> {
-    const p = new RedisProjector(o);
-    await p.redis.connect();
-    return p;
+  /** Connects on the first command, which waits while Redis is away (connectRedis). */
+  static open(o: ProjectorOptions): Promise<RedisProjector> {
+    return Promise.resolve(new RedisProjector(o));
   }
 
   /** Reads the watermarks, then folds the log up to them: the in-memory state is what Redis holds. */
   async positions(partitions: { topic: string; partition: number }[]): Promise<LogPosition[]> {
     await this.flush();
-    const stored = await this.redis.hgetall(this.keys.applied);
+    const stored = await this.redis.hgetall(this.keys.applied).catch((e: unknown) => {
+      throw this.fault(e);
+    });
     this.applied.clear();
     for (const [field, v] of Object.entries(stored)) this.applied.set(field, Number(v));
     this.view = emptyView();
@@ -274,8 +278,12 @@ export class RedisProjector implements Sink {
   }
 
   private throwIfFailed(): void {
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what was caught earlier, as is
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure !== undefined) throw this.fault(this.failure);
+  }
+
+  /** What a failed command means: the connection's permanent fault when it met one, a stop when the process is stopping, else the error. */
+  private fault(e: unknown): unknown {
+    return permanentFaultOf(this.redis) ?? (this.o.signal?.aborted ? new StopRequested(serverName('Redis', this.o.redisUrl), { cause: e }) : e);
   }
 
   pending(): number {
