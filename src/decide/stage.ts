@@ -7,14 +7,16 @@ import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import type { MarketData } from '../market/types.js';
 import { fromRecord, HEADER_INTENT_ID, HEADER_TRACEPARENT, toRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { forwardedIntent, intentPlacement } from '../runtime/forward.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
-import { normalizeCommand } from '../normalizer/decide.js';
+import { normalizeCommand, placementOf, type IntentPlacement } from '../normalizer/decide.js';
 import { pretrade } from './decide.js';
 
 export const DECIDE_GROUP = 'decide';
 
 export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[] }): Stage {
   let state = pretrade.initialState();
+  let placement: IntentPlacement | undefined;
   return {
     name: DECIDE_GROUP,
     input: TOPICS.intents,
@@ -22,6 +24,7 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
       // The accepted ids (from their headers) and the policies on exec.risk. With no risk stage in
       // between, the newest policy is in force from when it is logged.
       state = pretrade.initialState();
+      placement = intentPlacement(log);
       await log.scan([TOPICS.risk], (r) => {
         const type = typeOf(r);
         state = pretrade.evolveInPlace(state, type === 'IntentAccepted' ? { type, intent_id: r.headers[HEADER_INTENT_ID] } : fromRecord(r));
@@ -33,6 +36,12 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
       // Each event's trace is a child of the event it follows from, as across the separate stages.
       const traces = new Map<string, string | undefined>();
       for (const r of batch) {
+        // A record off its account's partition is moved there first, and decided when it arrives.
+        const home = placement && placementOf(r, placement);
+        if (home) {
+          out.push(forwardedIntent(r, home));
+          continue;
+        }
         const command = normalizeCommand(r, opts.market, opts.venuePreference);
         const input = traceOf(r);
         for (const e of pretrade.decide(command, state)) {

@@ -71,6 +71,8 @@ export interface Consumer {
 export interface EventLog {
   readonly kind: 'embedded' | 'kafka';
   partitions(topic: string): number;
+  /** The partition a record keyed `key` goes to (Kafka's murmur2). Absent on logs of one partition per topic. */
+  partitionOf?(topic: string, key: string): number;
   /** Append records with no input offsets (producers). Resolves once durable, with their positions. */
   append(records: OutRecord[]): Promise<LogPosition[]>;
   /**

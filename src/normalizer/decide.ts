@@ -71,6 +71,48 @@ export const normalizer = {
   },
 } satisfies InPlaceDecider<NormalizeIntent, NormalizerState, NormalizerEvent, NormalizerFact>;
 
+/**
+ * Where the records of exec.intents are decided: how many partitions the topic has, and the
+ * partition a key goes to there (Kafka's murmur2 partitioner, as fillstream's own intake keys).
+ */
+export interface IntentPlacement {
+  partitions: number;
+  partitionOf(account: string): number;
+}
+
+/**
+ * The account a raw intent belongs to, as fillstream keys it on exec.intents: its `account`, or
+ * `default` when that is absent or not a non-empty string. Null for bytes that are no JSON object
+ * (oversized, framed with an unknown schema id, not UTF-8, not JSON): those are dead-lettered
+ * where they are, as no account and no dedup state is theirs.
+ */
+export function intentAccount(raw: Buffer): string | null {
+  if (raw.length > MAX_INTENT_BYTES || wireSchemaId(raw) !== undefined) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(raw));
+  } catch {
+    return null;
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
+  const account = (json as { account?: unknown }).account;
+  return typeof account === 'string' && account !== '' ? account : 'default';
+}
+
+/**
+ * Where a raw record of exec.intents is to be decided: undefined when on its own partition (or
+ * when it has no account), else its account's partition and key. Dedup state lives per partition,
+ * so a copy a producer sent to another partition (no key, another key, another partitioner) must
+ * meet the others of its intent_id there before anything is decided about it.
+ */
+export function placementOf(r: { value: Buffer; partition: number }, placement: IntentPlacement): { partition: number; key: string } | undefined {
+  if (placement.partitions <= 1) return undefined;
+  const account = intentAccount(r.value);
+  if (account === null) return undefined;
+  const home = placement.partitionOf(account);
+  return home === r.partition ? undefined : { partition: home, key: account };
+}
+
 type Rejection = { code: DeadLetterCode; reason: string; issues?: { path: string; message: string }[] };
 
 function decideIntent(command: NormalizeIntent, state: NormalizerState): NormalizerEvent[] {

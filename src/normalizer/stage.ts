@@ -4,8 +4,9 @@ import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import type { MarketData } from '../market/types.js';
 import { fromRecord, HEADER_INTENT_ID, traceOf, typeOf } from '../runtime/codec.js';
 import { decideInto } from '../runtime/decide-into.js';
+import { forwardedIntent, intentPlacement } from '../runtime/forward.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
-import { normalizeCommand, normalizer } from './decide.js';
+import { normalizeCommand, normalizer, placementOf, type IntentPlacement } from './decide.js';
 
 export interface NormalizerOptions {
   market: MarketData;
@@ -14,10 +15,12 @@ export interface NormalizerOptions {
 
 export function normalizerStage(opts: NormalizerOptions): Stage {
   let state = normalizer.initialState();
+  let placement: IntentPlacement | undefined;
   return {
     name: 'normalizer',
     input: TOPICS.intents,
     async restore(log: EventLog) {
+      placement = intentPlacement(log);
       // The seen ids are the accepted intents on exec.risk; their type and id are in the headers.
       await log.scan([TOPICS.risk], (r) => {
         const type = typeOf(r);
@@ -28,7 +31,10 @@ export function normalizerStage(opts: NormalizerOptions): Stage {
       const out: OutRecord[] = [];
       const now = wallClockIso();
       for (const r of batch) {
-        state = decideInto(normalizer, state, normalizeCommand(r, opts.market, opts.venuePreference), out, now, traceOf(r));
+        // A record off its account's partition is moved there first, and decided when it arrives.
+        const home = placement && placementOf(r, placement);
+        if (home) out.push(forwardedIntent(r, home));
+        else state = decideInto(normalizer, state, normalizeCommand(r, opts.market, opts.venuePreference), out, now, traceOf(r));
       }
       return out;
     },

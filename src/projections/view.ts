@@ -10,7 +10,7 @@ import { midPrice } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
 import { oms, type OrderState } from '../oms/order.js';
 import { emptyBook, evolvePositions, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
-import { fromRecord, HEADER_TYPE, statusOf } from '../runtime/codec.js';
+import { fromRecord, HEADER_FORWARDED_FROM, HEADER_TYPE, statusOf } from '../runtime/codec.js';
 
 export interface View {
   events: number;
@@ -60,7 +60,8 @@ const bump = (m: Record<string, number>, k: string) => {
 export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolver): void {
   view.events++;
   if (r.topic === TOPICS.intents) {
-    view.intents++;
+    // A copy a stage moved to its account's partition is the same intent as the record it names.
+    if (r.headers[HEADER_FORWARDED_FROM] === undefined) view.intents++;
     return;
   }
   // JSON parsing is most of a replay's cost: events that are only counted, and order status

@@ -15,6 +15,11 @@ export const HEADER_TS = 'ts';
 export const HEADER_VENUE_ORDER_ID = 'venue_order_id';
 /** On every event: W3C trace context (see domain/trace.ts). */
 export const HEADER_TRACEPARENT = 'traceparent';
+/**
+ * On a raw intent that a stage moved to its account's partition of exec.intents: the position of
+ * the record it copies (`exec.intents/<partition>/<offset>`). Folds count the copied record only.
+ */
+export const HEADER_FORWARDED_FROM = 'forwarded_from';
 
 /** `parent` is the traceparent header of the record the event follows from, if it had one. */
 export function toRecord(event: Event, recordedAt: string, parent?: string): OutRecord {
