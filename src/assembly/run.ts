@@ -29,6 +29,7 @@ import { RedisProjector } from '../projections/redis/projector.js';
 import { openAuditSink } from '../audit/index.js';
 import { foldLog, type View } from '../projections/view.js';
 import { permanentIn, retrying, stopIn } from '../domain/faults.js';
+import { intentAccount } from '../normalizer/decide.js';
 
 export type Fsync = 'always' | 'batch' | 'off';
 
@@ -253,16 +254,9 @@ async function putPolicyInForce(log: EventLog, requested: RiskPolicy | undefined
   if (copies.length > 0) await log.append(copies);
 }
 
-/** An intent's partition key on Kafka: its account (the normalizer's default when absent); none for bad JSON. */
+/** An intent's partition key on Kafka: its account (the normalizer's default when absent); none for what has no account (bad JSON). */
 export function accountKey(line: Buffer): string | null {
-  try {
-    const v: unknown = JSON.parse(line.toString());
-    if (typeof v !== 'object' || v === null) return null;
-    const account = (v as { account?: unknown }).account;
-    return typeof account === 'string' && account !== '' ? account : 'default';
-  } catch {
-    return null;
-  }
+  return intentAccount(line);
 }
 
 /**
