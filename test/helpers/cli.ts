@@ -3,10 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import assert from 'node:assert/strict';
-import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import { generateIntents, type GenerateOptions } from '../../src/tools/generate.js';
-import { openSimVenue } from '../../src/venues/sim/index.js';
 import './services.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -38,29 +35,29 @@ export function cliJson<T = Record<string, unknown>>(args: string[], input?: str
   return JSON.parse(r.stdout) as T;
 }
 
-/** Start `fillstream run` and SIGKILL it after `afterMs`; resolves with its exit status. */
-export function runAndKill(args: string[], afterMs: number): Promise<{ killed: boolean; status: number | null }> {
-  return new Promise((res) => {
+/**
+ * Start the CLI and SIGKILL it as soon as `due()` holds (polled every 5 ms): kill points set by
+ * progress (records written, orders placed) land mid-stream on a fast machine and a slow one alike.
+ * Resolves with whether the kill landed; a process that ended before it must have exited 0, one
+ * that reached neither within `waitMs` is killed and fails the test.
+ */
+export function runUntil(args: string[], due: () => boolean, waitMs = 120_000): Promise<{ killed: boolean; status: number | null }> {
+  return new Promise((res, rej) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+    const deadline = Date.now() + waitMs;
+    let late = false;
+    const poll = setInterval(() => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      late = Date.now() > deadline;
+      if (late || due()) child.kill('SIGKILL');
+    }, 5);
     child.on('exit', (status, signal) => {
-      clearTimeout(timer);
-      if (status !== null && status !== 0) throw new Error(`fillstream run failed before the kill: ${stderr}`);
-      res({ killed: signal === 'SIGKILL', status });
+      clearInterval(poll);
+      if (late) rej(new Error(`fillstream ${args[0]} reached its kill point in no ${waitMs} ms: ${stderr}`));
+      else if (status !== null && status !== 0) rej(new Error(`fillstream ${args[0]} failed before the kill: ${stderr}`));
+      else res({ killed: signal === 'SIGKILL', status });
     });
   });
-}
-
-/** The simulated venue's own journal in a data dir: `orders` client order ids, each placed exactly once. */
-export async function assertPlacedOnce(dataDir: string, orders: number): Promise<void> {
-  const venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market: createSyntheticMarket({ seed: 1 }) });
-  try {
-    const placed = venue.journalCounts();
-    assert.equal(placed.size, orders);
-    for (const [coid, n] of placed) assert.equal(n, 1, `client order ${coid} placed ${n} times`);
-  } finally {
-    await venue.close();
-  }
 }

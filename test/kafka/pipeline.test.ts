@@ -4,14 +4,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '../../src/domain/events.js';
 import { accountKey } from '../../src/assembly/run.js';
 import type { Summary } from '../../src/projections/view.js';
-import { assertPlacedOnce, CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
+import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
 import { kafkaBrokers, unframed } from '../helpers/kafka.js';
+import { assertVenueRequests, venuePlacements } from '../helpers/venue.js';
+import { SIM_JOURNAL_FILE } from '../../src/venues/sim/index.js';
 
 const brokers = kafkaBrokers();
 const admin = new Kafka({ clientId: 'fillstream-test', brokers, logLevel: logLevel.NOTHING }).admin();
@@ -43,12 +45,22 @@ function freshTopics(partitions: number): string {
 
 const SAME = ['intents', 'dlq', 'duplicates', 'accepted', 'rejected', 'orders', 'fills', 'open_orders', 'pending'] as const;
 
-test('all stages in one process on Kafka: the same state as the embedded log, fused or split, replayable, and a rerun processes nothing twice', () => {
+/**
+ * `fillstream run` on Kafka, with whether its gateway was rebuilt after a failed commit (a broker
+ * hiccup): then, and only then, a re-send to the venue has a cause.
+ */
+function runOnKafka(args: string[]): { summary: Summary; gatewayRebuilt: boolean } {
+  const r = cli([...args, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  return { summary: JSON.parse(r.stdout) as Summary, gatewayRebuilt: r.stderr.includes('stage gateway failed') };
+}
+
+test('all stages in one process on Kafka: the same state as the embedded log, fused or split, replayable, and a rerun processes nothing twice', async () => {
   const intents = writeIntents(work, { count: 2_000, seed: 21, badRatio: 0.02, duplicateRatio: 0.02 });
   const embedded = cliJson<Summary>(['run', '--data-dir', join(work, 'emb-1'), '--intents', intents, '--until-idle']);
   // The stages one by one on Kafka (four transactions per intent).
   freshTopics(3);
-  const split = cliJson<Summary>([
+  const splitRun = runOnKafka([
     'run',
     '--bus',
     'kafka',
@@ -60,15 +72,20 @@ test('all stages in one process on Kafka: the same state as the embedded log, fu
     intents,
     '--until-idle',
   ]);
+  const split = splitRun.summary;
   for (const k of SAME) assert.equal(split[k], embedded[k], k);
   assert.equal(split.state_hash, embedded.state_hash);
+  // Nobody interrupted it: each order reached the venue once, none again.
+  await assertVenueRequests({ dataDir: join(work, 'kafka-split'), bus: 'kafka', orders: embedded.orders, interrupted: splitRun.gatewayRebuilt });
   // The default on Kafka: normalizer, risk and router fused into the decide stage (two transactions).
   freshTopics(3);
   const args = ['run', '--bus', 'kafka', '--data-dir', join(work, 'kafka-1'), '--intents', intents, '--until-idle'];
-  const onKafka = cliJson<Summary>(args);
+  const fused = runOnKafka(args);
+  const onKafka = fused.summary;
   for (const k of SAME) assert.equal(onKafka[k], embedded[k], k);
   assert.equal(onKafka.state_hash, embedded.state_hash);
   assert.equal(onKafka.events, split.events, 'the fused stage writes every event the three stages write');
+  await assertVenueRequests({ dataDir: join(work, 'kafka-1'), bus: 'kafka', orders: embedded.orders, interrupted: fused.gatewayRebuilt });
 
   const replay = cliJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', join(work, 'kafka-1')]);
   assert.equal(replay.state_hash, embedded.state_hash, 'reading the topics from offset 0 gives the live state');
@@ -79,15 +96,25 @@ test('all stages in one process on Kafka: the same state as the embedded log, fu
   assert.equal(again.state_hash, embedded.state_hash);
 });
 
-test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: one venue order per accepted intent, same state hash', async () => {
+test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: one venue order per accepted intent, same state hash', async (t) => {
   const N = 10_000;
   const intents = writeIntents(work, { count: N, seed: 23, badRatio: 0.01, duplicateRatio: 0.01, idPrefix: 'mp' });
-  const embedded = cliJson<Summary>(['run', '--data-dir', join(work, 'emb-2'), '--intents', intents, '--until-idle']);
+  const embeddedDir = join(work, 'emb-2');
+  const embedded = cliJson<Summary>(['run', '--data-dir', embeddedDir, '--intents', intents, '--until-idle']);
   const prefix = freshTopics(4);
   const dirs = { normalizer: join(work, 'mp-normalizer'), risk: join(work, 'mp-risk'), router: join(work, 'mp-router'), gateway: join(work, 'mp-gateway') };
   const procs = new Map<string, ChildProcess>();
   const startStage = (name: keyof typeof dirs) => procs.set(name, spawnStage(name, dirs[name]));
-  const kill = (name: string) => killHard(procs.get(name)!, name);
+  // How far each killed stage got, by its own input: offsets its group committed (markers
+  // included), or for the gateway the orders its venue placed. Each is killed about a third of the
+  // way through, whichever order that comes in, and restarted half a second later.
+  const venueBytes = (dir: string) => statSync(join(dir, 'venue-sim', SIM_JOURNAL_FILE), { throwIfNoEntry: false })?.size ?? 0;
+  const kills = {
+    normalizer: { done: () => committedOffsets('normalizer', prefix + TOPICS.intents), due: (n: number) => n >= 0.3 * N },
+    router: { done: () => committedOffsets('router', prefix + TOPICS.router), due: (n: number) => n >= 0.3 * (embedded.accepted + embedded.rejected) },
+    gateway: { done: async () => venueBytes(dirs.gateway), due: (bytes: number) => bytes >= 0.3 * venueBytes(embeddedDir) },
+  };
+  const progressAtKill: Partial<Record<keyof typeof kills, number>> = {};
   try {
     for (const name of Object.keys(dirs) as (keyof typeof dirs)[]) startStage(name);
     const lines = readFileSync(intents, 'utf8')
@@ -96,26 +123,41 @@ test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: on
     assert.equal(lines.length, N);
     await produceIntents(prefix, lines);
 
-    // Kill the gateway once orders flow, then the normalizer a little later; restart both.
-    await waitForRecords(prefix + TOPICS.gateway, 2_000);
-    await kill('gateway');
-    const midway = await highWatermarks(prefix + TOPICS.gateway);
-    await new Promise((r) => setTimeout(r, 500));
-    startStage('gateway');
-    await waitForRecords(prefix + TOPICS.gateway, midway + 4_000);
-    await kill('normalizer');
-    await new Promise((r) => setTimeout(r, 500));
-    startStage('normalizer');
+    const restarts: Promise<unknown>[] = [];
+    const deadline = Date.now() + 120_000;
+    while (Object.keys(progressAtKill).length < Object.keys(kills).length) {
+      for (const [name, k] of Object.entries(kills) as [keyof typeof kills, (typeof kills)[keyof typeof kills]][]) {
+        if (name in progressAtKill || !k.due(await k.done())) continue;
+        await killHard(procs.get(name)!, name);
+        progressAtKill[name] = name === 'gateway' ? venuePlacements(dirs.gateway) : await k.done();
+        restarts.push(new Promise((r) => setTimeout(r, 500)).then(() => startStage(name)));
+      }
+      assert.ok(Date.now() < deadline, `not every stage reached its kill point within 120 s: killed ${JSON.stringify(progressAtKill)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(restarts);
 
     const s = await settled(N, dirs.gateway);
-    assert.ok(midway < s.events, 'the gateway was killed mid-stream');
     for (const k of SAME) assert.equal(s[k], embedded[k], k);
     assert.equal(s.state_hash, embedded.state_hash);
+    // Each kill landed mid-stream: its stage had done some of its input, not all.
+    const ends = { normalizer: await highWatermarks(prefix + TOPICS.intents), router: await highWatermarks(prefix + TOPICS.router), gateway: embedded.orders };
+    t.diagnostic(
+      `killed at (progress of input): ${Object.entries(progressAtKill)
+        .map(([n, p]) => `${n} ${p} of ${ends[n as keyof typeof ends]}`)
+        .join(', ')}`,
+    );
+    for (const name of Object.keys(kills) as (keyof typeof kills)[]) {
+      const p = progressAtKill[name]!;
+      assert.ok(p > 0 && p < ends[name], `${name} killed mid-stream: ${p} of ${ends[name]}`);
+    }
   } finally {
     await stopAll(procs);
   }
-  // The venue's own journal: each client order id placed exactly once, across the gateway's restart.
-  await assertPlacedOnce(dirs.gateway, embedded.orders);
+  // The venue's own journal: each client order id placed exactly once across the gateway's
+  // restart; re-sent only if the kill cut off its commit, answered as in the embedded run.
+  const venue = await assertVenueRequests({ dataDir: dirs.gateway, bus: 'kafka', orders: embedded.orders, interrupted: true, reference: embeddedDir });
+  t.diagnostic(`venue: ${venue.placed} orders placed, ${venue.resends} re-sends of ${venue.resentOrders} orders whose commit the kill cut off`);
 });
 
 test('poison messages from upstream go to exec.dlq with a reason and never block their partition', async () => {
@@ -214,6 +256,7 @@ test('the fused decide stage as its own process: a second instance joins mid-str
     .filter((l) => l.trim() !== '');
   const procs = new Map<string, ChildProcess>();
   const start = (id: string, name: string) => procs.set(id, spawnStage(name, join(work, `fd-${id}`)));
+  gatewayRebuilt = false;
   try {
     start('decide-a', 'decide');
     start('gateway', 'gateway');
@@ -229,13 +272,21 @@ test('the fused decide stage as its own process: a second instance joins mid-str
   } finally {
     await stopAll(procs);
   }
-  await assertPlacedOnce(join(work, 'fd-gateway'), embedded.orders);
+  // Only decide was killed: the gateway, never interrupted, re-sends nothing (unless a failed commit
+  // made it rebuild, which it says on stderr).
+  await assertVenueRequests({ dataDir: join(work, 'fd-gateway'), bus: 'kafka', orders: embedded.orders, interrupted: gatewayRebuilt });
 });
+
+/** Set once a gateway stage process says it was rebuilt after a failure (a broker hiccup). */
+let gatewayRebuilt = false;
 
 function spawnStage(name: string, dataDir: string): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'stage', name, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr.on('data', (d) => (err += d));
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (name === 'gateway' && err.includes('stage gateway failed')) gatewayRebuilt = true;
+  });
   child.on('exit', (code, signal) => {
     if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && code !== 0) console.error(`stage ${name} exited ${code}: ${err}`);
   });
@@ -284,6 +335,12 @@ async function settled(n: number, dataDir: string): Promise<Summary> {
     assert.ok(Date.now() < deadline, `pipeline did not settle: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 2_000));
   }
+}
+
+/** Offsets a consumer group committed on a topic, summed over its partitions. */
+async function committedOffsets(group: string, topic: string): Promise<number> {
+  const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  return t.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
 }
 
 async function highWatermarks(topic: string): Promise<number> {

@@ -79,8 +79,21 @@ test('idempotent: a known client order id is never placed twice, within and acro
   const counts = v.journalCounts();
   assert.equal(counts.size, 4);
   assert.ok([...counts.values()].every((c) => c === 1));
-  assert.equal(readFileSync(join(dir, SIM_JOURNAL_FILE), 'utf8').trim().split('\n').length, 4);
+  // Every request reached the journal: 4 placements, and a line per request for a known id.
+  const resent = new Map([
+    [order(1).client_order_id, 2],
+    [order(2).client_order_id, 1],
+  ]);
+  assert.deepEqual(v.resendCounts(), resent);
+  const lines = readFileSync(join(dir, SIM_JOURNAL_FILE), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 7);
+  assert.deepEqual(lines.slice(2, 3), [JSON.stringify({ resent: order(1).client_order_id })], 'a re-send within a batch follows its placement');
   await v.close();
+  // Counted durably: a reopened venue still knows what reached it.
+  const reopened = await openSimVenue({ dir, market });
+  assert.deepEqual(reopened.resendCounts(), resent);
+  assert.equal(reopened.journalCounts().size, 4);
+  await reopened.close();
 });
 
 test('rejected orders are remembered too; a missing event time is a clear NO_MARKET_DATA reject', async (t) => {
@@ -119,6 +132,8 @@ test('survives reopen: known orders come back recovered with identical reports',
     before.map((r) => r.reports),
   );
   assert.ok([...v2.journalCounts().values()].every((c) => c === 1));
+  assert.equal(v2.resendCounts().size, 50);
+  assert.ok([...v2.resendCounts().values()].every((c) => c === 1));
   await v2.close();
 });
 
@@ -176,6 +191,13 @@ test('corruption before the last line is an error naming the line', async (t) =>
   await assert.rejects(openSimVenue({ dir, market }), /sim-venue\.ndjson:2: corrupt sim venue journal line/);
   writeFileSync(join(dir, SIM_JOURNAL_FILE), good + '{"id":"b","i":"X","ts":null,"t":"","v":"","r":[["T",0]]}\n');
   await assert.rejects(openSimVenue({ dir, market }), /sim-venue\.ndjson:2: corrupt sim venue journal line \(bad report/);
+  // A re-send is only ever written after its id's placement.
+  writeFileSync(join(dir, SIM_JOURNAL_FILE), '{"resent":"a"}\n' + good);
+  await assert.rejects(openSimVenue({ dir, market }), /sim-venue\.ndjson:1: corrupt sim venue journal line \(re-send of a, which no earlier line placed/);
+  writeFileSync(join(dir, SIM_JOURNAL_FILE), good + '{"resent":"a"}\n');
+  const v = await openSimVenue({ dir, market });
+  assert.deepEqual(v.resendCounts(), new Map([['a', 1]]));
+  await v.close();
 });
 
 test('SIGKILL after submit returns: every returned order is known after restart', async (t) => {

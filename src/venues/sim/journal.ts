@@ -5,6 +5,8 @@
 //   ACK ["A",vid,ts]  TRADE ["T",vid,trade_id,qty,price,fee,fee_ccy,liquidity,ts]
 //   CANCELED ["C",reason,ts]  EXPIRED ["E",reason,ts]  REJECTED ["R",code,reason,ts]
 // where vid / ts are 0 when equal to the line's "v" / "t".
+// A request for an id the venue already holds places nothing; it is counted with a line of its own,
+// {"resent":"fs…"}, after that id's line, so what reached the venue outlives the process.
 import { readFileSync } from 'node:fs';
 import type { VenueReport } from '../../domain/events.js';
 
@@ -84,10 +86,17 @@ export function decodeJournalLine(text: string): JournalEntry {
   return { client_order_id: o.id, instrument_id: typeof o.i === 'string' ? o.i : '', ts: typeof o.ts === 'string' ? o.ts : null, reports };
 }
 
+/** The line of one request for a client order id the venue already held, without the newline. */
+export function encodeResendText(clientOrderId: string): string {
+  return JSON.stringify({ resent: clientOrderId });
+}
+
 export interface JournalContents {
   entries: JournalEntry[];
   /** The text of each entry's line (without the newline), in the same order. */
   texts: string[];
+  /** Client order ids of the requests for ids already placed, one per request, in journal order. */
+  resent: string[];
   /** Bytes up to and including the last newline: everything after it is a torn write. */
   goodBytes: number;
   size: number;
@@ -101,6 +110,8 @@ export function readJournal(path: string): JournalContents {
   const buf = readFileSync(path);
   const entries: JournalEntry[] = [];
   const texts: string[] = [];
+  const resent: string[] = [];
+  const placed = new Set<string>();
   let start = 0;
   let lineNo = 0;
   for (;;) {
@@ -111,11 +122,28 @@ export function readJournal(path: string): JournalContents {
     start = nl + 1;
     if (text.trim() === '') continue;
     try {
-      entries.push(decodeJournalLine(text));
+      const resend = resentId(text);
+      if (resend !== undefined) {
+        // Written only for an id already held: one before its placement is damage, not a request.
+        if (!placed.has(resend)) throw new Error(`re-send of ${resend}, which no earlier line placed`);
+        resent.push(resend);
+        continue;
+      }
+      const entry = decodeJournalLine(text);
+      entries.push(entry);
+      placed.add(entry.client_order_id);
     } catch (e) {
       throw new Error(`${path}:${lineNo}: corrupt sim venue journal line (${(e as Error).message})`, { cause: e });
     }
     texts.push(text);
   }
-  return { entries, texts, goodBytes: start, size: buf.length };
+  return { entries, texts, resent, goodBytes: start, size: buf.length };
+}
+
+/** The client order id of a re-send line, undefined for any other line. */
+function resentId(text: string): string | undefined {
+  if (!text.startsWith('{"resent":')) return undefined;
+  const o = JSON.parse(text) as { resent?: unknown };
+  if (typeof o.resent !== 'string' || Object.keys(o).length !== 1) throw new Error('expected {resent}');
+  return o.resent;
 }

@@ -1,6 +1,7 @@
 // The simulation gateway's venue: matches orders with matchOrder and, like a real venue, remembers
 // every client order id it has seen, durably. Each submit batch is journaled with one write before
 // it returns, so after a crash (even SIGKILL) a retried order is recognised, never placed twice.
+// Retries are journaled too (a line each, nothing placed): tests hold the gateway to account for them.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Order, VenueReport } from '../../domain/events.js';
@@ -8,7 +9,7 @@ import { microsToIso, parseRfc3339Micros } from '../../domain/time.js';
 import type { MarketData } from '../../market/types.js';
 import type { Venue, VenueOrderResult } from '../types.js';
 
-import { decodeJournalLine, encodeJournalText, type JournalContents, readJournal } from './journal.js';
+import { decodeJournalLine, encodeJournalText, encodeResendText, type JournalContents, readJournal } from './journal.js';
 import { matching } from './match.js';
 
 /** An order with its event time (RFC 3339): the simulator fills against the book at that time. */
@@ -35,6 +36,8 @@ export class SimVenue implements Venue {
   private readonly orders = new Map<string, string>();
   /** Placements beyond the first, by client order id: only a doubled journal (found on open) has any. */
   private readonly extraPlacements = new Map<string, number>();
+  /** Requests for client order ids already held (answered with their stored reports), by id. */
+  private readonly resent = new Map<string, number>();
   private fd: number | undefined;
   private readonly fsync: boolean;
   /** Journal lines dropped on open because the previous process died mid-write. */
@@ -51,13 +54,14 @@ export class SimVenue implements Venue {
       if (!this.orders.has(id)) this.orders.set(id, loaded.texts[i]);
       else this.extraPlacements.set(id, (this.extraPlacements.get(id) ?? 0) + 1);
     });
+    for (const id of loaded.resent) this.resent.set(id, (this.resent.get(id) ?? 0) + 1);
   }
 
   /** Open (or create) the journal in `dir` and reload what the venue already knows. */
   static open(opts: SimVenueOptions): SimVenue {
     mkdirSync(opts.dir, { recursive: true });
     const path = join(opts.dir, SIM_JOURNAL_FILE);
-    const loaded = existsSync(path) ? readJournal(path) : { entries: [], texts: [], goodBytes: 0, size: 0 };
+    const loaded = existsSync(path) ? readJournal(path) : { entries: [], texts: [], resent: [], goodBytes: 0, size: 0 };
     // Cut a torn tail so the next append starts on a fresh line.
     const torn = loaded.goodBytes < loaded.size ? 1 : 0;
     if (torn) truncateSync(path, loaded.goodBytes);
@@ -77,33 +81,43 @@ export class SimVenue implements Venue {
   submitSync(orders: readonly Order[]): VenueOrderResult[] {
     if (this.fd === undefined) throw new Error('sim venue is closed');
     const results: VenueOrderResult[] = [];
-    // This batch's new orders: their reports (an id may repeat within a batch) and journal texts.
+    // This batch's new orders: their reports (an id may repeat within a batch) and journal texts,
+    // in request order with a line per re-send.
     const fresh = new Map<string, VenueReport[]>();
     const texts: string[] = [];
+    const resent: string[] = [];
+    const lines: string[] = [];
     for (const order of orders) {
       const id = order.client_order_id;
       const known = this.orders.get(id);
       if (known !== undefined) {
         results.push({ client_order_id: id, recovered: true, reports: decodeJournalLine(known).reports });
+        resent.push(id);
+        lines.push(encodeResendText(id));
         continue;
       }
       const again = fresh.get(id);
       if (again) {
         results.push({ client_order_id: id, recovered: true, reports: again.slice() });
+        resent.push(id);
+        lines.push(encodeResendText(id));
         continue;
       }
       const ts = (order as Partial<TimedOrder>).ts;
       const reports = this.place(order, ts);
       fresh.set(id, reports);
-      texts.push(encodeJournalText({ client_order_id: id, instrument_id: order.instrument_id, ts: typeof ts === 'string' ? ts : null, reports }));
+      const text = encodeJournalText({ client_order_id: id, instrument_id: order.instrument_id, ts: typeof ts === 'string' ? ts : null, reports });
+      texts.push(text);
+      lines.push(text);
       results.push({ client_order_id: id, recovered: false, reports: reports.slice() });
     }
-    if (texts.length > 0) {
-      writeAll(this.fd, Buffer.from(texts.join('\n') + '\n', 'utf8'));
+    if (lines.length > 0) {
+      writeAll(this.fd, Buffer.from(lines.join('\n') + '\n', 'utf8'));
       if (this.fsync) fsyncSync(this.fd);
       // Known only once durable: a failed write leaves nothing half-placed.
       let i = 0;
       for (const id of fresh.keys()) this.orders.set(id, texts[i++]);
+      for (const id of resent) this.resent.set(id, (this.resent.get(id) ?? 0) + 1);
     }
     return results;
   }
@@ -140,6 +154,11 @@ export class SimVenue implements Venue {
     const counts = new Map<string, number>();
     for (const id of this.orders.keys()) counts.set(id, 1 + (this.extraPlacements.get(id) ?? 0));
     return counts;
+  }
+
+  /** Requests for client order ids the venue already held, by id: nothing was placed for them. */
+  resendCounts(): Map<string, number> {
+    return new Map(this.resent);
   }
 
   async close(): Promise<void> {
