@@ -14,7 +14,8 @@ import { Redis } from 'ioredis';
 import { TOPICS } from '../../src/domain/events.js';
 import { intentAccount } from '../../src/normalizer/decide.js';
 import type { Summary } from '../../src/projections/view.js';
-import { assertPlacedOnce, CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
+import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
+import { assertVenueRequests } from '../helpers/venue.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
 import { freshRedisPrefix, redisUrl } from '../helpers/redis.js';
 
@@ -109,7 +110,7 @@ for (const shape of ['normalizer', 'decide'] as const) {
       start('gateway', 'gateway');
       // The live Redis projection reads exec.intents too.
       start('projector', 'projector', { REDIS_URL: redisUrl(), FILLSTREAM_REDIS_PREFIX: redisPrefix });
-      await ownOnePartitionEach(shape, prefix + TOPICS.intents);
+      await ownOnePartitionEach(prefix + shape, prefix + TOPICS.intents);
 
       // First copies to partition 0, all decided before the second copies go to partition 1: an
       // account's intents keep their order, as in the embedded run.
@@ -176,7 +177,7 @@ for (const shape of ['normalizer', 'decide'] as const) {
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();
     }
-    await assertPlacedOnce(gatewayDir, embedded.orders);
+    await assertVenueRequests({ dataDir: gatewayDir, bus: 'kafka', orders: embedded.orders, interrupted: false });
   });
 }
 
@@ -201,10 +202,7 @@ async function stopAll(procs: Map<string, ChildProcess>): Promise<void> {
   );
 }
 
-/**
- * Until the group's two members own one partition of `topic` each. Group names are the stages',
- * so members on other topics (other tests) are left out.
- */
+/** Until the group's two members own one partition of `topic` each (groups carry the topic prefix: `group` is the physical name). */
 async function ownOnePartitionEach(group: string, topic: string): Promise<void> {
   const deadline = Date.now() + 90_000;
   for (;;) {
