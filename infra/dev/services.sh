@@ -3,7 +3,7 @@
 #
 #   services.sh up      first make sure the command-line tools the tests call are installed (kcat,
 #                       from Debian's packages), then for each service (Kafka, Apicurio Registry,
-#                       Redis, ClickHouse): reuse it if its env var points at something that
+#                       Redis, ClickHouse, Toxiproxy): reuse it if its env var points at something that
 #                       answers, or if one we started earlier is still running; otherwise start
 #                       one. Prints only KEY=value lines on stdout (eval them); diagnostics go to
 #                       stderr.
@@ -24,7 +24,7 @@ set -euo pipefail
 NAME=services
 STATE=${SERVICES_STATE:-$REPO/.cache/services.started}
 # FILLSTREAM_SERVICES (space-separated) picks the services; by default all the tests need.
-read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka apicurio redis clickhouse}"
+read -ra SERVICES <<<"${FILLSTREAM_SERVICES:-kafka apicurio redis clickhouse toxiproxy}"
 # Command-line tools the tests call, as "<command>:<Debian package>".
 TOOLS=(kcat:kcat)
 
@@ -105,6 +105,11 @@ redis_status() { "$HERE/redis.sh" status || true; }
 clickhouse_up() { script_up clickhouse CLICKHOUSE_URL server; }
 clickhouse_down() { "$HERE/clickhouse.sh" stop "$1"; }
 clickhouse_status() { "$HERE/clickhouse.sh" status || true; }
+
+# The fault tests' proxy (TOXIPROXY_URL is its HTTP API); the tests add and delete their own proxies.
+toxiproxy_up() { script_up toxiproxy TOXIPROXY_URL server; }
+toxiproxy_down() { "$HERE/toxiproxy.sh" stop "$1"; }
+toxiproxy_status() { "$HERE/toxiproxy.sh" status || true; }
 
 # --- dispatch ---------------------------------------------------------------------------------------
 cmd_up() {
