@@ -23,8 +23,8 @@ import type { Venue } from '../venues/types.js';
 import { toRecord } from '../runtime/codec.js';
 import { intakeFile, intakeStream } from '../intake/intake.js';
 import type { Stage } from '../runtime/stage.js';
-import { SupervisedStage } from '../runtime/supervise.js';
-import { consumeInto, type Sink } from '../runtime/sink.js';
+import { superviseSink, superviseStage } from '../runtime/supervise.js';
+import type { Sink } from '../runtime/sink.js';
 import { RedisProjector } from '../projections/redis/projector.js';
 import { openAuditSink } from '../audit/index.js';
 import { foldLog, type View } from '../projections/view.js';
@@ -163,7 +163,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   if (run.has('decide') && split.length > 0)
     throw new Error(`the decide stage is normalizer, risk and router fused: run it or them, not both (asked for decide and ${split.join(', ')})`);
   let venue: Venue | undefined;
-  const sinks: Sink[] = [];
+  /** Each sink by name and how to open it: a sink is opened again after a failure, and resumes from its store. */
+  const sinks: [SinkName, () => Promise<Sink>][] = [];
   // Stopping: retries end, what is durable stays, the rest is replayed on restart.
   const stopping = new AbortController();
   o.signal?.addEventListener('abort', () => stopping.abort(), { once: true });
@@ -179,20 +180,21 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       gateway: () => gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
     };
     const names = STAGE_NAMES.filter((n) => run.has(n));
-    if (run.has('projector')) sinks.push(await RedisProjector.open({ redisUrl: o.redis!.url, prefix: o.redis!.prefix, log, market, signal: stopping.signal }));
-    if (run.has('audit')) sinks.push(await openAuditSink({ dataDir, clickhouseUrl: o.audit?.clickhouseUrl, signal: stopping.signal }));
+    const redis = o.redis;
+    if (run.has('projector') && redis) sinks.push(['projector', () => RedisProjector.open({ redisUrl: redis.url, prefix: redis.prefix, log, market, signal: stopping.signal })]);
+    if (run.has('audit')) sinks.push(['audit', () => openAuditSink({ dataDir, clickhouseUrl: o.audit?.clickhouseUrl, signal: stopping.signal })]);
     // On Kafka a stage survives broker outages and rebalances by being rebuilt from the log
     // (supervise.ts), once its partitions are assigned. The embedded log has neither: any failure
     // there is fatal, and a restart of the process recovers.
     let consumers: Consumer[];
-    if (o.kafka) consumers = names.map((n) => new SupervisedStage(log, make[n], { maxBatch: o.maxBatch, classify: log.classify }));
+    if (o.kafka) consumers = names.map((n) => superviseStage(log, make[n], { maxBatch: o.maxBatch, classify: log.classify }));
     else {
       const stages = names.map((n) => make[n]());
       for (const s of stages) await s.restore(log);
       consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
     }
-    // A sink that fails stops the pipeline like a stage; its restart resumes from its own store.
-    for (const sink of sinks) consumers.push(consumeInto(log, sink, SINK_MAX_BATCH));
+    // A sink that fails is reopened and resumes from its own store; one that keeps failing stops the pipeline.
+    for (const [name, open] of sinks) consumers.push(superviseSink(log, name, open, { maxBatch: SINK_MAX_BATCH, classify: log.classify }));
     const failed = Promise.race(consumers.map((c) => c.done.then(() => new Promise<never>(() => {}))));
     failed.catch(() => undefined);
     const idle = () => consumers.every((c) => c.lag() === 0 && !c.busy());
@@ -229,8 +231,6 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       },
     };
   } catch (e) {
-    // Sinks already running close with their consumers; one opened before a failure must not leak.
-    for (const sink of sinks) await sink.close().catch(() => undefined);
     await venue?.close().catch(() => undefined);
     await log.close().catch(() => undefined);
     throw e;

@@ -35,6 +35,7 @@ import { registerAuditCommands } from './audit.js';
 import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
 import { permanentIn } from '../domain/faults.js';
+import { sinksBehind, type SinkStanding } from '../assembly/sinks-behind.js';
 import { migrate } from '../audit/index.js';
 
 const ratioArg = (v: string) => {
@@ -297,9 +298,21 @@ program
 liveStateCommand('state', 'print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log').action(
   async (o: LiveStateOptions) => {
     const { view, market } = await liveState(o);
-    const summary = { ...summarize(view, market), source: o.source ?? (redisOptions() ? 'redis' : 'log') };
+    // Which sink is behind the log, and by how much (its server away, its process stopped).
+    const log = await openReadLog(o);
+    let sinks: SinkStanding[];
+    try {
+      sinks = await sinksBehind(log, { dataDir: o.dataDir, redis: redisOptions(), clickhouseUrl: process.env.CLICKHOUSE_URL || undefined });
+    } finally {
+      await log.close();
+    }
+    const summary = { ...summarize(view, market), source: o.source ?? (redisOptions() ? 'redis' : 'log'), sinks };
     if (o.json) console.log(JSON.stringify(summary));
-    else console.log(renderSummary(summary));
+    else {
+      const { sinks: _s, ...rest } = summary;
+      console.log(renderSummary(rest));
+      for (const s of sinks) console.log(`  sink ${s.sink.padEnd(10)} ${s.store}: ${s.error === undefined ? `${s.behind} records behind the log` : `unreadable (${s.error})`}`);
+    }
   },
 );
 

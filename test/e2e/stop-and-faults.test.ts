@@ -3,7 +3,7 @@
 // 5 s whatever its adapters are doing, and a second signal at once; --until-idle gives up after
 // --idle-timeout (exit 75) and a later run resumes exactly.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -134,9 +134,16 @@ test('--until-idle with ClickHouse down gives up after --idle-timeout (exit 75) 
   const local = cliJson<Summary>(['state', '--data-dir', dir]);
   assert.equal(local.state_hash, clean.state_hash, 'intents became orders while ClickHouse was down');
 
+  // `state` says which sink is behind and by how much, or why it cannot tell.
+  const away = stateWith(dir, { CLICKHOUSE_URL: `http://127.0.0.1:${await closedPort()}` });
+  assert.equal(away.sinks.length, 1);
+  assert.equal(away.sinks[0].sink, 'audit');
+  assert.match(away.sinks[0].error ?? '', /ECONNREFUSED/);
   // The server's journal holds the first test's log; this data dir's log is another one.
   await rows(ch.url, 'TRUNCATE TABLE fillstream.audit_events');
   await rows(ch.url, 'TRUNCATE TABLE fillstream.audit_checksums');
+  const behind = stateWith(dir, { CLICKHOUSE_URL: ch.url });
+  assert.deepEqual(behind.sinks, [{ sink: 'audit', store: `ClickHouse ${ch.url}`, behind: local.events - local.intents }]);
   const up = await run(['--data-dir', dir, '--until-idle', '--json'], { CLICKHOUSE_URL: ch.url });
   assert.equal(up.status, 0, up.stderr);
   const s = JSON.parse(up.stdout) as Summary;
@@ -144,7 +151,15 @@ test('--until-idle with ClickHouse down gives up after --idle-timeout (exit 75) 
   const [n, unique] = (await rows(ch.url, 'SELECT count(), uniqExact(log_topic, log_partition, log_offset) FROM fillstream.audit_events')).split('\t').map(Number);
   assert.equal(n, s.events - s.intents, 'the journal caught up with every event');
   assert.equal(unique, n, 'none twice');
+  assert.equal(stateWith(dir, { CLICKHOUSE_URL: ch.url }).sinks[0].behind, 0);
 });
+
+/** `fillstream state --json` with `env` on top. */
+function stateWith(dir: string, env: Record<string, string>): Summary & { sinks: { sink: string; store: string; behind?: number; error?: string }[] } {
+  const r = spawnSync(process.execPath, [CLI, 'state', '--data-dir', dir, '--json'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Summary & { sinks: { sink: string; store: string; behind?: number; error?: string }[] };
+}
 
 for (const server of ['ClickHouse', 'Redis'] as const) {
   for (const state of ['down', 'hanging'] as const) {

@@ -44,6 +44,8 @@ export const permanentFaultOf = (redis: Redis): PermanentFault | undefined => fa
  * waiting after a short grace are failed too: they are replayed from the watermarks on restart.
  */
 export function connectRedis(url: string, o: { signal?: AbortSignal } = {}): Redis {
+  // Commands in flight when a connection drops are sent again on reconnect, though Redis may have
+  // run them (an answer lost): the projector's apply script recognises a batch already applied.
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: 'fillstream' });
   const server = serverName('Redis', url);
   const classify = redisFault(server);

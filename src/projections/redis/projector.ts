@@ -27,17 +27,27 @@ export const PROJECTOR_TOPICS: readonly string[] = ALL_TOPICS;
  * string: per op `<argc>:` then per argument `<bytes>:<argument>`. One argument instead of
  * thousands: the client's cost per argument was a tenth of the projector's time (and a JSON array
  * would escape every quote of every stored order). Every watermark must still be what this
- * projector last wrote, or another projector wrote since (FENCED) and nothing is applied.
+ * projector last wrote, or another projector wrote since (FENCED) and nothing is applied; unless
+ * every one is already at this batch's end (-1): the batch's result is there, e.g. the client sent
+ * the script again after a dropped connection lost its answer, and a fold of the same log gives
+ * the same state whoever wrote it.
  */
-const APPLY_BATCH = `
+export const APPLY_BATCH = `
 local n = tonumber(ARGV[1])
 local i = 2
+local fenced = nil
+local applied = true
 for k = 1, n do
   local cur = redis.call('HGET', KEYS[1], ARGV[i]) or '0'
-  if cur ~= ARGV[i + 1] then
-    return redis.error_reply('FENCED ' .. ARGV[i] .. ' is at ' .. cur .. ', this projector expected ' .. ARGV[i + 1])
+  if cur ~= ARGV[i + 1] and not fenced then
+    fenced = 'FENCED ' .. ARGV[i] .. ' is at ' .. cur .. ', this projector expected ' .. ARGV[i + 1]
   end
+  if cur ~= ARGV[i + 2] then applied = false end
   i = i + 3
+end
+if fenced then
+  if applied then return -1 end
+  return redis.error_reply(fenced)
 end
 local ops = ARGV[i]
 local pos = 1
