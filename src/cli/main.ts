@@ -34,7 +34,7 @@ import { jsonSchemas } from '../domain/schemas.js';
 import { registerAuditCommands } from './audit.js';
 import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
-import { permanentIn } from '../domain/faults.js';
+import { firstLine, permanentIn } from '../domain/faults.js';
 import { sinksBehind, type SinkStanding } from '../assembly/sinks-behind.js';
 import { migrate } from '../audit/index.js';
 
@@ -298,13 +298,19 @@ program
 liveStateCommand('state', 'print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log').action(
   async (o: LiveStateOptions) => {
     const { view, market } = await liveState(o);
-    // Which sink is behind the log, and by how much (its server away, its process stopped).
-    const log = await openReadLog(o);
-    let sinks: SinkStanding[];
-    try {
-      sinks = await sinksBehind(log, { dataDir: o.dataDir, redis: redisOptions(), clickhouseUrl: process.env.CLICKHOUSE_URL || undefined });
-    } finally {
-      await log.close();
+    // Which sink is behind the log, and by how much (its server away, its process stopped). Only
+    // where this data dir's log can be read: Redis alone says nothing of the log's end.
+    let sinks: SinkStanding[] = [];
+    const log = await openReadLog(o).catch((e: unknown) => {
+      process.stderr.write(`fillstream: sinks' standing left out: ${firstLine(e)}\n`);
+      return undefined;
+    });
+    if (log) {
+      try {
+        sinks = await sinksBehind(log, { dataDir: o.dataDir, redis: redisOptions(), clickhouseUrl: process.env.CLICKHOUSE_URL || undefined });
+      } finally {
+        await log.close();
+      }
     }
     const summary = { ...summarize(view, market), source: o.source ?? (redisOptions() ? 'redis' : 'log'), sinks };
     if (o.json) console.log(JSON.stringify(summary));
@@ -384,7 +390,7 @@ program
       audit: { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
       stages: [name as StageName | SinkName],
     });
-    console.error(`fillstream: stage ${name} consuming on Kafka (group ${name}); SIGTERM stops it after the batch in hand`);
+    console.error(`fillstream: stage ${name} consuming on Kafka (group ${process.env.FILLSTREAM_TOPIC_PREFIX ?? ''}${name}); SIGTERM stops it within 5 s`);
     try {
       await Promise.race([new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true }))), p.failed]);
     } finally {
