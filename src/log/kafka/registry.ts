@@ -3,6 +3,7 @@
 // registers its JSON Schemas under the TopicNameStrategy subjects (`<topic>-value`) and frames every
 // event it writes; on read it strips the frame once the registry knows the id. Plain JSON (an agent
 // without a registry, kcat) is read as before, so both kinds can share a topic.
+import { PermanentFault } from '../../domain/faults.js';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ALL_TOPICS, TOPICS } from '../../domain/events.js';
@@ -53,6 +54,14 @@ const ajvPerSchema = {
  * fails when another process is registering at the same moment; the registry's own rules (set by
  * the operator) decide whether a changed schema may become a new version.
  */
+/** Registry answers no retry fixes, with what does. */
+const REGISTRY_FIXES = new Map<number, string>([
+  [409, "the schema is incompatible with the subject's versions under its compatibility rule: relax the subject's compatibility, or give fillstream's topics another prefix"],
+  [422, 'the registry refuses the schema as invalid'],
+  [401, 'check the credentials in SCHEMA_REGISTRY_URL'],
+  [403, "grant SCHEMA_REGISTRY_URL's user write on the subjects"],
+]);
+
 async function registerSchema(url: string, subject: string, schema: string): Promise<number> {
   const body = JSON.stringify({ schemaType: 'JSON', schema });
   for (let attempt = 1; ; attempt++) {
@@ -79,6 +88,8 @@ async function registerSchema(url: string, subject: string, schema: string): Pro
       await new Promise((r) => setTimeout(r, 200 * attempt));
       continue;
     }
+    const fix = REGISTRY_FIXES.get(res.status);
+    if (fix) throw new PermanentFault(`Schema registry ${url}`, `subject ${subject}: HTTP ${res.status}: ${text.slice(0, 300)}`, fix);
     throw new Error(`HTTP ${res.status}: ${text.slice(0, 500)}`);
   }
 }
