@@ -34,7 +34,7 @@ import { jsonSchemas } from '../domain/schemas.js';
 import { registerAuditCommands } from './audit.js';
 import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
-import { firstLine, permanentIn } from '../domain/faults.js';
+import { firstLine, permanentIn, stopIn } from '../domain/faults.js';
 import { sinksBehind, type SinkStanding } from '../assembly/sinks-behind.js';
 import { migrate } from '../audit/index.js';
 
@@ -528,6 +528,12 @@ registerAuditCommands(program);
 // Exit codes: 78 (EX_CONFIG) for a fault only a person fixes, 75 (EX_TEMPFAIL) when --until-idle
 // gave up waiting on a server, 1 for anything else.
 program.parseAsync().catch((e: unknown) => {
+  // Stopped by a signal while waiting on a server: nothing was lost, so not a failure.
+  const stop = stopIn(e);
+  if (stop) {
+    console.error(`fillstream: ${stop.message}; stopped`);
+    process.exit(0);
+  }
   const permanent = permanentIn(e);
   console.error(`fillstream: ${permanent ? permanent.message : e instanceof Error ? e.message : String(e)}`);
   process.exit(permanent ? 78 : e instanceof IdleTimeout ? 75 : 1);

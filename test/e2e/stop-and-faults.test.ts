@@ -161,6 +161,24 @@ function stateWith(dir: string, env: Record<string, string>): Summary & { sinks:
   return JSON.parse(r.stdout) as Summary & { sinks: { sink: string; store: string; behind?: number; error?: string }[] };
 }
 
+for (const state of ['down', 'hanging'] as const) {
+  test(`SIGTERM stops run --bus kafka within 5 s while Kafka is ${state}`, async () => {
+    const hang = state === 'hanging' ? await hangingServer() : undefined;
+    try {
+      const brokers = hang ? hang.url('kafka').replace('kafka://', '') : `127.0.0.1:${await closedPort()}`;
+      const r = await run(
+        ['--bus', 'kafka', '--data-dir', join(work, `term-kafka-${state}`), '--intents', intents, '--json'],
+        { KAFKA_BROKERS: brokers },
+        { signals: [{ at: 3_000, sig: 'SIGTERM' }] },
+      );
+      assert.ok(r.ms < 5_000, `exited ${Math.round(r.ms)} ms after SIGTERM: ${r.stderr}`);
+      assert.ok(r.status === 0 || r.status === 143, `exit ${r.status} ${r.signal}: ${r.stderr}`);
+    } finally {
+      await hang?.close();
+    }
+  });
+}
+
 for (const server of ['ClickHouse', 'Redis'] as const) {
   for (const state of ['down', 'hanging'] as const) {
     test(`SIGTERM stops run within 5 s while ${server} is ${state}; a second signal exits at once`, async () => {
