@@ -189,3 +189,24 @@ status_ours() { # status_ours NOUN: status_line per running one; 3 and "no NOUN 
   done
   (( any )) || { echo "no $1 running" >&2; return 3; }
 }
+
+# launch_one_port WANT WHAT: run the script's `launch PORT` on WANT, or on a free port when none is
+# wanted, trying a fresh one up to 3 times (a free port can be taken between picking and binding).
+# `launch` returns 2 when the server exited during startup. Sets LAUNCHED_PORT (no subshell: the
+# server launch starts must not hold a command substitution's pipe open).
+launch_one_port() {
+  local want=$1 what=$2 attempt rc
+  [[ -n $want ]] || command -v node >/dev/null || die "node not found (used to pick a free port)"
+  if [[ -n $want ]] && tcp_open 127.0.0.1 "$want"; then
+    die "port $want is already in use"
+  fi
+  for attempt in 1 2 3; do
+    LAUNCHED_PORT=${want:-$(free_ports 1)}
+    rc=0
+    launch "$LAUNCHED_PORT" || rc=$?
+    (( rc == 0 )) && return 0
+    (( rc == 2 )) || die "$what not ready after ${START_TIMEOUT_S}s"
+    if [[ -n $want ]] || (( attempt == 3 )); then die "$what exited during startup"; fi
+    log "$what exited during startup; retrying on another port"
+  done
+}

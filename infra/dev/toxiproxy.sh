@@ -87,26 +87,14 @@ launch() {
 }
 
 cmd_start() {
-  local want=${1:-} t0 port pid attempt rc
+  local want=${1:-} t0 port pid
   [[ -z $want || $want =~ ^[0-9]+$ ]] || die "usage: toxiproxy.sh start [PORT]"
   # Reuse a running server of ours (on PORT if given) rather than starting another.
   reuse_running "$want" && return 0
   cmd_fetch
-  [[ -n $want ]] || command -v node >/dev/null || die "node not found (used to pick a free port)"
   t0=$(now_ms)
-  if [[ -n $want ]] && tcp_open 127.0.0.1 "$want"; then
-    die "port $want is already in use"
-  fi
-  # A free port can be taken between picking and binding: try a fresh one (not with a given PORT).
-  for attempt in 1 2 3; do
-    port=${want:-$(free_ports 1)}
-    rc=0
-    launch "$port" || rc=$?
-    (( rc == 0 )) && break
-    (( rc == 2 )) || die "toxiproxy not ready after ${START_TIMEOUT_S}s"
-    if [[ -n $want ]] || (( attempt == 3 )); then die "toxiproxy exited during startup"; fi
-    log "toxiproxy exited during startup; retrying on another port"
-  done
+  launch_one_port "$want" toxiproxy
+  port=$LAUNCHED_PORT
   pid=$(run_pid "$RUN_ROOT/toxiproxy-$port")
   log "Toxiproxy $TOXIPROXY_VERSION ready on 127.0.0.1:$port (pid $pid) in $(secs_since "$t0")s; log: $RUN_ROOT/toxiproxy-$port/toxiproxy.log"
   echo "TOXIPROXY_URL=http://127.0.0.1:$port"

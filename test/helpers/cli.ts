@@ -1,5 +1,6 @@
 // Drive the built CLI as a user would: a real process, real files.
-import { spawn, spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -60,4 +61,16 @@ export function runUntil(args: string[], due: () => boolean, waitMs = 120_000): 
       else res({ killed: signal === 'SIGKILL', status });
     });
   });
+}
+
+/** SIGTERM to each stage process still running; each must exit 0 (a clean stop). */
+export async function stopAll(procs: Map<string, ChildProcess>): Promise<void> {
+  await Promise.all(
+    [...procs].map(async ([name, child]) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      assert.equal(child.exitCode, 0, `stage ${name} stops cleanly on SIGTERM`);
+    }),
+  );
 }

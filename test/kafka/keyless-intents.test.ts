@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { TOPICS } from '../../src/domain/events.js';
 import { intentAccount } from '../../src/normalizer/decide.js';
 import type { Summary } from '../../src/projections/view.js';
-import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
+import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents, stopAll } from '../helpers/cli.js';
 import { assertVenueRequests } from '../helpers/venue.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
 import { freshRedisPrefix, redisUrl } from '../helpers/redis.js';
@@ -189,17 +189,6 @@ function spawnStage(name: string, dataDir: string, env: NodeJS.ProcessEnv): Chil
     if (signal !== 'SIGTERM' && code !== 0) console.error(`stage ${name} exited ${code}: ${err}`);
   });
   return child;
-}
-
-async function stopAll(procs: Map<string, ChildProcess>): Promise<void> {
-  await Promise.all(
-    [...procs].map(async ([name, child]) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      assert.equal(child.exitCode, 0, `stage ${name} stops cleanly on SIGTERM`);
-    }),
-  );
 }
 
 /** Until the group's two members own one partition of `topic` each (groups carry the topic prefix: `group` is the physical name). */

@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '../../src/domain/events.js';
 import { accountKey } from '../../src/assembly/run.js';
 import type { Summary } from '../../src/projections/view.js';
-import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents } from '../helpers/cli.js';
+import { CLI, cli, cliJson, requireBuild, tempDir, writeIntents, stopAll } from '../helpers/cli.js';
 import { kafkaBrokers, unframed } from '../helpers/kafka.js';
 import { assertVenueRequests, venuePlacements } from '../helpers/venue.js';
 import { SIM_JOURNAL_FILE } from '../../src/venues/sim/index.js';
@@ -297,17 +297,6 @@ async function killHard(child: ChildProcess, name: string): Promise<void> {
   child.kill('SIGKILL');
   if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
   assert.equal(child.signalCode, 'SIGKILL', `${name} was alive when killed`);
-}
-
-async function stopAll(procs: Map<string, ChildProcess>): Promise<void> {
-  await Promise.all(
-    [...procs].map(async ([name, child]) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      assert.equal(child.exitCode, 0, `stage ${name} stops cleanly on SIGTERM`);
-    }),
-  );
 }
 
 /** An upstream agent producing plain JSON intents, keyed by account. */
