@@ -110,8 +110,9 @@ test('10,000 intents with each stage as its own process, SIGKILLs mid-stream: on
   // way through, whichever order that comes in, and restarted half a second later.
   const venueBytes = (dir: string) => statSync(join(dir, 'venue-sim', SIM_JOURNAL_FILE), { throwIfNoEntry: false })?.size ?? 0;
   const kills = {
-    normalizer: { done: () => committedOffsets('normalizer', prefix + TOPICS.intents), due: (n: number) => n >= 0.3 * N },
-    router: { done: () => committedOffsets('router', prefix + TOPICS.router), due: (n: number) => n >= 0.3 * (embedded.accepted + embedded.rejected) },
+    // Groups carry the topic prefix on the broker.
+    normalizer: { done: () => committedOffsets(prefix + 'normalizer', prefix + TOPICS.intents), due: (n: number) => n >= 0.3 * N },
+    router: { done: () => committedOffsets(prefix + 'router', prefix + TOPICS.router), due: (n: number) => n >= 0.3 * (embedded.accepted + embedded.rejected) },
     gateway: { done: async () => venueBytes(dirs.gateway), due: (bytes: number) => bytes >= 0.3 * venueBytes(embeddedDir) },
   };
   const progressAtKill: Partial<Record<keyof typeof kills, number>> = {};
