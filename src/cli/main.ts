@@ -29,6 +29,7 @@ import { readRedisView } from '../projections/redis/reader.js';
 import { loadPolicyFile } from '../risk/policy.js';
 import { generateIntents } from '../tools/generate.js';
 import type { MarketData } from '../market/types.js';
+import type { EventLog } from '../log/types.js';
 import { renderOrders, renderPositions, renderSummary } from './render.js';
 import { jsonSchemas } from '../domain/schemas.js';
 import { registerAuditCommands } from './audit.js';
@@ -297,21 +298,24 @@ program
 
 liveStateCommand('state', 'print the summary and state hash of live state: the Redis projection when REDIS_URL is set, else a fold of the log').action(
   async (o: LiveStateOptions) => {
-    const { view, market } = await liveState(o);
-    // Which sink is behind the log, and by how much (its server away, its process stopped). Only
-    // where this data dir's log can be read: Redis alone says nothing of the log's end.
-    let sinks: SinkStanding[] = [];
+    // The log is opened once: folded when it is the source, and held against the sinks' stores to
+    // say which is behind and by how much. Without it (Redis the source, the log unreadable here)
+    // the sinks' standing is left out.
+    const source = o.source ?? (redisOptions() ? 'redis' : 'log');
     const log = await openReadLog(o).catch((e: unknown) => {
-      process.stderr.write(`fillstream: sinks' standing left out: ${firstLine(e)}\n`);
+      // As the source, liveState opens it again below and fails with its own message.
+      if (source === 'redis') process.stderr.write(`fillstream: sinks' standing left out: ${firstLine(e)}\n`);
       return undefined;
     });
-    if (log) {
-      try {
-        sinks = await sinksBehind(log, { dataDir: o.dataDir, redis: redisOptions(), clickhouseUrl: process.env.CLICKHOUSE_URL || undefined });
-      } finally {
-        await log.close();
-      }
+    let sinks: SinkStanding[] = [];
+    let live: { view: View; market: MarketData };
+    try {
+      live = await liveState(o, log);
+      if (log) sinks = await sinksBehind(log, { dataDir: o.dataDir, redis: redisOptions(), clickhouseUrl: process.env.CLICKHOUSE_URL || undefined });
+    } finally {
+      await log?.close();
     }
+    const { view, market } = live;
     const summary = { ...summarize(view, market), source: o.source ?? (redisOptions() ? 'redis' : 'log'), sinks };
     if (o.json) console.log(JSON.stringify(summary));
     else {
@@ -467,10 +471,15 @@ function requireDataDir(dataDir: string): void {
 }
 
 /** Orders and positions from the Redis projection, or folded from the log. */
-async function liveState(o: LiveStateOptions): Promise<{ view: View; market: MarketData }> {
+/** Live state from Redis, or the fold of the log (`log` when the caller has it open already). */
+async function liveState(o: LiveStateOptions, log?: EventLog): Promise<{ view: View; market: MarketData }> {
   const redis = redisOptions();
   const source = o.source ?? (redis ? 'redis' : 'log');
-  if (source === 'log') return foldDataDir(o);
+  if (source === 'log') {
+    if (!log) return foldDataDir(o);
+    const market = await marketOf(o.dataDir, o.books);
+    return { view: await foldLog(log, market), market };
+  }
   if (!redis) throw new Error('--source redis needs REDIS_URL (e.g. redis://127.0.0.1:6379)');
   const market = await marketOf(o.dataDir, o.books);
   const client = connectRedis(redis.url);
