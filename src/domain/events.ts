@@ -99,6 +99,9 @@ export const VenueReport = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('CANCELED'), reason: z.string(), ts: time }),
   z.object({ kind: z.literal('EXPIRED'), reason: z.string(), ts: time }),
   z.object({ kind: z.literal('REJECTED'), code: z.string(), reason: z.string(), ts: time }),
+  // The venue took an amend: the order's new total quantity (filled part included) and limit price;
+  // venues that amend by cancel/replace give the order a new venue order id.
+  z.object({ kind: z.literal('AMENDED'), venue_order_id: z.string(), qty: dec, limit_price: dec.optional(), ts: time }),
 ]);
 export type VenueReport = z.infer<typeof VenueReport>;
 

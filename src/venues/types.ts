@@ -106,6 +106,8 @@ export interface VenueAdapter {
    */
   subscribe(onReports: (m: VenueMessage[]) => void, onStatus?: (connected: boolean, reason?: string) => void): void;
   health(): VenueHealth;
+  /** An operator cleared the venue's halt (after a 418): requests may be sent again. */
+  resume(): void;
   close(): Promise<void>;
 }
 

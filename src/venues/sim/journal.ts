@@ -44,6 +44,8 @@ export function encodeJournalText(e: JournalEntry): string {
         return ['E', x.reason, ts(x.ts)];
       case 'REJECTED':
         return ['R', x.code, x.reason, ts(x.ts)];
+      case 'AMENDED':
+        throw new Error('the simulator does not amend orders');
     }
   });
   return JSON.stringify({ id: e.client_order_id, i: e.instrument_id, ts: e.ts, t, v, r });
