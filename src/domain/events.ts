@@ -21,7 +21,9 @@ export const CONTROL_TOPIC = 'exec.control';
 const dec = z.string().regex(/^-?\d+(\.\d+)?$/, 'canonical decimal string');
 const time = z.string().describe('event time, RFC 3339 UTC with microseconds');
 
-export const OrderStatus = z.enum(['NEW', 'SUBMITTED', 'ACKED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
+// UNKNOWN: sent, and the venue's answer never came (timeout, 5xx, connection lost); the gateway
+// queries the venue by client order id until it knows, and never sends the order blindly again.
+export const OrderStatus = z.enum(['NEW', 'SUBMITTED', 'UNKNOWN', 'ACKED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
 
@@ -192,6 +194,75 @@ export const OrderAnomaly = ev(
   }),
 );
 export const FillDuplicate = ev('FillDuplicate', z.object({ client_order_id: z.string(), fingerprint: z.string() }));
+export const OrderUnknown = ev(
+  'OrderUnknown',
+  z.object({ client_order_id: z.string(), venue: z.string(), reason: z.string().describe('why no answer came: timeout, HTTP 5xx, connection lost') }),
+);
+export const OrderAmended = ev(
+  'OrderAmended',
+  z.object({
+    client_order_id: z.string(),
+    venue_order_id: z.string().describe('the venue order id after the amend (venues that cancel/replace give a new one)'),
+    qty: dec.describe('new total quantity, filled part included'),
+    limit_price: dec.optional(),
+  }),
+);
+
+/** What a cancel or amend intent asks of an earlier intent's orders. */
+export const OrderChangeRequest = z.object({
+  kind: z.enum(['cancel', 'amend']),
+  /** The intent whose live orders are canceled or amended. */
+  target_intent_id: z.string(),
+  qty: dec.optional().describe('amend: new total base quantity, filled part included'),
+  limit_price: dec.optional().describe('amend: new limit price'),
+  labels: z.record(z.string(), z.string()),
+});
+export type OrderChangeRequest = z.infer<typeof OrderChangeRequest>;
+/** A cancel or amend intent, validated: the gateway acts on the target's live orders. */
+export const OrderChangeRequested = ev('OrderChangeRequested', z.object({ request: OrderChangeRequest }));
+/** The venue refused a cancel or amend (the order had filled, or closed): the order itself is unchanged. */
+export const OrderChangeRejected = ev(
+  'OrderChangeRejected',
+  z.object({ client_order_id: z.string().optional(), kind: z.enum(['cancel', 'amend']), code: z.string(), reason: z.string() }),
+);
+
+/** Where a venue report came from. */
+export const ReportSource = z.enum(['stream', 'query', 'trades', 'reconcile']);
+/**
+ * A venue report that arrived on its own time (user-data stream, a query, reconciliation), as
+ * received: the gateway's OMS decides on it like on a placement's answer; fills dedup by fingerprint.
+ */
+export const VenueReportReceived = ev(
+  'VenueReportReceived',
+  z.object({ client_order_id: z.string(), venue: z.string(), env: Env, source: ReportSource, report: VenueReport }),
+);
+/** An order whose answer never came is not on the venue (asked after the venue's own deadline): it may be sent again, once. */
+export const VenueOrderMissing = ev('VenueOrderMissing', z.object({ client_order_id: z.string(), venue: z.string(), env: Env, checked_at: time }));
+
+/** A gateway connected to a venue: what its keys may do, its clock, its rules. */
+export const VenueReady = ev(
+  'VenueReady',
+  z.object({
+    venue: z.string(),
+    env: Env,
+    can_trade: z.boolean(),
+    can_withdraw: z.boolean().optional(),
+    clock_offset_ms: z.number(),
+    instruments: z.array(
+      z.object({ symbol: z.string(), base: z.string(), quote: z.string(), tick_size: dec, lot_size: dec, min_qty: dec, max_qty: dec, min_notional: dec }),
+    ),
+    reconciled: z.object({ checked: z.number().int(), reports: z.number().int(), orphans: z.number().int(), missing: z.number().int() }),
+  }),
+);
+/** The venue stopped serving us (Binance 418) or an operator halted it: nothing is sent there until resumed. */
+export const VenueHalted = ev('VenueHalted', z.object({ venue: z.string(), env: Env, reason: z.string(), operator: z.string().optional() }));
+export const VenueResumed = ev('VenueResumed', z.object({ venue: z.string(), env: Env, reason: z.string(), operator: z.string() }));
+/** An order on the venue that fillstream did not place: the account takes no new orders there until an operator clears it. */
+export const AccountQuarantined = ev(
+  'AccountQuarantined',
+  z.object({ venue: z.string(), env: Env, reason: z.string(), venue_order_id: z.string().optional(), venue_client_order_id: z.string().optional(), symbol: z.string().optional() }),
+);
+export const QuarantineCleared = ev('QuarantineCleared', z.object({ venue: z.string(), env: Env, reason: z.string(), operator: z.string() }));
 export const DeadLetter = ev(
   'DeadLetter',
   z.object({
@@ -221,6 +292,17 @@ export const Event = z.discriminatedUnion('type', [
   OrderAnomaly,
   FillDuplicate,
   DeadLetter,
+  OrderUnknown,
+  OrderAmended,
+  OrderChangeRequested,
+  OrderChangeRejected,
+  VenueReportReceived,
+  VenueOrderMissing,
+  VenueReady,
+  VenueHalted,
+  VenueResumed,
+  AccountQuarantined,
+  QuarantineCleared,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];
@@ -252,4 +334,15 @@ export const EVENT_TOPIC: Record<EventType, TopicName> = {
   OrderAnomaly: TOPICS.audit,
   FillDuplicate: TOPICS.audit,
   DeadLetter: TOPICS.dlq,
+  OrderUnknown: TOPICS.gateway,
+  OrderAmended: TOPICS.gateway,
+  OrderChangeRequested: TOPICS.gateway,
+  OrderChangeRejected: TOPICS.gateway,
+  VenueReportReceived: TOPICS.gateway,
+  VenueOrderMissing: TOPICS.gateway,
+  VenueReady: TOPICS.gateway,
+  VenueHalted: TOPICS.gateway,
+  VenueResumed: TOPICS.gateway,
+  AccountQuarantined: TOPICS.gateway,
+  QuarantineCleared: TOPICS.gateway,
 };

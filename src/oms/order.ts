@@ -11,14 +11,16 @@ import { fillFingerprint } from '../domain/ids.js';
  * ack (venues may report a fill before the ack, or answer an IOC order that found nothing with
  * "expired" and no ack at all). Terminal statuses accept nothing.
  *   NEW              -> SUBMITTED | REJECTED (refused before it was sent, e.g. no gateway)
- *   SUBMITTED        -> ACKED | PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED | REJECTED
+ *   SUBMITTED        -> UNKNOWN | ACKED | PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED | REJECTED
+ *   UNKNOWN          -> SUBMITTED (the venue has no such order: sent again) | what SUBMITTED may reach
  *   ACKED            -> PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
  *   PARTIALLY_FILLED -> PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
  *   FILLED, CANCELED, REJECTED, EXPIRED -> (none)
  */
 export const LEGAL_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   NEW: ['SUBMITTED', 'REJECTED'],
-  SUBMITTED: ['ACKED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED', 'REJECTED'],
+  SUBMITTED: ['UNKNOWN', 'ACKED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED', 'REJECTED'],
+  UNKNOWN: ['SUBMITTED', 'ACKED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED', 'REJECTED'],
   ACKED: ['PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED'],
   PARTIALLY_FILLED: ['PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED'],
   FILLED: [],
@@ -51,6 +53,8 @@ export interface OrderState {
   /** Fees charged in any other currency, by currency (venues may switch, e.g. to BNB). */
   other_fees?: Record<string, string>;
   venue_order_id?: string;
+  /** Venue order ids the order had before an amend that replaced it (late fills may name them). */
+  prior_venue_order_ids?: readonly string[];
   /** Fingerprints of applied fills, in order: the dedup memory. */
   fingerprints: readonly string[];
   fills: number;
@@ -71,7 +75,9 @@ export interface EnvelopeSeed {
 }
 
 /** What the OMS decides. */
-export type OmsEvent = EventOf<'OrderSubmitted' | 'OrderAcked' | 'OrderFilled' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired' | 'OrderAnomaly' | 'FillDuplicate'>;
+export type OmsEvent = EventOf<
+  'OrderSubmitted' | 'OrderUnknown' | 'OrderAcked' | 'OrderAmended' | 'OrderFilled' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired' | 'OrderAnomaly' | 'FillDuplicate'
+>;
 
 /** What an order's fold reads: any event (others leave it unchanged), or a status event known from its record headers. */
 export type OrderFact = Event | OrderStatusFact;
@@ -80,7 +86,9 @@ export type OrderCommand =
   /** The gateway placed the order on its venue (recovered: the venue already had it), with the venue's reports so far. */
   | { kind: 'submitted'; recovered: boolean; reports: readonly VenueReport[]; envelope: EnvelopeSeed }
   /** Reports that did not come from placing it: later venue messages, or the gateway's refusal of an order it never sent. */
-  | { kind: 'reports'; reports: readonly VenueReport[]; envelope: EnvelopeSeed };
+  | { kind: 'reports'; reports: readonly VenueReport[]; envelope: EnvelopeSeed }
+  /** The gateway sent the order and no answer came (timeout, 5xx, connection lost). */
+  | { kind: 'no_answer'; reason: string; envelope: EnvelopeSeed };
 
 /**
  * One order's state machine. The state is undefined until the order is routed. Adapters that own
@@ -92,8 +100,12 @@ export const oms = {
   decide(command: OrderCommand, state: OrderState | undefined): OmsEvent[] {
     if (state === undefined) return [];
     let s = state;
-    const events: OmsEvent[] = command.kind === 'submitted' ? decideSubmitted(s, command.envelope, command.recovered) : [];
+    const events: OmsEvent[] = command.kind === 'reports' ? [] : decideSubmitted(s, command.envelope, command.kind === 'submitted' && command.recovered);
     for (const e of events) s = evolveOrder(s, e);
+    if (command.kind === 'no_answer') {
+      if (s.status === 'SUBMITTED') events.push(unknown(s, command.envelope, command.reason));
+      return events;
+    }
     for (const e of decideReports(s, command.reports, command.envelope)) events.push(e);
     return events;
   },
@@ -140,6 +152,10 @@ export function evolveOrderInPlace(state: OrderState, event: OrderFact): boolean
       return moveTo(state, 'SUBMITTED', event.ts);
     case 'OrderAcked':
       return moveTo(state, 'ACKED', event.ts, event.data.venue_order_id);
+    case 'OrderUnknown':
+      return moveTo(state, 'UNKNOWN', event.ts);
+    case 'OrderAmended':
+      return amendInPlace(state, event.data, event.ts);
     case 'OrderFilled':
       return applyFill(state, event.data.fill, event.ts, event.data);
     case 'OrderCanceled':
@@ -151,6 +167,23 @@ export function evolveOrderInPlace(state: OrderState, event: OrderFact): boolean
     default:
       return false; // anomalies and duplicates are record-only
   }
+}
+
+/** The order's new size and price; a new venue order id keeps the old one for late fills. */
+function amendInPlace(state: OrderState, d: { venue_order_id: string; qty: string; limit_price?: string }, ts: string): boolean {
+  if (isTerminal(state.status) || state.status === 'NEW') return false;
+  if (state.venue_order_id !== undefined && state.venue_order_id !== d.venue_order_id) {
+    state.prior_venue_order_ids = [...(state.prior_venue_order_ids ?? []), state.venue_order_id];
+  }
+  state.venue_order_id = d.venue_order_id;
+  state.order = { ...state.order, qty: d.qty, ...(d.limit_price !== undefined ? { limit_price: d.limit_price } : {}) };
+  state.ts = ts;
+  return true;
+}
+
+/** The venue order id names this order: its current one, or one it had before an amend replaced it. */
+function isOwnVenueOrderId(state: OrderState, id: string): boolean {
+  return state.venue_order_id === undefined || state.venue_order_id === id || (state.prior_venue_order_ids?.includes(id) ?? false);
 }
 
 /** A status move in place, when legal; `venueOrderId` comes with OrderAcked. */
@@ -181,7 +214,7 @@ function fillMath(state: OrderState, qty: Dec, price: Dec): FillMath | Fault {
 /** In place. `reported` carries the decider's cumulative figures: reused when they agree, to spare a division. */
 function applyFill(state: OrderState, fill: Fill, ts: string, reported?: { cum_qty: string; avg_price: string }): boolean {
   if (state.fingerprints.includes(fill.fingerprint)) return false;
-  if (state.venue_order_id !== undefined && state.venue_order_id !== fill.venue_order_id) return false;
+  if (!isOwnVenueOrderId(state, fill.venue_order_id)) return false;
   const qty = dec(fill.qty);
   if (qty.lte(0)) return false;
   const m = fillMath(state, qty, dec(fill.price));
@@ -204,7 +237,7 @@ function fillInto(state: OrderState, fill: Fill, m: FillMath, filled: string, av
   state.filled_qty = filled;
   state.notional = fmt(m.notional);
   state.avg_price = avgPrice;
-  state.venue_order_id = fill.venue_order_id;
+  if (!state.prior_venue_order_ids?.includes(fill.venue_order_id)) state.venue_order_id = fill.venue_order_id;
   state.fingerprints = [...state.fingerprints, fill.fingerprint];
   state.fills++;
   state.ts = ts;
@@ -259,14 +292,22 @@ function anomaly(state: OrderState, seed: EnvelopeSeed, seq: number | string, re
 
 const illegal = (from: OrderStatus, to: string): Fault => ({ kind: 'ILLEGAL_TRANSITION', reason: `illegal transition ${from} -> ${to}` });
 
-/** The gateway sent the order: OrderSubmitted from NEW, otherwise an anomaly. */
+function unknown(state: OrderState, seed: EnvelopeSeed, reason: string): EventOf<'OrderUnknown'> {
+  return {
+    ...envelope(state, seed, 'unknown', state.ts),
+    type: 'OrderUnknown',
+    data: { client_order_id: state.order.client_order_id, venue: state.order.venue, reason },
+  };
+}
+
+/** The gateway sent the order: OrderSubmitted from NEW (or again from UNKNOWN, once the venue said it has no such order), otherwise an anomaly. */
 function decideSubmitted(state: OrderState, seed: EnvelopeSeed, recovered: boolean): OmsEvent[] {
-  if (state.status !== 'NEW') {
+  if (state.status !== 'NEW' && state.status !== 'UNKNOWN') {
     return [anomaly(state, seed, 'submit', 'SUBMIT', { kind: 'ILLEGAL_TRANSITION', reason: `cannot submit an order in status ${state.status}` }, state.ts)];
   }
   return [
     {
-      ...envelope(state, seed, 'submitted', state.ts),
+      ...envelope(state, seed, state.status === 'NEW' ? 'submitted' : 'resubmitted', state.ts),
       type: 'OrderSubmitted',
       data: { client_order_id: state.order.client_order_id, venue: state.order.venue, recovered },
     },
@@ -309,7 +350,7 @@ function decideStatus(state: OrderState, report: VenueReport, seed: EnvelopeSeed
   const base = (suffix: string) => envelope(state, seed, suffix, ts);
   switch (report.kind) {
     case 'ACK': {
-      if (state.status === 'SUBMITTED') {
+      if (state.status === 'SUBMITTED' || state.status === 'UNKNOWN') {
         return [{ ...base('ack'), type: 'OrderAcked', data: { client_order_id: coid, venue_order_id: report.venue_order_id } }];
       }
       const live = state.status === 'ACKED' || state.status === 'PARTIALLY_FILLED';
@@ -326,6 +367,16 @@ function decideStatus(state: OrderState, report: VenueReport, seed: EnvelopeSeed
     case 'REJECTED':
       if (!canTransition(state.status, 'REJECTED')) return bad(illegal(state.status, 'REJECTED'));
       return [{ ...base('rejected'), type: 'OrderRejected', data: { client_order_id: coid, code: report.code, reason: report.reason } }];
+    case 'AMENDED': {
+      if (isTerminal(state.status) || state.status === 'NEW') return bad(illegal(state.status, 'AMENDED'));
+      const qty = tryDec(report.qty);
+      if (!qty || qty.lte(0)) return bad({ kind: 'MALFORMED_REPORT', reason: `bad amended qty ${JSON.stringify(report.qty)}` });
+      if (qty.lt(dec(state.filled_qty))) return bad({ kind: 'OVER_FILL', reason: `amended qty ${report.qty} is below the filled ${state.filled_qty}` });
+      const same = state.order.qty === fmt(qty) && state.venue_order_id === report.venue_order_id && (report.limit_price ?? state.order.limit_price) === state.order.limit_price;
+      if (same) return []; // a redelivery of an amend already applied
+      const data = { client_order_id: coid, venue_order_id: report.venue_order_id, qty: fmt(qty), ...(report.limit_price !== undefined ? { limit_price: report.limit_price } : {}) };
+      return [{ ...base(`amended/${seq}/${fmt(qty)}/${report.limit_price ?? ''}`), type: 'OrderAmended', data }];
+    }
     default:
       return bad({ kind: 'MALFORMED_REPORT', reason: 'unknown report kind' });
   }
@@ -364,7 +415,7 @@ function decideTrade(state: OrderState, r: Extract<VenueReport, { kind: 'TRADE' 
     return { events: [dup], state };
   }
   if (isTerminal(state.status) || state.status === 'NEW') return bad(illegal(state.status, 'TRADE'));
-  if (state.venue_order_id !== undefined && state.venue_order_id !== r.venue_order_id) {
+  if (!isOwnVenueOrderId(state, r.venue_order_id)) {
     return bad({ kind: 'VENUE_ORDER_ID_MISMATCH', reason: `trade for venue order id ${r.venue_order_id}, order known as ${state.venue_order_id}` });
   }
   const m = fillMath(state, qty, price);

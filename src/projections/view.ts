@@ -28,8 +28,17 @@ export interface View {
   rejects_by_code: Record<string, number>;
   orders: Map<string, OrderState>;
   positions: PositionBook;
+  /** Venue standing by `env:VENUE`: halted (418 or an operator) and quarantined (an order on the venue fillstream did not place). */
+  venues: Record<string, VenueStanding>;
   /** Latest order event time (canonical ISO strings order like times): positions are marked at it. */
   last_ts: string;
+}
+
+export interface VenueStanding {
+  halted?: string;
+  quarantined?: string;
+  /** When the gateway last connected (its VenueReady time). */
+  ready_at?: string;
 }
 
 export function emptyView(): View {
@@ -49,6 +58,7 @@ export function emptyView(): View {
     rejects_by_code: {},
     orders: new Map(),
     positions: emptyBook(),
+    venues: {},
     last_ts: '',
   };
 }
@@ -116,6 +126,20 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
       view.rejected++;
       bump(view.rejects_by_code, e.data.code);
       return;
+    case 'VenueReady':
+    case 'VenueHalted':
+    case 'VenueResumed':
+    case 'AccountQuarantined':
+    case 'QuarantineCleared':
+      applyVenueEvent(view, e);
+      return;
+    // Inputs the gateway decides on: what they lead to is folded from its order events. Their
+    // times are wall-clock arrivals, which must not move the time positions are marked at.
+    case 'VenueReportReceived':
+    case 'VenueOrderMissing':
+    case 'OrderChangeRequested':
+    case 'OrderChangeRejected':
+      return;
     default:
       break;
   }
@@ -130,6 +154,16 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
     if (s === undefined && next !== undefined) view.orders.set(coid, next);
   }
   view.positions = evolvePositions(view.positions, e, resolve);
+}
+
+function applyVenueEvent(view: View, e: Extract<Event, { type: 'VenueReady' | 'VenueHalted' | 'VenueResumed' | 'AccountQuarantined' | 'QuarantineCleared' }>): void {
+  const key = `${e.data.env}:${e.data.venue}`;
+  const v = (view.venues[key] ??= {});
+  if (e.type === 'VenueReady') v.ready_at = e.ts;
+  else if (e.type === 'VenueHalted') v.halted = e.data.reason;
+  else if (e.type === 'VenueResumed') delete v.halted;
+  else if (e.type === 'AccountQuarantined') v.quarantined ??= `account ${e.account}: ${e.data.reason}`;
+  else delete v.quarantined;
 }
 
 /** Fold every topic of the log into a fresh view. */
@@ -158,7 +192,7 @@ export function markPositions(view: View, market: MarketData): MarkToMarket {
 }
 
 export function ordersByStatus(view: View): Record<OrderStatus, number> {
-  const out = { NEW: 0, SUBMITTED: 0, ACKED: 0, PARTIALLY_FILLED: 0, FILLED: 0, CANCELED: 0, REJECTED: 0, EXPIRED: 0 };
+  const out = { NEW: 0, SUBMITTED: 0, UNKNOWN: 0, ACKED: 0, PARTIALLY_FILLED: 0, FILLED: 0, CANCELED: 0, REJECTED: 0, EXPIRED: 0 };
   for (const o of view.orders.values()) out[o.status]++;
   return out;
 }
