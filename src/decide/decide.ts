@@ -17,7 +17,7 @@ export type PretradeEvent = NormalizerEvent | RiskEvent | RouterEvent;
 /** What the composed fold takes: any of the three parts' events, or an accepted intent known from its headers. */
 export type PretradeFact = PretradeEvent | NormalizerFact;
 
-const isRiskEvent = (e: PretradeFact): e is RiskEvent => e.type === 'RiskPolicySet' || e.type === 'RiskApproved' || e.type === 'RiskRejected';
+const isRiskEvent = (e: PretradeFact): e is RiskEvent => e.type === 'RiskPolicySet' || e.type === 'RiskApproved' || e.type === 'RiskRejected' || e.type === 'OrderChangeApproved';
 
 export const pretrade = {
   initialState: (): PretradeState => ({ normalizer: normalizer.initialState(), risk: risk.initialState(), router: router.initialState() }),
@@ -25,10 +25,11 @@ export const pretrade = {
     const out: PretradeEvent[] = [];
     for (const accepted of normalizer.decide(command, state.normalizer)) {
       out.push(accepted);
-      if (accepted.type !== 'IntentAccepted') continue;
-      for (const verdict of risk.decide({ kind: 'assess', intent: accepted }, state.risk)) {
+      if (accepted.type !== 'IntentAccepted' && accepted.type !== 'OrderChangeRequested') continue;
+      const assess = accepted.type === 'IntentAccepted' ? ({ kind: 'assess', intent: accepted } as const) : ({ kind: 'change', request: accepted } as const);
+      for (const verdict of risk.decide(assess, state.risk)) {
         out.push(verdict);
-        if (verdict.type !== 'RiskApproved') continue;
+        if (verdict.type !== 'RiskApproved' && verdict.type !== 'OrderChangeApproved') continue;
         for (const routed of router.decide({ approved: verdict, market: command.market }, state.router)) out.push(routed);
       }
     }
@@ -39,13 +40,13 @@ export const pretrade = {
       const next = risk.evolve(state.risk, event);
       return next === state.risk ? state : { ...state, risk: next };
     }
-    if (event.type === 'OrderRouted') return { ...state, router: router.evolve(state.router) };
+    if (event.type === 'OrderRouted' || event.type === 'OrderChangeRouted') return { ...state, router: router.evolve(state.router) };
     const next = normalizer.evolve(state.normalizer, event);
     return next === state.normalizer ? state : { ...state, normalizer: next };
   },
   evolveInPlace(state: PretradeState, event: PretradeFact): PretradeState {
     if (isRiskEvent(event)) state.risk = risk.evolve(state.risk, event);
-    else if (event.type === 'OrderRouted') state.router = router.evolve(state.router);
+    else if (event.type === 'OrderRouted' || event.type === 'OrderChangeRouted') state.router = router.evolve(state.router);
     else normalizer.evolveInPlace(state.normalizer, event);
     return state;
   },

@@ -218,8 +218,12 @@ export const OrderChangeRequest = z.object({
   labels: z.record(z.string(), z.string()),
 });
 export type OrderChangeRequest = z.infer<typeof OrderChangeRequest>;
-/** A cancel or amend intent, validated: the gateway acts on the target's live orders. */
+/** A cancel or amend intent, validated (normalizer → risk). */
 export const OrderChangeRequested = ev('OrderChangeRequested', z.object({ request: OrderChangeRequest }));
+/** Risk let it through (risk → router). */
+export const OrderChangeApproved = ev('OrderChangeApproved', z.object({ request: OrderChangeRequest, policy_version: z.number().int() }));
+/** On its way to the target's orders (router → gateway): the gateway acts on the target's live orders. */
+export const OrderChangeRouted = ev('OrderChangeRouted', z.object({ request: OrderChangeRequest }));
 /** The venue refused a cancel or amend (the order had filled, or closed): the order itself is unchanged. */
 export const OrderChangeRejected = ev(
   'OrderChangeRejected',
@@ -295,6 +299,8 @@ export const Event = z.discriminatedUnion('type', [
   OrderUnknown,
   OrderAmended,
   OrderChangeRequested,
+  OrderChangeApproved,
+  OrderChangeRouted,
   OrderChangeRejected,
   VenueReportReceived,
   VenueOrderMissing,
@@ -336,7 +342,9 @@ export const EVENT_TOPIC: Record<EventType, TopicName> = {
   DeadLetter: TOPICS.dlq,
   OrderUnknown: TOPICS.gateway,
   OrderAmended: TOPICS.gateway,
-  OrderChangeRequested: TOPICS.gateway,
+  OrderChangeRequested: TOPICS.risk,
+  OrderChangeApproved: TOPICS.router,
+  OrderChangeRouted: TOPICS.gateway,
   OrderChangeRejected: TOPICS.gateway,
   VenueReportReceived: TOPICS.gateway,
   VenueOrderMissing: TOPICS.gateway,

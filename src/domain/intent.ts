@@ -73,3 +73,26 @@ export const Intent = z.compile(
 export type Intent = z.infer<typeof Intent>;
 /** What a producer writes (before defaults are applied). */
 export type IntentInput = z.input<typeof Intent>;
+
+/**
+ * A cancel or amend of an earlier intent's orders: its own message kind on exec.intents, with its
+ * own intent_id (sending it twice is a no-op, as for any intent). An amend gives the new total
+ * quantity (filled part included) and/or the new limit price; it may not ask for more than the
+ * size risk approved for the target: a bigger order is a new intent, checked by risk.
+ */
+export const OrderChangeIntent = z
+  .strictObject({
+    kind: z.enum(['cancel', 'amend']),
+    intent_id: idText,
+    ts: rfc3339,
+    account: idText.max(64).default('default'),
+    target_intent_id: idText,
+    qty: decimalInput.optional(),
+    limit_price: decimalInput.optional(),
+    labels: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
+  })
+  .superRefine((v, ctx) => {
+    if (v.kind === 'cancel' && (v.qty !== undefined || v.limit_price !== undefined)) ctx.addIssue({ code: 'custom', message: 'a cancel carries no qty or limit_price', path: ['kind'] });
+    if (v.kind === 'amend' && v.qty === undefined && v.limit_price === undefined) ctx.addIssue({ code: 'custom', message: 'an amend needs qty or limit_price', path: ['kind'] });
+  });
+export type OrderChangeIntent = z.infer<typeof OrderChangeIntent>;

@@ -3,8 +3,8 @@ import { type z } from 'zod';
 import { dec, digits, floorTo, fmt, type Dec } from '../domain/decimal.js';
 import { makeEvent, positionId } from '../domain/envelope.js';
 import type { InPlaceDecider } from '../domain/decider.js';
-import type { DeadLetterCode, Event, EventOf, LogPosition, NormalizedIntent } from '../domain/events.js';
-import { Intent } from '../domain/intent.js';
+import type { DeadLetterCode, Event, EventOf, LogPosition, NormalizedIntent, OrderChangeRequest } from '../domain/events.js';
+import { Intent, OrderChangeIntent } from '../domain/intent.js';
 import { microsToIso, parseRfc3339Micros } from '../domain/time.js';
 import { wireSchemaId } from '../domain/wire.js';
 import { midPrice, quantityForNotional } from '../market/book.js';
@@ -49,7 +49,7 @@ export function normalizeCommand(
 /** What resolving an instrument reads: the listings, and the venue preference for a bare symbol. */
 export type InstrumentContext = Pick<NormalizeIntent, 'market' | 'venue_preference'>;
 
-export type NormalizerEvent = EventOf<'IntentAccepted' | 'IntentDuplicate' | 'DeadLetter'>;
+export type NormalizerEvent = EventOf<'IntentAccepted' | 'OrderChangeRequested' | 'IntentDuplicate' | 'DeadLetter'>;
 
 /** What evolve reads of an event: a restore folds these from record headers, unparsed. */
 export type NormalizerFact = Pick<Event, 'type' | 'intent_id'>;
@@ -62,14 +62,17 @@ export const normalizer = {
   initialState: (): NormalizerState => ({ seen: new Set() }),
   decide: decideIntent,
   evolve(state: NormalizerState, event: NormalizerFact): NormalizerState {
-    if (event.type !== 'IntentAccepted' || state.seen.has(event.intent_id)) return state;
+    if (!isSeenType(event.type) || state.seen.has(event.intent_id)) return state;
     return { seen: new Set(state.seen).add(event.intent_id) };
   },
   evolveInPlace(state: NormalizerState, event: NormalizerFact): NormalizerState {
-    if (event.type === 'IntentAccepted') state.seen.add(event.intent_id);
+    if (isSeenType(event.type)) state.seen.add(event.intent_id);
     return state;
   },
 } satisfies InPlaceDecider<NormalizeIntent, NormalizerState, NormalizerEvent, NormalizerFact>;
+
+/** Events whose intent_id a later message with the same id duplicates: orders, cancels and amends share one id space. */
+const isSeenType = (type: string): boolean => type === 'IntentAccepted' || type === 'OrderChangeRequested';
 
 /**
  * Where the records of exec.intents are decided: how many partitions the topic has, and the
@@ -119,6 +122,7 @@ function decideIntent(command: NormalizeIntent, state: NormalizerState): Normali
   const { raw, source } = command;
   const parsed = parse(raw);
   if ('code' in parsed) return [deadLetter(raw, source, parsed, microsToIso(command.arrived_us))];
+  if ('change' in parsed) return decideChange(parsed.change, raw, source, state);
   const intent = parsed.intent;
   const tsUs = parseRfc3339Micros(intent.ts)!; // the schema checked it
   const causation = positionId(source);
@@ -143,9 +147,30 @@ function decideIntent(command: NormalizeIntent, state: NormalizerState): Normali
   return [makeEvent('IntentAccepted', `${intent.intent_id}/accepted`, seed, { intent: normalized })];
 }
 
+/** A cancel or amend: validated here, acted on by the gateway once risk let it through. */
+function decideChange(change: OrderChangeIntent, raw: Buffer, source: LogPosition, state: NormalizerState): NormalizerEvent[] {
+  const causation = positionId(source);
+  const seed = { intent_id: change.intent_id, account: change.account, strategy: change.labels.strategy ?? 'default', ts: microsToIso(parseRfc3339Micros(change.ts)!), causation };
+  if (state.seen.has(change.intent_id)) return [makeEvent('IntentDuplicate', `${change.intent_id}/duplicate/${causation}`, seed, { source })];
+  const request = { kind: change.kind, target_intent_id: change.target_intent_id, labels: change.labels } as OrderChangeRequest;
+  if (change.qty !== undefined) {
+    const q = dec(change.qty);
+    const badQty = checkAmount('qty', q);
+    if (badQty) return [deadLetter(raw, source, badQty, seed.ts, seed)];
+    request.qty = fmt(q);
+  }
+  if (change.limit_price !== undefined) {
+    const p = dec(change.limit_price);
+    const badPrice = checkAmount('limit_price', p);
+    if (badPrice) return [deadLetter(raw, source, badPrice, seed.ts, seed)];
+    request.limit_price = fmt(p);
+  }
+  return [makeEvent('OrderChangeRequested', `${change.intent_id}/accepted`, seed, { request })];
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function parse(raw: Buffer): { intent: Intent } | Rejection {
+function parse(raw: Buffer): { intent: Intent } | { change: OrderChangeIntent } | Rejection {
   if (raw.length > MAX_INTENT_BYTES) {
     return { code: 'OVERSIZED', reason: `intent is ${raw.length} bytes; the limit is ${MAX_INTENT_BYTES}` };
   }
@@ -169,6 +194,14 @@ function parse(raw: Buffer): { intent: Intent } | Rejection {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     return { code: 'SCHEMA', reason: 'an intent must be a JSON object' };
   }
+  const kind = (json as { kind?: unknown }).kind;
+  if (kind === 'cancel' || kind === 'amend') {
+    const c = OrderChangeIntent.safeParse(json);
+    return c.success ? { change: c.data } : schemaRejection(c.error);
+  }
+  // An order may say so (kind "order"); the contract without a kind is an order too.
+  if (kind === 'order') delete (json as { kind?: unknown }).kind;
+  else if (kind !== undefined) return { code: 'SCHEMA', reason: `unknown message kind ${JSON.stringify(kind)}: expected order (or none), cancel or amend` };
   const r = Intent.safeParse(json);
   if (!r.success) return schemaRejection(r.error);
   return { intent: r.data };

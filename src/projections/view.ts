@@ -138,6 +138,8 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
     case 'VenueReportReceived':
     case 'VenueOrderMissing':
     case 'OrderChangeRequested':
+    case 'OrderChangeApproved':
+    case 'OrderChangeRouted':
     case 'OrderChangeRejected':
       return;
     default:

@@ -16,13 +16,16 @@ export type RiskCommand =
   /** An accepted intent to approve or reject. */
   | { kind: 'assess'; intent: EventOf<'IntentAccepted'> }
   /** An operator puts a policy in force at `ts`: a new version, unless it is the one in force. */
-  | { kind: 'set_policy'; policy: RiskPolicy; ts: string };
+  | { kind: 'set_policy'; policy: RiskPolicy; ts: string }
+  /** A cancel or amend of an earlier intent's orders. */
+  | { kind: 'change'; request: EventOf<'OrderChangeRequested'> };
 
-export type RiskEvent = EventOf<'RiskPolicySet' | 'RiskApproved' | 'RiskRejected'>;
+export type RiskEvent = EventOf<'RiskPolicySet' | 'RiskApproved' | 'RiskRejected' | 'OrderChangeApproved'>;
 
 export const risk = {
   initialState: (): RiskState => ({ policy: DEFAULT_POLICY, version: 0 }),
   decide(command: RiskCommand, state: RiskState): RiskEvent[] {
+    if (command.kind === 'change') return [assessChange(state, command.request)];
     return command.kind === 'assess' ? [assess(state, command.intent)] : setPolicy(state, command.policy, command.ts);
   },
   /** Policies only move forward: a copy of an older or the same version (from another partition) changes nothing. */
@@ -51,6 +54,20 @@ function assess(state: RiskState, event: EventOf<'IntentAccepted'>): RiskEvent {
     return makeEvent('RiskRejected', `${intent.intent_id}/risk`, seed, { ...verdict, policy_version: state.version });
   }
   return makeEvent('RiskApproved', `${intent.intent_id}/risk`, seed, { intent: verdict.intent, policy_version: state.version });
+}
+
+/**
+ * A cancel always passes: it only takes risk off, and must work while halted. An amend moves a live
+ * order, so the halt latch stops it; it cannot grow the order (the gateway holds it to the size
+ * risk approved for the target).
+ */
+function assessChange(state: RiskState, event: EventOf<'OrderChangeRequested'>): RiskEvent {
+  const request = event.data.request;
+  const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
+  if (request.kind === 'amend' && state.policy.halted) {
+    return makeEvent('RiskRejected', `${event.intent_id}/risk`, seed, { code: 'HALTED', reason: 'trading is halted: the halt latch is set (cancels still pass)', policy_version: state.version });
+  }
+  return makeEvent('OrderChangeApproved', `${event.intent_id}/risk`, seed, { request, policy_version: state.version });
 }
 
 function check(policy: RiskPolicy, intent: NormalizedIntent): { intent: NormalizedIntent } | { code: RiskRejectCode; reason: string } {

@@ -40,6 +40,7 @@ export function riskStage(): Stage {
       for (const r of batch) {
         const e = fromRecord(r);
         if (e.type === 'IntentAccepted') state = decideInto(risk, state, { kind: 'assess', intent: e }, out, now, traceOf(r));
+        else if (e.type === 'OrderChangeRequested') state = decideInto(risk, state, { kind: 'change', request: e }, out, now, traceOf(r));
         else if (e.type === 'RiskPolicySet') state = risk.evolve(state, e);
       }
       return out;

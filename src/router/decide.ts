@@ -10,22 +10,30 @@ import { isoToMicros } from '../domain/time.js';
 
 /** A risk-approved intent to route, with the venues' instruments and books (read at the intent's time). */
 export interface RouteIntent {
-  approved: EventOf<'RiskApproved'>;
+  approved: EventOf<'RiskApproved' | 'OrderChangeApproved'>;
   market: MarketData;
 }
 
 /** Stateless today: the smart router will keep venue latencies and balances here. */
 export type RouterState = null;
 
-export type RouterEvent = EventOf<'OrderRouted'>;
+export type RouterEvent = EventOf<'OrderRouted' | 'OrderChangeRouted'>;
 
 export const router = {
   initialState: (): RouterState => null,
-  decide: (command: RouteIntent, _state: RouterState): RouterEvent[] => [route(command)],
+  decide: (command: RouteIntent, _state: RouterState): RouterEvent[] => [command.approved.type === 'OrderChangeApproved' ? routeChange(command.approved) : route(command as RouteOrder)],
   evolve: (state: RouterState): RouterState => state,
 } satisfies Decider<RouteIntent, RouterState, RouterEvent>;
 
-function route({ approved: event, market }: RouteIntent): RouterEvent {
+type RouteOrder = { approved: EventOf<'RiskApproved'>; market: MarketData };
+
+/** A cancel or amend goes where the target's orders are: the gateway holds them. */
+function routeChange(event: EventOf<'OrderChangeApproved'>): RouterEvent {
+  const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
+  return makeEvent('OrderChangeRouted', `${event.intent_id}/route/change`, seed, { request: event.data.request });
+}
+
+function route({ approved: event, market }: RouteOrder): RouterEvent {
   const intent = event.data.intent;
   // The smart router (cost model, splits) replaces this choice later: the first candidate wins.
   const instrumentId = intent.venues[0];

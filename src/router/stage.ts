@@ -18,7 +18,7 @@ export function routerStage(opts: { market: MarketData }): Stage {
       const now = wallClockIso();
       for (const r of batch) {
         const e = fromRecord(r);
-        if (e.type === 'RiskApproved') state = decideInto(router, state, { approved: e, market: opts.market }, out, now, traceOf(r));
+        if (e.type === 'RiskApproved' || e.type === 'OrderChangeApproved') state = decideInto(router, state, { approved: e, market: opts.market }, out, now, traceOf(r));
       }
       return out;
     },

@@ -241,7 +241,7 @@ test('REJECTED from SUBMITTED, and from NEW (an order no gateway took was never 
 });
 
 /** Given `history`, the venue's report `r` is an anomaly of `kind` that changes nothing. */
-function assertAnomaly(history: OrderFact[], r: VenueReport, kind: 'ILLEGAL_TRANSITION' | 'VENUE_ORDER_ID_MISMATCH' | 'MALFORMED_REPORT', reason: RegExp) {
+function assertAnomaly(history: OrderFact[], r: VenueReport, kind: 'ILLEGAL_TRANSITION' | 'VENUE_ORDER_ID_MISMATCH' | 'MALFORMED_REPORT' | 'OVER_FILL', reason: RegExp) {
   const g = given(oms, ...history);
   const w = g.when(reports(r));
   const e = w.thenRejected(kind, reason);
@@ -281,7 +281,7 @@ test('malformed trade figures are anomalies, not exceptions', () => {
 });
 
 test('a report of a kind the OMS does not know is a malformed-report anomaly', () => {
-  assertAnomaly(acked(), { kind: 'AMENDED', ts: ts(3) } as unknown as VenueReport, 'MALFORMED_REPORT', /unknown report kind/);
+  assertAnomaly(acked(), { kind: 'REPLACED', ts: ts(3) } as unknown as VenueReport, 'MALFORMED_REPORT', /unknown report kind/);
 });
 
 test('evolve ignores illegal facts and events of other orders', () => {
@@ -341,4 +341,58 @@ test('transition table: terminal statuses accept nothing', () => {
   }
   assert.ok(canTransition('SUBMITTED', 'FILLED'));
   assert.ok(!canTransition('NEW', 'ACKED'));
+});
+
+// ---- live venues: no answer, amends -------------------------------------------------------
+
+const noAnswer = (reason = 'no reply within 5000 ms'): OrderCommand => ({ kind: 'no_answer', reason, envelope: seed });
+
+test('a placement with no answer is submitted, then UNKNOWN; the venue\'s reports found later resolve it', () => {
+  const unknown = after(routed(), noAnswer());
+  assert.deepEqual(
+    unknown.slice(1).map((e) => e.type),
+    ['OrderSubmitted', 'OrderUnknown'],
+  );
+  assert.equal(foldOrder(unknown)!.status, 'UNKNOWN');
+  const found = reported(unknown, ack(), trade('t1', '3', '100'));
+  assertMatch(foldOrder(found)!, { status: 'FILLED', filled_qty: '3', venue_order_id: 'v1' });
+});
+
+test('an UNKNOWN order the venue does not have is submitted again, once, with its own event id', () => {
+  const unknown = after(routed(), noAnswer());
+  const again = after(unknown, submit());
+  const resubmitted = again[again.length - 1];
+  assert.equal(resubmitted.type, 'OrderSubmitted');
+  assert.ok('event_id' in resubmitted && resubmitted.event_id.endsWith('/resubmitted'));
+  assert.equal(foldOrder(again)!.status, 'SUBMITTED');
+  // A second "submitted" on a SUBMITTED order is an anomaly, never a second placement record.
+  const twice = oms.decide(submit(), foldOrder(again));
+  assert.deepEqual(
+    twice.map((e) => e.type),
+    ['OrderAnomaly'],
+  );
+});
+
+test('no answer for an order that is already past SUBMITTED decides nothing more than the anomaly', () => {
+  const events = oms.decide(noAnswer(), foldOrder(acked()));
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['OrderAnomaly'],
+  );
+});
+
+test('an amend changes size, price and venue order id; late fills of the replaced venue order still count', () => {
+  const amended = reported(acked('3'), { kind: 'AMENDED', venue_order_id: 'v2', qty: '2', limit_price: '99', ts: ts(3) });
+  const s = foldOrder(amended)!;
+  assertMatch(s, { status: 'ACKED', venue_order_id: 'v2', prior_venue_order_ids: ['v1'], order: { qty: '2', limit_price: '99' } });
+  const late = reported(amended, trade('t1', '1', '100'), trade('t2', '1', '99', 4, { venue_order_id: 'v2' }));
+  assertMatch(foldOrder(late)!, { status: 'FILLED', filled_qty: '2', venue_order_id: 'v2' });
+  // The same amend again is a redelivery: nothing new.
+  assert.deepEqual(oms.decide(reports({ kind: 'AMENDED', venue_order_id: 'v2', qty: '2', limit_price: '99', ts: ts(3) }), s), []);
+});
+
+test('an amend below the filled quantity, or on a closed order, is an anomaly and changes nothing', () => {
+  const part = reported(acked('3'), trade('t1', '2', '100'));
+  assertAnomaly(part, { kind: 'AMENDED', venue_order_id: 'v1', qty: '1', ts: ts(3) }, 'OVER_FILL', /below the filled 2/);
+  assertAnomaly(reported(acked(), cancel), { kind: 'AMENDED', venue_order_id: 'v1', qty: '1', ts: ts(10) }, 'ILLEGAL_TRANSITION', /CANCELED -> AMENDED/);
 });

@@ -51,6 +51,7 @@ function approved(intent: EventOf<'IntentAccepted'>, policy?: RiskPolicy): Event
 /** The order the router makes of an approved intent. */
 function routed(a: EventOf<'RiskApproved'>) {
   const [e] = given(router).when(route(a)).then({ type: 'OrderRouted' });
+  assert.ok(e.type === 'OrderRouted');
   return e.data.order;
 }
 
@@ -118,6 +119,7 @@ test('router builds the venue order with a deterministic client order id', () =>
       event_id: 'r1/route/0',
       data: { order: { client_order_id: clientOrderId('r1', 0, 0), venue: 'BINANCE', symbol: 'BTCUSDT', order_type: 'MARKET', tif: 'IOC', qty: a.data.intent.qty } },
     });
+  assert.ok(r.type === 'OrderRouted');
   assert.match(r.data.order.client_order_id, /^[A-Za-z0-9]{32}$/);
   assert.deepEqual(router.decide(route(a), null), [r], 'pure: same input, same order');
 });
