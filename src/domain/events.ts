@@ -236,10 +236,7 @@ export const ReportSource = z.enum(['stream', 'query', 'trades', 'reconcile']);
  * A venue report that arrived on its own time (user-data stream, a query, reconciliation), as
  * received: the gateway's OMS decides on it like on a placement's answer; fills dedup by fingerprint.
  */
-export const VenueReportReceived = ev(
-  'VenueReportReceived',
-  z.object({ client_order_id: z.string(), venue: z.string(), env: Env, source: ReportSource, report: VenueReport }),
-);
+export const VenueReportReceived = ev('VenueReportReceived', z.object({ client_order_id: z.string(), venue: z.string(), env: Env, source: ReportSource, report: VenueReport }));
 /** An order whose answer never came is not on the venue (asked after the venue's own deadline): it may be sent again, once. */
 export const VenueOrderMissing = ev('VenueOrderMissing', z.object({ client_order_id: z.string(), venue: z.string(), env: Env, checked_at: time }));
 
@@ -252,9 +249,7 @@ export const VenueReady = ev(
     can_trade: z.boolean(),
     can_withdraw: z.boolean().optional(),
     clock_offset_ms: z.number(),
-    instruments: z.array(
-      z.object({ symbol: z.string(), base: z.string(), quote: z.string(), tick_size: dec, lot_size: dec, min_qty: dec, max_qty: dec, min_notional: dec }),
-    ),
+    instruments: z.array(z.object({ symbol: z.string(), base: z.string(), quote: z.string(), tick_size: dec, lot_size: dec, min_qty: dec, max_qty: dec, min_notional: dec })),
     reconciled: z.object({ checked: z.number().int(), reports: z.number().int(), orphans: z.number().int(), missing: z.number().int() }),
   }),
 );

@@ -92,7 +92,8 @@ export const OrderChangeIntent = z
     labels: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
   })
   .superRefine((v, ctx) => {
-    if (v.kind === 'cancel' && (v.qty !== undefined || v.limit_price !== undefined)) ctx.addIssue({ code: 'custom', message: 'a cancel carries no qty or limit_price', path: ['kind'] });
+    if (v.kind === 'cancel' && (v.qty !== undefined || v.limit_price !== undefined))
+      ctx.addIssue({ code: 'custom', message: 'a cancel carries no qty or limit_price', path: ['kind'] });
     if (v.kind === 'amend' && v.qty === undefined && v.limit_price === undefined) ctx.addIssue({ code: 'custom', message: 'an amend needs qty or limit_price', path: ['kind'] });
   });
 export type OrderChangeIntent = z.infer<typeof OrderChangeIntent>;

@@ -374,7 +374,12 @@ function decideStatus(state: OrderState, report: VenueReport, seed: EnvelopeSeed
       if (qty.lt(dec(state.filled_qty))) return bad({ kind: 'OVER_FILL', reason: `amended qty ${report.qty} is below the filled ${state.filled_qty}` });
       const same = state.order.qty === fmt(qty) && state.venue_order_id === report.venue_order_id && (report.limit_price ?? state.order.limit_price) === state.order.limit_price;
       if (same) return []; // a redelivery of an amend already applied
-      const data = { client_order_id: coid, venue_order_id: report.venue_order_id, qty: fmt(qty), ...(report.limit_price !== undefined ? { limit_price: report.limit_price } : {}) };
+      const data = {
+        client_order_id: coid,
+        venue_order_id: report.venue_order_id,
+        qty: fmt(qty),
+        ...(report.limit_price !== undefined ? { limit_price: report.limit_price } : {}),
+      };
       return [{ ...base(`amended/${seq}/${fmt(qty)}/${report.limit_price ?? ''}`), type: 'OrderAmended', data }];
     }
     default:

@@ -65,7 +65,11 @@ function assessChange(state: RiskState, event: EventOf<'OrderChangeRequested'>):
   const request = event.data.request;
   const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
   if (request.kind === 'amend' && state.policy.halted) {
-    return makeEvent('RiskRejected', `${event.intent_id}/risk`, seed, { code: 'HALTED', reason: 'trading is halted: the halt latch is set (cancels still pass)', policy_version: state.version });
+    return makeEvent('RiskRejected', `${event.intent_id}/risk`, seed, {
+      code: 'HALTED',
+      reason: 'trading is halted: the halt latch is set (cancels still pass)',
+      policy_version: state.version,
+    });
   }
   return makeEvent('OrderChangeApproved', `${event.intent_id}/risk`, seed, { request, policy_version: state.version });
 }

@@ -21,7 +21,9 @@ export type RouterEvent = EventOf<'OrderRouted' | 'OrderChangeRouted'>;
 
 export const router = {
   initialState: (): RouterState => null,
-  decide: (command: RouteIntent, _state: RouterState): RouterEvent[] => [command.approved.type === 'OrderChangeApproved' ? routeChange(command.approved) : route(command as RouteOrder)],
+  decide: (command: RouteIntent, _state: RouterState): RouterEvent[] => [
+    command.approved.type === 'OrderChangeApproved' ? routeChange(command.approved) : route(command as RouteOrder),
+  ],
   evolve: (state: RouterState): RouterState => state,
 } satisfies Decider<RouteIntent, RouterState, RouterEvent>;
 

@@ -30,9 +30,7 @@ export interface OrderRef {
  *   nothing more may be sent until an operator resumes the venue.
  */
 export type VenueAnswer =
-  | { kind: 'answered'; reports: VenueReport[]; recovered?: boolean }
-  | { kind: 'unknown'; reason: string }
-  | { kind: 'halted'; reason: string; retry_after_ms?: number };
+  { kind: 'answered'; reports: VenueReport[]; recovered?: boolean } | { kind: 'unknown'; reason: string } | { kind: 'halted'; reason: string; retry_after_ms?: number };
 
 /** An order as the venue holds it: everything it reports about it, in order. */
 export interface VenueOrderSnapshot {

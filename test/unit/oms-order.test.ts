@@ -347,7 +347,7 @@ test('transition table: terminal statuses accept nothing', () => {
 
 const noAnswer = (reason = 'no reply within 5000 ms'): OrderCommand => ({ kind: 'no_answer', reason, envelope: seed });
 
-test('a placement with no answer is submitted, then UNKNOWN; the venue\'s reports found later resolve it', () => {
+test("a placement with no answer is submitted, then UNKNOWN; the venue's reports found later resolve it", () => {
   const unknown = after(routed(), noAnswer());
   assert.deepEqual(
     unknown.slice(1).map((e) => e.type),

@@ -76,7 +76,15 @@ export interface AdminTarget {
   dropStreams(): void;
 }
 
-export const tradeJson = (t: EmulatedTrade) => ({ trade_id: t.trade_id, qty: fmt(t.qty), price: fmt(t.price), fee: fmt(t.fee), fee_ccy: t.fee_ccy, maker: t.maker, ts_ms: t.ts_ms });
+export const tradeJson = (t: EmulatedTrade) => ({
+  trade_id: t.trade_id,
+  qty: fmt(t.qty),
+  price: fmt(t.price),
+  fee: fmt(t.fee),
+  fee_ccy: t.fee_ccy,
+  maker: t.maker,
+  ts_ms: t.ts_ms,
+});
 
 /** Serve /__emulator/*; false when the path is not an admin path (the venue front handles it). */
 export async function handleAdmin(req: IncomingMessage, res: ServerResponse, target: AdminTarget): Promise<boolean> {

@@ -68,16 +68,7 @@ export interface PlaceRequest {
 
 /** Why a request was refused, in the exchange's own terms; fronts map these to venue codes. */
 export type RefusalCode =
-  | 'UNKNOWN_SYMBOL'
-  | 'BAD_QTY'
-  | 'LOT_SIZE'
-  | 'PRICE_FILTER'
-  | 'MIN_NOTIONAL'
-  | 'DUPLICATE_CLIENT_ID'
-  | 'UNKNOWN_ORDER'
-  | 'ORDER_CLOSED'
-  | 'WOULD_TAKE'
-  | 'NO_MARKET_DATA';
+  'UNKNOWN_SYMBOL' | 'BAD_QTY' | 'LOT_SIZE' | 'PRICE_FILTER' | 'MIN_NOTIONAL' | 'DUPLICATE_CLIENT_ID' | 'UNKNOWN_ORDER' | 'ORDER_CLOSED' | 'WOULD_TAKE' | 'NO_MARKET_DATA';
 
 export class Refusal extends Error {
   constructor(

@@ -1,0 +1,277 @@
+// The live venues of one gateway process: started once (probes, clock, rules), reconciled against
+// the log each time a gateway stage attaches (on start, and after a Kafka stage is rebuilt), and
+// watched while it runs: user-data pushes are written to the log, orders whose answer never came
+// are asked about after the venue's own deadline, orders past expire_at are canceled.
+import type { Order } from '../domain/events.js';
+import type { EventLog, OutRecord } from '../log/types.js';
+import { isoToMicros } from '../domain/time.js';
+import type { OrderState } from '../oms/order.js';
+import type { VenueMessage, VenueStartup } from '../venues/types.js';
+import { checkStartup, liveKey, reconcile, reportReceived, venueEvent, type KnownOrder, type LiveVenue } from './live.js';
+import type { GatewayPortView } from './stage.js';
+
+export interface LiveSessionOptions {
+  /** After a placement got no answer, wait this long before asking the venue: its own deadline for a request (Binance's recvWindow). */
+  settleMs?: number;
+  /** How often unknown and expiring orders are looked at. */
+  tickMs?: number;
+  /** One line per notable thing (default stderr). */
+  say?: (line: string) => void;
+}
+
+export class LiveSession {
+  private readonly byKey = new Map<string, LiveVenue>();
+  private started = false;
+  private log: EventLog | undefined;
+  private port: GatewayPortView | undefined;
+  private readonly settleMs: number;
+  private readonly tickMs: number;
+  private readonly say: (line: string) => void;
+  private timer: NodeJS.Timeout | undefined;
+  /** When each unknown order was first seen unknown (wall ms). */
+  private readonly unknownSince = new Map<string, number>();
+  private readonly toQuery = new Set<string>();
+  private readonly expiring = new Set<string>();
+  private writes: Promise<unknown> = Promise.resolve();
+  private ticking = false;
+  readonly startups = new Map<string, VenueStartup>();
+
+  constructor(
+    readonly venues: readonly LiveVenue[],
+    o: LiveSessionOptions = {},
+  ) {
+    for (const v of venues) {
+      const key = liveKey(v.env, v.venue);
+      if (this.byKey.has(key)) throw new Error(`two ${v.env} gateways for ${v.venue}: one set of credentials per venue and environment`);
+      if (v.adapter.env !== v.env) throw new Error(`${v.venue}: the adapter carries ${v.adapter.env} orders but is configured for ${v.env}`);
+      this.byKey.set(key, v);
+    }
+    this.settleMs = o.settleMs ?? 5_000;
+    this.tickMs = o.tickMs ?? 250;
+    this.say = o.say ?? ((l) => process.stderr.write(`fillstream: ${l}\n`));
+  }
+
+  /** The live venue that may carry this order: same venue, same environment. */
+  venueFor(order: Pick<Order, 'env' | 'venue'>): LiveVenue | undefined {
+    return order.env === 'sim' ? undefined : this.byKey.get(liveKey(order.env, order.venue));
+  }
+
+  serves(order: Pick<Order, 'env' | 'venue'>): boolean {
+    return this.venueFor(order) !== undefined;
+  }
+
+  resume(env: string, venue: string): void {
+    this.byKey.get(liveKey(env, venue))?.adapter.resume();
+  }
+
+  halted(lv: LiveVenue, reason: string): OutRecord {
+    return venueEvent(lv, 'VenueHalted', `halted/${Date.now()}`, { venue: lv.venue, env: lv.env, reason });
+  }
+
+  queryLater(order: Order): void {
+    this.toQuery.add(order.client_order_id);
+  }
+
+  /**
+   * Start the venues (once), then reconcile them with the gateway's fold: every live order is
+   * asked about, open orders and recent trades are compared, and what the venue knows that the log
+   * does not is written (reports) or flagged (quarantine). Subscribed before the comparison, so a
+   * push in between is not lost (a report found twice is one fill: fingerprints).
+   */
+  async attach(log: EventLog, port: GatewayPortView): Promise<void> {
+    this.log = log;
+    this.port = port;
+    if (!this.started) {
+      for (const lv of this.venues) {
+        const s = await lv.adapter.start();
+        checkStartup(lv, s);
+        this.startups.set(liveKey(lv.env, lv.venue), s);
+        lv.adapter.subscribe(
+          (ms) => this.pushed(lv, ms),
+          (up, why) => this.say(`${lv.venue} (${lv.env}) user-data stream ${up ? 'connected' : `dropped: ${why ?? ''}`}`),
+        );
+      }
+      this.started = true;
+      this.timer = setInterval(() => void this.tick(), this.tickMs);
+      this.timer.unref();
+    }
+    for (const lv of this.venues) await this.reconcileVenue(lv);
+  }
+
+  private known(coid: string): KnownOrder | undefined | 'finished' {
+    const o = this.port?.orderOf(coid);
+    if (!o) return undefined;
+    if ('finished' in o) return 'finished';
+    return { order: o.state.order, partition: o.partition, finished: false };
+  }
+
+  private knownLive = (coid: string): KnownOrder | undefined => {
+    const k = this.known(coid);
+    return k === 'finished' ? { order: { client_order_id: coid } as Order, partition: 0, finished: true } : k;
+  };
+
+  private write(records: OutRecord[]): Promise<void> {
+    if (records.length === 0 || !this.log) return Promise.resolve();
+    const log = this.log;
+    // In arrival order: one append after another.
+    const w = this.writes.then(() => log.append(records));
+    this.writes = w.catch((e: unknown) => this.say(`could not write venue reports to the log (${(e as Error).message}); reconciliation finds them on the next start`));
+    return w.then(() => undefined);
+  }
+
+  private pushed(lv: LiveVenue, messages: VenueMessage[]): void {
+    const records: OutRecord[] = [];
+    for (const m of messages) {
+      const k = this.known(m.client_order_id);
+      if (k === 'finished') continue;
+      if (k) records.push(reportReceived(k, lv, m, 'stream'));
+      else if (m.report.kind !== 'REJECTED') {
+        const vid = 'venue_order_id' in m.report ? m.report.venue_order_id : undefined;
+        records.push(
+          venueEvent(lv, 'AccountQuarantined', `orphan/${m.client_order_id}`, {
+            venue: lv.venue,
+            env: lv.env,
+            reason: `the venue reports order ${m.client_order_id} (${m.report.kind}), which fillstream did not place`,
+            venue_client_order_id: m.client_order_id,
+            ...(vid ? { venue_order_id: vid } : {}),
+          }),
+        );
+      }
+    }
+    void this.write(records);
+  }
+
+  private async reconcileVenue(lv: LiveVenue): Promise<void> {
+    const port = this.port!;
+    const liveOrders = port.liveOrders(lv.env, lv.venue).filter((s) => s.status !== 'NEW');
+    const asked: { order: KnownOrder; snapshot: Awaited<ReturnType<typeof lv.adapter.query>>; status: string }[] = [];
+    for (const s of liveOrders) {
+      const o = port.orderOf(s.order.client_order_id);
+      const partition = o && 'partition' in o ? o.partition : 0;
+      const snapshot = await lv.adapter.query({
+        client_order_id: s.order.client_order_id,
+        instrument_id: s.order.instrument_id,
+        symbol: s.order.symbol,
+        ...(s.venue_order_id ? { venue_order_id: s.venue_order_id } : {}),
+      });
+      asked.push({ order: { order: s.order, partition, finished: false }, snapshot, status: s.status });
+    }
+    const open = await lv.adapter.openOrders();
+    const startup = this.startups.get(liveKey(lv.env, lv.venue));
+    const symbols = [...new Set([...liveOrders.map((s) => s.order.symbol), ...open.map((o) => o.symbol)])];
+    const since = sinceOf(liveOrders);
+    const trades = symbols.length > 0 ? await lv.adapter.trades(symbols, since) : [];
+    const r = reconcile(asked, open, trades, (coid) => this.knownLive(coid));
+    const records: OutRecord[] = [];
+    for (const x of r.reports) if (!x.order.finished) records.push(reportReceived(x.order, lv, x.message, x.source));
+    for (const o of r.orphans) {
+      records.push(
+        venueEvent(lv, 'AccountQuarantined', `orphan/${o.venue_order_id}`, {
+          venue: lv.venue,
+          env: lv.env,
+          reason: `reconciliation found ${o.reason} ${o.venue_order_id} (client id ${o.client_order_id || 'none'}) on ${lv.venue}, which fillstream did not place`,
+          venue_order_id: o.venue_order_id,
+          venue_client_order_id: o.client_order_id,
+          ...(o.symbol ? { symbol: o.symbol } : {}),
+        }),
+      );
+      this.say(`${lv.venue} (${lv.env}): account ${lv.account} quarantined: unknown ${o.reason} ${o.venue_order_id}`);
+    }
+    for (const m of r.missing) this.unknownSince.set(m.order.client_order_id, 0);
+    records.push(
+      venueEvent(lv, 'VenueReady', `ready/${Date.now()}`, {
+        venue: lv.venue,
+        env: lv.env,
+        can_trade: startup?.can_trade ?? false,
+        ...(startup?.can_withdraw !== undefined ? { can_withdraw: startup.can_withdraw } : {}),
+        clock_offset_ms: startup?.clock_offset_ms ?? 0,
+        instruments: startup?.instruments ?? [],
+        reconciled: { checked: liveOrders.length, reports: r.reports.length, orphans: r.orphans.length, missing: r.missing.length },
+      }),
+    );
+    await this.write(records);
+  }
+
+  /** Unknown orders asked about once the venue's deadline passed; orders past expire_at canceled. */
+  private async tick(): Promise<void> {
+    if (this.ticking || !this.port) return;
+    this.ticking = true;
+    try {
+      const now = Date.now();
+      for (const lv of this.venues) {
+        for (const s of this.port.liveOrders(lv.env, lv.venue)) {
+          const coid = s.order.client_order_id;
+          if (s.status === 'UNKNOWN' || this.toQuery.has(coid)) {
+            const since = this.unknownSince.get(coid) ?? now;
+            if (!this.unknownSince.has(coid)) this.unknownSince.set(coid, now);
+            if (now - since >= this.settleMs || this.toQuery.has(coid)) await this.resolve(lv, s);
+          } else this.unknownSince.delete(coid);
+          if (s.order.expire_at && !this.expiring.has(coid) && isoToMicros(s.order.expire_at) <= now * 1000 && s.status !== 'NEW' && s.status !== 'UNKNOWN') {
+            this.expiring.add(coid);
+            await this.expire(lv, s);
+          }
+        }
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async resolve(lv: LiveVenue, s: OrderState): Promise<void> {
+    const coid = s.order.client_order_id;
+    let found;
+    try {
+      found = await lv.adapter.query({ client_order_id: coid, instrument_id: s.order.instrument_id, symbol: s.order.symbol });
+    } catch (e) {
+      this.say(`${lv.venue}: cannot ask about order ${coid} yet (${(e as Error).message}); asking again`);
+      return;
+    }
+    this.toQuery.delete(coid);
+    this.unknownSince.delete(coid);
+    const k = this.known(coid);
+    if (!k || k === 'finished') return;
+    if (found) await this.write(found.reports.map((report) => reportReceived(k, lv, { client_order_id: coid, report }, 'query')));
+    else if (s.status === 'UNKNOWN') {
+      await this.write([
+        venueEvent(
+          lv,
+          'VenueOrderMissing',
+          `missing/${coid}/${Date.now()}`,
+          { client_order_id: coid, venue: lv.venue, env: lv.env, checked_at: new Date().toISOString() },
+          { intent_id: s.order.intent_id, strategy: s.order.strategy, partition: k.partition },
+        ),
+      ]);
+    }
+  }
+
+  private async expire(lv: LiveVenue, s: OrderState): Promise<void> {
+    const coid = s.order.client_order_id;
+    const answer = await lv.adapter.cancel({ client_order_id: coid, instrument_id: s.order.instrument_id, symbol: s.order.symbol }, s.order.expire_at!);
+    const k = this.known(coid);
+    if (!k || k === 'finished') return;
+    if (answer.kind !== 'answered') {
+      this.expiring.delete(coid);
+      return;
+    }
+    const reports = answer.reports.map((r) =>
+      r.kind === 'CANCELED' ? { kind: 'EXPIRED' as const, reason: `expire_at ${s.order.expire_at} reached: canceled on the venue`, ts: r.ts } : r,
+    );
+    await this.write(reports.filter((r) => r.kind !== 'REJECTED').map((report) => reportReceived(k, lv, { client_order_id: coid, report }, 'query')));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.writes.catch(() => undefined);
+    await Promise.all(this.venues.map((v) => v.adapter.close().catch(() => undefined)));
+  }
+}
+
+/** Trades are asked for from a minute before the oldest live order (else the last hour). */
+function sinceOf(orders: OrderState[]): number {
+  let oldest = Date.now() - 3_600_000;
+  for (const s of orders) {
+    const us = isoToMicros(s.ts);
+    if (Number.isFinite(us)) oldest = Math.min(oldest, Math.floor(us / 1000) - 60_000);
+  }
+  return oldest;
+}
