@@ -30,6 +30,9 @@ import { openAuditSink } from '../audit/index.js';
 import { foldLog, type View } from '../projections/view.js';
 import { permanentIn, retrying, stopIn } from '../domain/faults.js';
 import { intentAccount } from '../normalizer/decide.js';
+import { liveSessionFrom } from './venues.js';
+import type { VenuesFile } from '../domain/venues.js';
+import type { LiveSession } from '../gateway/session.js';
 
 export type Fsync = 'always' | 'batch' | 'off';
 
@@ -67,6 +70,8 @@ export interface PipelineOptions {
    * replayed on restart). close() does the same, after letting the batches in hand commit.
    */
   signal?: AbortSignal;
+  /** Live venues (the venues file): staging and prod orders trade there; without it only `sim` orders trade. */
+  venues?: VenuesFile;
 }
 
 /** `decide` is normalizer, risk and router fused into one stage (src/decide/): run it or those three, never both. */
@@ -163,6 +168,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   if (run.has('decide') && split.length > 0)
     throw new Error(`the decide stage is normalizer, risk and router fused: run it or them, not both (asked for decide and ${split.join(', ')})`);
   let venue: Venue | undefined;
+  let live: LiveSession | undefined;
   /** Each sink by name and how to open it: a sink is opened again after a failure, and resumes from its store. */
   const sinks: [SinkName, () => Promise<Sink>][] = [];
   // Stopping: retries end, what is durable stays, the rest is replayed on restart.
@@ -171,13 +177,14 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   try {
     const market = await openMarket(dataDir, o);
     if (run.has('gateway')) venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
+    if (run.has('gateway') && o.venues) live = liveSessionFrom(o.venues);
     if (run.has('risk') || run.has('decide')) await putPolicyInForce(log, o.policy);
     const make: Record<StageName, () => Stage> = {
       decide: () => decideStage({ market }),
       normalizer: () => normalizerStage({ market }),
       risk: () => riskStage(),
       router: () => routerStage({ market }),
-      gateway: () => gatewayStage({ venues: { sim: venue }, onSubmit: o.onSubmit }),
+      gateway: () => gatewayStage({ venues: { sim: venue }, live, onSubmit: o.onSubmit }),
     };
     const names = STAGE_NAMES.filter((n) => run.has(n));
     const redis = o.redis;
@@ -199,6 +206,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     failed.catch(() => undefined);
     const idle = () => consumers.every((c) => c.lag() === 0 && !c.busy());
     const v = venue;
+    const lv = live;
     // Sinks catch up from the log: a sink behind (its server away) must not hold the stages back.
     const stageConsumers = consumers.slice(0, names.length);
     return {
@@ -220,6 +228,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         await Promise.all(consumers.map((c) => c.stop()));
         const results = await Promise.allSettled(consumers.map((c) => c.done));
         await v?.close();
+        await lv?.close();
         await log.close();
         // A sink that gave up its retries because of the stop lost nothing: it resumes from its store.
         for (const r of results) {
@@ -232,6 +241,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     };
   } catch (e) {
     await venue?.close().catch(() => undefined);
+    await live?.close().catch(() => undefined);
     await log.close().catch(() => undefined);
     throw e;
   }

@@ -32,6 +32,7 @@ import type { MarketData } from '../market/types.js';
 import type { EventLog } from '../log/types.js';
 import { renderOrders, renderPositions, renderSummary } from './render.js';
 import { jsonSchemas } from '../domain/schemas.js';
+import { loadVenuesFile } from '../assembly/venues.js';
 import { registerAuditCommands } from './audit.js';
 import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
@@ -168,6 +169,7 @@ program
   .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
   .option('--migrate', 'with CLICKHOUSE_URL: create the journal tables first when missing (as `audit migrate` does)')
   .option('--idle-timeout <s>', 'with --until-idle: give up (exit 75) when work is pending and nothing moves for this long, e.g. a server away', intArg('--idle-timeout'), 60)
+  .option('--venues <file>', 'live venues (JSON, schemas/venues.schema.json): staging and prod orders trade there; without it only env "sim" orders trade, on the simulator')
   .action(
     async (
       o: ReadOptions &
@@ -182,6 +184,7 @@ program
           limit: number;
           migrate?: boolean;
           idleTimeout: number;
+          venues?: string;
         },
     ) => {
       const signal = stopSignal();
@@ -206,6 +209,7 @@ program
           redis: redisOptions(),
           audit,
           stages: o.stages === undefined ? undefined : [...stageList(o.stages), ...sinksFor(o)],
+          venues: o.venues ? loadVenuesFile(o.venues) : undefined,
         });
         progress.done();
         const summary = { ...summarize(view, market), bus: o.bus, data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };
@@ -379,7 +383,8 @@ program
   .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
   .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
   .option('--policy <file>', 'risk policy JSON to put in force (decide or risk stage)')
-  .action(async (name: string, o: { dataDir: string; books?: string; seed?: number; policy?: string }) => {
+  .option('--venues <file>', 'gateway: live venues (JSON, schemas/venues.schema.json)')
+  .action(async (name: string, o: { dataDir: string; books?: string; seed?: number; policy?: string; venues?: string }) => {
     const names: readonly string[] = [...STAGE_NAMES, ...SINK_NAMES];
     if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);
     const signal = stopSignal();
@@ -393,6 +398,7 @@ program
       redis: redisOptions(),
       audit: { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
       stages: [name as StageName | SinkName],
+      venues: o.venues ? loadVenuesFile(o.venues) : undefined,
     });
     console.error(`fillstream: stage ${name} consuming on Kafka (group ${process.env.FILLSTREAM_TOPIC_PREFIX ?? ''}${name}); SIGTERM stops it within 5 s`);
     try {

@@ -8,6 +8,7 @@ import { PermanentFault } from '../domain/faults.js';
 import { hash } from 'node:crypto';
 import { microsToIso, nowMicros } from '../domain/time.js';
 import type { OutRecord } from '../log/types.js';
+import type { OrderState } from '../oms/order.js';
 import { toRecord } from '../runtime/codec.js';
 import { wallClockIso } from '../runtime/stage.js';
 import type { VenueAdapter, VenueMessage, VenueOrderSnapshot, VenueStartup } from '../venues/types.js';
@@ -29,11 +30,10 @@ export interface KnownOrder {
   finished: boolean;
 }
 
-/** How the gateway finds its orders, and writes what venues say. */
-export interface GatewayPort {
-  orderOf(clientOrderId: string): KnownOrder | undefined;
-  /** Records to append to exec.gateway (not part of a stage transaction). */
-  append(records: OutRecord[]): Promise<void>;
+/** How the live session reads the gateway's fold: an order by client order id, a venue's live orders. */
+export interface GatewayPortView {
+  orderOf(coid: string): { finished: true } | { state: OrderState; partition: number } | undefined;
+  liveOrders(env: string, venue: string): OrderState[];
 }
 
 /**

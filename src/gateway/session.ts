@@ -7,8 +7,7 @@ import type { EventLog, OutRecord } from '../log/types.js';
 import { isoToMicros } from '../domain/time.js';
 import type { OrderState } from '../oms/order.js';
 import type { VenueMessage, VenueStartup } from '../venues/types.js';
-import { checkStartup, liveKey, reconcile, reportReceived, venueEvent, type KnownOrder, type LiveVenue } from './live.js';
-import type { GatewayPortView } from './stage.js';
+import { checkStartup, liveKey, reconcile, reportReceived, venueEvent, type GatewayPortView, type KnownOrder, type LiveVenue } from './live.js';
 
 export interface LiveSessionOptions {
   /** After a placement got no answer, wait this long before asking the venue: its own deadline for a request (Binance's recvWindow). */

@@ -11,7 +11,7 @@ import { fromRecord, statusOf, toRecord, traceOf, typeOf } from '../runtime/code
 import { wallClockIso, type Stage } from '../runtime/stage.js';
 import type { Venue, VenueAnswer, VenueOrderResult } from '../venues/types.js';
 import { microsToIso, nowMicros } from '../domain/time.js';
-import { liveKey, type LiveVenue } from './live.js';
+import { liveKey, type GatewayPortView, type LiveVenue } from './live.js';
 import { type LiveSession } from './session.js';
 
 export interface GatewayOptions {
@@ -112,7 +112,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     standing.set(key, s);
   };
 
-  const port = {
+  const port: GatewayPortView = {
     orderOf(coid: string) {
       const s = orders.get(coid);
       if (s === undefined) return undefined;
@@ -409,8 +409,3 @@ function endsOrder(e: OmsEvent | undefined): boolean {
 function noGateway(order: Order, ts: string): VenueReport[] {
   return [{ kind: 'REJECTED', code: 'NO_GATEWAY', reason: `no ${order.env} gateway is configured for ${order.venue}; only env "sim" orders can trade here`, ts }];
 }
-
-export type GatewayPortView = {
-  orderOf(coid: string): { finished: true } | { state: OrderState; partition: number } | undefined;
-  liveOrders(env: string, venue: string): OrderState[];
-};
