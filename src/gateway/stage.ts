@@ -158,16 +158,24 @@ export function gatewayStage(opts: GatewayOptions): Stage {
   };
 
   async function decideBatch(batch: LogRecord[]): Promise<OutRecord[]> {
-    const pending: Pending[] = [];
+    let pending: Pending[] = [];
     const queued = new Set<string>();
     const out: OutRecord[] = [];
     const now = wallClockIso();
+    // Placements are sent together; anything else about an order waits until those before it in
+    // the batch are placed, so it sees them as the venue answered.
+    const flush = async () => {
+      if (pending.length === 0) return;
+      for (const rec of await place(pending, now)) out.push(rec);
+      pending = [];
+    };
     for (const r of batch) {
       // The gateway's own order events were applied when it decided them: skipped by their type
       // header, unparsed (a lagging gateway reads them from disk).
       const type = typeOf(r);
       if (type !== undefined && type !== 'OrderRouted' && !INPUT_TYPES.has(type)) continue;
       const e = fromRecord(r);
+      if (e.type !== 'OrderRouted') await flush();
       switch (e.type) {
         case 'OrderRouted': {
           const coid = e.data.order.client_order_id;
@@ -202,7 +210,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
           applyStanding(e);
       }
     }
-    if (pending.length > 0) for (const rec of await place(pending, now)) out.push(rec);
+    await flush();
     return out;
   }
 
