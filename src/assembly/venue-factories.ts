@@ -1,5 +1,8 @@
 // The live venue gateways this build carries, by venue name: each turns a venue's config (URLs,
 // keys already read) into an adapter behind the venue seam.
+import type { MarketData } from '../market/types.js';
+import type { FaultSwitches } from '../venues/emulator/admin.js';
+import type { EmulatedExchange } from '../venues/emulator/exchange.js';
 import type { VenueAdapter } from '../venues/types.js';
 
 export type VenueName = 'BINANCE' | 'OKX' | 'KUCOIN';
@@ -25,4 +28,31 @@ export const VENUE_FACTORIES: Record<VenueName, (c: AdapterConfig) => VenueAdapt
   BINANCE: missing('BINANCE'),
   OKX: missing('OKX'),
   KUCOIN: missing('KUCOIN'),
+};
+
+/** What `fillstream emulate` and the tests start a venue emulator with. */
+export interface EmulatorOptions {
+  port?: number;
+  host?: string;
+  apiKey: string;
+  apiSecret: string;
+  passphrase?: string;
+  market: MarketData;
+  faults?: Partial<FaultSwitches>;
+}
+
+export interface RunningEmulator {
+  url: string;
+  wsUrl: string;
+  exchange: EmulatedExchange;
+  faults: FaultSwitches;
+  close(): Promise<void>;
+}
+
+const noEmulator = (venue: string) => (): Promise<RunningEmulator> => Promise.reject(new Error(`this build has no ${venue} emulator`));
+
+export const EMULATORS: Record<VenueName, (o: EmulatorOptions) => Promise<RunningEmulator>> = {
+  BINANCE: noEmulator('BINANCE'),
+  OKX: noEmulator('OKX'),
+  KUCOIN: noEmulator('KUCOIN'),
 };

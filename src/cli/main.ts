@@ -34,6 +34,7 @@ import { renderOrders, renderPositions, renderSummary } from './render.js';
 import { jsonSchemas } from '../domain/schemas.js';
 import { loadVenuesFile } from '../assembly/venues.js';
 import { registerAuditCommands } from './audit.js';
+import { registerVenueCommands } from './venues.js';
 import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
 import { firstLine, permanentIn, stopIn } from '../domain/faults.js';
@@ -539,6 +540,7 @@ function startProgress() {
 }
 
 registerAuditCommands(program);
+registerVenueCommands(program, stopSignal);
 
 // Exit codes: 78 (EX_CONFIG) for a fault only a person fixes, 75 (EX_TEMPFAIL) when --until-idle
 // gave up waiting on a server, 1 for anything else.

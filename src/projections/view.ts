@@ -20,6 +20,8 @@ export interface View {
   normalized: number;
   accepted: number;
   rejected: number;
+  /** Cancels and amends risk let through. */
+  changes: number;
   fills: number;
   fill_duplicates: number;
   anomalies: number;
@@ -50,6 +52,7 @@ export function emptyView(): View {
     normalized: 0,
     accepted: 0,
     rejected: 0,
+    changes: 0,
     fills: 0,
     fill_duplicates: 0,
     anomalies: 0,
@@ -137,8 +140,10 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
     // times are wall-clock arrivals, which must not move the time positions are marked at.
     case 'VenueReportReceived':
     case 'VenueOrderMissing':
-    case 'OrderChangeRequested':
     case 'OrderChangeApproved':
+      view.changes++;
+      return;
+    case 'OrderChangeRequested':
     case 'OrderChangeRouted':
     case 'OrderChangeRejected':
       return;
@@ -215,6 +220,7 @@ export interface Summary {
   duplicates: number;
   accepted: number;
   rejected: number;
+  changes: number;
   pending: number;
   orders: number;
   fills: number;
@@ -229,6 +235,8 @@ export interface Summary {
   policy_version: number;
   events: number;
   state_hash: string;
+  /** Venues halted or quarantined, and when each last connected, by env:VENUE. */
+  venues: View['venues'];
 }
 
 export function summarize(view: View, market: MarketData): Summary {
@@ -242,7 +250,8 @@ export function summarize(view: View, market: MarketData): Summary {
     duplicates: view.duplicates,
     accepted: view.accepted,
     rejected: view.rejected,
-    pending: view.intents - view.dlq - view.duplicates - view.accepted - view.rejected,
+    changes: view.changes,
+    pending: view.intents - view.dlq - view.duplicates - view.accepted - view.rejected - view.changes,
     orders: view.orders.size,
     fills: view.fills,
     open_orders: open,
@@ -256,5 +265,6 @@ export function summarize(view: View, market: MarketData): Summary {
     policy_version: view.policy_version,
     events: view.events,
     state_hash: stateHash(view, mtm),
+    venues: view.venues,
   };
 }
