@@ -21,6 +21,11 @@ import { kafkaClientFloor, kafkaLatency, kafkaMultiprocess, kafkaThroughputAndRe
 import { KAFKA_CLIENTS, kafkaClientOf, type KafkaClientName } from '../src/log/kafka/index.js';
 import { redisProjection } from './redis.js';
 import { clickhouseRowsPerSec } from './audit.js';
+import { venueBench } from './venues.js';
+import type { VenueName } from '../src/assembly/venue-factories.js';
+
+/** One part per live venue: its gateway adapter against its emulator. */
+const VENUE_PARTS = ['venue_binance', 'venue_okx', 'venue_kucoin'];
 
 const THROUGHPUT_INTENTS = Number(process.env.BENCH_INTENTS ?? 100_000);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1_000);
@@ -295,7 +300,8 @@ else if (part?.startsWith('kafka_')) {
   else if (name === 'kafka_latency') await kafkaLatency(dir, emit, c);
   else if (name === 'kafka_client_floor') await kafkaClientFloor(emit, c);
   else throw new Error(`no bench part ${part}`);
-} else if (part === 'redis') await redisProjection(dir, emit);
+} else if (part?.startsWith('venue_')) await venueBench(part.slice('venue_'.length).toUpperCase() as VenueName, emit);
+else if (part === 'redis') await redisProjection(dir, emit);
 else if (part === 'clickhouse') await clickhouseRowsPerSec(emit);
 else {
   const work = mkdtempSync(join(tmpdir(), 'fillstream-bench-'));
@@ -327,6 +333,7 @@ else {
       'write_floor',
       'replay_floor',
       ...kafka,
+      ...VENUE_PARTS,
       ...redis,
       ...clickhouse,
     ].filter((n) => !only || only.includes(n.split(':')[0]))) {

@@ -85,9 +85,17 @@ export class LiveSession {
         const s = await lv.adapter.start();
         checkStartup(lv, s);
         this.startups.set(liveKey(lv.env, lv.venue), s);
+        let connects = 0;
         lv.adapter.subscribe(
           (ms) => this.pushed(lv, ms),
-          (up, why) => this.say(`${lv.venue} (${lv.env}) user-data stream ${up ? 'connected' : `dropped: ${why ?? ''}`}`),
+          (up, why) => {
+            this.say(`${lv.venue} (${lv.env}) user-data stream ${up ? 'connected' : `dropped: ${why ?? ''}`}`);
+            // Back after a drop: what was pushed meanwhile is lost, so the live orders are asked about.
+            if (up && connects++ > 0)
+              void this.reconcileVenue(lv).catch((e: unknown) =>
+                this.say(`${lv.venue}: reconciliation after reconnect failed (${(e as Error).message}); unknown orders are asked about again`),
+              );
+          },
         );
       }
       this.started = true;
