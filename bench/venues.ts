@@ -28,7 +28,7 @@ async function startEmulator(venue: VenueName): Promise<{ child: ChildProcess; u
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const first = await new Promise<string>((res, rej) => {
-    const rl = createInterface({ input: child.stdout! });
+    const rl = createInterface({ input: child.stdout });
     rl.once('line', res);
     child.once('exit', (c) => rej(new Error(`the ${venue} emulator exited ${c}`)));
   });
