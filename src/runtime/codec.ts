@@ -47,6 +47,8 @@ function headersOf(e: Event): Record<string, string> {
     case 'OrderFilled':
     case 'OrderAnomaly':
     case 'FillDuplicate':
+    case 'OrderUnknown':
+    case 'OrderAmended':
       return { [HEADER_TYPE]: e.type, [HEADER_INTENT_ID]: e.intent_id, [HEADER_CLIENT_ORDER_ID]: e.data.client_order_id };
     case 'OrderSubmitted':
     case 'OrderCanceled':

@@ -105,6 +105,7 @@ export function storedOrderJson(s: OrderState, orderJson: string = JSON.stringif
   if (s.fee_ccy !== undefined) out += `,"fee_ccy":${JSON.stringify(s.fee_ccy)}`;
   if (s.other_fees !== undefined) out += `,"other_fees":${JSON.stringify(s.other_fees)}`;
   if (s.venue_order_id !== undefined) out += `,"venue_order_id":${JSON.stringify(s.venue_order_id)}`;
+  if (s.prior_venue_order_ids !== undefined) out += `,"prior_venue_order_ids":${JSON.stringify(s.prior_venue_order_ids)}`;
   return `${out},"fills":${s.fills},"ts":${JSON.stringify(s.ts)}}`;
 }
 
@@ -197,6 +198,8 @@ export class RedisProjector implements Sink {
       const coid = r.headers[HEADER_CLIENT_ORDER_ID];
       if (coid !== undefined) {
         touched.add(coid);
+        // An amend changes the order itself: its cached JSON goes.
+        if (r.headers[HEADER_TYPE] === 'OrderAmended') this.orderJson.delete(coid);
         if (r.headers[HEADER_TYPE] === 'OrderFilled') {
           const s = this.view.orders.get(coid);
           if (s) accounts.add(`${s.order.account}\u0000${s.order.instrument_id}`);
