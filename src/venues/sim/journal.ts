@@ -1,7 +1,7 @@
 // The simulated venue's journal: one NDJSON line per client order id it has seen, with its reports.
 // Compact on purpose (written at ~20k orders/s): fields every report of an order shares are stored
 // once per line, and reports are positional arrays. Still plain JSON, readable with jq.
-//   {"id":"fs…","i":"BINANCE:BTCUSDT","ts":"<order event time>","t":"<report ts>","v":"<venue order id>","r":[…]}
+//   {"id":"fs…","i":"BINANCE:BTCUSDT","ts":"<order event time>","q":"<order qty>","t":"<report ts>","v":"<venue order id>","r":[…]}
 //   ACK ["A",vid,ts]  TRADE ["T",vid,trade_id,qty,price,fee,fee_ccy,liquidity,ts]
 //   CANCELED ["C",reason,ts]  EXPIRED ["E",reason,ts]  REJECTED ["R",code,reason,ts]
 // where vid / ts are 0 when equal to the line's "v" / "t".
@@ -15,6 +15,8 @@ export interface JournalEntry {
   instrument_id: string;
   /** The order's event time as given (null when it had none). */
   ts: string | null;
+  /** The order's quantity (lines from before it was journaled have none). */
+  qty?: string;
   reports: VenueReport[];
 }
 
@@ -48,7 +50,7 @@ export function encodeJournalText(e: JournalEntry): string {
         throw new Error('the simulator does not amend orders');
     }
   });
-  return JSON.stringify({ id: e.client_order_id, i: e.instrument_id, ts: e.ts, t, v, r });
+  return JSON.stringify({ id: e.client_order_id, i: e.instrument_id, ts: e.ts, ...(e.qty !== undefined ? { q: e.qty } : {}), t, v, r });
 }
 
 const LENGTHS: Record<string, number> = { A: 3, T: 9, C: 3, E: 3, R: 4 };
@@ -85,7 +87,13 @@ export function decodeJournalLine(text: string): JournalEntry {
         return { kind: 'REJECTED', code: s(1), reason: s(2), ts: str(a[3], t) };
     }
   });
-  return { client_order_id: o.id, instrument_id: typeof o.i === 'string' ? o.i : '', ts: typeof o.ts === 'string' ? o.ts : null, reports };
+  return {
+    client_order_id: o.id,
+    instrument_id: typeof o.i === 'string' ? o.i : '',
+    ts: typeof o.ts === 'string' ? o.ts : null,
+    ...(typeof o.q === 'string' ? { qty: o.q } : {}),
+    reports,
+  };
 }
 
 /** The line of one request for a client order id the venue already held, without the newline. */

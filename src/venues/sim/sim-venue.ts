@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import type { Order, VenueReport } from '../../domain/events.js';
 import { microsToIso, parseRfc3339Micros } from '../../domain/time.js';
 import type { MarketData } from '../../market/types.js';
-import type { Venue, VenueOrderResult } from '../types.js';
+import type { AmendChange, OrderRef, Venue, VenueAdapter, VenueAnswer, VenueHealth, VenueMessage, VenueOrderSnapshot, VenueOrderResult, VenueStartup } from '../types.js';
 
-import { decodeJournalLine, encodeJournalText, encodeResendText, type JournalContents, readJournal } from './journal.js';
+import { decodeJournalLine, encodeJournalText, encodeResendText, type JournalContents, type JournalEntry, readJournal } from './journal.js';
+import { dec, ZERO } from '../../domain/decimal.js';
 import { matching } from './match.js';
 
 /** An order with its event time (RFC 3339): the simulator fills against the book at that time. */
@@ -25,7 +26,13 @@ export interface SimVenueOptions {
   fsync?: boolean;
 }
 
-export class SimVenue implements Venue {
+/**
+ * The simulator behind both seams: the batch one the gateway uses for `sim` orders (every report in
+ * the answer, many orders per journal write), and the live venues' one, where it answers everything
+ * at once and never pushes (nothing rests in its book that could fill later).
+ */
+export class SimVenue implements Venue, VenueAdapter {
+  readonly env = 'sim' as const;
   readonly venues: readonly string[];
   private readonly market: MarketData;
   /**
@@ -104,9 +111,9 @@ export class SimVenue implements Venue {
         continue;
       }
       const ts = (order as Partial<TimedOrder>).ts;
-      const reports = this.place(order, ts);
+      const reports = this.match(order, ts);
       fresh.set(id, reports);
-      const text = encodeJournalText({ client_order_id: id, instrument_id: order.instrument_id, ts: typeof ts === 'string' ? ts : null, reports });
+      const text = encodeJournalText({ client_order_id: id, instrument_id: order.instrument_id, ts: typeof ts === 'string' ? ts : null, qty: order.qty, reports });
       texts.push(text);
       lines.push(text);
       results.push({ client_order_id: id, recovered: false, reports: reports.slice() });
@@ -122,7 +129,7 @@ export class SimVenue implements Venue {
     return results;
   }
 
-  private place(order: Order, ts: string | undefined): VenueReport[] {
+  private match(order: Order, ts: string | undefined): VenueReport[] {
     const tsUs = typeof ts === 'string' ? parseRfc3339Micros(ts) : undefined;
     if (tsUs === undefined) {
       return [
@@ -138,6 +145,75 @@ export class SimVenue implements Venue {
     const book = spec ? this.market.bookAt(order.instrument_id, tsUs) : undefined;
     return matching.decide({ order, book, spec, ts_us: tsUs });
   }
+
+  async start(): Promise<VenueStartup> {
+    const instruments = this.market.instruments().map((i) => ({
+      symbol: i.symbol,
+      base: i.base,
+      quote: i.quote,
+      tick_size: i.tick_size,
+      lot_size: i.lot_size,
+      min_qty: i.min_qty,
+      max_qty: i.max_qty,
+      min_notional: i.min_notional,
+    }));
+    return { can_trade: true, can_withdraw: false, clock_offset_ms: 0, instruments };
+  }
+
+  async place(order: Order, ts: string): Promise<VenueAnswer> {
+    const [r] = this.submitSync([{ ...order, ts } as TimedOrder]);
+    return { kind: 'answered', reports: r.reports, recovered: r.recovered };
+  }
+
+  /** Nothing rests in the simulator's book: an open order is canceled (or amended) at once, by the command's time. */
+  async cancel(ref: OrderRef, ts: string): Promise<VenueAnswer> {
+    const snap = await this.query(ref);
+    if (!snap?.open) return { kind: 'answered', reports: [{ kind: 'REJECTED', code: 'UNKNOWN_ORDER', reason: snap ? 'order is closed' : 'no such order', ts }] };
+    return { kind: 'answered', reports: [{ kind: 'CANCELED', reason: 'canceled by request', ts }] };
+  }
+
+  async amend(ref: OrderRef, change: AmendChange, ts: string): Promise<VenueAnswer> {
+    const snap = await this.query(ref);
+    if (!snap?.open) return { kind: 'answered', reports: [{ kind: 'REJECTED', code: 'UNKNOWN_ORDER', reason: snap ? 'order is closed' : 'no such order', ts }] };
+    return {
+      kind: 'answered',
+      reports: [{ kind: 'AMENDED', venue_order_id: snap.venue_order_id, qty: change.qty ?? '', ...(change.limit_price ? { limit_price: change.limit_price } : {}), ts }],
+    };
+  }
+
+  async query(ref: OrderRef): Promise<VenueOrderSnapshot | undefined> {
+    const text = this.orders.get(ref.client_order_id);
+    return text === undefined ? undefined : snapshotOf(decodeJournalLine(text));
+  }
+
+  async openOrders(): Promise<VenueOrderSnapshot[]> {
+    const out: VenueOrderSnapshot[] = [];
+    for (const text of this.orders.values()) {
+      const snap = snapshotOf(decodeJournalLine(text));
+      if (snap.open) out.push(snap);
+    }
+    return out;
+  }
+
+  async trades(symbols: readonly string[], sinceMs: number): Promise<VenueMessage[]> {
+    const out: VenueMessage[] = [];
+    for (const text of this.orders.values()) {
+      const e = decodeJournalLine(text);
+      const symbol = e.instrument_id.slice(e.instrument_id.indexOf(':') + 1);
+      if (!symbols.includes(symbol)) continue;
+      for (const report of e.reports) if (report.kind === 'TRADE' && Date.parse(report.ts) >= sinceMs) out.push({ client_order_id: e.client_order_id, report });
+    }
+    return out;
+  }
+
+  /** The simulator never pushes: every report is in the answer to the placement. */
+  subscribe(): void {}
+
+  health(): VenueHealth {
+    return { connected: this.fd !== undefined, rate_headroom: 1 };
+  }
+
+  resume(): void {}
 
   async knownOrders(): Promise<number> {
     return this.orders.size;
@@ -167,6 +243,22 @@ export class SimVenue implements Venue {
     this.fd = undefined;
     closeSync(fd);
   }
+}
+
+/** An order as the simulator holds it: open while acked, not ended by a report, and not fully filled (a GTC remainder rests). */
+function snapshotOf(e: JournalEntry): VenueOrderSnapshot {
+  const ack = e.reports.find((r) => r.kind === 'ACK');
+  const terminal = e.reports.some((r) => r.kind === 'CANCELED' || r.kind === 'EXPIRED' || r.kind === 'REJECTED');
+  let filled = ZERO;
+  for (const r of e.reports) if (r.kind === 'TRADE') filled = filled.plus(dec(r.qty));
+  return {
+    client_order_id: e.client_order_id,
+    venue_order_id: ack && ack.kind === 'ACK' ? ack.venue_order_id : '',
+    symbol: e.instrument_id.slice(e.instrument_id.indexOf(':') + 1),
+    // Lines written before the order quantity was journaled cannot tell a rest from a full fill: closed.
+    open: ack !== undefined && !terminal && e.qty !== undefined && filled.lt(dec(e.qty)),
+    reports: e.reports,
+  };
 }
 
 export async function openSimVenue(opts: SimVenueOptions): Promise<SimVenue> {
