@@ -41,7 +41,6 @@ export function placeJson(o: EmulatedOrder, respType: string): Record<string, un
   if (respType === 'ACK') return ack;
   const { stopPrice: _s, icebergQty: _i, time: _t, updateTime: _u, isWorking: _w, ...result } = orderJson(o);
   const out: Record<string, unknown> = { ...result, ...ack };
-  if (o.status === 'EXPIRED') out.expiryReason = o.type === 'MARKET' || o.tif !== 'GTC' ? 'INSUFFICIENT_LIQUIDITY' : 'EXPIRED';
   if (respType === 'FULL') {
     out.fills = o.trades.map((t) => ({ price: d8(t.price), qty: d8(t.qty), commission: d8(t.fee), commissionAsset: t.fee_ccy, tradeId: t.trade_id }));
   }

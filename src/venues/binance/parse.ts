@@ -48,7 +48,6 @@ export interface RawOrder {
   type: string;
   side: string;
   fills?: RawFill[];
-  expiryReason?: string;
 }
 export interface RawMyTrade {
   symbol: string;
@@ -171,20 +170,22 @@ export function rejectedReport(e: RawError, ts: string): VenueReport {
 
 // --- orders and trades -------------------------------------------------------------------------------
 
-/** Why an order expired, in words (Binance says only EXPIRED, sometimes with an expiryReason). */
-export function expiredReason(type: string, tif: string, expiryReason?: string): string {
-  const why = type === 'MARKET' ? 'market order: remainder expired (not enough liquidity)' : tif === 'FOK' ? 'FOK: not fully fillable, expired' : tif === 'IOC' ? 'IOC: unfilled remainder expired' : 'expired by the venue';
-  return expiryReason ? `${why} (${expiryReason})` : why;
+/**
+ * Why an order expired, in words, from its type and time in force: every path (reply, push,
+ * query) says the same, as a push carries no expiry reason.
+ */
+export function expiredReason(type: string, tif: string): string {
+  return type === 'MARKET' ? 'market order: remainder expired (not enough liquidity)' : tif === 'FOK' ? 'FOK: not fully fillable, expired' : tif === 'IOC' ? 'IOC: unfilled remainder expired' : 'expired by the venue';
 }
 
 export const CANCELED_REASON = 'canceled';
 
-function terminal(o: Pick<RawOrder, 'status' | 'type' | 'timeInForce' | 'expiryReason'>, ts: string): VenueReport | undefined {
+function terminal(o: Pick<RawOrder, 'status' | 'type' | 'timeInForce'>, ts: string): VenueReport | undefined {
   switch (o.status) {
     case 'CANCELED':
       return { kind: 'CANCELED', reason: CANCELED_REASON, ts };
     case 'EXPIRED':
-      return { kind: 'EXPIRED', reason: expiredReason(o.type, o.timeInForce, o.expiryReason), ts };
+      return { kind: 'EXPIRED', reason: expiredReason(o.type, o.timeInForce), ts };
     case 'EXPIRED_IN_MATCH':
       return { kind: 'EXPIRED', reason: 'self-trade prevention', ts };
     case 'REJECTED':
