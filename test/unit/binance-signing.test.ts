@@ -18,7 +18,10 @@ test('REST: the documented LTCBTC order signs to the documented signature', () =
 
 test('REST: a non-ASCII symbol is percent-encoded before signing, as documented', () => {
   const query = encodeParams({ symbol: '１２３４５６', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: 1, price: '0.1', recvWindow: 5000, timestamp: 1499827319559 });
-  assert.equal(query, 'symbol=%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%95%EF%BC%96&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559');
+  assert.equal(
+    query,
+    'symbol=%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%95%EF%BC%96&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559',
+  );
   assert.equal(signRest(SECRET, query), 'e1353ec6b14d888f1164ae9af8228a3dbd508bc82eb867db8ab6046442f33ef3');
 });
 
@@ -30,13 +33,33 @@ test('REST: query string and body are concatenated without a separator (document
 });
 
 test('WebSocket API: params sorted by name, signed unencoded (both documented examples)', () => {
-  const ascii = { symbol: 'BTCUSDT', side: 'SELL', type: 'LIMIT', timeInForce: 'GTC', quantity: '0.01000000', price: '52000.00', recvWindow: 100, timestamp: 1645423376532, apiKey: API_KEY };
+  const ascii = {
+    symbol: 'BTCUSDT',
+    side: 'SELL',
+    type: 'LIMIT',
+    timeInForce: 'GTC',
+    quantity: '0.01000000',
+    price: '52000.00',
+    recvWindow: 100,
+    timestamp: 1645423376532,
+    apiKey: API_KEY,
+  };
   assert.equal(
     wsSignaturePayload(ascii),
     `apiKey=${API_KEY}&price=52000.00&quantity=0.01000000&recvWindow=100&side=SELL&symbol=BTCUSDT&timeInForce=GTC&timestamp=1645423376532&type=LIMIT`,
   );
   assert.equal(signWsParams(SECRET, ascii), 'aa1b5712c094bc4e57c05a1a5c1fd8d88dcd628338ea863fec7b88e59fe2db24');
-  const unicode = { symbol: '１２３４５６', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: '1.00000000', price: '0.10000000', recvWindow: 5000, timestamp: 1645423376532, apiKey: API_KEY };
+  const unicode = {
+    symbol: '１２３４５６',
+    side: 'BUY',
+    type: 'LIMIT',
+    timeInForce: 'GTC',
+    quantity: '1.00000000',
+    price: '0.10000000',
+    recvWindow: 5000,
+    timestamp: 1645423376532,
+    apiKey: API_KEY,
+  };
   assert.equal(signWsParams(SECRET, { ...unicode, signature: 'ignored' }), 'b33892ae8e687c939f4468c6268ddd4c40ac1af18ad19a064864c47bae0752cd');
 });
 

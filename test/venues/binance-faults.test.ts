@@ -22,7 +22,7 @@ test('user-data stream dropped while fills happen: it reconnects, and trades(sin
     const o = order({ side: 'SELL', order_type: 'LIMIT', qty: '1', limit_price: '50100', tif: 'GTC' });
     await r.adapter.place(o, TS);
     await admin(r.emu, 'ws-drop', {});
-    const fills = [];
+    const fills: { trade_id: number }[] = [];
     for (const qty of ['0.1', '0.2', '0.3']) fills.push((await admin(r.emu, 'fill', { client_order_id: o.client_order_id, qty })) as { trade_id: number });
     await until('the stream to come back', () => r.status.includes(false) && r.status.at(-1) === true);
     const listed = await r.adapter.trades(['BTCUSDT'], since);
@@ -88,7 +88,8 @@ test('418: the answer is halted, nothing more is sent until resume()', async () 
 
 for (const skew of [-5_000, 5_000]) {
   test(`venue clock ${skew > 0 ? 'ahead' : 'behind'} by 5 s: -1021, the adapter resyncs and the order goes through`, async () => {
-    const r = await rig();
+    // At exactly recvWindow behind, Binance still accepts: a 2 s window makes 5 s ahead a sure refusal.
+    const r = await rig({ recvWindowMs: 2_000 });
     try {
       await r.adapter.start();
       r.emu.faults.clock_skew_ms = skew;
@@ -185,14 +186,14 @@ test('secrets never show: JSON, inspect, redaction, and credential errors name t
   assert.equal(cfg.api_secret, API_SECRET, 'still readable by the adapter');
   assert.match(JSON.stringify(cfg), /"api_secret":"\[redacted\]"/);
 
-  assert.throws(() => credentialsFromEnv({ api_key: 'BN_KEY', api_secret: 'BN_SECRET' }, { BN_KEY: 'k' }), (e: Error) => e.message.includes('BN_SECRET') && !e.message.includes(' k'));
+  assert.throws(
+    () => credentialsFromEnv({ api_key: 'BN_KEY', api_secret: 'BN_SECRET' }, { BN_KEY: 'k' }),
+    (e: Error) => e.message.includes('BN_SECRET') && !e.message.includes(' k'),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'bn-'));
   writeFileSync(join(dir, 'secret'), `${API_SECRET}\n`);
   const creds = credentialsFromEnv({ api_key: 'BN_KEY', api_secret: 'BN_SECRET' }, { BN_KEY: API_KEY, BN_SECRET_FILE: join(dir, 'secret') });
   assert.equal(creds.api_secret, API_SECRET);
   assert.ok(!JSON.stringify(creds).includes(API_SECRET) && !inspect(creds).includes(API_SECRET));
-  assert.throws(
-    () => credentialsFromEnv({ api_key: 'BN_KEY', api_secret: 'BN_SECRET' }, { BN_KEY: 'k', BN_SECRET_FILE: join(dir, 'missing') }),
-    /BN_SECRET_FILE/,
-  );
+  assert.throws(() => credentialsFromEnv({ api_key: 'BN_KEY', api_secret: 'BN_SECRET' }, { BN_KEY: 'k', BN_SECRET_FILE: join(dir, 'missing') }), /BN_SECRET_FILE/);
 });

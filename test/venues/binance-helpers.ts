@@ -34,7 +34,7 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function rig(o: { faults?: Partial<FaultSwitches>; secret?: string; key?: string; timeoutMs?: number } = {}): Promise<Rig> {
+export async function rig(o: { faults?: Partial<FaultSwitches>; secret?: string; key?: string; timeoutMs?: number; recvWindowMs?: number } = {}): Promise<Rig> {
   const emu = await startBinanceEmulator({ apiKey: API_KEY, apiSecret: API_SECRET, market: fixedMarket(), faults: o.faults });
   const adapter = createBinanceAdapter({
     env: 'staging',
@@ -43,6 +43,7 @@ export async function rig(o: { faults?: Partial<FaultSwitches>; secret?: string;
     api_key: o.key ?? API_KEY,
     api_secret: o.secret ?? API_SECRET,
     timeout_ms: o.timeoutMs ?? 3_000,
+    recv_window_ms: o.recvWindowMs,
   });
   const r: Rig = {
     emu,
@@ -97,7 +98,7 @@ export async function until(what: string, f: () => boolean, ms = 8_000): Promise
 
 export async function admin(emu: BinanceEmulator, what: string, body: unknown): Promise<unknown> {
   const res = await fetch(`${emu.url}/__emulator/${what}`, { method: 'POST', body: JSON.stringify(body) });
-  const json = (await res.json()) as unknown;
+  const json = await res.json();
   if (res.status !== 200) throw new Error(`admin ${what}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }

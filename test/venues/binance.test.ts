@@ -34,10 +34,7 @@ test('LIMIT GTC rests, fills in two parts, is amended (cancel/replace), fills ag
     const o = order({ side: 'BUY', order_type: 'LIMIT', qty: '0.1', limit_price: '49990', tif: 'GTC' });
     const placed = await r.adapter.place(o, TS);
     assert.equal(placed.kind, 'answered');
-    assert.deepEqual(
-      placed.kind === 'answered' && placed.reports.map((x) => x.kind),
-      ['ACK'],
-    );
+    assert.deepEqual(placed.kind === 'answered' && placed.reports.map((x) => x.kind), ['ACK']);
     const firstId = placed.kind === 'answered' && placed.reports[0].kind === 'ACK' ? placed.reports[0].venue_order_id : '';
 
     await admin(r.emu, 'fill', { client_order_id: o.client_order_id, qty: '0.03' });

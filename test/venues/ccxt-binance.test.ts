@@ -39,13 +39,13 @@ test('ccxt binance: load markets, order book, create, fetch and cancel a LIMIT o
     assert.equal(created.clientOrderId, 'ccxt-test-order-1');
     assert.equal(emu.exchange.placements.get('ccxt-test-order-1'), 1);
 
-    const fetched = await ex.fetchOrder(created.id, 'BTC/USDT');
+    const fetched = await ex.fetchOrder(created.id!, 'BTC/USDT');
     assert.equal(fetched.id, created.id);
     assert.equal(fetched.status, 'open');
     assert.equal(fetched.price, price);
     assert.equal(fetched.amount, 0.001);
 
-    const canceled = await ex.cancelOrder(created.id, 'BTC/USDT');
+    const canceled = await ex.cancelOrder(created.id!, 'BTC/USDT');
     assert.equal(canceled.status, 'canceled');
     assert.equal(emu.exchange.get({ client_order_id: 'ccxt-test-order-1' })?.status, 'CANCELED');
   } finally {

@@ -201,7 +201,13 @@ export function createBinanceAdapter(input: BinanceConfig): VenueAdapter {
         remember(fresh);
         // The replacement's ACK becomes the AMENDED (same time); its fills and end follow.
         const [ack, ...more] = placeReplyReports(fresh);
-        const amended: VenueReport = { kind: 'AMENDED', venue_order_id: String(fresh.orderId), qty: fmt(filled.plus(dec(fresh.origQty))), limit_price: fmt(dec(fresh.price)), ts: ack.ts };
+        const amended: VenueReport = {
+          kind: 'AMENDED',
+          venue_order_id: String(fresh.orderId),
+          qty: fmt(filled.plus(dec(fresh.origQty))),
+          limit_price: fmt(dec(fresh.price)),
+          ts: ack.ts,
+        };
         return { kind: 'answered', reports: [amended, ...more] };
       }
       // The old order is canceled and the new one refused (-2021): the order is over.

@@ -103,7 +103,7 @@ function newOrder(p: URLSearchParams, ctx: RestContext): NewOrder | Answer {
     return err(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_]{1,36}$'.");
   }
   const respType = p.get('newOrderRespType') ?? (type === 'LIMIT_MAKER' ? 'ACK' : 'FULL');
-  return { symbol, side, type, tif: (tif ?? 'GTC'), qty, price, funds, clientId, respType };
+  return { symbol, side, type, tif: tif ?? 'GTC', qty, price, funds, clientId, respType };
 }
 
 const isAnswer = (x: NewOrder | Answer): x is Answer => 'status' in x;
@@ -183,7 +183,10 @@ function cancelReplace(p: URLSearchParams, ctx: RestContext): Answer {
     canceled = true;
   }
   if (!canceled && mode === 'STOP_ON_FAILURE') {
-    return { status: 400, body: { code: -2022, msg: 'Order cancel-replace failed.', data: { cancelResult: 'FAILURE', newOrderResult: 'NOT_ATTEMPTED', cancelResponse, newOrderResponse: null } } };
+    return {
+      status: 400,
+      body: { code: -2022, msg: 'Order cancel-replace failed.', data: { cancelResult: 'FAILURE', newOrderResult: 'NOT_ATTEMPTED', cancelResponse, newOrderResponse: null } },
+    };
   }
   let newOrderResponse: unknown;
   let placed = false;
@@ -287,12 +290,23 @@ function apiRestrictions(ctx: RestContext): Answer {
 export function restRoutes(ctx: RestContext): Map<string, RestRoute> {
   const w = (n: number) => () => n;
   const pub = (weight: (p: URLSearchParams) => number, handle: (p: URLSearchParams) => Answer): RestRoute => ({ signed: false, weight, handle });
-  const signed = (weight: (p: URLSearchParams) => number, handle: (p: URLSearchParams) => Answer, placesOrder = false): RestRoute => ({ signed: true, weight, handle, placesOrder });
+  const signed = (weight: (p: URLSearchParams) => number, handle: (p: URLSearchParams) => Answer, placesOrder = false): RestRoute => ({
+    signed: true,
+    weight,
+    handle,
+    placesOrder,
+  });
   return new Map<string, RestRoute>([
     ['GET /api/v3/ping', pub(w(1), () => ok({}))],
     ['GET /api/v3/time', pub(w(1), () => ok({ serverTime: ctx.now() }))],
     ['GET /api/v3/exchangeInfo', pub(w(20), (p) => exchangeInfo(p, ctx))],
-    ['GET /api/v3/depth', pub((p) => (Number(p.get('limit') ?? 100) <= 100 ? 5 : 25), (p) => depth(p, ctx))],
+    [
+      'GET /api/v3/depth',
+      pub(
+        (p) => (Number(p.get('limit') ?? 100) <= 100 ? 5 : 25),
+        (p) => depth(p, ctx),
+      ),
+    ],
     ['GET /api/v3/account', signed(w(20), () => account(ctx))],
     ['GET /sapi/v1/account/apiRestrictions', signed(w(1), () => apiRestrictions(ctx))],
     ['POST /api/v3/order', signed(w(1), (p) => placeOrder(p, ctx), true)],
@@ -317,7 +331,13 @@ export function restRoutes(ctx: RestContext): Map<string, RestRoute> {
         },
       ),
     ],
-    ['GET /api/v3/myTrades', signed((p) => (p.get('orderId') ? 5 : 20), (p) => myTrades(p, ctx))],
+    [
+      'GET /api/v3/myTrades',
+      signed(
+        (p) => (p.get('orderId') ? 5 : 20),
+        (p) => myTrades(p, ctx),
+      ),
+    ],
     ['POST /api/v3/order/cancelReplace', signed(w(1), (p) => cancelReplace(p, ctx), true)],
   ]);
 }

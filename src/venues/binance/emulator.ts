@@ -134,7 +134,11 @@ export async function startBinanceEmulator(o: BinanceEmulatorOptions): Promise<B
     if (!params.get('timestamp') || !Number.isFinite(timestamp)) return mandatory('timestamp');
     const recvWindow = params.has('recvWindow') ? Number(params.get('recvWindow')) : 5_000;
     if (!Number.isFinite(recvWindow) || recvWindow <= 0 || recvWindow > 60_000) return err(400, -1131, 'recvWindow must be less than 60000');
-    const unsigned = (s: string) => s.split('&').filter((p) => p !== '' && !p.startsWith('signature=')).join('&');
+    const unsigned = (s: string) =>
+      s
+        .split('&')
+        .filter((p) => p !== '' && !p.startsWith('signature='))
+        .join('&');
     if (!signatureMatches(signRest(o.apiSecret, unsigned(url.search.slice(1)), unsigned(body)), signature)) return err(400, -1022, 'Signature for this request is not valid.');
     const serverTime = now();
     if (timestamp >= serverTime + 1_000) return err(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.");
@@ -153,10 +157,21 @@ export async function startBinanceEmulator(o: BinanceEmulatorOptions): Promise<B
       logged.status = a.status;
       send(res, a, weight);
     };
-    if (faults.http_418) return reply({ ...err(418, -1003, `Way too much request weight used; IP banned until ${now() + 120_000}. Please use WebSocket Streams for live updates to avoid bans.`), headers: { 'retry-after': '120' } });
+    if (faults.http_418)
+      return reply({
+        ...err(418, -1003, `Way too much request weight used; IP banned until ${now() + 120_000}. Please use WebSocket Streams for live updates to avoid bans.`),
+        headers: { 'retry-after': '120' },
+      });
     if (faults.http_429 > 0) {
       const wait = faults.http_429--;
-      return reply({ ...err(429, -1003, 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.'), headers: { 'retry-after': String(wait) } });
+      return reply({
+        ...err(
+          429,
+          -1003,
+          'Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.',
+        ),
+        headers: { 'retry-after': String(wait) },
+      });
     }
     const route: RestRoute | undefined = routes.get(`${req.method} ${url.pathname}`);
     if (!route) return reply(err(404, -1000, `Unknown endpoint ${req.method} ${url.pathname}.`));
@@ -215,7 +230,7 @@ export async function startBinanceEmulator(o: BinanceEmulatorOptions): Promise<B
     try {
       r = JSON.parse(text) as typeof r;
     } catch {
-      return { id: null, status: 400, error: { code: -1102, msg: 'Mandatory parameter \'method\' was not sent, was empty/null, or malformed.' } };
+      return { id: null, status: 400, error: { code: -1102, msg: "Mandatory parameter 'method' was not sent, was empty/null, or malformed." } };
     }
     const id = r.id ?? null;
     const fail = (status: number, code: number, msg: string) => ({ id, status, error: { code, msg } });

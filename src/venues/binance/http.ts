@@ -119,7 +119,7 @@ export class BinanceRest {
    */
   async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, params: Record<string, Param>, opts: CallOptions = {}): Promise<RestResult<T>> {
     let resynced = false;
-    for (let tries429 = 0; ; ) {
+    for (let tries429 = 0; ;) {
       const reply = await this.send(method, path, params, opts);
       if (reply.status === 418) {
         const after = retryAfterMs(reply);

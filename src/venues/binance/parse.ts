@@ -175,7 +175,13 @@ export function rejectedReport(e: RawError, ts: string): VenueReport {
  * query) says the same, as a push carries no expiry reason.
  */
 export function expiredReason(type: string, tif: string): string {
-  return type === 'MARKET' ? 'market order: remainder expired (not enough liquidity)' : tif === 'FOK' ? 'FOK: not fully fillable, expired' : tif === 'IOC' ? 'IOC: unfilled remainder expired' : 'expired by the venue';
+  return type === 'MARKET'
+    ? 'market order: remainder expired (not enough liquidity)'
+    : tif === 'FOK'
+      ? 'FOK: not fully fillable, expired'
+      : tif === 'IOC'
+        ? 'IOC: unfilled remainder expired'
+        : 'expired by the venue';
 }
 
 export const CANCELED_REASON = 'canceled';
