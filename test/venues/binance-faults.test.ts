@@ -197,3 +197,45 @@ test('secrets never show: JSON, inspect, redaction, and credential errors name t
   assert.ok(!JSON.stringify(creds).includes(API_SECRET) && !inspect(creds).includes(API_SECRET));
   assert.throws(() => credentialsFromEnv({ api_key: 'BN_KEY', api_secret: 'BN_SECRET' }, { BN_KEY: 'k', BN_SECRET_FILE: join(dir, 'missing') }), /BN_SECRET_FILE/);
 });
+
+test('stream faults: duplicate pushes are identical reports, late pushes come reversed, a muted stream leaves only queries', async () => {
+  const r = await rig();
+  try {
+    await r.adapter.start();
+    subscribe(r);
+    await until('the user-data stream', () => r.adapter.health().connected);
+    const o = order({ side: 'BUY', order_type: 'LIMIT', qty: '1', limit_price: '49000', tif: 'GTC' });
+    await r.adapter.place(o, TS);
+    await until('the ACK push', () => reportsOf(r.pushed, o.client_order_id).length === 1);
+
+    r.emu.faults.duplicate_fills = true;
+    await admin(r.emu, 'fill', { client_order_id: o.client_order_id, qty: '0.1' });
+    await until('the doubled fill', () => reportsOf(r.pushed, o.client_order_id).length === 3);
+    const [, a, b] = reportsOf(r.pushed, o.client_order_id);
+    assert.deepEqual(a, b, 'the same trade twice: one fingerprint for the OMS to dedup');
+    r.emu.faults.duplicate_fills = false;
+
+    r.emu.faults.late_reports_ms = 100;
+    await admin(r.emu, 'fill', { client_order_id: o.client_order_id, qty: '0.2' });
+    await admin(r.emu, 'fill', { client_order_id: o.client_order_id, qty: '0.3' });
+    await until('the late fills', () => reportsOf(r.pushed, o.client_order_id).length === 5);
+    const late = reportsOf(r.pushed, o.client_order_id).slice(3);
+    assert.deepEqual(
+      late.map((x) => x.kind === 'TRADE' && x.qty),
+      ['0.3', '0.2'],
+      'released out of order',
+    );
+    r.emu.faults.late_reports_ms = 0;
+
+    r.emu.faults.mute_user_stream = true;
+    await admin(r.emu, 'fill', { client_order_id: o.client_order_id, qty: '0.4' });
+    const snap = await r.adapter.query(ref(o.client_order_id));
+    assert.deepEqual(
+      snap?.reports.filter((x) => x.kind === 'TRADE').map((x) => x.kind === 'TRADE' && x.qty),
+      ['0.1', '0.2', '0.3', '0.4'],
+    );
+    assert.equal(reportsOf(r.pushed, o.client_order_id).length, 5, 'the muted fill was not pushed');
+  } finally {
+    await r.close();
+  }
+});
