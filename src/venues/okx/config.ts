@@ -64,7 +64,7 @@ function readVar(name: string, env: NodeJS.ProcessEnv): string | undefined {
     return readFileSync(file, 'utf8').trim();
   } catch (e) {
     // The path is not secret; the content is never read into the message.
-    throw new Error(`cannot read ${name}_FILE (${file}): ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new Error(`cannot read ${name}_FILE (${file}): ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: e });
   }
 }
 

@@ -212,7 +212,7 @@ export function reportsOfPush(o: OkxOrder): VenueReport[] {
   const trade = tradeOfPush(o);
   if (o.amendResult === '0') {
     out.push({ kind: 'AMENDED', venue_order_id: o.ordId, qty: canon(o.sz), ...(positive(o.px) ? { limit_price: canon(o.px) } : {}), ts: okxTime(o.uTime, Number(o.cTime)) });
-  } else if (o.state === 'live' && !trade && !positive(o.accFillSz)) out.push(ackOf(o));
+  } else if (o.state === 'live' && !trade && !positive(o.accFillSz) && !o.amendResult) out.push(ackOf(o));
   if (trade) out.push(trade);
   const close = closeReport(o);
   if (close) out.push(close);
