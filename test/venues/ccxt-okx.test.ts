@@ -21,6 +21,7 @@ test('ccxt okx: markets, order book, create / fetch / cancel a limit order', asy
     const ex = client(emu.url, SECRET);
     const markets = await ex.loadMarkets();
     const btc = markets['BTC/USDT'];
+    assert.ok(btc);
     assert.equal(btc.id, 'BTC-USDT');
     assert.equal(btc.spot, true);
     assert.equal(btc.precision.price, 0.1);

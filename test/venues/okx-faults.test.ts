@@ -29,6 +29,7 @@ test('429 with Retry-After: nothing reaches OKX inside the wait, then the order 
     assert.ok(seen[1].at_ms - seen[0].at_ms >= 1_000, `next request ${seen[1].at_ms - seen[0].at_ms} ms after the 429, inside Retry-After`);
     assert.equal(r.emu.exchange.placementRequests.get(o.client_order_id), 1, 'the 429 was not acted on; the retry was');
     assert.equal(r.emu.exchange.placements.get(o.client_order_id), 1);
+    assert.ok(r.adapter.health().rate_headroom < 1, 'the requests sent are counted against OKX limits');
   } finally {
     await r.close();
   }
@@ -83,6 +84,23 @@ test('clock skew: 5 s is inside OKX 30 s window (no refusal); 45 s is refused (5
     // The stream logs in with the venue's clock too.
     listen(r);
     await until(() => r.statuses.includes(true), 'login with a skewed venue clock');
+  } finally {
+    await r.close();
+  }
+});
+
+test('a stream login refused for its timestamp (60006) measures the clock again and logs in', async () => {
+  const r = await rig();
+  try {
+    await r.adapter.start();
+    r.emu.faults.clock_skew_ms = 45_000;
+    const from = r.emu.requests.length;
+    listen(r);
+    await until(() => r.statuses.includes(true), 'login after the resync');
+    assert.deepEqual(
+      r.emu.requests.slice(from).map((q) => q.path),
+      ['/api/v5/public/time'],
+    );
   } finally {
     await r.close();
   }

@@ -212,7 +212,7 @@ class OkxAdapter implements VenueAdapter {
 
   subscribe(onReports: (m: VenueMessage[]) => void, onStatus?: (connected: boolean, reason?: string) => void): void {
     this.stream?.close();
-    this.stream = openOkxUserStream({ url: this.c.ws_url, credentials: this.rest.credentials, venueNow: () => this.rest.venueNow(), onReports, onStatus });
+    this.stream = openOkxUserStream({ url: this.c.ws_url, credentials: this.rest.credentials, venueNow: () => this.rest.venueNow(), resyncClock: () => this.rest.syncClock(), onReports, onStatus });
   }
 
   health(): VenueHealth {

@@ -14,6 +14,8 @@ export interface OkxStreamOptions {
   venueNow: () => number;
   onReports: (m: VenueMessage[]) => void;
   onStatus?: (connected: boolean, reason?: string) => void;
+  /** Measure the venue clock again (a login refused for its timestamp is retried after it). */
+  resyncClock?: () => Promise<unknown>;
 }
 
 /** OKX closes a connection silent for 30 s: ping well inside that. */
@@ -28,7 +30,11 @@ export function openOkxUserStream(o: OkxStreamOptions): ReconnectingStream {
       const login = nextMessage(socket, streamEvent);
       socket.send(JSON.stringify({ op: 'login', args: [{ apiKey: o.credentials.api_key, passphrase, timestamp, sign: signWsLogin(secret, timestamp) }] }));
       const answer = await login;
-      if (answer.event !== 'login' || answer.code !== '0') throw new Error(`OKX login refused: ${answer.code ?? '?'} ${answer.msg ?? ''}`.trim());
+      if (answer.event !== 'login' || answer.code !== '0') {
+        // 60004 invalid / 60006 expired timestamp: our idea of OKX's clock is off; measure it before the next try.
+        if (answer.code === '60004' || answer.code === '60006') await o.resyncClock?.().catch(() => undefined);
+        throw new Error(`OKX login refused: ${answer.code ?? '?'} ${answer.msg ?? ''}`.trim());
+      }
       const subscribed = nextMessage(socket, streamEvent);
       socket.send(JSON.stringify({ op: 'subscribe', args: [{ channel: 'orders', instType: 'SPOT' }] }));
       const sub = await subscribed;
