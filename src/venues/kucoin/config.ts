@@ -58,7 +58,7 @@ export function credentialsFromEnv(names: CredentialNames, env: NodeJS.ProcessEn
       try {
         text = readFileSync(file, 'utf8');
       } catch (e) {
-        throw new Error(`KuCoin credential ${name}: cannot read ${name}_FILE (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+        throw new Error(`KuCoin credential ${name}: cannot read ${name}_FILE (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { cause: e });
       }
       const v = text.replace(/\r?\n$/, '');
       if (v !== '') return v;

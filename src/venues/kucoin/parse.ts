@@ -86,13 +86,13 @@ export interface KucoinOrderChange {
   tradeId?: string;
   liquidity?: 'taker' | 'maker';
   /** Nanoseconds. */
-  ts: number;
+  ts: number | string;
 }
 
 /** Venue time in ms → the canonical event time. */
 export const msToIso = (ms: number): string => microsToIso(Math.trunc(ms) * 1000);
-/** KuCoin pushes nanoseconds; reports keep the millisecond, as /hf/fills gives it. */
-export const nsToMs = (ns: number | string): number => Number(BigInt(ns) / 1_000_000n);
+/** KuCoin pushes nanoseconds; reports keep the millisecond, as /hf/fills gives it. A JSON number this large is a float: exact only as a string. */
+export const nsToMs = (ns: number | string): number => (typeof ns === 'string' ? Number(BigInt(ns) / 1_000_000n) : Math.floor(ns / 1_000_000));
 
 const canon = (s: string): string => fmt(dec(s));
 
