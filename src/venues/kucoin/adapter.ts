@@ -175,11 +175,11 @@ class KucoinAdapter implements VenueAdapter {
 
   private async fillPages(q: URLSearchParams): Promise<KucoinFill[]> {
     const out: KucoinFill[] = [];
-    const seen = new Set<number>();
+    const seen = new Set<string>();
     for (;;) {
-      const d = await this.rest.must<{ items: KucoinFill[]; lastId?: number }>('GET', `/api/v1/hf/fills?${q.toString()}`);
-      const fresh = d.items.filter((f) => !seen.has(f.id));
-      for (const f of fresh) seen.add(f.id);
+      const d = await this.rest.must<{ items: KucoinFill[]; lastId?: number | string }>('GET', `/api/v1/hf/fills?${q.toString()}`);
+      const fresh = d.items.filter((f) => !seen.has(String(f.id)));
+      for (const f of fresh) seen.add(String(f.id));
       out.push(...fresh);
       if (d.items.length < FILLS_PAGE || fresh.length === 0 || d.lastId === undefined) return out;
       q.set('lastId', String(d.lastId));

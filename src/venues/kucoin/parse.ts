@@ -39,7 +39,8 @@ export interface KucoinOrder {
 
 /** One item of GET /api/v1/hf/fills. */
 export interface KucoinFill {
-  id: number;
+  /** Integers past 2^53 come as strings (parseJson). */
+  id: number | string;
   symbol: string;
   tradeId: number | string;
   orderId: string;
@@ -126,11 +127,21 @@ export function rejected(code: string, msg: string | undefined, ts: string): Ven
   return { kind: 'REJECTED', code, reason: explainError(code, msg), ts };
 }
 
+type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
+/** Integers past 2^53 (KuCoin's tradeId, nanosecond ts) are kept as their exact digits, in a string. */
+const keepBigIntegers: Reviver = (_key, value, context) =>
+  typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source !== undefined ? context.source : value;
+
+/** JSON.parse that does not round KuCoin's large integer ids. */
+export function parseJson(text: string): unknown {
+  return JSON.parse(text, keepBigIntegers);
+}
+
 /** A reply body as an envelope; a body that is not one is described, never trusted. */
 export function parseEnvelope(text: string): KucoinEnvelope {
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parseJson(text);
   } catch {
     return { code: 'BAD_REPLY', msg: `not JSON: ${text.slice(0, 120)}` };
   }
@@ -235,7 +246,7 @@ export function orderChange(d: KucoinOrderChange, tif?: string): OrderChangeMean
 export function streamOrderChange(text: string): KucoinOrderChange | undefined {
   let m: unknown;
   try {
-    m = JSON.parse(text);
+    m = parseJson(text);
   } catch {
     return undefined;
   }
