@@ -8,7 +8,7 @@ import { book, KEY, PASSPHRASE, pinnedMarket, restingBuyPrice, SECRET } from './
 
 function client(emu: KucoinEmulator, secret = SECRET) {
   const ex = new ccxt.kucoin({ apiKey: KEY, secret, password: PASSPHRASE, enableRateLimit: false });
-  for (const k of Object.keys(ex.urls.api as Record<string, string>)) (ex.urls.api as Record<string, string>)[k] = emu.url;
+  for (const k of Object.keys(ex.urls.api)) (ex.urls.api as Record<string, string>)[k] = emu.url;
   // Spot only: no futures/margin market lists, no ticker-based fee lookups, no currency list.
   ex.options.fetchMarkets = { ...(ex.options.fetchMarkets as object), types: ['spot'], fetchTickersFees: false };
   ex.has.fetchCurrencies = false;
@@ -37,23 +37,24 @@ test('ccxt kucoin: markets, order book, create/fetch/cancel a limit order on the
 
     const price = Number(restingBuyPrice(market));
     const created = await ex.createOrder('BTC/USDT', 'limit', 'buy', 0.001, price, { clientOid: 'ccxt-order-1' });
-    assert.match(created.id, /^[0-9a-f]{24}$/);
+    const id = created.id ?? '';
+    assert.match(id, /^[0-9a-f]{24}$/);
     const venue = emu.exchange.get({ client_order_id: 'ccxt-order-1' });
     assert.ok(venue, 'the emulator holds the order under ccxt\'s clientOid');
     assert.equal(venue.qty.toString(), '0.001');
     assert.ok(emu.requests.some((q) => q.method === 'POST' && q.path === '/api/v1/hf/orders'), 'ccxt placed on the HF endpoint');
 
-    const fetched = await ex.fetchOrder(created.id, 'BTC/USDT');
-    assert.equal(fetched.id, created.id);
+    const fetched = await ex.fetchOrder(id, 'BTC/USDT');
+    assert.equal(fetched.id, id);
     assert.equal(fetched.clientOrderId, 'ccxt-order-1');
     assert.equal(fetched.status, 'open');
     assert.equal(fetched.price, price);
     assert.equal(fetched.amount, 0.001);
     assert.equal(fetched.filled, 0);
 
-    await ex.cancelOrder(created.id, 'BTC/USDT');
+    await ex.cancelOrder(id, 'BTC/USDT');
     assert.equal(emu.exchange.get({ client_order_id: 'ccxt-order-1' })?.status, 'CANCELED');
-    const after = await ex.fetchOrder(created.id, 'BTC/USDT');
+    const after = await ex.fetchOrder(id, 'BTC/USDT');
     assert.equal(after.status, 'canceled');
   } finally {
     await emu.close();
