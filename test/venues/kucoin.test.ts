@@ -199,3 +199,35 @@ test('the stream drops while fills happen: after the reconnect, trades(since) re
     await r.close();
   }
 });
+
+test('stream faults: a duplicated push gives the same report; held pushes come late, reversed; a muted fill is found by query', async () => {
+  const r = await rig({ subscribe: true });
+  try {
+    await r.adapter.start();
+    const o = order({ side: 'BUY', order_type: 'LIMIT', qty: '0.01', limit_price: restingBuyPrice(r.market) });
+    await r.adapter.place(o, '');
+    await r.admin('faults', { duplicate_fills: true });
+    await r.admin('fill', { client_order_id: o.client_order_id, qty: '0.001' });
+    await until(() => tradesOf(r.pushed, o.client_order_id).length === 2, 'the fill is pushed twice');
+    const [a, b] = tradesOf(r.pushed, o.client_order_id);
+    assert.deepEqual(a, b);
+
+    await r.admin('faults', { duplicate_fills: false, mute_user_stream: true });
+    await r.admin('fill', { client_order_id: o.client_order_id, qty: '0.002' });
+    await r.admin('faults', { mute_user_stream: false, late_reports_ms: 200 });
+    await r.admin('fill', { client_order_id: o.client_order_id, qty: '0.003' });
+    await r.adapter.cancel(ref(o), '');
+    await until(() => kindsOf(r.pushed, o.client_order_id).includes('CANCELED') && tradesOf(r.pushed, o.client_order_id).length === 3, 'the held pushes are released');
+    // Released in reverse: the cancel before the fill that preceded it on the venue.
+    assert.deepEqual(kindsOf(r.pushed, o.client_order_id), ['ACK', 'TRADE', 'TRADE', 'CANCELED', 'TRADE']);
+    const pushedQty = tradesOf(r.pushed, o.client_order_id).map((t) => t.qty);
+    assert.deepEqual(pushedQty, ['0.001', '0.001', '0.003'], 'the muted 0.002 fill never came over the stream');
+    const q = await r.adapter.query(ref(o));
+    assert.deepEqual(
+      q?.reports.filter((x) => x.kind === 'TRADE').map((t) => t.kind === 'TRADE' && t.qty),
+      ['0.001', '0.002', '0.003'],
+    );
+  } finally {
+    await r.close();
+  }
+});

@@ -27,6 +27,8 @@ export interface KucoinEmulatorOptions {
   /** Requests per 30 s window of the private (per key) and public pools (defaults 4000 and 2000, VIP0). */
   privateLimit?: number;
   publicLimit?: number;
+  /** The pools' window, ms (KuCoin: 30 s). */
+  rateWindowMs?: number;
 }
 
 /** One request as the emulator received it (admin calls excluded). */
@@ -48,7 +50,6 @@ export interface KucoinEmulator {
 }
 
 const PUBLIC = [/^\/api\/v1\/timestamp$/, /^\/api\/v2\/symbols/, /^\/api\/v1\/market\//, /^\/api\/v3\/currencies/, /^\/api\/v1\/status$/];
-const WINDOW_MS = 30_000;
 const ORDER_TOPIC = '/spotMarket/tradeOrdersV2';
 
 export async function startKucoinEmulator(o: KucoinEmulatorOptions): Promise<KucoinEmulator> {
@@ -61,6 +62,7 @@ export async function startKucoinEmulator(o: KucoinEmulatorOptions): Promise<Kuc
   const sockets = new Set<WebSocket>();
   const subscribed = new WeakSet<WebSocket>();
   const pools = new Map<string, { start: number; used: number }>();
+  const windowMs = o.rateWindowMs ?? 30_000;
 
   // Pushes, with the stream faults applied: muted, trades twice, or held and released reversed.
   let held: string[] = [];
@@ -120,9 +122,9 @@ export async function startKucoinEmulator(o: KucoinEmulatorOptions): Promise<Kuc
   const meter = (pool: string, limit: number): { headers: Record<string, string>; over: boolean } => {
     const t = Date.now();
     let p = pools.get(pool);
-    if (!p || t - p.start >= WINDOW_MS) pools.set(pool, (p = { start: t, used: 0 }));
+    if (!p || t - p.start >= windowMs) pools.set(pool, (p = { start: t, used: 0 }));
     p.used++;
-    const reset = String(p.start + WINDOW_MS - t);
+    const reset = String(p.start + windowMs - t);
     return { headers: { 'gw-ratelimit-limit': String(limit), 'gw-ratelimit-remaining': String(Math.max(0, limit - p.used)), 'gw-ratelimit-reset': reset }, over: p.used > limit };
   };
 
