@@ -22,7 +22,10 @@ test('credentials from variables, or from <VAR>_FILE', () => {
 
 test('a missing credential is named, never shown', () => {
   assert.throws(() => credentialsFromEnv(NAMES, { KC_KEY: 'key-1', KC_PASS: 'pass-value' }), /KC_SECRET or KC_SECRET_FILE/);
-  assert.throws(() => credentialsFromEnv(NAMES, { KC_KEY: 'key-1', KC_SECRET: 'secret-value' }), (e: Error) => e.message.includes('KC_PASS') && !e.message.includes('secret-value'));
+  assert.throws(
+    () => credentialsFromEnv(NAMES, { KC_KEY: 'key-1', KC_SECRET: 'secret-value' }),
+    (e: Error) => e.message.includes('KC_PASS') && !e.message.includes('secret-value'),
+  );
   assert.throws(() => credentialsFromEnv(NAMES, { KC_KEY: 'k', KC_SECRET_FILE: '/nonexistent/kc', KC_PASS: 'p' }), /KC_SECRET: cannot read KC_SECRET_FILE \(ENOENT\)/);
   assert.throws(() => credentialsFromEnv({ api_key: 'A', api_secret: 'B' }, { A: 'a', B: 'b' }), /passphrase/);
 });

@@ -118,7 +118,16 @@ test('symbols: KuCoin increments and minimums become the instrument rules', () =
     minFunds: '0.1',
     enableTrading: true,
   });
-  assert.deepEqual(rules, { symbol: 'BTC-USDT', base: 'BTC', quote: 'USDT', tick_size: '0.1', lot_size: '0.00000001', min_qty: '0.00001', max_qty: '10000000000', min_notional: '0.1' });
+  assert.deepEqual(rules, {
+    symbol: 'BTC-USDT',
+    base: 'BTC',
+    quote: 'USDT',
+    tick_size: '0.1',
+    lot_size: '0.00000001',
+    min_qty: '0.00001',
+    max_qty: '10000000000',
+    min_notional: '0.1',
+  });
 });
 
 const PUSH_BASE = { symbol: 'KCS-USDT', orderType: 'limit' as const, side: 'buy' as const, orderId: '5efab07953bdea00089965d2', clientOid: '1593487481000906' };
@@ -144,7 +153,13 @@ test('orderChange received → ACK; match → the trade to read from /hf/fills; 
     remainSize: '0',
     ts: '1593487482038606180',
   };
-  assert.deepEqual(orderChange(match), { kind: 'trade', client_order_id: '1593487481000906', symbol: 'KCS-USDT', order_id: '5efab07953bdea00089965d2', trade_id: '5efab07a4ee4c7000a82d6d9' });
+  assert.deepEqual(orderChange(match), {
+    kind: 'trade',
+    client_order_id: '1593487481000906',
+    symbol: 'KCS-USDT',
+    order_id: '5efab07953bdea00089965d2',
+    trade_id: '5efab07a4ee4c7000a82d6d9',
+  });
   assert.deepEqual(orderChange({ ...match, type: 'filled', status: 'done' }), { kind: 'none' });
   assert.deepEqual(orderChange({ ...received, type: 'open', status: 'open' }), { kind: 'none' });
 });
@@ -157,10 +172,24 @@ test('orderChange canceled → CANCELED, or EXPIRED when the order was IOC/FOK o
   assert.equal(ioc.kind === 'report' && ioc.message.report.kind, 'EXPIRED');
   const mkt = orderChange({ ...canceled, orderType: 'market' });
   assert.equal(mkt.kind === 'report' && mkt.message.report.kind, 'EXPIRED');
-  const update: KucoinOrderChange = { ...PUSH_BASE, orderId: '5efab13f53bdea00089971df', type: 'update', oldSize: '0.1', size: '0.06', filledSize: '0', price: '0.937', remainSize: '0.06', status: 'open', ts: '1593487682916117521' };
+  const update: KucoinOrderChange = {
+    ...PUSH_BASE,
+    orderId: '5efab13f53bdea00089971df',
+    type: 'update',
+    oldSize: '0.1',
+    size: '0.06',
+    filledSize: '0',
+    price: '0.937',
+    remainSize: '0.06',
+    status: 'open',
+    ts: '1593487682916117521',
+  };
   assert.deepEqual(orderChange(update), {
     kind: 'report',
-    message: { client_order_id: '1593487481000906', report: { kind: 'AMENDED', venue_order_id: '5efab13f53bdea00089971df', qty: '0.06', limit_price: '0.937', ts: '2020-06-30T03:28:02.916000Z' } },
+    message: {
+      client_order_id: '1593487481000906',
+      report: { kind: 'AMENDED', venue_order_id: '5efab13f53bdea00089971df', qty: '0.06', limit_price: '0.937', ts: '2020-06-30T03:28:02.916000Z' },
+    },
   });
 });
 
@@ -171,7 +200,8 @@ test('nanosecond times: exact from a string, the millisecond from a (float) numb
 
 test('stream frames: only orderChange messages on the V2 topic are read', () => {
   const data = { ...PUSH_BASE, type: 'received', status: 'new', ts: 1 };
-  const frame = (over: Record<string, unknown>) => JSON.stringify({ type: 'message', topic: '/spotMarket/tradeOrdersV2', subject: 'orderChange', channelType: 'private', data, ...over });
+  const frame = (over: Record<string, unknown>) =>
+    JSON.stringify({ type: 'message', topic: '/spotMarket/tradeOrdersV2', subject: 'orderChange', channelType: 'private', data, ...over });
   assert.deepEqual(streamOrderChange(frame({})), data);
   assert.equal(streamOrderChange(frame({ topic: '/account/balance' })), undefined);
   assert.equal(streamOrderChange(JSON.stringify({ id: '1', type: 'welcome' })), undefined);

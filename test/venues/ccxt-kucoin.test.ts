@@ -40,9 +40,12 @@ test('ccxt kucoin: markets, order book, create/fetch/cancel a limit order on the
     const id = created.id ?? '';
     assert.match(id, /^[0-9a-f]{24}$/);
     const venue = emu.exchange.get({ client_order_id: 'ccxt-order-1' });
-    assert.ok(venue, 'the emulator holds the order under ccxt\'s clientOid');
+    assert.ok(venue, "the emulator holds the order under ccxt's clientOid");
     assert.equal(venue.qty.toString(), '0.001');
-    assert.ok(emu.requests.some((q) => q.method === 'POST' && q.path === '/api/v1/hf/orders'), 'ccxt placed on the HF endpoint');
+    assert.ok(
+      emu.requests.some((q) => q.method === 'POST' && q.path === '/api/v1/hf/orders'),
+      'ccxt placed on the HF endpoint',
+    );
 
     const fetched = await ex.fetchOrder(id, 'BTC/USDT');
     assert.equal(fetched.id, id);

@@ -19,7 +19,8 @@ test('429 with Retry-After: nothing reaches the venue inside the wait, then the 
     assert.ok(limited >= 0, 'the venue answered 429');
     const after = r.emu.requests.slice(limited + 1);
     assert.ok(after.length > 0);
-    for (const q of after) assert.ok(q.at_ms - r.emu.requests[limited].at_ms >= 1_000, `${q.method} ${q.path} came ${q.at_ms - r.emu.requests[limited].at_ms} ms after the 429 (Retry-After: 1)`);
+    for (const q of after)
+      assert.ok(q.at_ms - r.emu.requests[limited].at_ms >= 1_000, `${q.method} ${q.path} came ${q.at_ms - r.emu.requests[limited].at_ms} ms after the 429 (Retry-After: 1)`);
     assert.equal(r.emu.exchange.placements.get(o.client_order_id), 1);
     assert.equal(r.emu.exchange.placementRequests.get(o.client_order_id), 1, 'the 429 was not acted on: one placement request reached the exchange');
   } finally {
@@ -93,7 +94,7 @@ test('the venue clock moves past the 5 s window: 400002, a resync against /api/v
   }
 });
 
-test('a wrong secret or key: start fails naming KuCoin\'s code, no secret in the message, no order', async () => {
+test("a wrong secret or key: start fails naming KuCoin's code, no secret in the message, no order", async () => {
   const wrongSecret = await rig({ secret: 'not-the-secret-4242' });
   try {
     const e = await wrongSecret.adapter.start().then(
@@ -141,7 +142,7 @@ test('the reply never comes: unknown; query finds the order; placing it again is
   }
 });
 
-test('KuCoin\'s clientOid rule: a used clientOid is refused (126044) whether its order is open or closed', async () => {
+test("KuCoin's clientOid rule: a used clientOid is refused (126044) whether its order is open or closed", async () => {
   const r = await rig();
   try {
     await r.adapter.start();
@@ -174,7 +175,7 @@ test('KuCoin\'s clientOid rule: a used clientOid is refused (126044) whether its
   }
 });
 
-test('secrets stay out of the config\'s JSON and inspect forms', async () => {
+test("secrets stay out of the config's JSON and inspect forms", async () => {
   const r = await rig();
   try {
     for (const text of [JSON.stringify(r.config), inspect(r.config), JSON.stringify({ venue: r.config })]) {

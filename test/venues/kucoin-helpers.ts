@@ -38,7 +38,15 @@ export interface Rig {
 
 export async function rig(o: { secret?: string; key?: string; subscribe?: boolean; permission?: string; privateLimit?: number; rateWindowMs?: number } = {}): Promise<Rig> {
   const market = pinnedMarket();
-  const emu = await startKucoinEmulator({ apiKey: KEY, apiSecret: SECRET, passphrase: PASSPHRASE, market, permission: o.permission, privateLimit: o.privateLimit, rateWindowMs: o.rateWindowMs });
+  const emu = await startKucoinEmulator({
+    apiKey: KEY,
+    apiSecret: SECRET,
+    passphrase: PASSPHRASE,
+    market,
+    permission: o.permission,
+    privateLimit: o.privateLimit,
+    rateWindowMs: o.rateWindowMs,
+  });
   const config = kucoinConfig({ env: 'staging', rest_url: emu.url, ws_url: '', api_key: o.key ?? KEY, api_secret: o.secret ?? SECRET, passphrase: PASSPHRASE, timeout_ms: 2_000 });
   const adapter = createKucoinAdapter(config);
   const pushed: VenueMessage[] = [];

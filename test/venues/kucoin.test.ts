@@ -85,7 +85,13 @@ test('LIMIT GTC: rests, two partial fills, amend (qty and price), cancel; stream
     assert.ok(q);
     assert.equal(q.open, false);
     assert.equal(q.venue_order_id, am.venue_order_id);
-    assert.deepEqual(tradesOf(q.reports.map((report) => ({ client_order_id: o.client_order_id, report })), o.client_order_id), pushedTrades);
+    assert.deepEqual(
+      tradesOf(
+        q.reports.map((report) => ({ client_order_id: o.client_order_id, report })),
+        o.client_order_id,
+      ),
+      pushedTrades,
+    );
     assert.equal(q.reports.at(-1)?.kind, 'CANCELED');
     const all = await r.adapter.trades([SYMBOL], since);
     assert.deepEqual(tradesOf(all, o.client_order_id), pushedTrades);
@@ -126,7 +132,10 @@ test('MARKET fills at once; LIMIT IOC fills in part and expires; FOK expires unf
       const q = await r.adapter.query(ref(o));
       assert.ok(q);
       assert.equal(q.open, false);
-      const queried = tradesOf(q.reports.map((report) => ({ client_order_id: o.client_order_id, report })), o.client_order_id);
+      const queried = tradesOf(
+        q.reports.map((report) => ({ client_order_id: o.client_order_id, report })),
+        o.client_order_id,
+      );
       assert.deepEqual(queried, tradesOf(r.pushed, o.client_order_id), `query trades of ${o.tif} ${o.order_type}`);
       assert.deepEqual(tradesOf(all, o.client_order_id), queried, `trades() of ${o.tif} ${o.order_type}`);
     }

@@ -99,12 +99,17 @@ class KucoinAdapter implements VenueAdapter {
 
   place(order: Order, _ts: string): Promise<VenueAnswer> {
     const coid = order.client_order_id;
-    if (!CLIENT_OID.test(coid)) return Promise.resolve({ kind: 'answered', reports: [rejected('CLIENT_OID', `client order id ${JSON.stringify(coid)} is not 1-40 of [A-Za-z0-9_-]; not sent`, this.stamp())] });
+    if (!CLIENT_OID.test(coid))
+      return Promise.resolve({
+        kind: 'answered',
+        reports: [rejected('CLIENT_OID', `client order id ${JSON.stringify(coid)} is not 1-40 of [A-Za-z0-9_-]; not sent`, this.stamp())],
+      });
     if (order.env !== this.env) return Promise.resolve({ kind: 'answered', reports: [rejected('ENV', `a ${order.env} order on ${this.env} credentials; not sent`, this.stamp())] });
     const body: Record<string, unknown> = { clientOid: coid, symbol: order.symbol, side: order.side === 'BUY' ? 'buy' : 'sell', size: fmt(dec(order.qty)) };
     if (order.order_type === 'MARKET') body.type = 'market';
     else {
-      if (order.limit_price === undefined) return Promise.resolve({ kind: 'answered', reports: [rejected('LIMIT_PRICE', 'a LIMIT order without a limit price; not sent', this.stamp())] });
+      if (order.limit_price === undefined)
+        return Promise.resolve({ kind: 'answered', reports: [rejected('LIMIT_PRICE', 'a LIMIT order without a limit price; not sent', this.stamp())] });
       Object.assign(body, { type: 'limit', price: fmt(dec(order.limit_price)), timeInForce: order.tif });
     }
     this.remember(coid, order.symbol, undefined, order.order_type === 'MARKET' ? undefined : order.tif);

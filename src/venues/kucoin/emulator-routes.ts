@@ -46,7 +46,9 @@ export function routeRest(r: Route): Reply {
   }
   if (get && p === '/api/v3/currencies') {
     const assets = [...new Set(ex.instruments().flatMap((s) => [s.base, s.quote]))];
-    return ok(assets.map((c) => ({ currency: c, name: c, fullName: c, precision: 8, confirms: null, contractAddress: null, isMarginEnabled: false, isDebitEnabled: false, chains: [] })));
+    return ok(
+      assets.map((c) => ({ currency: c, name: c, fullName: c, precision: 8, confirms: null, contractAddress: null, isMarginEnabled: false, isDebitEnabled: false, chains: [] })),
+    );
   }
   if (get && (m = /^\/api\/v1\/market\/orderbook\/level2_(20|100)$/.exec(p))) {
     const symbol = q.get('symbol') ?? '';

@@ -28,7 +28,10 @@ export class KucoinLedger {
   /** A fresh 24-hex order id (KuCoin's look: seconds, then a counter). */
   issueId(o: EmulatedOrder): string {
     const list = this.ids.get(o.seq) ?? [];
-    const id = Math.floor(o.created_ms / 1000).toString(16).padStart(8, '0') + (o.seq * 256 + list.length).toString(16).padStart(16, '0');
+    const id =
+      Math.floor(o.created_ms / 1000)
+        .toString(16)
+        .padStart(8, '0') + (o.seq * 256 + list.length).toString(16).padStart(16, '0');
     list.push(id);
     this.ids.set(o.seq, list);
     this.seqOf.set(id, o.seq);
@@ -210,7 +213,11 @@ export function refusalError(code: RefusalCode, message: string): [number, strin
     case 'NO_MARKET_DATA':
       return [200, '200001', 'Order creation for this pair suspended'];
     case 'LOT_SIZE':
-      return [400, '400100', message.includes('below') ? 'The quantity is below the minimum requirement.' : message.includes('multiple') ? 'Order size increment invalid.' : message];
+      return [
+        400,
+        '400100',
+        message.includes('below') ? 'The quantity is below the minimum requirement.' : message.includes('multiple') ? 'Order size increment invalid.' : message,
+      ];
     case 'PRICE_FILTER':
       return [400, '400100', 'Price increment invalid.'];
     case 'MIN_NOTIONAL':

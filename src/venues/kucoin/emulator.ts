@@ -143,7 +143,12 @@ export async function startKucoinEmulator(o: KucoinEmulatorOptions): Promise<Kuc
       if (faults.http_418) return answer(fail(418, '418000', 'IP banned (emulator switch; KuCoin itself has no 418)'));
       if (faults.http_429 > 0) {
         const secs = faults.http_429--;
-        return answer(fail(429, '429000', 'Too Many Requests'), { 'retry-after': String(secs), 'gw-ratelimit-limit': '4000', 'gw-ratelimit-remaining': '0', 'gw-ratelimit-reset': String(secs * 1000) });
+        return answer(fail(429, '429000', 'Too Many Requests'), {
+          'retry-after': String(secs),
+          'gw-ratelimit-limit': '4000',
+          'gw-ratelimit-remaining': '0',
+          'gw-ratelimit-reset': String(secs * 1000),
+        });
       }
       const bare = path.split('?')[0];
       const isPublic = PUBLIC.some((r) => r.test(bare));

@@ -80,16 +80,11 @@ export class KucoinRest {
    * One request; the body's code decides ok. Throws NoAnswer (no reply), VenueHalted (418/ban).
    * A timestamp refusal (400002) resyncs the clock and is sent once more: it was not acted on.
    */
-  async call<T>(
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    body?: unknown,
-    o: { signed?: boolean; retryTimestamp?: boolean } = {},
-  ): Promise<KucoinResult<T>> {
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, o: { signed?: boolean; retryTimestamp?: boolean } = {}): Promise<KucoinResult<T>> {
     const signed = o.signed ?? true;
     const text = body === undefined ? '' : JSON.stringify(body);
     let limited = 0;
-    for (let resynced = false; ; ) {
+    for (let resynced = false; ;) {
       await this.gate(signed);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (signed) {

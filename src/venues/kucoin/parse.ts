@@ -213,9 +213,7 @@ export function symbolRules(s: KucoinSymbol): VenueInstrumentRules {
  * when the adapter knows it (pushes do not carry it).
  */
 export type OrderChangeMeaning =
-  | { kind: 'report'; message: VenueMessage }
-  | { kind: 'trade'; client_order_id: string; symbol: string; order_id: string; trade_id: string }
-  | { kind: 'none' };
+  { kind: 'report'; message: VenueMessage } | { kind: 'trade'; client_order_id: string; symbol: string; order_id: string; trade_id: string } | { kind: 'none' };
 
 export function orderChange(d: KucoinOrderChange, tif?: string): OrderChangeMeaning {
   const ts = msToIso(nsToMs(d.ts));

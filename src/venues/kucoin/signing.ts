@@ -10,7 +10,9 @@ export function prehash(timestampMs: string, method: string, endpoint: string, b
 }
 
 export function signRequest(secret: string, timestampMs: string, method: string, endpoint: string, body = ''): string {
-  return createHmac('sha256', secret).update(prehash(timestampMs, method, endpoint, body)).digest('base64');
+  return createHmac('sha256', secret)
+    .update(prehash(timestampMs, method, endpoint, body))
+    .digest('base64');
 }
 
 export function signPassphrase(secret: string, passphrase: string): string {
