@@ -182,11 +182,11 @@ export function terminalOf(o: { type: 'limit' | 'market'; timeInForce?: string }
 }
 
 /**
- * An order and its fills (any order ids it had, oldest first) as a snapshot: ACK, the trades by
+ * An order and its fills (of every order id it had) as a snapshot: ACK (with its current id), the trades by
  * trade id, then its terminal report when closed without being fully filled.
  */
-export function orderSnapshot(o: KucoinOrder, fills: readonly KucoinFill[], firstOrderId = o.id): VenueOrderSnapshot {
-  const reports: VenueReport[] = [{ kind: 'ACK', venue_order_id: firstOrderId, ts: msToIso(o.createdAt) }];
+export function orderSnapshot(o: KucoinOrder, fills: readonly KucoinFill[], ackOrderId = o.id): VenueOrderSnapshot {
+  const reports: VenueReport[] = [{ kind: 'ACK', venue_order_id: ackOrderId, ts: msToIso(o.createdAt) }];
   const trades = [...fills].sort((a, b) => (BigInt(a.tradeId) < BigInt(b.tradeId) ? -1 : 1));
   for (const f of trades) reports.push(fillToTrade(f));
   const filledAll = dec(o.size).coef > 0n && dec(o.dealSize).gte(dec(o.size));
