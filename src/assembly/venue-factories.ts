@@ -4,6 +4,9 @@ import type { MarketData } from '../market/types.js';
 import type { FaultSwitches } from '../venues/emulator/admin.js';
 import type { EmulatedExchange } from '../venues/emulator/exchange.js';
 import type { VenueAdapter } from '../venues/types.js';
+import { createBinanceAdapter, startBinanceEmulator } from '../venues/binance/index.js';
+import { createOkxAdapter, startOkxEmulator } from '../venues/okx/index.js';
+import { createKucoinAdapter, startKucoinEmulator } from '../venues/kucoin/index.js';
 
 export type VenueName = 'BINANCE' | 'OKX' | 'KUCOIN';
 
@@ -20,14 +23,13 @@ export interface AdapterConfig {
   recv_window_ms?: number;
 }
 
-const missing = (venue: string) => (): VenueAdapter => {
-  throw new Error(`this build has no ${venue} gateway`);
-};
-
 export const VENUE_FACTORIES: Record<VenueName, (c: AdapterConfig) => VenueAdapter> = {
-  BINANCE: missing('BINANCE'),
-  OKX: missing('OKX'),
-  KUCOIN: missing('KUCOIN'),
+  BINANCE: (c) => createBinanceAdapter({ env: c.env, rest_url: c.rest_url, ws_url: c.ws_url, api_key: c.api_key, api_secret: c.api_secret, account: c.account, timeout_ms: c.timeout_ms, recv_window_ms: c.recv_window_ms }),
+  OKX: (c) => createOkxAdapter({ env: c.env, rest_url: c.rest_url, ws_url: c.ws_url, api_key: c.api_key, api_secret: c.api_secret, passphrase: c.passphrase, account: c.account, timeout_ms: c.timeout_ms }),
+  KUCOIN: (c) => {
+    if (c.passphrase === undefined) throw new Error('KUCOIN needs a passphrase: name its variable in the venues file (credentials.passphrase)');
+    return createKucoinAdapter({ env: c.env, rest_url: c.rest_url, ws_url: c.ws_url, api_key: c.api_key, api_secret: c.api_secret, passphrase: c.passphrase, account: c.account, timeout_ms: c.timeout_ms });
+  },
 };
 
 /** What `fillstream emulate` and the tests start a venue emulator with. */
@@ -49,10 +51,8 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
-const noEmulator = (venue: string) => (): Promise<RunningEmulator> => Promise.reject(new Error(`this build has no ${venue} emulator`));
-
 export const EMULATORS: Record<VenueName, (o: EmulatorOptions) => Promise<RunningEmulator>> = {
-  BINANCE: noEmulator('BINANCE'),
-  OKX: noEmulator('OKX'),
-  KUCOIN: noEmulator('KUCOIN'),
+  BINANCE: (o) => startBinanceEmulator(o),
+  OKX: (o) => startOkxEmulator({ ...o, demo: true }),
+  KUCOIN: (o) => startKucoinEmulator(o),
 };

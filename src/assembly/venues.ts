@@ -38,10 +38,11 @@ export function parseVenuesFile(text: string, source = 'venues file'): VenuesFil
 export function liveSessionFrom(file: VenuesFile, env: NodeJS.ProcessEnv = process.env): LiveSession {
   const venues: LiveVenue[] = file.venues.map((c) => {
     const factory = VENUE_FACTORIES[c.venue];
+    if (c.ws_url === undefined && c.venue !== 'KUCOIN') throw new Error(`${c.venue} (${c.env}): the venues file needs ws_url, the user-data WebSocket`);
     const adapter: VenueAdapter = factory({
       env: c.env,
       rest_url: c.rest_url,
-      ws_url: c.ws_url,
+      ws_url: c.ws_url ?? '',
       api_key: secretFrom(c.credentials.api_key, env),
       api_secret: secretFrom(c.credentials.api_secret, env),
       ...(c.credentials.passphrase ? { passphrase: secretFrom(c.credentials.passphrase, env) } : {}),

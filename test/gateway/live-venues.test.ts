@@ -85,8 +85,7 @@ for (const { venue, symbol } of LIVE_VENUES) {
       assert.equal(fx.em.exchange.placements.get(last(ev, 'OrderSubmitted', 'm1')!.data.client_order_id), 1);
       assert.ok(ev.some((e) => e.type === 'VenueReady'));
     } finally {
-      await stop(run);
-      await fx.close();
+      await stop(run).finally(() => fx.close());
     }
   });
 
@@ -138,8 +137,7 @@ for (const { venue, symbol } of LIVE_VENUES) {
         'found by a query',
       );
     } finally {
-      await stop(run);
-      await fx.close();
+      await stop(run).finally(() => fx.close());
     }
   });
 
@@ -163,8 +161,7 @@ for (const { venue, symbol } of LIVE_VENUES) {
       const fills = (await eventsOf(data)).filter((e) => e.type === 'OrderFilled' && e.intent_id === 'd1');
       assert.equal(fills.length, 3, 'three fills, each once');
     } finally {
-      await stop(run);
-      await fx.close();
+      await stop(run).finally(() => fx.close());
     }
   });
 
@@ -196,8 +193,7 @@ for (const { venue, symbol } of LIVE_VENUES) {
         'the refused order never reached the venue',
       );
     } finally {
-      await stop(run);
-      await fx.close();
+      await stop(run).finally(() => fx.close());
     }
   });
 

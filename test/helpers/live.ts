@@ -90,7 +90,10 @@ export async function eventsOf(dataDir: string): Promise<Event[]> {
 export async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = await check();
+    // Not there yet (the log not created, a file mid-write) is "not yet".
+    const v = await Promise.resolve()
+      .then(check)
+      .catch(() => undefined);
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`no ${what} within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
