@@ -24,11 +24,40 @@ export interface AdapterConfig {
 }
 
 export const VENUE_FACTORIES: Record<VenueName, (c: AdapterConfig) => VenueAdapter> = {
-  BINANCE: (c) => createBinanceAdapter({ env: c.env, rest_url: c.rest_url, ws_url: c.ws_url, api_key: c.api_key, api_secret: c.api_secret, account: c.account, timeout_ms: c.timeout_ms, recv_window_ms: c.recv_window_ms }),
-  OKX: (c) => createOkxAdapter({ env: c.env, rest_url: c.rest_url, ws_url: c.ws_url, api_key: c.api_key, api_secret: c.api_secret, passphrase: c.passphrase, account: c.account, timeout_ms: c.timeout_ms }),
+  BINANCE: (c) =>
+    createBinanceAdapter({
+      env: c.env,
+      rest_url: c.rest_url,
+      ws_url: c.ws_url,
+      api_key: c.api_key,
+      api_secret: c.api_secret,
+      account: c.account,
+      timeout_ms: c.timeout_ms,
+      recv_window_ms: c.recv_window_ms,
+    }),
+  OKX: (c) =>
+    createOkxAdapter({
+      env: c.env,
+      rest_url: c.rest_url,
+      ws_url: c.ws_url,
+      api_key: c.api_key,
+      api_secret: c.api_secret,
+      passphrase: c.passphrase,
+      account: c.account,
+      timeout_ms: c.timeout_ms,
+    }),
   KUCOIN: (c) => {
     if (c.passphrase === undefined) throw new Error('KUCOIN needs a passphrase: name its variable in the venues file (credentials.passphrase)');
-    return createKucoinAdapter({ env: c.env, rest_url: c.rest_url, ws_url: c.ws_url, api_key: c.api_key, api_secret: c.api_secret, passphrase: c.passphrase, account: c.account, timeout_ms: c.timeout_ms });
+    return createKucoinAdapter({
+      env: c.env,
+      rest_url: c.rest_url,
+      ws_url: c.ws_url,
+      api_key: c.api_key,
+      api_secret: c.api_secret,
+      passphrase: c.passphrase,
+      account: c.account,
+      timeout_ms: c.timeout_ms,
+    });
   },
 };
 

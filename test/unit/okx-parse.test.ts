@@ -120,15 +120,49 @@ test('the orders-channel push of a fill gives the TRADE the fills endpoint gives
   assert.deepEqual(msgs, [
     {
       client_order_id: 'fsmaker0000000000000000000000001',
-      report: { kind: 'TRADE', venue_order_id: '452197707845865472', trade_id: '242589207', qty: '0.001', price: '31527.1', fee: '0.02522168', fee_ccy: 'USDT', liquidity: 'MAKER', ts: '2022-06-01T11:52:33.263000Z' },
+      report: {
+        kind: 'TRADE',
+        venue_order_id: '452197707845865472',
+        trade_id: '242589207',
+        qty: '0.001',
+        price: '31527.1',
+        fee: '0.02522168',
+        fee_ccy: 'USDT',
+        liquidity: 'MAKER',
+        ts: '2022-06-01T11:52:33.263000Z',
+      },
     },
   ]);
-  const asFill: OkxFill = { ...FILL, ordId: '452197707845865472', tradeId: '242589207', fillSz: '0.0010', fillPx: '31527.10', fee: '-0.02522168', feeCcy: 'USDT', execType: 'M', fillTime: '1654084353263', clOrdId: 'fsmaker0000000000000000000000001' };
+  const asFill: OkxFill = {
+    ...FILL,
+    ordId: '452197707845865472',
+    tradeId: '242589207',
+    fillSz: '0.0010',
+    fillPx: '31527.10',
+    fee: '-0.02522168',
+    feeCcy: 'USDT',
+    execType: 'M',
+    fillTime: '1654084353263',
+    clOrdId: 'fsmaker0000000000000000000000001',
+  };
   assert.deepEqual(tradeOfFill(asFill), msgs[0].report);
 });
 
 test('order updates: new -> ACK, amend -> AMENDED, user cancel -> CANCELED, IOC/FOK/system -> EXPIRED', () => {
-  const base = { ...PUSH.data[0], state: 'live', accFillSz: '0', fillSz: '0', fillPx: '', tradeId: '', fillTime: '', fillFee: '0', execType: '', px: '30000', sz: '0.002', uTime: '1654084334977' } as OkxOrder;
+  const base = {
+    ...PUSH.data[0],
+    state: 'live',
+    accFillSz: '0',
+    fillSz: '0',
+    fillPx: '',
+    tradeId: '',
+    fillTime: '',
+    fillFee: '0',
+    execType: '',
+    px: '30000',
+    sz: '0.002',
+    uTime: '1654084334977',
+  } as OkxOrder;
   assert.deepEqual(reportsOfPush(base), [{ kind: 'ACK', venue_order_id: '452197707845865472', ts: '2022-06-01T11:52:14.977000Z' }]);
   assert.deepEqual(reportsOfPush({ ...base, amendResult: '0', reqId: 'r1', sz: '0.0030', px: '30100.0', uTime: '1654084340000' }), [
     { kind: 'AMENDED', venue_order_id: '452197707845865472', qty: '0.003', limit_price: '30100', ts: '2022-06-01T11:52:20.000000Z' },
@@ -160,14 +194,20 @@ test('pushes that are not order updates give nothing: pong, events, other channe
 });
 
 test('place replies: success -> ACK at the reply time; sCode failure -> REJECTED with OKX code and a clear reason', () => {
-  const ok = parseReply<OkxOrderAck>('{"code":"0","msg":"","data":[{"clOrdId":"oktswap6","ordId":"312269865356374016","tag":"","ts":"1695190491421","sCode":"0","sMsg":"","subCode":""}],"inTime":"1695190491421339","outTime":"1695190491423240"}');
+  const ok = parseReply<OkxOrderAck>(
+    '{"code":"0","msg":"","data":[{"clOrdId":"oktswap6","ordId":"312269865356374016","tag":"","ts":"1695190491421","sCode":"0","sMsg":"","subCode":""}],"inTime":"1695190491421339","outTime":"1695190491423240"}',
+  );
   assert.deepEqual(placeReports(ok, 0), [{ kind: 'ACK', venue_order_id: '312269865356374016', ts: '2023-09-20T06:14:51.421000Z' }]);
-  const failed = parseReply<OkxOrderAck>('{"code":"1","data":[{"clOrdId":"","ordId":"","sCode":"51008","sMsg":"Order failed. Insufficient USDT balance in account","tag":"","ts":"1695190491421"}],"msg":"All operations failed"}');
+  const failed = parseReply<OkxOrderAck>(
+    '{"code":"1","data":[{"clOrdId":"","ordId":"","sCode":"51008","sMsg":"Order failed. Insufficient USDT balance in account","tag":"","ts":"1695190491421"}],"msg":"All operations failed"}',
+  );
   const [r] = placeReports(failed, 0);
   assert.equal(r.kind, 'REJECTED');
   assert.equal((r as { code: string }).code, '51008');
   assert.match((r as { reason: string }).reason, /^OKX 51008: Order failed\. Insufficient USDT balance.*\(insufficient balance\)$/);
-  const dup = parseReply<OkxOrderAck>('{"code":"1","msg":"All operations failed","data":[{"clOrdId":"x","ordId":"","sCode":"51016","sMsg":"Client order ID already exists.","ts":"1"}]}');
+  const dup = parseReply<OkxOrderAck>(
+    '{"code":"1","msg":"All operations failed","data":[{"clOrdId":"x","ordId":"","sCode":"51016","sMsg":"Client order ID already exists.","ts":"1"}]}',
+  );
   assert.equal((placeReports(dup, 0)[0] as { code: string }).code, '51016');
 });
 
@@ -203,8 +243,28 @@ test('an order query: ACK at creation, the fills of that order in trade order, t
 });
 
 test('instrument rules, permissions and server time', () => {
-  const inst: OkxInstrument = { instType: 'SPOT', instId: 'BTC-USDT', baseCcy: 'BTC', quoteCcy: 'USDT', tickSz: '0.1', lotSz: '0.00000001', minSz: '0.00001', maxLmtSz: '9999999999', maxMktSz: '', state: 'live' };
-  assert.deepEqual(rulesOf(inst), { symbol: 'BTC-USDT', base: 'BTC', quote: 'USDT', tick_size: '0.1', lot_size: '0.00000001', min_qty: '0.00001', max_qty: '9999999999', min_notional: '0' });
+  const inst: OkxInstrument = {
+    instType: 'SPOT',
+    instId: 'BTC-USDT',
+    baseCcy: 'BTC',
+    quoteCcy: 'USDT',
+    tickSz: '0.1',
+    lotSz: '0.00000001',
+    minSz: '0.00001',
+    maxLmtSz: '9999999999',
+    maxMktSz: '',
+    state: 'live',
+  };
+  assert.deepEqual(rulesOf(inst), {
+    symbol: 'BTC-USDT',
+    base: 'BTC',
+    quote: 'USDT',
+    tick_size: '0.1',
+    lot_size: '0.00000001',
+    min_qty: '0.00001',
+    max_qty: '9999999999',
+    min_notional: '0',
+  });
   assert.deepEqual(permissionsOf('read_only,withdraw,trade'), { can_trade: true, can_withdraw: true });
   assert.deepEqual(permissionsOf('read_only'), { can_trade: false, can_withdraw: false });
   assert.deepEqual(permissionsOf(undefined), { can_trade: false, can_withdraw: undefined });

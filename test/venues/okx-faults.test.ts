@@ -152,7 +152,8 @@ test('refusals carry OKX code: below the minimum size (51020), off the lot grid 
   try {
     await r.adapter.start();
     const px = tick(bookOf(r.market).bids[0].price.times('0.9'));
-    const code = async (o: ReturnType<typeof order>) => ((await r.adapter.place(o, o.ref_price)) as { reports: VenueReport[] }).reports[0] as { kind: string; code: string; reason: string };
+    const code = async (o: ReturnType<typeof order>) =>
+      ((await r.adapter.place(o, o.ref_price)) as { reports: VenueReport[] }).reports[0] as { kind: string; code: string; reason: string };
     assert.deepEqual(await code(order({ qty: '0.000001', limit_price: px })).then((x) => [x.kind, x.code]), ['REJECTED', '51020']);
     assert.deepEqual(await code(order({ qty: '0.000010001', limit_price: px })).then((x) => [x.kind, x.code]), ['REJECTED', '51121']);
     const unknown = await code(order({ symbol: 'DOGE-USDT', instrument_id: 'OKX:DOGE-USDT', limit_price: '0.1' }));
@@ -237,7 +238,10 @@ test('secrets stay out of JSON, inspection and errors', async () => {
   );
   const dir = mkdtempSync(join(tmpdir(), 'okx-cred-'));
   writeFileSync(join(dir, 'secret'), `${SECRET}\n`);
-  const creds = credentialsFromEnv({ api_key: 'T_OKX_KEY', api_secret: 'T_OKX_SECRET', passphrase: 'T_OKX_PASS' }, { T_OKX_KEY: 'k', T_OKX_SECRET_FILE: join(dir, 'secret'), T_OKX_PASS: 'p' });
+  const creds = credentialsFromEnv(
+    { api_key: 'T_OKX_KEY', api_secret: 'T_OKX_SECRET', passphrase: 'T_OKX_PASS' },
+    { T_OKX_KEY: 'k', T_OKX_SECRET_FILE: join(dir, 'secret'), T_OKX_PASS: 'p' },
+  );
   assert.deepEqual(creds, { api_key: 'k', api_secret: SECRET, passphrase: 'p' });
 });
 

@@ -50,7 +50,12 @@ export function order(p: Partial<Order> = {}): Order {
   };
 }
 
-export const ref = (o: Order, venue_order_id?: string) => ({ client_order_id: o.client_order_id, instrument_id: o.instrument_id, symbol: o.symbol, ...(venue_order_id ? { venue_order_id } : {}) });
+export const ref = (o: Order, venue_order_id?: string) => ({
+  client_order_id: o.client_order_id,
+  instrument_id: o.instrument_id,
+  symbol: o.symbol,
+  ...(venue_order_id ? { venue_order_id } : {}),
+});
 
 export interface Rig {
   emu: OkxEmulator;
@@ -66,7 +71,16 @@ export interface Rig {
 export async function rig(o: { faults?: Partial<FaultSwitches>; demo?: boolean; perm?: string; config?: Partial<OkxConfig>; hangMs?: number } = {}): Promise<Rig> {
   const market = stillMarket();
   const emu = await startOkxEmulator({ apiKey: KEY, apiSecret: SECRET, passphrase: PASSPHRASE, market, demo: o.demo ?? true, perm: o.perm, faults: o.faults, hangMs: o.hangMs });
-  const adapter = createOkxAdapter({ env: 'staging', rest_url: emu.url, ws_url: emu.wsUrl, api_key: KEY, api_secret: SECRET, passphrase: PASSPHRASE, timeout_ms: 2_000, ...o.config });
+  const adapter = createOkxAdapter({
+    env: 'staging',
+    rest_url: emu.url,
+    ws_url: emu.wsUrl,
+    api_key: KEY,
+    api_secret: SECRET,
+    passphrase: PASSPHRASE,
+    timeout_ms: 2_000,
+    ...o.config,
+  });
   const pushed: VenueMessage[] = [];
   const statuses: boolean[] = [];
   return {

@@ -150,7 +150,8 @@ test('market, IOC and FOK orders: the answer carries the fills and the end, iden
     }
     const since = Date.now() - 60_000;
     const all = await r.adapter.trades([SYMBOL], since);
-    for (const t of [...trades(mReports), ...trades(iReports)]) assert.equal(all.filter((x) => x.report.kind === 'TRADE' && x.report.trade_id === t.trade_id && fingerprint(x.report) === fingerprint(t)).length, 1);
+    for (const t of [...trades(mReports), ...trades(iReports)])
+      assert.equal(all.filter((x) => x.report.kind === 'TRADE' && x.report.trade_id === t.trade_id && fingerprint(x.report) === fingerprint(t)).length, 1);
   } finally {
     await r.close();
   }
@@ -182,10 +183,7 @@ test('a dropped stream: the fills made while it was down are all found by trades
     for (const m of [...r.pushed, ...recovered]) if (m.client_order_id === o.client_order_id && m.report.kind === 'TRADE') byId.set(m.report.trade_id, m.report);
     const held = r.emu.exchange.get({ client_order_id: o.client_order_id })!;
     assert.equal(byId.size, held.trades.length);
-    assert.deepEqual(
-      [...byId.values()].map((t) => (t as { qty: string }).qty).sort(),
-      ['0.001', '0.002', '0.003', '0.004'],
-    );
+    assert.deepEqual([...byId.values()].map((t) => (t as { qty: string }).qty).sort(), ['0.001', '0.002', '0.003', '0.004']);
     // trades(since) alone has every fill exactly once, identical to whatever the stream did deliver.
     assert.equal(recovered.filter((m) => m.client_order_id === o.client_order_id).length, 4);
     for (const p of trades(pushedFor(r, o.client_order_id))) assert.deepEqual(byId.get(p.trade_id), p);

@@ -67,7 +67,10 @@ class OkxAdapter implements VenueAdapter {
   private readonly server: string;
   private stream: ReconnectingStream | undefined;
 
-  constructor(private readonly c: Pick<OkxConfig, 'env' | 'rest_url' | 'ws_url'>, rest: OkxRest) {
+  constructor(
+    private readonly c: Pick<OkxConfig, 'env' | 'rest_url' | 'ws_url'>,
+    rest: OkxRest,
+  ) {
     this.env = c.env;
     this.rest = rest;
     this.server = serverName(OKX, c.rest_url);
@@ -108,7 +111,8 @@ class OkxAdapter implements VenueAdapter {
 
   async place(order: Order, _ts: string): Promise<VenueAnswer> {
     if (order.env !== this.env) return localReject('ENV_MISMATCH', `order for env ${order.env} refused by the OKX ${this.env} adapter`);
-    if (!CLIENT_ORDER_ID.test(order.client_order_id)) return localReject('CLIENT_ORDER_ID', `client order id ${JSON.stringify(order.client_order_id)} is not 1-32 alphanumerics, as OKX requires`);
+    if (!CLIENT_ORDER_ID.test(order.client_order_id))
+      return localReject('CLIENT_ORDER_ID', `client order id ${JSON.stringify(order.client_order_id)} is not 1-32 alphanumerics, as OKX requires`);
     if (order.order_type === 'LIMIT' && order.limit_price === undefined) return localReject('LIMIT_PRICE', 'a LIMIT order needs a limit price');
     const ref: OrderRef = { client_order_id: order.client_order_id, instrument_id: order.instrument_id, symbol: order.symbol };
     return this.command({ method: 'POST', path: '/api/v5/trade/order', body: orderBody(order), signed: true, instId: order.symbol }, async (reply) => {
@@ -141,7 +145,12 @@ class OkxAdapter implements VenueAdapter {
     const newSz = change.qty === undefined ? undefined : fmt(dec(change.qty));
     const newPx = change.limit_price === undefined ? undefined : fmt(dec(change.limit_price));
     // reqId names this amend, so its push can be told from another's.
-    const reqId = 'a' + createHash('sha256').update(`${ref.client_order_id}/${newSz ?? ''}/${newPx ?? ''}`).digest('hex').slice(0, 31);
+    const reqId =
+      'a' +
+      createHash('sha256')
+        .update(`${ref.client_order_id}/${newSz ?? ''}/${newPx ?? ''}`)
+        .digest('hex')
+        .slice(0, 31);
     const body = { instId: ref.symbol, ...orderKey(ref), reqId, ...(newSz ? { newSz } : {}), ...(newPx ? { newPx } : {}) };
     return this.command({ method: 'POST', path: '/api/v5/trade/amend-order', body, signed: true, instId: ref.symbol }, (reply) => {
       const err = replyError(reply);
@@ -174,7 +183,8 @@ class OkxAdapter implements VenueAdapter {
   async query(ref: OrderRef): Promise<VenueOrderSnapshot | undefined> {
     let order: OkxOrder | undefined;
     try {
-      order = (await this.call<OkxOrder>({ method: 'GET', path: '/api/v5/trade/order', query: { instId: ref.symbol, ...orderKey(ref) }, signed: true, instId: ref.symbol })).data[0];
+      order = (await this.call<OkxOrder>({ method: 'GET', path: '/api/v5/trade/order', query: { instId: ref.symbol, ...orderKey(ref) }, signed: true, instId: ref.symbol }))
+        .data[0];
     } catch (e) {
       if (e instanceof OkxRefused && e.code === '51603') return undefined; // "Order does not exist"
       throw e;
@@ -212,7 +222,14 @@ class OkxAdapter implements VenueAdapter {
 
   subscribe(onReports: (m: VenueMessage[]) => void, onStatus?: (connected: boolean, reason?: string) => void): void {
     this.stream?.close();
-    this.stream = openOkxUserStream({ url: this.c.ws_url, credentials: this.rest.credentials, venueNow: () => this.rest.venueNow(), resyncClock: () => this.rest.syncClock(), onReports, onStatus });
+    this.stream = openOkxUserStream({
+      url: this.c.ws_url,
+      credentials: this.rest.credentials,
+      venueNow: () => this.rest.venueNow(),
+      resyncClock: () => this.rest.syncClock(),
+      onReports,
+      onStatus,
+    });
   }
 
   health(): VenueHealth {

@@ -33,7 +33,15 @@ function itemReply(items: Item[]): RestReply {
   return { status: 200, body: { code, msg, data: items, inTime: `${Date.now()}000`, outTime: `${Date.now()}000` } };
 }
 
-const failure = (b: Item, sCode: string, sMsg: string, now: number): Item => ({ ordId: '', clOrdId: str(b.clOrdId) ?? '', tag: str(b.tag) ?? '', ts: String(now), sCode, sMsg, subCode: '' });
+const failure = (b: Item, sCode: string, sMsg: string, now: number): Item => ({
+  ordId: '',
+  clOrdId: str(b.clOrdId) ?? '',
+  tag: str(b.tag) ?? '',
+  ts: String(now),
+  sCode,
+  sMsg,
+  subCode: '',
+});
 const success = (o: EmulatedOrder, b: Item, sMsg: string, extra: Item = {}): Item => ({
   ordId: ordIdOf(o.seq),
   clOrdId: str(b.clOrdId) ?? '',
@@ -152,9 +160,7 @@ function fills(q: URLSearchParams, ctx: RestContext): RestReply {
   const ordId = q.get('ordId');
   const begin = Number(q.get('begin') ?? 0) || 0;
   const end = Number(q.get('end') ?? 0) || Number.MAX_SAFE_INTEGER;
-  const rows = ctx.exchange
-    .trades(instId, 0)
-    .filter(({ order, trade }) => (!ordId || ordIdOf(order.seq) === ordId) && trade.ts_ms >= begin && trade.ts_ms <= end);
+  const rows = ctx.exchange.trades(instId, 0).filter(({ order, trade }) => (!ordId || ordIdOf(order.seq) === ordId) && trade.ts_ms >= begin && trade.ts_ms <= end);
   return ok(page(rows, ({ trade }) => BigInt(billIdOf(trade)), q).map(({ order, trade }) => fillJson(order, trade)));
 }
 
@@ -181,7 +187,12 @@ export function publicRoute(method: string, url: URL, ctx: RestContext): RestRep
       if (!q.get('instType')) return okxError(400, '50014', 'Parameter instType can not be empty.');
       if (q.get('instType') !== 'SPOT') return ok([]);
       const instId = q.get('instId');
-      return ok(ctx.exchange.instruments().filter((s) => !instId || s.symbol === instId).map(instrumentJson));
+      return ok(
+        ctx.exchange
+          .instruments()
+          .filter((s) => !instId || s.symbol === instId)
+          .map(instrumentJson),
+      );
     }
     case '/api/v5/market/books': {
       const instId = q.get('instId') ?? '';
@@ -221,7 +232,21 @@ export function privateRoute(method: string, url: URL, bodyText: string, ctx: Re
   }
   switch (route) {
     case 'GET /api/v5/account/config':
-      return ok([{ uid: '44705892343619584', mainUid: '44705892343619584', acctLv: '1', posMode: 'net_mode', autoLoan: false, level: 'Lv1', label: 'emulator', ip: '', perm: ctx.perm, kycLv: '3', type: '0' }]);
+      return ok([
+        {
+          uid: '44705892343619584',
+          mainUid: '44705892343619584',
+          acctLv: '1',
+          posMode: 'net_mode',
+          autoLoan: false,
+          level: 'Lv1',
+          label: 'emulator',
+          ip: '',
+          perm: ctx.perm,
+          kycLv: '3',
+          type: '0',
+        },
+      ]);
     case 'GET /api/v5/trade/order': {
       const ref = target({ ordId: q.get('ordId') ?? undefined, clOrdId: q.get('clOrdId') ?? undefined });
       if (!q.get('instId')) return okxError(400, '50014', 'Parameter instId can not be empty.');

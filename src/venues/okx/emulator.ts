@@ -199,7 +199,11 @@ export async function startOkxEmulator(o: OkxEmulatorOptions): Promise<OkxEmulat
       if (!s.loggedIn) return answer({ event: 'error', code: '60011', msg: 'Please log in' });
       for (const arg of args) {
         if (arg.channel !== 'orders') {
-          answer({ event: 'error', code: '60018', msg: `Wrong URL or channel:${String(arg.channel)} doesn't exist. Please use the correct URL, channel and parameters referring to API document.` });
+          answer({
+            event: 'error',
+            code: '60018',
+            msg: `Wrong URL or channel:${String(arg.channel)} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
+          });
           continue;
         }
         s.subscribed = true;
