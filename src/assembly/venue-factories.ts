@@ -77,6 +77,8 @@ export interface RunningEmulator {
   wsUrl: string;
   exchange: EmulatedExchange;
   faults: FaultSwitches;
+  /** Every HTTP request the emulator received, answered or refused (a 503, a 429 included). */
+  requests: { method: string; path: string; at_ms: number; status?: number }[];
   close(): Promise<void>;
 }
 

@@ -17,18 +17,6 @@ export const LIVE_VENUES: { venue: VenueName; symbol: string }[] = [
 
 export const KEYS = { api_key: 'test-key-0001', api_secret: 'test-secret-0001', passphrase: 'test-pass-0001' };
 
-/** Whether this build carries the venue's emulator (and so its gateway). */
-export async function hasEmulator(venue: VenueName): Promise<boolean> {
-  try {
-    const em = await EMULATORS[venue]({ port: 0, apiKey: 'k', apiSecret: 's', passphrase: 'p', market: createSyntheticMarket({ seed: 1 }) });
-    await em.close();
-    return true;
-  } catch (e) {
-    if (/this build has no/.test((e as Error).message)) return false;
-    throw e;
-  }
-}
-
 export interface LiveVenueFixture {
   em: RunningEmulator;
   venuesFile: string;
