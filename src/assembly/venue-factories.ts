@@ -21,6 +21,7 @@ export interface AdapterConfig {
   account?: string;
   timeout_ms?: number;
   recv_window_ms?: number;
+  rate_limit_multiplier?: number;
 }
 
 export const VENUE_FACTORIES: Record<VenueName, (c: AdapterConfig) => VenueAdapter> = {
@@ -45,6 +46,7 @@ export const VENUE_FACTORIES: Record<VenueName, (c: AdapterConfig) => VenueAdapt
       passphrase: c.passphrase,
       account: c.account,
       timeout_ms: c.timeout_ms,
+      rate_limit_multiplier: c.rate_limit_multiplier,
     }),
   KUCOIN: (c) => {
     if (c.passphrase === undefined) throw new Error('KUCOIN needs a passphrase: name its variable in the venues file (credentials.passphrase)');
@@ -70,6 +72,8 @@ export interface EmulatorOptions {
   passphrase?: string;
   market: MarketData;
   faults?: Partial<FaultSwitches>;
+  /** Announce and apply the venue's rate limits times this (an account tier above the base one). */
+  limitsMultiplier?: number;
 }
 
 export interface RunningEmulator {

@@ -49,6 +49,7 @@ export function liveSessionFrom(file: VenuesFile, env: NodeJS.ProcessEnv = proce
       account: c.account,
       ...(c.timeout_ms ? { timeout_ms: c.timeout_ms } : {}),
       ...(c.recv_window_ms ? { recv_window_ms: c.recv_window_ms } : {}),
+      ...(c.rate_limit_multiplier ? { rate_limit_multiplier: c.rate_limit_multiplier } : {}),
     });
     return { venue: c.venue, env: c.env, account: c.account, adapter };
   });

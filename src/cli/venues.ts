@@ -41,11 +41,22 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
     .option('--passphrase <text>', 'OKX and KuCoin: the passphrase (default env EMULATOR_PASSPHRASE, else "emulator-passphrase")')
     .option('--books <file>', 'NDJSON order-book snapshots (default: the synthetic market)')
     .option('--seed <n>', 'seed of the synthetic market', intArg('--seed'), 1)
+    .option('--limits-multiplier <n>', "announce and apply the venue's rate limits times this (an account tier above the base one)", intArg('--limits-multiplier'), 1)
     .option('--fault <list>', 'fault switches at start, e.g. latency_ms=20,http_5xx=2 (see /__emulator/faults)', faultList)
     .action(
       async (
         venue: string,
-        o: { port: number; host: string; apiKey?: string; apiSecret?: string; passphrase?: string; books?: string; seed: number; fault?: Record<string, string> },
+        o: {
+          port: number;
+          host: string;
+          apiKey?: string;
+          apiSecret?: string;
+          passphrase?: string;
+          books?: string;
+          seed: number;
+          fault?: Record<string, string>;
+          limitsMultiplier: number;
+        },
       ) => {
         if (!(VENUES as readonly string[]).includes(venue)) throw new Error(`unknown venue ${venue}: use ${VENUES.join(', ')}`);
         const market = o.books ? await loadNdjsonMarket(o.books) : createSyntheticMarket({ seed: o.seed });
@@ -58,6 +69,7 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
           apiSecret: o.apiSecret ?? process.env.EMULATOR_API_SECRET ?? 'emulator-secret',
           passphrase: o.passphrase ?? process.env.EMULATOR_PASSPHRASE ?? 'emulator-passphrase',
           market,
+          limitsMultiplier: o.limitsMultiplier,
           ...(faults ? { faults } : {}),
         });
         // One JSON line on stdout, so a script can read where it listens.

@@ -16,6 +16,12 @@ export const VenueConfig = z.strictObject({
   credentials: z.strictObject({ api_key: envVar, api_secret: envVar, passphrase: envVar.optional().describe('OKX and KuCoin') }),
   timeout_ms: z.number().int().positive().max(60_000).optional().describe('no reply within this: the order is UNKNOWN and asked about (default 5000)'),
   recv_window_ms: z.number().int().positive().max(60_000).optional().describe('Binance recvWindow (default 5000)'),
+  rate_limit_multiplier: z
+    .number()
+    .positive()
+    .max(1000)
+    .optional()
+    .describe("OKX: the account's limits are OKX's published base limits times this (VIP tiers); Binance and KuCoin announce theirs"),
 });
 export type VenueConfig = z.infer<typeof VenueConfig>;
 

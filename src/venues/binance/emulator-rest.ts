@@ -4,7 +4,7 @@ import { dec, fmt } from '../../domain/decimal.js';
 import type { Side } from '../../domain/intent.js';
 import type { FaultSwitches } from '../emulator/admin.js';
 import { type EmulatedExchange, type EmulatedOrder, type EmulatedTif, type EmulatedType, isClosed, Refusal } from '../emulator/exchange.js';
-import { cancelJson, d8, filterFailure, myTradeJson, orderJson, placeJson, RATE_LIMITS, symbolJson } from './emulator-wire.js';
+import { cancelJson, d8, filterFailure, myTradeJson, orderJson, placeJson, symbolJson } from './emulator-wire.js';
 import { CLIENT_ORDER_ID_RE } from './parse.js';
 
 export interface Answer {
@@ -29,6 +29,8 @@ export interface RestContext {
   faults: FaultSwitches;
   now(): number;
   permissions: { can_trade?: boolean; can_withdraw?: boolean };
+  /** The rate limits exchangeInfo announces (an account tier's). */
+  rateLimits: { rateLimitType: string; interval: string; intervalNum: number; limit: number }[];
   /** Run a cancel whose push carries this client id (the cancel's own newClientOrderId). */
   withCancelId<T>(id: string | undefined, f: () => T): T;
   newId(): string;
@@ -242,7 +244,7 @@ function exchangeInfo(p: URLSearchParams, ctx: RestContext): Answer {
     if (wanted.some((s) => !ctx.exchange.spec(s))) return badSymbol();
     specs = specs.filter((s) => wanted.includes(s.symbol));
   }
-  return ok({ timezone: 'UTC', serverTime: ctx.now(), rateLimits: RATE_LIMITS, exchangeFilters: [], symbols: specs.map(symbolJson) });
+  return ok({ timezone: 'UTC', serverTime: ctx.now(), rateLimits: ctx.rateLimits, exchangeFilters: [], symbols: specs.map(symbolJson) });
 }
 
 function account(ctx: RestContext): Answer {

@@ -12,7 +12,7 @@ import { handleAdmin, NO_FAULTS, parseFaults, readBody, type FaultSwitches } fro
 import { EmulatedExchange } from '../emulator/exchange.js';
 import { type Answer, err, mandatory, type RestRoute, restRoutes } from './emulator-rest.js';
 import { signatureMatches, signRest, signWsParams } from './signing.js';
-import { executionReport } from './emulator-wire.js';
+import { executionReport, RATE_LIMITS } from './emulator-wire.js';
 
 export interface BinanceEmulatorOptions {
   port?: number;
@@ -24,6 +24,8 @@ export interface BinanceEmulatorOptions {
   faults?: Partial<FaultSwitches>;
   /** What GET /api/v3/account and /sapi/v1/account/apiRestrictions say of the key. */
   permissions?: { can_trade?: boolean; can_withdraw?: boolean };
+  /** Announce the rate limits times this (an account tier above the base one; default 1). */
+  limitsMultiplier?: number;
 }
 
 /** One request as the emulator received it (local clock), for tests that count what reached the venue. */
@@ -93,6 +95,7 @@ export async function startBinanceEmulator(o: BinanceEmulatorOptions): Promise<B
     faults,
     now,
     permissions: o.permissions ?? {},
+    rateLimits: RATE_LIMITS.map((l) => ({ ...l, limit: l.limit * (o.limitsMultiplier ?? 1) })),
     withCancelId: <T>(id: string | undefined, f: () => T): T => {
       cancelId = id ?? newId();
       try {

@@ -26,6 +26,8 @@ export interface KucoinEmulatorOptions {
   permission?: string;
   /** Requests per 30 s window of the private (per key) and public pools (defaults 4000 and 2000, VIP0). */
   privateLimit?: number;
+  /** Both pools' limits times this (an account tier above the base one; default 1). */
+  limitsMultiplier?: number;
   publicLimit?: number;
   /** The pools' window, ms (KuCoin: 30 s). */
   rateWindowMs?: number;
@@ -152,7 +154,10 @@ export async function startKucoinEmulator(o: KucoinEmulatorOptions): Promise<Kuc
       }
       const bare = path.split('?')[0];
       const isPublic = PUBLIC.some((r) => r.test(bare));
-      const limit = meter(isPublic ? 'public' : `key:${String(req.headers['kc-api-key'])}`, isPublic ? (o.publicLimit ?? 2000) : (o.privateLimit ?? 4000));
+      const limit = meter(
+        isPublic ? 'public' : `key:${String(req.headers['kc-api-key'])}`,
+        (isPublic ? (o.publicLimit ?? 2000) : (o.privateLimit ?? 4000)) * (o.limitsMultiplier ?? 1),
+      );
       if (limit.over) return answer(fail(429, '429000', 'Too Many Requests'), limit.headers);
       if (!isPublic) {
         const refused = authenticate(req, path, body);

@@ -257,6 +257,6 @@ export function createOkxAdapter(config: OkxConfig): VenueAdapter {
   if (config.env !== 'staging' && config.env !== 'prod') throw new Error(`OKX adapter: env must be staging (demo trading) or prod, got ${JSON.stringify(config.env)}`);
   if (!config.api_key || !config.api_secret || !config.passphrase) throw new Error('OKX adapter: api_key, api_secret and passphrase are all required');
   const credentials = sealCredentials(config.api_key, config.api_secret, config.passphrase);
-  const rest = new OkxRest({ url: config.rest_url, credentials, demo: config.env === 'staging', timeoutMs: config.timeout_ms });
+  const rest = new OkxRest({ url: config.rest_url, credentials, demo: config.env === 'staging', timeoutMs: config.timeout_ms, limitMultiplier: config.rate_limit_multiplier });
   return new OkxAdapter({ env: config.env, rest_url: config.rest_url, ws_url: config.ws_url }, rest);
 }

@@ -16,6 +16,8 @@ export interface OkxConfig {
   account?: string;
   /** No reply within this many ms: the request has no answer (default 5,000). */
   timeout_ms?: number;
+  /** The account's limits are OKX's published base limits times this (VIP tiers get more; OKX does not announce them). Default 1. */
+  rate_limit_multiplier?: number;
 }
 
 /** The keys, readable only through `reveal` (used by signing); everything else prints redacted. */

@@ -89,6 +89,8 @@ export interface OkxRestOptions {
   /** Demo trading: every request carries x-simulated-trading: 1. */
   demo: boolean;
   timeoutMs?: number;
+  /** OKX's published limits times this (default 1). */
+  limitMultiplier?: number;
 }
 
 export class OkxRest {
@@ -148,7 +150,7 @@ export class OkxRest {
       const wait = this.backoffUntilMs - Date.now();
       if (wait > 0) await sleep(wait);
       if (this.halted) throw new OkxHalted(`OKX halted: ${this.halted}`);
-      await this.limiter.take(r.instId ? `${endpoint} ${r.instId}` : endpoint, OKX_LIMITS[endpoint] ?? 10);
+      await this.limiter.take(r.instId ? `${endpoint} ${r.instId}` : endpoint, (OKX_LIMITS[endpoint] ?? 10) * (this.o.limitMultiplier ?? 1));
 
       const headers: Record<string, string> = { accept: 'application/json' };
       if (body) headers['content-type'] = 'application/json';
