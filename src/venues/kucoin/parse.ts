@@ -134,8 +134,11 @@ const keepBigIntegers: Reviver = (_key, value, context) =>
 
 /** JSON.parse that does not round KuCoin's large integer ids. */
 export function parseJson(text: string): unknown {
-  return JSON.parse(text, keepBigIntegers);
+  // A reviver costs a call per value: only texts with an integer that long can hold one past 2^53.
+  return LONG_DIGITS.test(text) ? JSON.parse(text, keepBigIntegers) : JSON.parse(text);
 }
+
+const LONG_DIGITS = /\d{16}/;
 
 /** A reply body as an envelope; a body that is not one is described, never trusted. */
 export function parseEnvelope(text: string): KucoinEnvelope {
