@@ -205,8 +205,10 @@ export class LiveSession {
     this.ticking = true;
     try {
       const now = Date.now();
+      const live = new Set<string>();
       for (const lv of this.venues) {
         for (const s of this.port.liveOrders(lv.env, lv.venue)) {
+          live.add(s.order.client_order_id);
           const coid = s.order.client_order_id;
           if (s.status === 'UNKNOWN' || this.toQuery.has(coid)) {
             const since = this.unknownSince.get(coid) ?? now;
@@ -219,6 +221,9 @@ export class LiveSession {
           }
         }
       }
+      // What is no longer live needs no watching.
+      for (const set of [this.expiring, this.toQuery]) for (const coid of set) if (!live.has(coid)) set.delete(coid);
+      for (const coid of this.unknownSince.keys()) if (!live.has(coid)) this.unknownSince.delete(coid);
     } finally {
       this.ticking = false;
     }

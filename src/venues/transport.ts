@@ -213,3 +213,22 @@ export function rawText(data: WebSocket.RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data as ArrayBuffer).toString('utf8');
 }
+
+/**
+ * A Map that forgets its oldest entries past `cap`: what an adapter remembers of its orders (ids
+ * seen on the venue) is a cache, and a gateway that runs for months must not grow without end.
+ * Anything forgotten is found again by asking the venue.
+ */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly cap = 100_000) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (!this.has(key) && this.size >= this.cap) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return super.set(key, value);
+  }
+}

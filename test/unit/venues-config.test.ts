@@ -97,3 +97,19 @@ test('reconcile: every report of a known order goes to the OMS; unknown open ord
     ['b'],
   );
 });
+
+test('a bounded map forgets its oldest entries past its cap, and only then', async () => {
+  const { BoundedMap } = await import('../../src/venues/transport.js');
+  const m = new BoundedMap<string, number>(3);
+  m.set('a', 1).set('b', 2).set('c', 3).set('a', 10);
+  assert.deepEqual([...m.keys()], ['a', 'b', 'c'], 'updating a key keeps everything');
+  m.set('d', 4);
+  assert.deepEqual(
+    [...m.entries()],
+    [
+      ['b', 2],
+      ['c', 3],
+      ['d', 4],
+    ],
+  );
+});

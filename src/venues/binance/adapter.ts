@@ -4,7 +4,7 @@
 // stream over the WebSocket API.
 import { dec, fmt, ZERO } from '../../domain/decimal.js';
 import type { Order, VenueReport } from '../../domain/events.js';
-import { NoAnswer } from '../transport.js';
+import { BoundedMap, NoAnswer } from '../transport.js';
 import type { AmendChange, OrderRef, VenueAdapter, VenueAnswer, VenueHealth, VenueMessage, VenueOrderSnapshot, VenueStartup } from '../types.js';
 import { binanceConfig, type BinanceConfig } from './config.js';
 import { BinanceRest, VenueHalted } from './http.js';
@@ -51,7 +51,7 @@ export function createBinanceAdapter(input: BinanceConfig): VenueAdapter {
   const sign = (payload: string) => hmacSha256Hex(secret, payload);
   const rest = new BinanceRest({ url: config.rest_url, apiKey: input.api_key, sign, timeoutMs: config.timeout_ms, recvWindowMs: config.recv_window_ms });
   /** Venue order id -> the logical order's client id (trades carry only the order id). */
-  const rootByOrderId = new Map<string, string>();
+  const rootByOrderId = new BoundedMap<string, string>();
   let stream: BinanceUserStream | undefined;
 
   const remember = (o: Pick<RawOrder, 'orderId' | 'clientOrderId'>) => rootByOrderId.set(String(o.orderId), splitClientId(o.clientOrderId).root);

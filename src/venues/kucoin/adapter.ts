@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dec, fmt } from '../../domain/decimal.js';
 import type { Order, VenueReport } from '../../domain/events.js';
-import { NoAnswer, type ReconnectingStream } from '../transport.js';
+import { BoundedMap, NoAnswer, type ReconnectingStream } from '../transport.js';
 import type { AmendChange, OrderRef, VenueAdapter, VenueAnswer, VenueHealth, VenueMessage, VenueOrderSnapshot, VenueStartup } from '../types.js';
 import type { KucoinConfig } from './config.js';
 import { KucoinApiError, KucoinRest, VenueHalted } from './http.js';
@@ -50,8 +50,8 @@ class KucoinAdapter implements VenueAdapter {
   readonly venues = [KUCOIN] as const;
   readonly env: 'staging' | 'prod';
   private readonly rest: KucoinRest;
-  private readonly known = new Map<string, Known>();
-  private readonly clientOidOf = new Map<string, string>();
+  private readonly known = new BoundedMap<string, Known>();
+  private readonly clientOidOf = new BoundedMap<string, string>();
   private stream: ReconnectingStream | undefined;
   /** Pushes are handled one at a time, in arrival order (a match waits for its fill). */
   private pushes: Promise<void> = Promise.resolve();
