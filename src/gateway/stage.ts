@@ -68,11 +68,13 @@ export function gatewayStage(opts: GatewayOptions): Stage {
   /** Live-venue orders found NEW on restore: a previous process may have sent them, so the venue is asked first. */
   const possiblySent = new Set<string>();
   const live = opts.live;
+  /** Open orders on live venues, by env:VENUE: what the live session watches. */
+  const liveOpen = new Map<string, Set<string>>();
 
   const finish = (coid: string) => {
+    const s = orders.get(coid);
+    if (s !== undefined && s !== FINISHED && s.order.env !== 'sim') liveOpen.get(liveKey(s.order.env, s.order.venue))?.delete(coid);
     orders.set(coid, FINISHED);
-    const m = meta.get(coid);
-    if (m === undefined) return;
     meta.delete(coid);
   };
 
@@ -92,6 +94,11 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     orders.set(coid, next);
     if (routed && s === undefined) {
       meta.set(coid, { partition, routed_qty: routed.qty });
+      if (routed.env !== 'sim') {
+        const key = liveKey(routed.env, routed.venue);
+        const set = liveOpen.get(key) ?? new Set<string>();
+        liveOpen.set(key, set.add(coid));
+      }
       const ids = byIntent.get(routed.intent_id);
       if (ids) ids.push(coid);
       else byIntent.set(routed.intent_id, [coid]);
@@ -121,7 +128,10 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     },
     liveOrders(env: string, venue: string): OrderState[] {
       const out: OrderState[] = [];
-      for (const s of orders.values()) if (s !== FINISHED && s.order.env === env && s.order.venue === venue) out.push(s);
+      for (const coid of liveOpen.get(liveKey(env, venue)) ?? []) {
+        const s = orders.get(coid);
+        if (s !== undefined && s !== FINISHED) out.push(s);
+      }
       return out;
     },
   };
