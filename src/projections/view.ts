@@ -136,13 +136,13 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
     case 'QuarantineCleared':
       applyVenueEvent(view, e);
       return;
+    case 'OrderChangeApproved':
+      view.changes++;
+      return;
     // Inputs the gateway decides on: what they lead to is folded from its order events. Their
     // times are wall-clock arrivals, which must not move the time positions are marked at.
     case 'VenueReportReceived':
     case 'VenueOrderMissing':
-    case 'OrderChangeApproved':
-      view.changes++;
-      return;
     case 'OrderChangeRequested':
     case 'OrderChangeRouted':
     case 'OrderChangeRejected':

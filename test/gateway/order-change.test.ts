@@ -72,6 +72,7 @@ test('amend then cancel a resting order; refusals name their reason; a repeated 
   assert.equal(refused('cancel-3').code, 'NO_LIVE_ORDER');
   assert.equal(of('IntentDuplicate', 'cancel-1').length, 1, 'the second cancel-1 is a duplicate');
   assert.equal(events.filter((e) => e.intent_id === 'cancel-1' && e.type === 'OrderChangeRejected').length, 0);
+  assert.equal(view.changes, 5, 'the cancels and amends risk let through (the duplicate and the dead letter are not)');
   assert.equal(view.dlq, 1, 'a cancel with a qty is dead-lettered');
   assert.deepEqual(view.dlq_by_code, { SCHEMA: 1 });
 });
