@@ -1,9 +1,8 @@
 // The live venue gateways this build carries, by venue name: each turns a venue's config (URLs,
 // keys already read) into an adapter behind the venue seam.
-import type { MarketData } from '../market/types.js';
-import type { FaultSwitches } from '../venues/emulator/admin.js';
+import type { EmulatorBaseOptions, FaultSwitches } from '../venues/emulator/admin.js';
 import type { EmulatedExchange } from '../venues/emulator/exchange.js';
-import type { VenueAdapter } from '../venues/types.js';
+import type { VenueAdapter, VenueConnection } from '../venues/types.js';
 import { createBinanceAdapter, startBinanceEmulator } from '../venues/binance/index.js';
 import { createOkxAdapter, startOkxEmulator } from '../venues/okx/index.js';
 import { createKucoinAdapter, startKucoinEmulator } from '../venues/kucoin/index.js';
@@ -11,69 +10,29 @@ import { createKucoinAdapter, startKucoinEmulator } from '../venues/kucoin/index
 export type VenueName = 'BINANCE' | 'OKX' | 'KUCOIN';
 
 /** What every venue factory takes; each venue reads the fields it uses. */
-export interface AdapterConfig {
-  env: 'staging' | 'prod';
-  rest_url: string;
-  ws_url: string;
-  api_key: string;
-  api_secret: string;
+export interface AdapterConfig extends VenueConnection {
   passphrase?: string;
-  account?: string;
-  timeout_ms?: number;
   recv_window_ms?: number;
   rate_limit_multiplier?: number;
 }
 
 export const VENUE_FACTORIES: Record<VenueName, (c: AdapterConfig) => VenueAdapter> = {
-  BINANCE: (c) =>
-    createBinanceAdapter({
-      env: c.env,
-      rest_url: c.rest_url,
-      ws_url: c.ws_url,
-      api_key: c.api_key,
-      api_secret: c.api_secret,
-      account: c.account,
-      timeout_ms: c.timeout_ms,
-      recv_window_ms: c.recv_window_ms,
-    }),
-  OKX: (c) =>
-    createOkxAdapter({
-      env: c.env,
-      rest_url: c.rest_url,
-      ws_url: c.ws_url,
-      api_key: c.api_key,
-      api_secret: c.api_secret,
-      passphrase: c.passphrase,
-      account: c.account,
-      timeout_ms: c.timeout_ms,
-      rate_limit_multiplier: c.rate_limit_multiplier,
-    }),
+  // Binance keys have no passphrase: none is carried where a config print could show it.
+  BINANCE: ({ passphrase: _none, ...c }) => createBinanceAdapter(c),
+  OKX: (c) => createOkxAdapter(c),
   KUCOIN: (c) => {
-    if (c.passphrase === undefined) throw new Error('KUCOIN needs a passphrase: name its variable in the venues file (credentials.passphrase)');
-    return createKucoinAdapter({
-      env: c.env,
-      rest_url: c.rest_url,
-      ws_url: c.ws_url,
-      api_key: c.api_key,
-      api_secret: c.api_secret,
-      passphrase: c.passphrase,
-      account: c.account,
-      timeout_ms: c.timeout_ms,
-    });
+    const { passphrase } = c;
+    if (passphrase === undefined) throw new Error('KUCOIN needs a passphrase: name its variable in the venues file (credentials.passphrase)');
+    return createKucoinAdapter({ ...c, passphrase });
   },
 };
 
 /** What `fillstream emulate` and the tests start a venue emulator with. */
-export interface EmulatorOptions {
-  port?: number;
-  host?: string;
-  apiKey: string;
-  apiSecret: string;
-  passphrase?: string;
-  market: MarketData;
-  faults?: Partial<FaultSwitches>;
-  /** Announce and apply the venue's rate limits times this (an account tier above the base one). */
-  limitsMultiplier?: number;
+export interface EmulatorOptions extends EmulatorBaseOptions {
+  /** The key may withdraw (what the venue's permission endpoint says; default no). */
+  withdrawals?: boolean;
+  /** OKX: act as live trading rather than demo trading (default: demo, which takes `staging` keys). */
+  live?: boolean;
 }
 
 export interface RunningEmulator {
@@ -87,7 +46,7 @@ export interface RunningEmulator {
 }
 
 export const EMULATORS: Record<VenueName, (o: EmulatorOptions) => Promise<RunningEmulator>> = {
-  BINANCE: (o) => startBinanceEmulator(o),
-  OKX: (o) => startOkxEmulator({ ...o, demo: true }),
-  KUCOIN: (o) => startKucoinEmulator(o),
+  BINANCE: (o) => startBinanceEmulator({ ...o, permissions: { can_trade: true, can_withdraw: o.withdrawals ?? false } }),
+  OKX: (o) => startOkxEmulator({ ...o, demo: !o.live, perm: o.withdrawals ? 'read_only,trade,withdraw' : 'read_only,trade' }),
+  KUCOIN: (o) => startKucoinEmulator({ ...o, permission: o.withdrawals ? 'General,Spot,Withdrawal' : 'General,Spot' }),
 };

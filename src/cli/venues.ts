@@ -42,6 +42,8 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
     .option('--books <file>', 'NDJSON order-book snapshots (default: the synthetic market)')
     .option('--seed <n>', 'seed of the synthetic market', intArg('--seed'), 1)
     .option('--limits-multiplier <n>', "announce and apply the venue's rate limits times this (an account tier above the base one)", intArg('--limits-multiplier'), 1)
+    .option('--withdrawals', "the key's permissions say it may withdraw (to rehearse the gateway refusing such production keys)")
+    .option('--live', 'OKX: act as live trading, which takes prod keys (default: demo trading, staging keys)')
     .option('--fault <list>', 'fault switches at start, e.g. latency_ms=20,http_5xx=2 (see /__emulator/faults)', faultList)
     .action(
       async (
@@ -56,6 +58,8 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
           seed: number;
           fault?: Record<string, string>;
           limitsMultiplier: number;
+          withdrawals?: boolean;
+          live?: boolean;
         },
       ) => {
         if (!(VENUES as readonly string[]).includes(venue)) throw new Error(`unknown venue ${venue}: use ${VENUES.join(', ')}`);
@@ -70,6 +74,8 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
           passphrase: o.passphrase ?? process.env.EMULATOR_PASSPHRASE ?? 'emulator-passphrase',
           market,
           limitsMultiplier: o.limitsMultiplier,
+          withdrawals: o.withdrawals ?? false,
+          live: o.live ?? false,
           ...(faults ? { faults } : {}),
         });
         // One JSON line on stdout, so a script can read where it listens.

@@ -16,6 +16,8 @@ export interface LiveSessionOptions {
   tickMs?: number;
   /** One line per notable thing (default stderr). */
   say?: (line: string) => void;
+  /** How long start waits for each venue's user-data stream before trading on without it (default 10,000 ms). */
+  streamWaitMs?: number;
 }
 
 export class LiveSession {
@@ -31,6 +33,11 @@ export class LiveSession {
   private readonly unknownSince = new Map<string, number>();
   private readonly toQuery = new Set<string>();
   private readonly expiring = new Set<string>();
+  /** Live orders that pushes may have missed (stream down, or one that should have ended at once): when last asked about. */
+  private readonly quietSince = new Map<string, number>();
+  /** Venues whose user-data stream is up, by liveKey. */
+  private readonly streamUp = new Set<string>();
+  private readonly streamWaitMs: number;
   private writes: Promise<unknown> = Promise.resolve();
   private ticking = false;
   readonly startups = new Map<string, VenueStartup>();
@@ -47,6 +54,7 @@ export class LiveSession {
     }
     this.settleMs = o.settleMs ?? 5_000;
     this.tickMs = o.tickMs ?? 250;
+    this.streamWaitMs = o.streamWaitMs ?? 10_000;
     this.say = o.say ?? ((l) => process.stderr.write(`fillstream: ${l}\n`));
   }
 
@@ -86,9 +94,14 @@ export class LiveSession {
         checkStartup(lv, s);
         this.startups.set(liveKey(lv.env, lv.venue), s);
         let connects = 0;
+        let firstUp = () => {};
+        const connected = new Promise<void>((resolve) => (firstUp = resolve));
         lv.adapter.subscribe(
           (ms) => this.pushed(lv, ms),
           (up, why) => {
+            if (up) firstUp();
+            if (up) this.streamUp.add(liveKey(lv.env, lv.venue));
+            else this.streamUp.delete(liveKey(lv.env, lv.venue));
             this.say(`${lv.venue} (${lv.env}) user-data stream ${up ? 'connected' : `dropped: ${why ?? ''}`}`);
             // Back after a drop: what was pushed meanwhile is lost, so the live orders are asked about.
             if (up && connects++ > 0)
@@ -97,6 +110,10 @@ export class LiveSession {
               );
           },
         );
+        // Orders go out only once pushes about them can arrive (else a fill pushed before the
+        // subscription is lost until a query); a stream that cannot connect is said, not waited on forever.
+        const waited = await Promise.race([connected.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), this.streamWaitMs).unref())]);
+        if (!waited) this.say(`${lv.venue} (${lv.env}): the user-data stream is not up after ${this.streamWaitMs} ms; trading on, live orders are asked about until it is`);
       }
       this.started = true;
       this.timer = setInterval(() => void this.tick(), this.tickMs);
@@ -131,7 +148,7 @@ export class LiveSession {
     for (const m of messages) {
       const k = this.known(m.client_order_id);
       if (k === 'finished') continue;
-      if (k) records.push(reportReceived(k, lv, m, 'stream'));
+      if (k) records.push(reportReceived(k, lv, { ...m, report: this.asExpiry(k.order.expire_at, m) }, 'stream'));
       else if (m.report.kind !== 'REJECTED') {
         const vid = 'venue_order_id' in m.report ? m.report.venue_order_id : undefined;
         records.push(
@@ -199,7 +216,11 @@ export class LiveSession {
     await this.write(records);
   }
 
-  /** Unknown orders asked about once the venue's deadline passed; orders past expire_at canceled. */
+  /**
+   * Unknown orders asked about once the venue's deadline passed; orders past expire_at canceled;
+   * pushes that may be missing are made up for by asking, every settle_ms: about every live order
+   * while its venue's stream is down, and about market/IOC/FOK orders still live after that long.
+   */
   private async tick(): Promise<void> {
     if (this.ticking || !this.port) return;
     this.ticking = true;
@@ -214,7 +235,17 @@ export class LiveSession {
             const since = this.unknownSince.get(coid) ?? now;
             if (!this.unknownSince.has(coid)) this.unknownSince.set(coid, now);
             if (now - since >= this.settleMs || this.toQuery.has(coid)) await this.resolve(lv, s);
-          } else this.unknownSince.delete(coid);
+          } else {
+            this.unknownSince.delete(coid);
+            if (s.status !== 'NEW' && (!this.streamUp.has(liveKey(lv.env, lv.venue)) || endsAtOnce(s.order))) {
+              const since = this.quietSince.get(coid);
+              if (since === undefined) this.quietSince.set(coid, now);
+              else if (now - since >= this.settleMs) {
+                this.quietSince.set(coid, now);
+                await this.resolve(lv, s);
+              }
+            } else this.quietSince.delete(coid);
+          }
           if (s.order.expire_at && !this.expiring.has(coid) && isoToMicros(s.order.expire_at) <= now * 1000 && s.status !== 'NEW' && s.status !== 'UNKNOWN') {
             this.expiring.add(coid);
             await this.expire(lv, s);
@@ -223,7 +254,7 @@ export class LiveSession {
       }
       // What is no longer live needs no watching.
       for (const set of [this.expiring, this.toQuery]) for (const coid of set) if (!live.has(coid)) set.delete(coid);
-      for (const coid of this.unknownSince.keys()) if (!live.has(coid)) this.unknownSince.delete(coid);
+      for (const map of [this.unknownSince, this.quietSince]) for (const coid of map.keys()) if (!live.has(coid)) map.delete(coid);
     } finally {
       this.ticking = false;
     }
@@ -242,7 +273,10 @@ export class LiveSession {
     this.unknownSince.delete(coid);
     const k = this.known(coid);
     if (!k || k === 'finished') return;
-    if (found) await this.write(found.reports.map((report) => reportReceived(k, lv, { client_order_id: coid, report }, 'query')));
+    if (found)
+      await this.write(
+        found.reports.map((report) => reportReceived(k, lv, { client_order_id: coid, report: this.asExpiry(s.order.expire_at, { client_order_id: coid, report }) }, 'query')),
+      );
     else if (s.status === 'UNKNOWN') {
       await this.write([
         venueEvent(
@@ -265,10 +299,16 @@ export class LiveSession {
       this.expiring.delete(coid);
       return;
     }
-    const reports = answer.reports.map((r) =>
-      r.kind === 'CANCELED' ? { kind: 'EXPIRED' as const, reason: `expire_at ${s.order.expire_at} reached: canceled on the venue`, ts: r.ts } : r,
-    );
-    await this.write(reports.filter((r) => r.kind !== 'REJECTED').map((report) => reportReceived(k, lv, { client_order_id: coid, report }, 'query')));
+    const reports = answer.reports.filter((r) => r.kind !== 'REJECTED');
+    // Refused: the order already left the book (filled or canceled meanwhile); ask what it became.
+    if (reports.length === 0) this.toQuery.add(coid);
+    await this.write(reports.map((r) => reportReceived(k, lv, { client_order_id: coid, report: this.asExpiry(s.order.expire_at, { client_order_id: coid, report: r }) }, 'query')));
+  }
+
+  /** A cancel that fillstream sent because expire_at passed is the order's expiry, whichever path reports it. */
+  private asExpiry(expireAt: string | undefined, m: VenueMessage): VenueMessage['report'] {
+    if (m.report.kind !== 'CANCELED' || !expireAt || !this.expiring.has(m.client_order_id)) return m.report;
+    return { kind: 'EXPIRED', reason: `expire_at ${expireAt} reached: canceled on the venue`, ts: m.report.ts };
   }
 
   async close(): Promise<void> {
@@ -276,6 +316,11 @@ export class LiveSession {
     await this.writes.catch(() => undefined);
     await Promise.all(this.venues.map((v) => v.adapter.close().catch(() => undefined)));
   }
+}
+
+/** An order the venue ends as soon as it has matched what it can: it should not stay live. */
+function endsAtOnce(o: Order): boolean {
+  return o.order_type === 'MARKET' || o.tif === 'IOC' || o.tif === 'FOK';
 }
 
 /** Trades are asked for from a minute before the oldest live order (else the last hour). */

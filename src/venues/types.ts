@@ -81,6 +81,22 @@ export interface AmendChange {
   limit_price?: string;
 }
 
+/** Where a live venue's account is reached and with which keys; each venue's config adds its own fields. */
+export interface VenueConnection {
+  /** Whose orders these keys may carry: staging keys (testnet, demo, emulator) never see prod orders. */
+  env: 'staging' | 'prod';
+  /** REST base URL (the venue's, or an emulator's http://127.0.0.1:port). */
+  rest_url: string;
+  /** The user-data WebSocket URL (KuCoin: empty takes the one its bullet endpoint hands out). */
+  ws_url: string;
+  api_key: string;
+  api_secret: string;
+  /** The fillstream account these keys trade for (default "default"). */
+  account?: string;
+  /** No reply within this many ms: the request has no answer (default 5,000). */
+  timeout_ms?: number;
+}
+
 export interface VenueAdapter {
   /** Venue name as in instrument ids: BINANCE, OKX, KUCOIN, or the simulator's venues. */
   readonly venues: readonly string[];

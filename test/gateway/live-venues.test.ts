@@ -143,6 +143,26 @@ for (const { venue, symbol } of LIVE_VENUES) {
     }
   });
 
+  test(`${venue}: a market order whose pushes are lost is not left open: asked about after settle_ms, its fill recorded once`, opts, async () => {
+    const dir = tempDir(`live-quiet-${venue}`);
+    // The stream stays up but says nothing: the placement answer is all the gateway hears.
+    const fx = await liveVenue(venue, dir, { faults: { mute_user_stream: true }, settleMs: 300 });
+    const intents = join(dir, 'intents.ndjson');
+    writeFileSync(intents, JSON.stringify(liveIntent('s1', venue, symbol)) + '\n');
+    const data = join(dir, 'data');
+    const run = startRun(data, intents, fx);
+    try {
+      await until('the fill', async () => last(await eventsOf(data), 'OrderFilled', 's1')?.data.status === 'FILLED');
+      await new Promise((r) => setTimeout(r, 800));
+      const ev = await eventsOf(data);
+      assert.equal(ev.filter((e) => e.type === 'OrderFilled' && e.intent_id === 's1').length, 1, 'one fill, recorded once');
+      const coid = last(ev, 'OrderSubmitted', 's1')!.data.client_order_id;
+      assert.equal(fx.em.exchange.placementRequests.get(coid), 1, 'sent once');
+    } finally {
+      await stop(run).finally(() => fx.close());
+    }
+  });
+
   test(`${venue}: the user-data stream drops while fills happen; each fill is recorded once after it reconnects`, opts, async () => {
     const dir = tempDir(`live-drop-${venue}`);
     const fx = await liveVenue(venue, dir);
@@ -282,6 +302,47 @@ for (const { venue, symbol } of LIVE_VENUES) {
       appendFileSync(intents, JSON.stringify(liveIntent('h3', venue, symbol)) + '\n');
       run = startRun(data, intents, fx);
       await until('trading again', async () => last(await eventsOf(data), 'OrderFilled', 'h3'));
+    } finally {
+      await stop(run).finally(() => fx.close());
+    }
+  });
+}
+
+for (const { venue, symbol } of LIVE_VENUES) {
+  test(`${venue}: production keys that may withdraw stop the gateway before anything is sent; without that permission prod trades`, async () => {
+    const dir = tempDir(`live-prod-${venue}`);
+    const fx = await liveVenue(venue, dir, { env: 'prod', withdrawals: true });
+    const intents = join(dir, 'intents.ndjson');
+    writeFileSync(intents, JSON.stringify(liveIntent('w1', venue, symbol, { env: 'prod' })) + '\n');
+    try {
+      const run = startRun(join(dir, 'data'), intents, fx, ['--until-idle']);
+      assert.equal(await run.exited, 78, run.stderr());
+      assert.match(run.stderr(), /can withdraw funds; refusing to start with production keys/);
+      assert.equal(fx.em.exchange.placementRequests.size, 0);
+    } finally {
+      await fx.close();
+    }
+    const ok = await liveVenue(venue, tempDir(`live-prod-ok-${venue}`), { env: 'prod' });
+    const data = join(dir, 'data-ok');
+    const run = startRun(data, intents, ok);
+    try {
+      await until('the prod order filled', async () => last(await eventsOf(data), 'OrderFilled', 'w1'));
+    } finally {
+      await stop(run).finally(() => ok.close());
+    }
+  });
+
+  test(`${venue}: an open order past its expire_at is canceled on the venue and recorded as expired`, async () => {
+    const dir = tempDir(`live-expiry-${venue}`);
+    const fx = await liveVenue(venue, dir);
+    const intents = join(dir, 'intents.ndjson');
+    writeFileSync(intents, JSON.stringify(liveIntent('e1', venue, symbol, { limit: '30000', expireAt: new Date(Date.now() + 1_500).toISOString() })) + '\n');
+    const data = join(dir, 'data');
+    const run = startRun(data, intents, fx);
+    try {
+      const expired = await until('the expiry', async () => last(await eventsOf(data), 'OrderExpired', 'e1'));
+      assert.match(expired.data.reason, /expire_at .* reached/);
+      assert.equal(fx.em.exchange.open(symbol).length, 0, 'nothing left open on the venue');
     } finally {
       await stop(run).finally(() => fx.close());
     }

@@ -28,8 +28,9 @@ export interface LiveVenueFixture {
 export async function liveVenue(
   venue: VenueName,
   dir: string,
-  o: { faults?: Partial<FaultSwitches>; secret?: string; settleMs?: number; timeoutMs?: number } = {},
+  o: { faults?: Partial<FaultSwitches>; secret?: string; settleMs?: number; timeoutMs?: number; env?: 'staging' | 'prod'; withdrawals?: boolean } = {},
 ): Promise<LiveVenueFixture> {
+  const env = o.env ?? 'staging';
   const em = await EMULATORS[venue]({
     port: 0,
     apiKey: KEYS.api_key,
@@ -37,13 +38,15 @@ export async function liveVenue(
     passphrase: KEYS.passphrase,
     market: createSyntheticMarket({ seed: 1 }),
     faults: o.faults,
+    withdrawals: o.withdrawals ?? false,
+    live: env === 'prod',
   });
   const prefix = `FS_TEST_${venue}`;
   const file = {
     venues: [
       {
         venue,
-        env: 'staging',
+        env,
         account: 'acct',
         rest_url: em.url,
         ws_url: em.wsUrl,
@@ -55,8 +58,8 @@ export async function liveVenue(
   };
   const venuesFile = join(dir, 'venues.json');
   writeFileSync(venuesFile, JSON.stringify(file, null, 2));
-  const env = { ...process.env, [`${prefix}_KEY`]: KEYS.api_key, [`${prefix}_SECRET`]: o.secret ?? KEYS.api_secret, [`${prefix}_PASSPHRASE`]: KEYS.passphrase };
-  return { em, venuesFile, env, close: () => em.close() };
+  const keys = { ...process.env, [`${prefix}_KEY`]: KEYS.api_key, [`${prefix}_SECRET`]: o.secret ?? KEYS.api_secret, [`${prefix}_PASSPHRASE`]: KEYS.passphrase };
+  return { em, venuesFile, env: keys, close: () => em.close() };
 }
 
 /** Every event of a data dir's log (read-only: `run` may hold it). */
@@ -93,7 +96,7 @@ export function liveIntent(
   id: string,
   venue: VenueName,
   symbol: string,
-  o: { side?: 'BUY' | 'SELL'; qty?: string; limit?: string; tif?: string; env?: string; account?: string } = {},
+  o: { side?: 'BUY' | 'SELL'; qty?: string; limit?: string; tif?: string; env?: string; account?: string; expireAt?: string } = {},
 ) {
   return {
     intent_id: id,
@@ -102,7 +105,10 @@ export function liveIntent(
     instrument_id: `${venue}:${symbol}`,
     side: o.side ?? 'BUY',
     size: { type: 'quantity', value: o.qty ?? '0.002' },
-    constraints: o.limit ? { order_type: 'LIMIT', limit_price: o.limit, tif: o.tif ?? 'GTC' } : { order_type: 'MARKET', tif: o.tif ?? 'IOC' },
+    constraints: {
+      ...(o.limit ? { order_type: 'LIMIT', limit_price: o.limit, tif: o.tif ?? 'GTC' } : { order_type: 'MARKET', tif: o.tif ?? 'IOC' }),
+      ...(o.expireAt ? { expire_at: o.expireAt } : {}),
+    },
     env: o.env ?? 'staging',
   };
 }

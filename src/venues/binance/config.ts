@@ -1,19 +1,10 @@
 // What a Binance spot gateway needs to connect. The key and secret stay out of every string this
 // module makes: JSON.stringify, util.inspect and error messages see them redacted.
 import { readFileSync } from 'node:fs';
+import type { VenueConnection } from '../types.js';
 
-export interface BinanceConfig {
-  /** Whose orders these keys may carry: staging keys (testnet, emulator) never see prod orders. */
-  env: 'staging' | 'prod';
-  /** REST base, e.g. https://api.binance.com (or the emulator's http://127.0.0.1:port). */
-  rest_url: string;
-  /** WebSocket API, e.g. wss://ws-api.binance.com:443/ws-api/v3. */
-  ws_url: string;
-  api_key: string;
-  api_secret: string;
-  account?: string;
-  /** No reply within this many ms: the request's outcome is unknown (default 5,000). */
-  timeout_ms?: number;
+/** rest_url e.g. https://api.binance.com; ws_url the WebSocket API, e.g. wss://ws-api.binance.com:443/ws-api/v3. */
+export interface BinanceConfig extends VenueConnection {
   /** How long a signed request stays valid at the venue (default 5,000, at most 60,000). */
   recv_window_ms?: number;
 }

@@ -4,28 +4,17 @@
 // user-data stream. Matching is the shared EmulatedExchange; fault switches come from admin.ts.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { MarketData } from '../../market/types.js';
-import { handleAdmin, NO_FAULTS, parseFaults, readBody, type FaultSwitches } from '../emulator/admin.js';
+import { handleAdmin, listenEmulator, NO_FAULTS, type EmulatorBaseOptions, parseFaults, readBody, type FaultSwitches } from '../emulator/admin.js';
 import { EmulatedExchange } from '../emulator/exchange.js';
 import { type Answer, err, mandatory, type RestRoute, restRoutes } from './emulator-rest.js';
 import { signatureMatches, signRest, signWsParams } from './signing.js';
 import { executionReport, RATE_LIMITS } from './emulator-wire.js';
 
-export interface BinanceEmulatorOptions {
-  port?: number;
-  host?: string;
-  apiKey: string;
-  apiSecret: string;
-  passphrase?: string;
-  market: MarketData;
-  faults?: Partial<FaultSwitches>;
+export interface BinanceEmulatorOptions extends EmulatorBaseOptions {
   /** What GET /api/v3/account and /sapi/v1/account/apiRestrictions say of the key. */
   permissions?: { can_trade?: boolean; can_withdraw?: boolean };
-  /** Announce the rate limits times this (an account tier above the base one; default 1). */
-  limitsMultiplier?: number;
 }
 
 /** One request as the emulator received it (local clock), for tests that count what reached the venue. */
@@ -270,12 +259,10 @@ export async function startBinanceEmulator(o: BinanceEmulatorOptions): Promise<B
     for (const ws of sockets) ws.terminate();
   }
 
-  await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const host = o.host ?? '127.0.0.1';
+  const { url, hostPort } = await listenEmulator(server, o);
   return {
-    url: `http://${host}:${port}`,
-    wsUrl: `ws://${host}:${port}${WS_API_PATH}`,
+    url,
+    wsUrl: `ws://${hostPort}${WS_API_PATH}`,
     exchange,
     faults,
     requests,

@@ -6,9 +6,40 @@
 //   POST /__emulator/faults             {latency_ms?, http_5xx?, ...}: merged into the switches
 //   POST /__emulator/fill               {client_order_id, qty?}: a counterparty trades against a resting order
 //   POST /__emulator/ws-drop            drops every user-data WebSocket now
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MarketData } from '../../market/types.js';
 import { fmt } from '../../domain/decimal.js';
 import { Refusal, type EmulatedExchange, type EmulatedTrade } from './exchange.js';
+
+/** What every venue's emulator is started with; each venue adds its own knobs. */
+export interface EmulatorBaseOptions {
+  /** 0 (default): a free port. */
+  port?: number;
+  host?: string;
+  apiKey: string;
+  apiSecret: string;
+  passphrase?: string;
+  market: MarketData;
+  faults?: Partial<FaultSwitches>;
+  /** Announce and apply the venue's rate limits times this (an account tier above the base one; default 1); OKX announces none. */
+  limitsMultiplier?: number;
+}
+
+/** Listens where the options say (default 127.0.0.1, a free port); the base http URL and the host:port. */
+export async function listenEmulator(server: Server, o: { port?: number; host?: string }): Promise<{ url: string; hostPort: string }> {
+  const bind = o.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const hostPort = `${bind.includes(':') ? `[${bind}]` : bind}:${port}`;
+  return { url: `http://${hostPort}`, hostPort };
+}
 
 export interface FaultSwitches {
   /** Added to every REST reply, ms. */

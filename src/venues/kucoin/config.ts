@@ -2,19 +2,11 @@
 // parts. The secret and passphrase never leave this object in text: JSON and inspect redact them.
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
+import type { VenueConnection } from '../types.js';
 
-export interface KucoinConfig {
-  env: 'staging' | 'prod';
-  /** REST base, e.g. https://api.kucoin.com */
-  rest_url: string;
-  /** Private stream override; empty: the endpoint handed out by POST /api/v1/bullet-private. */
-  ws_url: string;
-  api_key: string;
-  api_secret: string;
+/** rest_url e.g. https://api.kucoin.com; ws_url overrides the private stream (empty: the endpoint POST /api/v1/bullet-private hands out). */
+export interface KucoinConfig extends VenueConnection {
   passphrase: string;
-  account?: string;
-  /** No reply within this many ms: the request has no answer (default 5,000). */
-  timeout_ms?: number;
 }
 
 const REDACTED = '<redacted>';

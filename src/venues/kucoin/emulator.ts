@@ -5,29 +5,18 @@
 // "clientOid duplicate"), whether the first order is open or closed ('never').
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { MarketData } from '../../market/types.js';
-import { handleAdmin, NO_FAULTS, readBody, type FaultSwitches } from '../emulator/admin.js';
+import { handleAdmin, listenEmulator, NO_FAULTS, type EmulatorBaseOptions, readBody, type FaultSwitches } from '../emulator/admin.js';
 import { EmulatedExchange, isClosed, Refusal } from '../emulator/exchange.js';
 import { KucoinLedger, refusalError } from './emulator-venue.js';
 import { routeRest, type Reply } from './emulator-routes.js';
 import { sameSignature, signPassphrase, signRequest } from './signing.js';
 
-export interface KucoinEmulatorOptions {
-  port?: number;
-  host?: string;
-  apiKey: string;
-  apiSecret: string;
-  passphrase?: string;
-  market: MarketData;
-  faults?: Partial<FaultSwitches>;
+export interface KucoinEmulatorOptions extends EmulatorBaseOptions {
   /** What GET /api/v1/user/api-key reports (default "General,Spot"). */
   permission?: string;
   /** Requests per 30 s window of the private (per key) and public pools (defaults 4000 and 2000, VIP0). */
   privateLimit?: number;
-  /** Both pools' limits times this (an account tier above the base one; default 1). */
-  limitsMultiplier?: number;
   publicLimit?: number;
   /** The pools' window, ms (KuCoin: 30 s). */
   rateWindowMs?: number;
@@ -237,11 +226,8 @@ export async function startKucoinEmulator(o: KucoinEmulatorOptions): Promise<Kuc
     });
   });
 
-  await new Promise<void>((ok) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', ok));
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
-  const wsUrl = `ws://${host}:${addr.port}/`;
+  const { url, hostPort } = await listenEmulator(server, o);
+  const wsUrl = `ws://${hostPort}/`;
 
   return {
     url,

@@ -1,21 +1,15 @@
 // What an OKX adapter needs to connect: where, as which environment, with which keys. The secret
 // and passphrase live in a closure: they never reach JSON, logs or error messages.
 import { readFileSync } from 'node:fs';
+import type { VenueConnection } from '../types.js';
 
-export interface OkxConfig {
-  /** staging = OKX demo trading (demo keys, x-simulated-trading: 1); prod = live trading. */
-  env: 'staging' | 'prod';
-  /** REST base URL, e.g. https://www.okx.com (or an emulator's). */
-  rest_url: string;
-  /** Private WebSocket URL, e.g. wss://ws.okx.com:8443/ws/v5/private (demo: wss://wspap.okx.com:8443/ws/v5/private). */
-  ws_url: string;
-  api_key: string;
-  api_secret: string;
+/**
+ * env staging = OKX demo trading (demo keys, x-simulated-trading: 1), prod = live trading; rest_url
+ * e.g. https://www.okx.com; ws_url the private stream, e.g. wss://ws.okx.com:8443/ws/v5/private
+ * (demo: wss://wspap.okx.com:8443/ws/v5/private).
+ */
+export interface OkxConfig extends VenueConnection {
   passphrase?: string;
-  /** fillstream account these keys trade for (default "default"). */
-  account?: string;
-  /** No reply within this many ms: the request has no answer (default 5,000). */
-  timeout_ms?: number;
   /** The account's limits are OKX's published base limits times this (VIP tiers get more; OKX does not announce them). Default 1. */
   rate_limit_multiplier?: number;
 }

@@ -4,26 +4,17 @@
 // the shared exchange core, with OKX's documented clOrdId rule: unique among pending orders
 // (live, partially_filled) and free again once an order is filled or canceled.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { MarketData } from '../../market/types.js';
-import { handleAdmin, NO_FAULTS, parseFaults, readBody, type FaultSwitches } from '../emulator/admin.js';
+import { handleAdmin, listenEmulator, NO_FAULTS, parseFaults, readBody, type EmulatorBaseOptions, type FaultSwitches } from '../emulator/admin.js';
 import { EmulatedExchange, type ExchangeEvent } from '../emulator/exchange.js';
 import { rawText } from '../transport.js';
 import { okxError, privateRoute, publicRoute, type RestContext, type RestReply } from './emulator-rest.js';
 import { ANONYMOUS, orderJson } from './emulator-wire.js';
 import { sameSignature, signRest, signWsLogin } from './signing.js';
 
-export interface OkxEmulatorOptions {
-  /** 0 (default) = a free port. */
-  port?: number;
-  host?: string;
-  apiKey: string;
-  apiSecret: string;
-  passphrase?: string;
-  market: MarketData;
-  faults?: Partial<FaultSwitches>;
+export interface OkxEmulatorOptions extends EmulatorBaseOptions {
   /** Demo trading: requests must carry x-simulated-trading: 1; without it (a live key) OKX answers 50101, and the reverse. */
   demo?: boolean;
   /** The key's permissions (GET /account/config perm), default "read_only,trade". */
@@ -242,16 +233,11 @@ export async function startOkxEmulator(o: OkxEmulatorOptions): Promise<OkxEmulat
     if (new URL(req.url ?? '/', 'http://okx').pathname !== PRIVATE_WS) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = o.host ?? '127.0.0.1';
+  const { url, hostPort } = await listenEmulator(server, o);
 
   return {
-    url: `http://${host}:${port}`,
-    wsUrl: `ws://${host}:${port}${PRIVATE_WS}`,
+    url,
+    wsUrl: `ws://${hostPort}${PRIVATE_WS}`,
     exchange,
     faults,
     requests,
