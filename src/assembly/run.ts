@@ -182,7 +182,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     const make: Record<StageName, () => Stage> = {
       decide: () => decideStage({ market }),
       normalizer: () => normalizerStage({ market }),
-      risk: () => riskStage(),
+      risk: () => riskStage({ market }),
       router: () => routerStage({ market }),
       gateway: () => gatewayStage({ venues: { sim: venue }, live, onSubmit: o.onSubmit }),
     };
@@ -198,7 +198,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     else {
       const stages = names.map((n) => make[n]());
       for (const s of stages) await s.restore(log);
-      consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
+      consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input, ...(s.also ?? [])], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
     }
     // A sink that fails is reopened and resumes from its own store; one that keeps failing stops the pipeline.
     for (const [name, open] of sinks) consumers.push(superviseSink(log, name, open, { maxBatch: SINK_MAX_BATCH, classify: log.classify }));

@@ -3,7 +3,8 @@
 // the three stages decide one after another: each part sees the state its own stage would.
 import type { InPlaceDecider } from '../domain/decider.js';
 import { normalizer, type NormalizeIntent, type NormalizerEvent, type NormalizerFact, type NormalizerState } from '../normalizer/decide.js';
-import { risk, type RiskEvent, type RiskState } from '../risk/decide.js';
+import { isRiskEvent, risk, type RiskEvent, type RiskState } from '../risk/decide.js';
+import { isGatewayFact, type RiskFact } from '../risk/state.js';
 import { router, type RouterEvent, type RouterState } from '../router/decide.js';
 
 export interface PretradeState {
@@ -14,10 +15,11 @@ export interface PretradeState {
 
 export type PretradeEvent = NormalizerEvent | RiskEvent | RouterEvent;
 
-/** What the composed fold takes: any of the three parts' events, or an accepted intent known from its headers. */
-export type PretradeFact = PretradeEvent | NormalizerFact;
+/** What the composed fold takes: any of the three parts' events, an accepted intent known from its headers, or what risk folds of the gateway's events. */
+export type PretradeFact = PretradeEvent | NormalizerFact | RiskFact;
 
-const isRiskEvent = (e: PretradeFact): e is RiskEvent => e.type === 'RiskPolicySet' || e.type === 'RiskApproved' || e.type === 'RiskRejected' || e.type === 'OrderChangeApproved';
+/** Facts risk folds: its own events, operator commands, the gateway's order events. */
+const forRisk = (e: PretradeFact): e is RiskFact => isRiskEvent(e) || e.type === 'OperatorCommand' || isGatewayFact(e.type);
 
 export const pretrade = {
   initialState: (): PretradeState => ({ normalizer: normalizer.initialState(), risk: risk.initialState(), router: router.initialState() }),
@@ -26,7 +28,8 @@ export const pretrade = {
     for (const accepted of normalizer.decide(command, state.normalizer)) {
       out.push(accepted);
       if (accepted.type !== 'IntentAccepted' && accepted.type !== 'OrderChangeRequested') continue;
-      const assess = accepted.type === 'IntentAccepted' ? ({ kind: 'assess', intent: accepted } as const) : ({ kind: 'change', request: accepted } as const);
+      const assess =
+        accepted.type === 'IntentAccepted' ? ({ kind: 'assess', intent: accepted, market: command.market } as const) : ({ kind: 'change', request: accepted } as const);
       for (const verdict of risk.decide(assess, state.risk)) {
         out.push(verdict);
         if (verdict.type !== 'RiskApproved' && verdict.type !== 'OrderChangeApproved') continue;
@@ -36,17 +39,14 @@ export const pretrade = {
     return out;
   },
   evolve(state: PretradeState, event: PretradeFact): PretradeState {
-    if (isRiskEvent(event)) {
-      const next = risk.evolve(state.risk, event);
-      return next === state.risk ? state : { ...state, risk: next };
-    }
-    if (event.type === 'OrderRouted' || event.type === 'OrderChangeRouted') return { ...state, router: router.evolve(state.router) };
+    if (forRisk(event)) return { ...state, risk: risk.evolve(state.risk, event) };
+    if (event.type === 'OrderChangeRouted') return { ...state, router: router.evolve(state.router) };
     const next = normalizer.evolve(state.normalizer, event);
     return next === state.normalizer ? state : { ...state, normalizer: next };
   },
   evolveInPlace(state: PretradeState, event: PretradeFact): PretradeState {
-    if (isRiskEvent(event)) state.risk = risk.evolve(state.risk, event);
-    else if (event.type === 'OrderRouted' || event.type === 'OrderChangeRouted') state.router = router.evolve(state.router);
+    if (forRisk(event)) state.risk = risk.evolveInPlace(state.risk, event);
+    else if (event.type === 'OrderChangeRouted') state.router = router.evolve(state.router);
     else normalizer.evolveInPlace(state.normalizer, event);
     return state;
   },

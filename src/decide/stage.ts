@@ -10,32 +10,48 @@ import { fromRecord, HEADER_INTENT_ID, HEADER_TRACEPARENT, toRecord, traceOf, ty
 import { forwardedIntent, intentPlacement } from '../runtime/forward.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { normalizeCommand, placementOf, type IntentPlacement } from '../normalizer/decide.js';
+import { risk, type CompliancePolicy } from '../risk/decide.js';
+import { restoreRisk, riskInput } from '../risk/inputs.js';
+import { decideInto } from '../runtime/decide-into.js';
 import { pretrade } from './decide.js';
 
 export const DECIDE_GROUP = 'decide';
 
-export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[] }): Stage {
+export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[]; compliance?: () => CompliancePolicy | undefined }): Stage {
   let state = pretrade.initialState();
   let placement: IntentPlacement | undefined;
   return {
     name: DECIDE_GROUP,
     input: TOPICS.intents,
+    // Policies and operator commands (exec.risk) and the gateway's order events, for risk's part.
+    also: [TOPICS.risk, TOPICS.gateway],
     async restore(log: EventLog) {
-      // The accepted ids (from their headers) and the policies on exec.risk. With no risk stage in
-      // between, the newest policy is in force from when it is logged.
+      // The accepted ids (from their headers) on exec.risk for the normalizer's part; risk's part as the risk stage restores it.
       state = pretrade.initialState();
       placement = intentPlacement(log);
       await log.scan([TOPICS.risk], (r) => {
         const type = typeOf(r);
-        state = pretrade.evolveInPlace(state, type === 'IntentAccepted' ? { type, intent_id: r.headers[HEADER_INTENT_ID] } : fromRecord(r));
+        if (type === 'IntentAccepted') state = pretrade.evolveInPlace(state, { type, intent_id: r.headers[HEADER_INTENT_ID] });
+        else if (type === undefined || type === 'OrderChangeRequested') {
+          const e = fromRecord(r);
+          if (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested') state = pretrade.evolveInPlace(state, e);
+        }
       });
+      state.risk = await restoreRisk(log, DECIDE_GROUP);
     },
     handle(batch: LogRecord[]): OutRecord[] {
       const out: OutRecord[] = [];
       const now = wallClockIso();
       // Each event's trace is a child of the event it follows from, as across the separate stages.
       const traces = new Map<string, string | undefined>();
+      let settle: string | undefined;
       for (const r of batch) {
+        if (r.topic !== TOPICS.intents) {
+          const s = riskInput(state.risk, r, out, now, { ...opts, skipAccepted: true });
+          state.risk = s.state;
+          settle = s.settle ?? settle;
+          continue;
+        }
         // A record off its account's partition is moved there first, and decided when it arrives.
         const home = placement && placementOf(r, placement);
         if (home) {
@@ -51,6 +67,7 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
           out.push(record);
         }
       }
+      if (settle !== undefined) state.risk = decideInto(risk, state.risk, { kind: 'settle', ts: settle }, out, now, undefined);
       return out;
     },
   };

@@ -1,5 +1,6 @@
 // Every event fillstream writes, with one envelope. Decimals are canonical strings.
 import { z } from 'zod';
+import { RiskPolicy } from './risk-policy.js';
 import { Env, OrderType, Side, TimeInForce } from './intent.js';
 
 export const TOPICS = {
@@ -129,7 +130,33 @@ export const DeadLetterCode = z.enum(DEAD_LETTER_CODES);
 export type DeadLetterCode = z.infer<typeof DeadLetterCode>;
 
 /** Why risk rejected an intent. */
-export const RISK_REJECT_CODES = ['HALTED', 'INSTRUMENT_NOT_ALLOWED', 'MAX_ORDER_NOTIONAL'] as const;
+export const RISK_REJECT_CODES = [
+  'HALTED',
+  'REDUCE_ONLY',
+  'INSTRUMENT_NOT_ALLOWED',
+  'MAX_ORDER_NOTIONAL',
+  'MAX_ORDER_QTY',
+  'PRICE_BAND',
+  'FAT_FINGER',
+  'ORDER_SIZE_MIN',
+  'ORDER_SIZE_MAX',
+  'POSITION_LIMIT',
+  'GROSS_EXPOSURE',
+  'NET_EXPOSURE',
+  'LEVERAGE',
+  'MAX_OPEN_ORDERS',
+  'DAILY_NOTIONAL',
+  'DAILY_LOSS',
+  'DRAWDOWN',
+  'VELOCITY',
+  'STOP_LOSS_REQUIRED',
+  'STRATEGY_NOT_ALLOWED',
+  'RESTRICTED_INSTRUMENT',
+  'OUTSIDE_TRADING_WINDOW',
+  'DUPLICATE_ORDER',
+  'NO_MARKET_DATA',
+  'COMPLIANCE',
+] as const;
 export const RiskRejectCode = z.enum(RISK_REJECT_CODES);
 export type RiskRejectCode = z.infer<typeof RiskRejectCode>;
 
@@ -138,16 +165,7 @@ export const ANOMALY_KINDS = ['ILLEGAL_TRANSITION', 'VENUE_ORDER_ID_MISMATCH', '
 export const AnomalyKind = z.enum(ANOMALY_KINDS);
 export type AnomalyKind = z.infer<typeof AnomalyKind>;
 
-export const RiskPolicy = z.strictObject({
-  max_order_notional_usd: z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, 'a non-negative decimal string')
-    .optional()
-    .describe('reject orders above this notional'),
-  allowed_instruments: z.array(z.string()).optional().describe('if set, only these instruments (VENUE:SYMBOL or base/quote) trade'),
-  halted: z.boolean().default(false).describe('halt latch: reject every new intent'),
-});
-export type RiskPolicy = z.infer<typeof RiskPolicy>;
+export { RiskPolicy } from './risk-policy.js';
 
 export const LogPosition = z.object({ topic: z.string(), partition: z.number().int(), offset: z.number().int() });
 export type LogPosition = z.infer<typeof LogPosition>;
@@ -166,9 +184,94 @@ const ev = <T extends string, D extends z.ZodTypeAny>(type: T, data: D) => z.obj
 
 export const IntentAccepted = ev('IntentAccepted', z.object({ intent: NormalizedIntent }));
 export const IntentDuplicate = ev('IntentDuplicate', z.object({ source: LogPosition }));
-export const RiskPolicySet = ev('RiskPolicySet', z.object({ version: z.number().int(), policy: RiskPolicy }));
-export const RiskApproved = ev('RiskApproved', z.object({ intent: NormalizedIntent, policy_version: z.number().int() }));
-export const RiskRejected = ev('RiskRejected', z.object({ code: RiskRejectCode, reason: z.string(), policy_version: z.number().int() }));
+export const RiskPolicySet = ev(
+  'RiskPolicySet',
+  z.object({
+    version: z.number().int(),
+    policy: RiskPolicy,
+    rule_set_hash: z.string().optional().describe('sha256 of the canonical policy: what every decision under it names'),
+    operator: z.string().optional(),
+    reason: z.string().optional(),
+  }),
+);
+
+/** A trading state's scope: the whole book, one account, or one strategy. */
+export const RiskScope = z.string().regex(/^(global|account:.+|strategy:.+)$/, 'global, account:NAME or strategy:NAME');
+export const TradingMode = z.enum(['ACTIVE', 'REDUCING', 'HALTED']);
+export type TradingMode = z.infer<typeof TradingMode>;
+
+/** What a risk decision was made under, so an audit or a replay knows exactly. */
+const decidedUnder = {
+  policy_version: z.number().int(),
+  rule_set_hash: z.string().optional(),
+  rego_hash: z.string().optional().describe('the Rego bundle in force, if any'),
+  /** Realized + unrealized PnL (USD) of each scope the decision looked at: the loss limits fold these. */
+  pnl_usd: z.record(z.string(), dec).optional(),
+};
+
+export const RiskApproved = ev(
+  'RiskApproved',
+  z.object({
+    intent: NormalizedIntent,
+    ...decidedUnder,
+    revised: z
+      .object({ from_qty: dec, to_qty: dec, codes: z.array(z.string()) })
+      .optional()
+      .describe('cut down to what the limits allow'),
+    simulated: z.string().optional().describe('why the intent was approved for the simulator only (its env became sim)'),
+    flatten_id: z.string().optional().describe('a closing order of this flatten'),
+  }),
+);
+export const RiskRejected = ev(
+  'RiskRejected',
+  z.object({
+    code: RiskRejectCode,
+    reason: z.string(),
+    ...decidedUnder,
+    rule: z.string().optional().describe('the Rego rule code, for COMPLIANCE'),
+    flatten_id: z.string().optional(),
+  }),
+);
+/** A warn_only rule was breached; the intent went on. */
+export const RiskWarned = ev('RiskWarned', z.object({ code: z.string(), reason: z.string(), policy_version: z.number().int() }));
+
+/** An operator's command to risk (CLI or API), with who and why. A policy change is a RiskPolicySet the operator writes, not a command. */
+export const OperatorCommand = ev(
+  'OperatorCommand',
+  z.object({
+    command_id: z.string(),
+    command: z.enum(['halt', 'resume', 'reduce', 'flatten', 'break_glass_flatten']),
+    scope: RiskScope,
+    operator: z.string(),
+    reason: z.string(),
+  }),
+);
+/** A scope's trading state moved: by an operator or by a loss limit. */
+export const TradingStateChanged = ev(
+  'TradingStateChanged',
+  z.object({ scope: RiskScope, from: TradingMode, to: TradingMode, reason: z.string(), by: z.string().describe('operator name, or the rule code that moved it') }),
+);
+/** A flatten began: one closing intent per position of the scope (each decided like any intent). */
+export const FlattenStarted = ev(
+  'FlattenStarted',
+  z.object({
+    flatten_id: z.string(),
+    scope: RiskScope,
+    break_glass: z.boolean(),
+    operator: z.string(),
+    reason: z.string(),
+    closing: z.array(z.object({ intent_id: z.string(), account: z.string(), instrument_id: z.string(), side: Side, qty: dec })),
+  }),
+);
+/** Every closing intent of a flatten ended: what was closed and what was not, and why. */
+export const FlattenCompleted = ev(
+  'FlattenCompleted',
+  z.object({
+    flatten_id: z.string(),
+    closed: z.array(z.object({ intent_id: z.string(), instrument_id: z.string(), qty: dec })),
+    failed: z.array(z.object({ intent_id: z.string(), instrument_id: z.string(), reason: z.string() })),
+  }),
+);
 export const OrderRouted = ev('OrderRouted', z.object({ order: Order }));
 export const OrderSubmitted = ev('OrderSubmitted', z.object({ client_order_id: z.string(), venue: z.string(), recovered: z.boolean() }));
 export const OrderAcked = ev('OrderAcked', z.object({ client_order_id: z.string(), venue_order_id: z.string() }));
@@ -281,6 +384,11 @@ export const Event = z.discriminatedUnion('type', [
   RiskPolicySet,
   RiskApproved,
   RiskRejected,
+  RiskWarned,
+  OperatorCommand,
+  TradingStateChanged,
+  FlattenStarted,
+  FlattenCompleted,
   OrderRouted,
   OrderSubmitted,
   OrderAcked,
@@ -325,6 +433,11 @@ export const EVENT_TOPIC: Record<EventType, TopicName> = {
   IntentDuplicate: TOPICS.audit,
   RiskApproved: TOPICS.router,
   RiskRejected: TOPICS.router,
+  RiskWarned: TOPICS.router,
+  OperatorCommand: TOPICS.risk,
+  TradingStateChanged: TOPICS.router,
+  FlattenStarted: TOPICS.router,
+  FlattenCompleted: TOPICS.router,
   OrderRouted: TOPICS.gateway,
   OrderSubmitted: TOPICS.gateway,
   OrderAcked: TOPICS.gateway,

@@ -10,6 +10,7 @@ import { wireSchemaId } from '../domain/wire.js';
 import { midPrice, quantityForNotional } from '../market/book.js';
 import { DEFAULT_VENUE_PREFERENCE, USD_LIKE } from '../market/instruments.js';
 import type { InstrumentSpec, MarketData } from '../market/types.js';
+import { toUsd } from '../market/usd.js';
 
 /** Largest raw intent accepted; anything bigger is dead-lettered unparsed. */
 export const MAX_INTENT_BYTES = 64 * 1024;
@@ -260,7 +261,7 @@ function normalize(intent: Intent, tsUs: number, ts: string, strategy: string, c
     return bad('SIZE_BELOW_LOT', `notional ${fmt(value)} ${ccy} buys less than one lot (${primary.lot_size} ${primary.base}) of ${primary.instrument_id}`);
   }
   const notional = intent.size.type === 'notional' ? value : qty.times(ref);
-  const usd = toUsd(notional, primary, tsUs, ctx);
+  const usd = toUsd(ctx.market, notional, primary, tsUs);
   if (usd === undefined) return bad('NO_MARKET_DATA', `no USD reference price for ${primary.quote} at ${ts}`);
   if (usd.gt(ABSURD_NOTIONAL_USD)) {
     return bad('ABSURD_SIZE', `notional of about ${fmt(usd.round(0))} USD exceeds the sanity limit of ${fmt(ABSURD_NOTIONAL_USD)} USD`);
@@ -324,14 +325,12 @@ export function resolveInstrument(requested: string, ctx: InstrumentContext): re
 interface ListIndex {
   /** BASE+QUOTE → its listings ranked by venue preference, per preference list. */
   listings: WeakMap<readonly string[], Map<string, readonly InstrumentSpec[]>>;
-  /** VENUE/ASSET → ASSET/USD-like instruments, that venue's first. */
-  usdBridges: Map<string, readonly InstrumentSpec[]>;
 }
 const indexes = new WeakMap<readonly InstrumentSpec[], ListIndex>();
 
 function listIndex(list: readonly InstrumentSpec[]): ListIndex {
   let index = indexes.get(list);
-  if (!index) indexes.set(list, (index = { listings: new WeakMap(), usdBridges: new Map() }));
+  if (!index) indexes.set(list, (index = { listings: new WeakMap() }));
   return index;
 }
 
@@ -352,24 +351,6 @@ function listingsOf(ctx: InstrumentContext): Map<string, readonly InstrumentSpec
     index.listings.set(prefs, (listings = groups));
   }
   return listings;
-}
-
-/** Convert a quote-currency amount to USD with a same-venue (else any venue) QUOTE/USD-like book. */
-function toUsd(amount: Dec, spec: InstrumentSpec, tsUs: number, ctx: InstrumentContext): Dec | undefined {
-  if (USD_LIKE.has(spec.quote)) return amount;
-  const list = ctx.market.instruments();
-  const index = listIndex(list);
-  const key = `${spec.venue}/${spec.quote}`;
-  let bridges = index.usdBridges.get(key);
-  if (!bridges) {
-    bridges = list.filter((s) => s.base === spec.quote && USD_LIKE.has(s.quote)).sort((a, b) => Number(b.venue === spec.venue) - Number(a.venue === spec.venue));
-    index.usdBridges.set(key, bridges);
-  }
-  for (const b of bridges) {
-    const mid = midPrice(ctx.market.bookAt(b.instrument_id, tsUs));
-    if (mid) return amount.times(mid);
-  }
-  return undefined;
 }
 
 const lotSizes = new WeakMap<InstrumentSpec, Dec>();

@@ -1,10 +1,15 @@
-// Risk adapter: accepted intents and policy changes in (exec.risk), verdicts out (exec.router).
-import { TOPICS, type EventOf } from '../domain/events.js';
+// Risk adapter: accepted intents, cancel/amend requests, policies and operator commands in
+// (exec.risk); the gateway's order events read beside them for the fold (positions, open
+// intents, flattens); verdicts, trading states and flattens out (exec.router).
+import { TOPICS } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
-import { fromRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { fromRecord, typeOf } from '../runtime/codec.js';
 import { decideInto } from '../runtime/decide-into.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { risk, type RiskState } from './decide.js';
+import { restoreRisk, riskInput, type RiskStageOptions } from './inputs.js';
+
+export type { RiskStageOptions } from './inputs.js';
 
 export const RISK_GROUP = 'risk';
 
@@ -18,31 +23,30 @@ export function isPolicyRecord(r: LogRecord): boolean {
 export async function policiesInLog(log: EventLog, upTo?: readonly number[]): Promise<RiskState> {
   let state = risk.initialState();
   await log.scan([TOPICS.risk], (r) => {
-    if ((upTo === undefined || r.offset < upTo[r.partition]) && isPolicyRecord(r)) state = risk.evolve(state, fromRecord(r) as EventOf<'RiskPolicySet'>);
+    if ((upTo === undefined || r.offset < upTo[r.partition]) && isPolicyRecord(r)) state = risk.evolveInPlace(state, fromRecord(r));
   });
   return state;
 }
 
-export function riskStage(): Stage {
+export function riskStage(o: RiskStageOptions): Stage {
   let state = risk.initialState();
   return {
     name: RISK_GROUP,
     input: TOPICS.risk,
+    also: [TOPICS.gateway],
     async restore(log: EventLog) {
-      // Only the policies this stage already handled: a newer one takes effect in its turn.
-      const upTo: number[] = [];
-      for (let p = 0; p < log.partitions(TOPICS.risk); p++) upTo.push(await log.committed(RISK_GROUP, TOPICS.risk, p));
-      state = await policiesInLog(log, upTo);
+      state = await restoreRisk(log, RISK_GROUP);
     },
     handle(batch: LogRecord[]): OutRecord[] {
       const out: OutRecord[] = [];
       const now = wallClockIso();
+      let settle: string | undefined;
       for (const r of batch) {
-        const e = fromRecord(r);
-        if (e.type === 'IntentAccepted') state = decideInto(risk, state, { kind: 'assess', intent: e }, out, now, traceOf(r));
-        else if (e.type === 'OrderChangeRequested') state = decideInto(risk, state, { kind: 'change', request: e }, out, now, traceOf(r));
-        else if (e.type === 'RiskPolicySet') state = risk.evolve(state, e);
+        const s = riskInput(state, r, out, now, o);
+        state = s.state;
+        settle = s.settle ?? settle;
       }
+      if (settle !== undefined) state = decideInto(risk, state, { kind: 'settle', ts: settle }, out, now, undefined);
       return out;
     },
   };

@@ -5,6 +5,8 @@ export interface Stage {
   /** Consumer group name; also the stage's name in logs and metrics. */
   readonly name: string;
   readonly input: string;
+  /** Topics read beside the input for the stage's fold only (risk reads the gateway's order events); consumed and committed with it. */
+  readonly also?: readonly string[];
   /** Rebuild in-memory state from the log before consuming. */
   restore(log: EventLog): Promise<void>;
   /** Decide on one batch of input records; the returned records commit with the batch's offsets. */

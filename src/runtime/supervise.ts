@@ -97,7 +97,7 @@ export function superviseStage(log: EventLog, make: () => Stage, opts: Supervise
             s = fresh;
           }
         : undefined;
-      return log.consume({ group: s.name, topics: [s.input], maxBatch: opts.maxBatch, handle: (b) => s.handle(b), onAssign });
+      return log.consume({ group: s.name, topics: [s.input, ...(s.also ?? [])], maxBatch: opts.maxBatch, handle: (b) => s.handle(b), onAssign });
     },
     { ...opts, what: 'stage' },
   );

@@ -37,7 +37,7 @@ test('the same events as the three deciders one after another', () => {
   const command = intent('f2', { constraints: { max_slippage_bps: 3 } });
   const [accepted] = normalizer.decide(command, normalizer.initialState());
   assert.ok(accepted.type === 'IntentAccepted');
-  const [verdict] = risk.decide({ kind: 'assess', intent: accepted }, risk.initialState());
+  const [verdict] = risk.decide({ kind: 'assess', intent: accepted, market }, risk.initialState());
   assert.ok(verdict.type === 'RiskApproved');
   const routed = router.decide({ approved: verdict, market }, router.initialState());
   assert.deepEqual(pretrade.decide(command, pretrade.initialState()), [accepted, verdict, ...routed]);

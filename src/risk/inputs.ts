@@ -1,0 +1,92 @@
+// How risk reads the log, shared by the risk stage and the fused decide stage: what it restores
+// (its inputs up to the group's commits, everything it wrote, the gateway's order events it
+// consumed) and what it does with each record it consumes.
+import { TOPICS, type Event } from '../domain/events.js';
+import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
+import type { MarketData } from '../market/types.js';
+import { fromRecord, traceOf, typeOf } from '../runtime/codec.js';
+import { decideInto } from '../runtime/decide-into.js';
+import { isRiskEvent, risk, type CompliancePolicy, type RiskState } from './decide.js';
+import { isGatewayFact } from './state.js';
+
+/** Records of exec.risk the risk fold reads (not the intents: those are decided, not folded). */
+const RISK_INPUT_FACTS: ReadonlySet<string> = new Set(['RiskPolicySet', 'OperatorCommand']);
+
+/**
+ * Rebuild risk's state: the policies and operator commands it consumed (exec.risk up to its
+ * committed offsets), every event risk wrote (exec.router: all of them came from consumed input),
+ * then the gateway's order events it consumed (exec.gateway up to its committed offsets). In this
+ * order, so an order event finds the approval it belongs to.
+ */
+export async function restoreRisk(log: EventLog, group: string, into: RiskState = risk.initialState()): Promise<RiskState> {
+  let state = into;
+  const committed = async (topic: string): Promise<number[]> => {
+    const upTo: number[] = [];
+    for (let p = 0; p < log.partitions(topic); p++) upTo.push(await log.committed(group, topic, p));
+    return upTo;
+  };
+  const riskUpTo = await committed(TOPICS.risk);
+  const gatewayUpTo = await committed(TOPICS.gateway);
+  const fold = (accept: (type: string) => boolean, upTo?: readonly number[]) => (r: LogRecord) => {
+    if (upTo && r.offset >= upTo[r.partition]) return;
+    const type = typeOf(r);
+    if (type !== undefined && !accept(type)) return;
+    const e = fromRecord(r);
+    if (accept(e.type)) state = risk.evolveInPlace(state, e);
+  };
+  await log.scan(
+    [TOPICS.risk],
+    fold((t) => RISK_INPUT_FACTS.has(t), riskUpTo),
+  );
+  await log.scan(
+    [TOPICS.router],
+    fold((t) => isRiskEvent({ type: t })),
+  );
+  await log.scan([TOPICS.gateway], fold(isGatewayFact, gatewayUpTo));
+  return state;
+}
+
+export interface RiskStageOptions {
+  market: MarketData;
+  /** The Rego compliance policy in force, if any. */
+  compliance?: () => CompliancePolicy | undefined;
+  /** The fused stage: intents and changes on exec.risk are its own outputs, already decided. */
+  skipAccepted?: boolean;
+}
+
+/**
+ * One record for risk: on exec.gateway, an order event to fold (settle: flattens may have ended);
+ * on exec.risk, an intent, change or command to decide, or a policy to fold. Risk's own events
+ * coming round (the fused stage reads exec.risk) are skipped.
+ */
+export function riskInput(state: RiskState, r: LogRecord, out: OutRecord[], now: string, o: RiskStageOptions): { state: RiskState; settle?: string } {
+  if (r.topic === TOPICS.gateway) {
+    // The fold only: most of the gateway's events are not risk's business.
+    const type = typeOf(r);
+    if (type !== undefined && !isGatewayFact(type)) return { state };
+    const e = fromRecord(r);
+    if (!isGatewayFact(e.type)) return { state };
+    const next = risk.evolveInPlace(state, e);
+    return next.flattens.size > 0 ? { state: next, settle: e.ts } : { state: next };
+  }
+  if (o.skipAccepted && typeOf(r) === 'IntentAccepted') return { state };
+  return { state: decideOn(state, fromRecord(r), out, now, traceOf(r), o) };
+}
+
+function decideOn(state: RiskState, e: Event, out: OutRecord[], now: string, trace: string | undefined, o: RiskStageOptions): RiskState {
+  if (o.skipAccepted && (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested')) return state;
+  switch (e.type) {
+    case 'IntentAccepted':
+      return decideInto(risk, state, { kind: 'assess', intent: e, market: o.market, compliance: o.compliance?.() }, out, now, trace);
+    case 'OrderChangeRequested':
+      return decideInto(risk, state, { kind: 'change', request: e }, out, now, trace);
+    case 'OperatorCommand': {
+      const s = decideInto(risk, state, { kind: 'operator', command: e, market: o.market, compliance: o.compliance?.() }, out, now, trace);
+      return risk.evolveInPlace(s, e);
+    }
+    case 'RiskPolicySet':
+      return risk.evolveInPlace(state, e);
+    default:
+      return state;
+  }
+}

@@ -1,0 +1,385 @@
+// What risk knows: the policy in force, each scope's trading state, positions from the fills, the
+// intents it approved that are still open, today's notional, velocity buckets, recent orders (for
+// the duplicate guard), PnL marks (for loss limits) and flattens under way. A fold of the log:
+// risk's own decisions, the operator's commands and the gateway's order events.
+//
+// The fold updates in place on the stage's hot path. It never changes an object it has stored:
+// it stores a new one. So a copy of the containers (cloneRiskState) is enough for `evolve` to
+// leave its input as it was.
+import { ZERO, dec, type Dec } from '../domain/decimal.js';
+import { type Event, type EventOf, type OrderStatusFact, type RiskPolicy, type TradingMode } from '../domain/events.js';
+import type { Env, Side } from '../domain/intent.js';
+import { isoToMicros } from '../domain/time.js';
+import { emptyBook, positionsDecider, type PositionBook } from '../positions/positions.js';
+import { compilePolicy, DEFAULT_POLICY, ruleSetHash } from './policy.js';
+
+export interface Standing {
+  mode: TradingMode;
+  reason: string;
+  since: string;
+  by: string;
+}
+
+/** An approved intent whose orders are not all finished. */
+export interface OpenIntent {
+  account: string;
+  strategy: string;
+  /** The venue instrument it goes to (the router's first candidate). */
+  instrument_id: string;
+  base: string;
+  quote: string;
+  side: Side;
+  /** Quantity not yet filled. */
+  remaining: Dec;
+  /** Client order ids seen routed and not finished. */
+  live: readonly string[];
+  routed: boolean;
+  flatten_id?: string;
+}
+
+export interface TokenBucket {
+  tokens: number;
+  at_us: number;
+}
+
+export interface PnlMark {
+  day: string;
+  day_start: Dec;
+  peak: Dec;
+}
+
+export interface FlattenProgress {
+  scope: string;
+  /** intent id → what it closes. */
+  closing: ReadonlyMap<string, { instrument_id: string; qty: Dec }>;
+  /** intent id → filled so far. */
+  filled: ReadonlyMap<string, Dec>;
+  failed: ReadonlyMap<string, string>;
+  /** Closing intents not finished yet. */
+  pending: ReadonlySet<string>;
+}
+
+export interface RiskState {
+  policy: RiskPolicy;
+  /** 0 until the first RiskPolicySet; decisions name the version they were made under. */
+  version: number;
+  hash: string;
+  /** Absent scope: ACTIVE. Keys: global, account:A, strategy:S. */
+  standings: Map<string, Standing>;
+  /** By account, from the gateway's order events. */
+  positions: PositionBook;
+  /** The same fills by strategy and account (the book's account field holds strategyKey(strategy, account)). */
+  byStrategy: PositionBook;
+  /** account|instrument → signed quantity of open intents not yet filled. */
+  openQty: Map<string, Dec>;
+  /** account|instrument → the environment its last order went to (a flatten closes there). */
+  envOf: Map<string, Env>;
+  open: Map<string, OpenIntent>;
+  /** Client order id → intent id, for orders of open intents. */
+  orderIntent: Map<string, string>;
+  /** Open intents per account:A and strategy:S. */
+  openCount: Map<string, number>;
+  /** Approved notional (USD) of `day` per global and strategy:S. */
+  daily: { day: string; notional: Map<string, Dec> };
+  /** `<rule index>/<key>/<s|m>` → bucket. */
+  buckets: Map<string, TokenBucket>;
+  /** account|instrument|side|qty → last approval (µs). */
+  recent: Map<string, number>;
+  /** Scope → PnL marks from decisions. */
+  pnl: Map<string, PnlMark>;
+  flattens: Map<string, FlattenProgress>;
+  /** Operator commands already acted on (a command is written to every partition). */
+  commands: Set<string>;
+}
+
+export function initialRiskState(): RiskState {
+  return {
+    policy: DEFAULT_POLICY,
+    version: 0,
+    hash: ruleSetHash(DEFAULT_POLICY),
+    standings: new Map(),
+    positions: emptyBook(),
+    byStrategy: emptyBook(),
+    openQty: new Map(),
+    envOf: new Map(),
+    open: new Map(),
+    orderIntent: new Map(),
+    openCount: new Map(),
+    daily: { day: '', notional: new Map() },
+    buckets: new Map(),
+    recent: new Map(),
+    pnl: new Map(),
+    flattens: new Map(),
+    commands: new Set(),
+  };
+}
+
+/** Containers copied, stored values shared (the fold never changes a stored value). */
+export function cloneRiskState(s: RiskState): RiskState {
+  const book = (b: PositionBook): PositionBook => ({
+    positions: new Map([...b.positions].map(([k, m]) => [k, new Map([...m].map(([i, a]) => [i, { ...a, other: { ...a.other } }]))])),
+    orders: new Map([...b.orders].map(([k, r]) => [k, { ...r }])),
+    skipped_fills: b.skipped_fills,
+  });
+  return {
+    ...s,
+    standings: new Map(s.standings),
+    positions: book(s.positions),
+    byStrategy: book(s.byStrategy),
+    openQty: new Map(s.openQty),
+    envOf: new Map(s.envOf),
+    open: new Map(s.open),
+    orderIntent: new Map(s.orderIntent),
+    openCount: new Map(s.openCount),
+    daily: { day: s.daily.day, notional: new Map(s.daily.notional) },
+    buckets: new Map(s.buckets),
+    recent: new Map(s.recent),
+    pnl: new Map(s.pnl),
+    flattens: new Map(s.flattens),
+    commands: new Set(s.commands),
+  };
+}
+
+/** What the risk fold reads: any event (most leave it as it is) or a status event known from its headers. */
+export type RiskFact = Event | OrderStatusFact;
+
+const positionFold = positionsDecider();
+
+/** The UTC day of an event time, YYYY-MM-DD. */
+export const utcDay = (ts: string): string => ts.slice(0, 10);
+
+/** Recent-order keys older than this are dropped (the longest duplicate window allowed is a day). */
+const RECENT_KEEP_US = 86_400_000_000;
+
+export function evolveRiskInPlace(s: RiskState, e: RiskFact): RiskState {
+  switch (e.type) {
+    case 'RiskPolicySet':
+      if (e.data.version > s.version) {
+        s.policy = e.data.policy;
+        s.version = e.data.version;
+        s.hash = e.data.rule_set_hash ?? ruleSetHash(e.data.policy);
+      }
+      return s;
+    case 'OperatorCommand':
+      s.commands.add(e.data.command_id);
+      return s;
+    case 'TradingStateChanged':
+      if (e.data.to === 'ACTIVE') s.standings.delete(e.data.scope);
+      else s.standings.set(e.data.scope, { mode: e.data.to, reason: e.data.reason, since: e.ts, by: e.data.by });
+      return s;
+    case 'RiskApproved':
+      approved(s, e);
+      return s;
+    case 'RiskRejected':
+      if (e.data.pnl_usd) markPnl(s, e.ts, e.data.pnl_usd);
+      if (e.data.flatten_id) flattenFailed(s, e.data.flatten_id, e.intent_id, `${e.data.code}: ${e.data.reason}`);
+      return s;
+    case 'FlattenStarted': {
+      const closing = new Map(e.data.closing.map((c) => [c.intent_id, { instrument_id: c.instrument_id, qty: dec(c.qty) }]));
+      s.flattens.set(e.data.flatten_id, { scope: e.data.scope, closing, filled: new Map(), failed: new Map(), pending: new Set(closing.keys()) });
+      return s;
+    }
+    case 'FlattenCompleted':
+      s.flattens.delete(e.data.flatten_id);
+      return s;
+    case 'OrderRouted': {
+      positionFold.evolveInPlace(s.positions, e);
+      const o = e.data.order;
+      positionFold.evolveInPlace(s.byStrategy, { ...e, data: { order: { ...o, account: strategyKey(o.strategy, o.account) } } });
+      s.envOf.set(`${o.account}|${o.instrument_id}`, o.env);
+      const open = s.open.get(o.intent_id);
+      if (open && !open.live.includes(o.client_order_id)) {
+        s.open.set(o.intent_id, { ...open, live: [...open.live, o.client_order_id], routed: true });
+        s.orderIntent.set(o.client_order_id, o.intent_id);
+      }
+      return s;
+    }
+    case 'OrderFilled': {
+      positionFold.evolveInPlace(s.positions, e);
+      positionFold.evolveInPlace(s.byStrategy, e);
+      const id = s.orderIntent.get(e.data.client_order_id);
+      const open = id === undefined ? undefined : s.open.get(id);
+      if (id !== undefined && open) {
+        const left = open.remaining.minus(dec(e.data.fill.qty));
+        const remaining = left.coef < 0n ? ZERO : left;
+        moveOpenQty(s, open, remaining);
+        s.open.set(id, { ...open, remaining });
+        if (open.flatten_id) flattenFilled(s, open.flatten_id, id, dec(e.data.fill.qty));
+      }
+      if (e.data.status === 'FILLED') orderFinished(s, e.data.client_order_id, undefined);
+      return s;
+    }
+    case 'OrderCanceled':
+    case 'OrderRejected':
+    case 'OrderExpired':
+      positionFold.evolveInPlace(s.positions, e);
+      positionFold.evolveInPlace(s.byStrategy, e);
+      orderFinished(
+        s,
+        e.data.client_order_id,
+        e.type === 'OrderRejected' && 'reason' in e.data ? `rejected by the venue: ${String((e.data as { reason?: string }).reason)}` : undefined,
+      );
+      return s;
+    default:
+      return s;
+  }
+}
+
+function approved(s: RiskState, e: EventOf<'RiskApproved'>): void {
+  const i = e.data.intent;
+  if (e.data.pnl_usd) markPnl(s, e.ts, e.data.pnl_usd);
+  const instrument = i.venues[0];
+  const remaining = dec(i.qty);
+  const key = `${i.account}|${instrument}`;
+  s.openQty.set(key, (s.openQty.get(key) ?? ZERO).plus(i.side === 'BUY' ? remaining : ZERO.minus(remaining)));
+  s.open.set(i.intent_id, {
+    account: i.account,
+    strategy: i.strategy,
+    instrument_id: instrument,
+    base: i.base,
+    quote: i.quote,
+    side: i.side,
+    remaining,
+    live: [],
+    routed: false,
+    ...(e.data.flatten_id ? { flatten_id: e.data.flatten_id } : {}),
+  });
+  bump(s.openCount, `account:${i.account}`, 1);
+  bump(s.openCount, `strategy:${i.strategy}`, 1);
+  // Today's notional: an intent of an earlier day than the one counted adds nothing to today.
+  const day = utcDay(i.ts);
+  if (day > s.daily.day) s.daily = { day, notional: new Map() };
+  if (day === s.daily.day) {
+    const usd = dec(i.notional_usd);
+    for (const k of ['global', `strategy:${i.strategy}`]) s.daily.notional.set(k, (s.daily.notional.get(k) ?? ZERO).plus(usd));
+  }
+  const tsUs = isoToMicros(i.ts);
+  takeTokens(s, i, tsUs);
+  if (compilePolicy(s.policy).duplicateWindowsMs.length > 0) rememberRecent(s, duplicateKey(i.account, instrument, i.side, i.qty), tsUs);
+}
+
+/** What the duplicate guard compares: same account, instrument, side and size. */
+export const duplicateKey = (account: string, instrument: string, side: Side, qty: string): string => `${account}|${instrument}|${side}|${dec(qty).toString()}`;
+
+function rememberRecent(s: RiskState, key: string, tsUs: number): void {
+  s.recent.delete(key);
+  s.recent.set(key, tsUs);
+  // Oldest first (insertion order): drop what no window can reach.
+  for (const [k, at] of s.recent) {
+    if (tsUs - at <= RECENT_KEEP_US) break;
+    s.recent.delete(k);
+  }
+}
+
+/** Velocity: each bucket holds up to its limit and refills at that rate per second or minute of event time. */
+export function bucketsFor(s: RiskState, i: { strategy: string; account: string; venues: readonly string[] }): { key: string; limit: number; perUs: number; code: number }[] {
+  const out: { key: string; limit: number; perUs: number; code: number }[] = [];
+  for (const r of compilePolicy(s.policy).velocity) {
+    const who = r.per === 'strategy' ? i.strategy : r.per === 'account' ? i.account : venueOf(i.venues[0]);
+    if (r.max_per_second !== undefined) out.push({ key: `${r.index}/${who}/s`, limit: r.max_per_second, perUs: 1_000_000, code: r.index });
+    if (r.max_per_minute !== undefined) out.push({ key: `${r.index}/${who}/m`, limit: r.max_per_minute, perUs: 60_000_000, code: r.index });
+  }
+  return out;
+}
+
+/** Tokens in a bucket at `tsUs` (a full bucket when never used; event time never runs backwards for it). */
+export function tokensAt(b: TokenBucket | undefined, limit: number, perUs: number, tsUs: number): number {
+  if (!b) return limit;
+  const dt = Math.max(0, tsUs - b.at_us);
+  return Math.min(limit, b.tokens + (dt * limit) / perUs);
+}
+
+function takeTokens(s: RiskState, i: { strategy: string; account: string; venues: readonly string[] }, tsUs: number): void {
+  for (const b of bucketsFor(s, i)) {
+    const prev = s.buckets.get(b.key);
+    const at = Math.max(tsUs, prev?.at_us ?? tsUs);
+    s.buckets.set(b.key, { tokens: tokensAt(prev, b.limit, b.perUs, tsUs) - 1, at_us: at });
+  }
+}
+
+export const venueOf = (instrumentId: string): string => {
+  const c = instrumentId.indexOf(':');
+  return c < 0 ? instrumentId : instrumentId.slice(0, c);
+};
+
+/** The byStrategy book's key for a strategy's fills in one account. */
+export const strategyKey = (strategy: string, account: string): string => `${strategy}\u0000${account}`;
+
+/** An open intent's unfilled quantity went from what it was to `remaining`. */
+function moveOpenQty(s: RiskState, open: OpenIntent, remaining: Dec): void {
+  const delta = open.remaining.minus(remaining);
+  if (delta.coef === 0n) return;
+  const key = `${open.account}|${open.instrument_id}`;
+  const next = (s.openQty.get(key) ?? ZERO).minus(open.side === 'BUY' ? delta : ZERO.minus(delta));
+  if (next.coef === 0n) s.openQty.delete(key);
+  else s.openQty.set(key, next);
+}
+
+function bump(m: Map<string, number>, k: string, by: number): void {
+  const n = (m.get(k) ?? 0) + by;
+  if (n <= 0) m.delete(k);
+  else m.set(k, n);
+}
+
+/** Loss-limit marks: the first PnL seen in a UTC day is that day's start; the peak only rises. */
+function markPnl(s: RiskState, ts: string, pnl: Record<string, string>): void {
+  const day = utcDay(ts);
+  for (const [scope, v] of Object.entries(pnl)) {
+    const now = dec(v);
+    const m = s.pnl.get(scope);
+    if (!m) s.pnl.set(scope, { day, day_start: now, peak: now });
+    else if (day > m.day) s.pnl.set(scope, { day, day_start: now, peak: m.peak.gt(now) ? m.peak : now });
+    else if (now.gt(m.peak)) s.pnl.set(scope, { ...m, peak: now });
+  }
+}
+
+function orderFinished(s: RiskState, coid: string, failure: string | undefined): void {
+  const id = s.orderIntent.get(coid);
+  if (id === undefined) return;
+  s.orderIntent.delete(coid);
+  const open = s.open.get(id);
+  if (!open) return;
+  const live = open.live.filter((c) => c !== coid);
+  if (live.length > 0) {
+    s.open.set(id, { ...open, live });
+    return;
+  }
+  s.open.delete(id);
+  moveOpenQty(s, open, ZERO);
+  bump(s.openCount, `account:${open.account}`, -1);
+  bump(s.openCount, `strategy:${open.strategy}`, -1);
+  if (open.flatten_id) {
+    const f = s.flattens.get(open.flatten_id);
+    if (!f) return;
+    const pending = new Set(f.pending);
+    pending.delete(id);
+    const filled = f.filled.get(id) ?? ZERO;
+    const failed = new Map(f.failed);
+    if (filled.lt(f.closing.get(id)?.qty ?? ZERO))
+      failed.set(id, failure ?? (filled.coef === 0n ? 'the closing order ended unfilled' : `the closing order ended with ${filled.toString()} filled`));
+    s.flattens.set(open.flatten_id, { ...f, pending, failed });
+  }
+}
+
+function flattenFilled(s: RiskState, flattenId: string, intentId: string, qty: Dec): void {
+  const f = s.flattens.get(flattenId);
+  if (!f) return;
+  const filled = new Map(f.filled);
+  filled.set(intentId, (filled.get(intentId) ?? ZERO).plus(qty));
+  s.flattens.set(flattenId, { ...f, filled });
+}
+
+function flattenFailed(s: RiskState, flattenId: string, intentId: string, reason: string): void {
+  const f = s.flattens.get(flattenId);
+  if (!f) return;
+  const pending = new Set(f.pending);
+  pending.delete(intentId);
+  const failed = new Map(f.failed);
+  failed.set(intentId, reason);
+  s.flattens.set(flattenId, { ...f, pending, failed });
+}
+
+/** True for the order events the risk fold reads from the gateway's topic. */
+export function isGatewayFact(type: string): boolean {
+  return type === 'OrderRouted' || type === 'OrderFilled' || type === 'OrderCanceled' || type === 'OrderRejected' || type === 'OrderExpired';
+}
