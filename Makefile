@@ -42,6 +42,7 @@ KAFKA_TESTS := $(sort $(wildcard test/kafka/*.test.ts)) test/redis/kafka-project
 test: build
 	npx tsc -p tsconfig.test.json
 	@$(MAKE) --no-print-directory lint
+	infra/dev/opa.sh test policies/rego
 	export SERVICES_STATE=$(CURDIR)/.cache/services.test.started; \
 	trap 'infra/dev/services.sh down' EXIT; \
 	service_env=$$(infra/dev/services.sh up) || exit $$?; \
