@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { TOPICS, type Order, type RiskPolicy } from '../domain/events.js';
+import { TOPICS, type EventOf, type Order, type RiskPolicy } from '../domain/events.js';
 import { microsToIso, nowMicros } from '../domain/time.js';
 import { gatewayStage } from '../gateway/stage.js';
 import { openEmbeddedLog, type LogCompression } from '../log/embedded/index.js';
@@ -20,7 +20,8 @@ import { policiesInLog, riskStage } from '../risk/stage.js';
 import { routerStage } from '../router/stage.js';
 import { openSimVenue } from '../venues/sim/index.js';
 import type { Venue } from '../venues/types.js';
-import { toRecord } from '../runtime/codec.js';
+import { fromRecord, toRecord, typeOf } from '../runtime/codec.js';
+import type { RegoBundle } from '../risk/rego.js';
 import { intakeFile, intakeStream } from '../intake/intake.js';
 import type { Stage } from '../runtime/stage.js';
 import { superviseSink, superviseStage } from '../runtime/supervise.js';
@@ -43,6 +44,8 @@ export interface PipelineOptions {
   seed?: number;
   /** Risk policy to put in force (logged as RiskPolicySet when it differs from the one in force). */
   policy?: RiskPolicy;
+  /** Compliance bundle to put in force (logged as CompliancePolicySet when it differs from the one in force). */
+  compliance?: CompiledRego;
   fsync?: Fsync;
   /** Most records a stage handles per batch (default: the log's). */
   maxBatch?: number;
@@ -178,7 +181,10 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     const market = await openMarket(dataDir, o);
     if (run.has('gateway')) venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
     if (run.has('gateway') && o.venues) live = liveSessionFrom(o.venues);
-    if (run.has('risk') || run.has('decide')) await putPolicyInForce(log, o.policy);
+    if (run.has('risk') || run.has('decide')) {
+      await putPolicyInForce(log, o.policy);
+      if (o.compliance) await putComplianceInForce(log, o.compliance, process.env.USER ?? 'operator', 'put in force at start (--rego)');
+    }
     const make: Record<StageName, () => Stage> = {
       decide: () => decideStage({ market }),
       normalizer: () => normalizerStage({ market }),
@@ -262,6 +268,48 @@ async function putPolicyInForce(log: EventLog, requested: RiskPolicy | undefined
     for (let partition = 0; partition < log.partitions(TOPICS.risk); partition++) copies.push({ ...toRecord(e, recordedAt), partition });
   }
   if (copies.length > 0) await log.append(copies);
+}
+
+/** A compiled compliance bundle as the log carries it. */
+export type CompiledRego = RegoBundle & { files: string[] };
+
+/**
+ * Log a CompliancePolicySet (one copy per partition of exec.risk) unless the bundle is the one in
+ * force; returns its version. Load the bundle first: one that does not load must not reach the log.
+ */
+export async function putComplianceInForce(log: EventLog, bundle: CompiledRego, operator: string, reason: string): Promise<{ version: number; written: boolean }> {
+  let latest: EventOf<'CompliancePolicySet'> | undefined;
+  await log.scan([TOPICS.risk], (r) => {
+    if (typeOf(r) !== 'CompliancePolicySet') return;
+    const e = fromRecord(r);
+    if (e.type === 'CompliancePolicySet' && e.data.version > (latest?.data.version ?? 0)) latest = e;
+  });
+  if (latest?.data.hash === bundle.hash) return { version: latest.data.version, written: false };
+  const version = (latest?.data.version ?? 0) + 1;
+  const e: EventOf<'CompliancePolicySet'> = {
+    event_id: `compliance/${version}`,
+    type: 'CompliancePolicySet',
+    intent_id: '',
+    account: '',
+    strategy: '',
+    ts: microsToIso(nowMicros()),
+    causation: `operator:${operator}`,
+    recorded_at: '',
+    data: {
+      version,
+      hash: bundle.hash,
+      wasm_base64: Buffer.from(bundle.wasm).toString('base64'),
+      data: (bundle.data ?? {}) as Record<string, unknown>,
+      files: bundle.files,
+      operator,
+      reason,
+    },
+  };
+  const record = toRecord(e, new Date().toISOString());
+  const copies = [];
+  for (let partition = 0; partition < log.partitions(TOPICS.risk); partition++) copies.push({ ...record, partition });
+  await log.append(copies);
+  return { version, written: true };
 }
 
 /** An intent's partition key on Kafka: its account (the normalizer's default when absent); none for what has no account (bad JSON). */

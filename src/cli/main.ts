@@ -27,6 +27,15 @@ import { redisKeys } from '../projections/redis/keys.js';
 import { clearNamespace, connectRedis, RedisProjector } from '../projections/redis/projector.js';
 import { readRedisView } from '../projections/redis/reader.js';
 import { loadPolicyFile } from '../risk/policy.js';
+import { loadRegoPolicy } from '../risk/rego.js';
+import { compileRegoDir, findOpa } from '../risk/rego-build.js';
+
+/** A Rego directory compiled and loaded once here: one that fails never reaches the log. */
+async function compiledRego(dir: string) {
+  const bundle = await compileRegoDir(dir, findOpa());
+  await loadRegoPolicy(bundle);
+  return bundle;
+}
 import { generateIntents } from '../tools/generate.js';
 import type { MarketData } from '../market/types.js';
 import type { EventLog } from '../log/types.js';
@@ -35,6 +44,7 @@ import { jsonSchemas } from '../domain/schemas.js';
 import { loadVenuesFile } from '../assembly/venues.js';
 import { registerAuditCommands } from './audit.js';
 import { registerVenueCommands } from './venues.js';
+import { registerControlCommands } from './control.js';
 import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
 import { firstLine, permanentIn, stopIn } from '../domain/faults.js';
@@ -156,6 +166,7 @@ program
   .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
   .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
   .option('--policy <file>', 'risk policy JSON to put in force')
+  .option('--rego <dir>', "compliance's Rego policies to put in force (compiled with opa)")
   .option('--until-idle', 'exit once every intent is settled or resting (otherwise follow the intents file until SIGINT/SIGTERM)')
   .addOption(new Option('--fsync <mode>', 'log durability').choices(['always', 'batch', 'off']).default('always'))
   .addOption(
@@ -178,6 +189,7 @@ program
           intents?: string;
           seed?: number;
           policy?: string;
+          rego?: string;
           untilIdle?: boolean;
           fsync: string;
           logCompression: LogCompression;
@@ -200,6 +212,7 @@ program
           books: o.books,
           seed: o.seed,
           policy: o.policy ? loadPolicyFile(o.policy) : undefined,
+          compliance: o.rego ? await compiledRego(o.rego) : undefined,
           fsync: o.fsync as Fsync,
           logCompression: o.logCompression,
           untilIdle: Boolean(o.untilIdle),
@@ -384,8 +397,9 @@ program
   .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
   .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
   .option('--policy <file>', 'risk policy JSON to put in force (decide or risk stage)')
+  .option('--rego <dir>', "compliance's Rego policies to put in force (decide or risk stage)")
   .option('--venues <file>', 'gateway: live venues (JSON, schemas/venues.schema.json)')
-  .action(async (name: string, o: { dataDir: string; books?: string; seed?: number; policy?: string; venues?: string }) => {
+  .action(async (name: string, o: { dataDir: string; books?: string; seed?: number; policy?: string; rego?: string; venues?: string }) => {
     const names: readonly string[] = [...STAGE_NAMES, ...SINK_NAMES];
     if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);
     const signal = stopSignal();
@@ -395,6 +409,7 @@ program
       books: o.books,
       seed: o.seed,
       policy: o.policy ? loadPolicyFile(o.policy) : undefined,
+      compliance: o.rego ? await compiledRego(o.rego) : undefined,
       kafka: kafkaOptions(`fillstream-${name}`),
       redis: redisOptions(),
       audit: { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
@@ -541,6 +556,7 @@ function startProgress() {
 
 registerAuditCommands(program);
 registerVenueCommands(program, stopSignal);
+registerControlCommands(program);
 
 // Exit codes: 78 (EX_CONFIG) for a fault only a person fixes, 75 (EX_TEMPFAIL) when --until-idle
 // gave up waiting on a server, 1 for anything else.

@@ -3,7 +3,7 @@
 // the three stages decide one after another: each part sees the state its own stage would.
 import type { InPlaceDecider } from '../domain/decider.js';
 import { normalizer, type NormalizeIntent, type NormalizerEvent, type NormalizerFact, type NormalizerState } from '../normalizer/decide.js';
-import { isRiskEvent, risk, type RiskEvent, type RiskState } from '../risk/decide.js';
+import { isRiskEvent, risk, type CompliancePolicy, type RiskEvent, type RiskState } from '../risk/decide.js';
 import { isGatewayFact, type RiskFact } from '../risk/state.js';
 import { router, type RouterEvent, type RouterState } from '../router/decide.js';
 
@@ -15,6 +15,9 @@ export interface PretradeState {
 
 export type PretradeEvent = NormalizerEvent | RiskEvent | RouterEvent;
 
+/** A raw intent with what its three parts read: the market, and the compliance policy in force. */
+export type PretradeCommand = NormalizeIntent & { compliance?: CompliancePolicy };
+
 /** What the composed fold takes: any of the three parts' events, an accepted intent known from its headers, or what risk folds of the gateway's events. */
 export type PretradeFact = PretradeEvent | NormalizerFact | RiskFact;
 
@@ -23,13 +26,15 @@ const forRisk = (e: PretradeFact): e is RiskFact => isRiskEvent(e) || e.type ===
 
 export const pretrade = {
   initialState: (): PretradeState => ({ normalizer: normalizer.initialState(), risk: risk.initialState(), router: router.initialState() }),
-  decide(command: NormalizeIntent, state: PretradeState): PretradeEvent[] {
+  decide(command: PretradeCommand, state: PretradeState): PretradeEvent[] {
     const out: PretradeEvent[] = [];
     for (const accepted of normalizer.decide(command, state.normalizer)) {
       out.push(accepted);
       if (accepted.type !== 'IntentAccepted' && accepted.type !== 'OrderChangeRequested') continue;
       const assess =
-        accepted.type === 'IntentAccepted' ? ({ kind: 'assess', intent: accepted, market: command.market } as const) : ({ kind: 'change', request: accepted } as const);
+        accepted.type === 'IntentAccepted'
+          ? ({ kind: 'assess', intent: accepted, market: command.market, compliance: command.compliance } as const)
+          : ({ kind: 'change', request: accepted } as const);
       for (const verdict of risk.decide(assess, state.risk)) {
         out.push(verdict);
         if (verdict.type !== 'RiskApproved' && verdict.type !== 'OrderChangeApproved') continue;
@@ -50,4 +55,4 @@ export const pretrade = {
     else normalizer.evolveInPlace(state.normalizer, event);
     return state;
   },
-} satisfies InPlaceDecider<NormalizeIntent, PretradeState, PretradeEvent, PretradeFact>;
+} satisfies InPlaceDecider<PretradeCommand, PretradeState, PretradeEvent, PretradeFact>;

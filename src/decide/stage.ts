@@ -10,16 +10,18 @@ import { fromRecord, HEADER_INTENT_ID, HEADER_TRACEPARENT, toRecord, traceOf, ty
 import { forwardedIntent, intentPlacement } from '../runtime/forward.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { normalizeCommand, placementOf, type IntentPlacement } from '../normalizer/decide.js';
-import { risk, type CompliancePolicy } from '../risk/decide.js';
-import { restoreRisk, riskInput } from '../risk/inputs.js';
+import { risk } from '../risk/decide.js';
+import { ComplianceInForce, restoreRisk, riskInput } from '../risk/inputs.js';
 import { decideInto } from '../runtime/decide-into.js';
 import { pretrade } from './decide.js';
 
 export const DECIDE_GROUP = 'decide';
 
-export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[]; compliance?: () => CompliancePolicy | undefined }): Stage {
+export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[]; compliance?: ComplianceInForce }): Stage {
   let state = pretrade.initialState();
   let placement: IntentPlacement | undefined;
+  const compliance = opts.compliance ?? new ComplianceInForce();
+  const riskOpts = { market: opts.market, compliance, skipAccepted: true };
   return {
     name: DECIDE_GROUP,
     input: TOPICS.intents,
@@ -37,9 +39,11 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
           if (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested') state = pretrade.evolveInPlace(state, e);
         }
       });
-      state.risk = await restoreRisk(log, DECIDE_GROUP);
+      const restored = await restoreRisk(log, DECIDE_GROUP);
+      state.risk = restored.state;
+      if (restored.compliance) await compliance.apply(restored.compliance);
     },
-    handle(batch: LogRecord[]): OutRecord[] {
+    async handle(batch: LogRecord[]): Promise<OutRecord[]> {
       const out: OutRecord[] = [];
       const now = wallClockIso();
       // Each event's trace is a child of the event it follows from, as across the separate stages.
@@ -47,9 +51,10 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
       let settle: string | undefined;
       for (const r of batch) {
         if (r.topic !== TOPICS.intents) {
-          const s = riskInput(state.risk, r, out, now, { ...opts, skipAccepted: true });
+          const s = riskInput(state.risk, r, out, now, riskOpts);
           state.risk = s.state;
           settle = s.settle ?? settle;
+          if (s.compliance) await compliance.apply(s.compliance);
           continue;
         }
         // A record off its account's partition is moved there first, and decided when it arrives.
@@ -58,7 +63,7 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
           out.push(forwardedIntent(r, home));
           continue;
         }
-        const command = normalizeCommand(r, opts.market, opts.venuePreference);
+        const command = { ...normalizeCommand(r, opts.market, opts.venuePreference), compliance: compliance.current };
         const input = traceOf(r);
         for (const e of pretrade.decide(command, state)) {
           state = pretrade.evolveInPlace(state, e);

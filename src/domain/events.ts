@@ -195,6 +195,20 @@ export const RiskPolicySet = ev(
   }),
 );
 
+/** Compliance's Rego policies compiled to WebAssembly, put in force by an operator: the bundle travels in the log, so a replay evaluates what was in force. */
+export const CompliancePolicySet = ev(
+  'CompliancePolicySet',
+  z.object({
+    version: z.number().int(),
+    hash: z.string().describe('sha256 over the wasm and the data (src/risk/rego.ts)'),
+    wasm_base64: z.string().describe('the policy compiled by opa build -t wasm'),
+    data: z.record(z.string(), z.unknown()).describe('the bundle data (data.json)'),
+    files: z.array(z.string()).describe('the .rego files it was compiled from'),
+    operator: z.string(),
+    reason: z.string(),
+  }),
+);
+
 /** A trading state's scope: the whole book, one account, or one strategy. */
 export const RiskScope = z.string().regex(/^(global|account:.+|strategy:.+)$/, 'global, account:NAME or strategy:NAME');
 export const TradingMode = z.enum(['ACTIVE', 'REDUCING', 'HALTED']);
@@ -385,6 +399,7 @@ export const Event = z.discriminatedUnion('type', [
   RiskApproved,
   RiskRejected,
   RiskWarned,
+  CompliancePolicySet,
   OperatorCommand,
   TradingStateChanged,
   FlattenStarted,
@@ -435,6 +450,7 @@ export const EVENT_TOPIC: Record<EventType, TopicName> = {
   RiskRejected: TOPICS.router,
   RiskWarned: TOPICS.router,
   OperatorCommand: TOPICS.risk,
+  CompliancePolicySet: TOPICS.risk,
   TradingStateChanged: TOPICS.router,
   FlattenStarted: TOPICS.router,
   FlattenCompleted: TOPICS.router,

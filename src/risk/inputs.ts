@@ -1,28 +1,60 @@
 // How risk reads the log, shared by the risk stage and the fused decide stage: what it restores
 // (its inputs up to the group's commits, everything it wrote, the gateway's order events it
 // consumed) and what it does with each record it consumes.
-import { TOPICS, type Event } from '../domain/events.js';
+import { TOPICS, type Event, type EventOf } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import type { MarketData } from '../market/types.js';
 import { fromRecord, traceOf, typeOf } from '../runtime/codec.js';
 import { decideInto } from '../runtime/decide-into.js';
 import { isRiskEvent, risk, type CompliancePolicy, type RiskState } from './decide.js';
+import { loadRegoPolicy, type RegoPolicy } from './rego.js';
 import { isGatewayFact } from './state.js';
 
 /** Records of exec.risk the risk fold reads (not the intents: those are decided, not folded). */
 const RISK_INPUT_FACTS: ReadonlySet<string> = new Set(['RiskPolicySet', 'OperatorCommand']);
 
 /**
+ * The compliance (Rego) policy in force: the newest CompliancePolicySet consumed, loaded. One
+ * that will not load is refused with the reason, and the one before stays in force.
+ */
+export class ComplianceInForce {
+  private version = 0;
+  private policy: RegoPolicy | undefined;
+
+  constructor(private readonly say: (line: string) => void = (l) => process.stderr.write(`fillstream: ${l}\n`)) {}
+
+  get current(): CompliancePolicy | undefined {
+    return this.policy;
+  }
+
+  async apply(e: EventOf<'CompliancePolicySet'>): Promise<void> {
+    if (e.data.version <= this.version) return;
+    try {
+      this.policy = await loadRegoPolicy({ wasm: Buffer.from(e.data.wasm_base64, 'base64'), data: e.data.data, hash: e.data.hash });
+      this.version = e.data.version;
+    } catch (err) {
+      this.say(`compliance policy version ${e.data.version} (${e.data.hash.slice(0, 12)}) refused, the one before stays in force: ${(err as Error).message}`);
+    }
+  }
+}
+
+/**
  * Rebuild risk's state: the policies and operator commands it consumed (exec.risk up to its
  * committed offsets), every event risk wrote (exec.router: all of them came from consumed input),
  * then the gateway's order events it consumed (exec.gateway up to its committed offsets). In this
- * order, so an order event finds the approval it belongs to.
+ * order, so an order event finds the approval it belongs to. A null group folds the whole log.
  */
-export async function restoreRisk(log: EventLog, group: string, into: RiskState = risk.initialState()): Promise<RiskState> {
+export async function restoreRisk(
+  log: EventLog,
+  group: string | null,
+  into: RiskState = risk.initialState(),
+): Promise<{ state: RiskState; compliance?: EventOf<'CompliancePolicySet'> }> {
   let state = into;
+  let compliance: EventOf<'CompliancePolicySet'> | undefined;
   const committed = async (topic: string): Promise<number[]> => {
     const upTo: number[] = [];
-    for (let p = 0; p < log.partitions(topic); p++) upTo.push(await log.committed(group, topic, p));
+    // No group: everything in the log now (an inspection, not a stage's restore).
+    for (let p = 0; p < log.partitions(topic); p++) upTo.push(group === null ? Number.MAX_SAFE_INTEGER : await log.committed(group, topic, p));
     return upTo;
   };
   const riskUpTo = await committed(TOPICS.risk);
@@ -34,22 +66,27 @@ export async function restoreRisk(log: EventLog, group: string, into: RiskState 
     const e = fromRecord(r);
     if (accept(e.type)) state = risk.evolveInPlace(state, e);
   };
-  await log.scan(
-    [TOPICS.risk],
-    fold((t) => RISK_INPUT_FACTS.has(t), riskUpTo),
-  );
+  const takeInput = fold((t) => RISK_INPUT_FACTS.has(t), riskUpTo);
+  await log.scan([TOPICS.risk], (r) => {
+    if (r.offset < riskUpTo[r.partition] && typeOf(r) === 'CompliancePolicySet') {
+      const e = fromRecord(r);
+      if (e.type === 'CompliancePolicySet' && e.data.version > (compliance?.data.version ?? 0)) compliance = e;
+      return;
+    }
+    takeInput(r);
+  });
   await log.scan(
     [TOPICS.router],
     fold((t) => isRiskEvent({ type: t })),
   );
   await log.scan([TOPICS.gateway], fold(isGatewayFact, gatewayUpTo));
-  return state;
+  return compliance ? { state, compliance } : { state };
 }
 
 export interface RiskStageOptions {
   market: MarketData;
-  /** The Rego compliance policy in force, if any. */
-  compliance?: () => CompliancePolicy | undefined;
+  /** The Rego compliance policy in force, if any (the stage keeps it up to date). */
+  compliance?: ComplianceInForce;
   /** The fused stage: intents and changes on exec.risk are its own outputs, already decided. */
   skipAccepted?: boolean;
 }
@@ -59,7 +96,13 @@ export interface RiskStageOptions {
  * on exec.risk, an intent, change or command to decide, or a policy to fold. Risk's own events
  * coming round (the fused stage reads exec.risk) are skipped.
  */
-export function riskInput(state: RiskState, r: LogRecord, out: OutRecord[], now: string, o: RiskStageOptions): { state: RiskState; settle?: string } {
+export function riskInput(
+  state: RiskState,
+  r: LogRecord,
+  out: OutRecord[],
+  now: string,
+  o: RiskStageOptions,
+): { state: RiskState; settle?: string; compliance?: EventOf<'CompliancePolicySet'> } {
   if (r.topic === TOPICS.gateway) {
     // The fold only: most of the gateway's events are not risk's business.
     const type = typeOf(r);
@@ -70,18 +113,21 @@ export function riskInput(state: RiskState, r: LogRecord, out: OutRecord[], now:
     return next.flattens.size > 0 ? { state: next, settle: e.ts } : { state: next };
   }
   if (o.skipAccepted && typeOf(r) === 'IntentAccepted') return { state };
-  return { state: decideOn(state, fromRecord(r), out, now, traceOf(r), o) };
+  const e = fromRecord(r);
+  // Loading a bundle is asynchronous: the caller puts it in force before the next record.
+  if (e.type === 'CompliancePolicySet') return { state, compliance: e };
+  return { state: decideOn(state, e, out, now, traceOf(r), o) };
 }
 
 function decideOn(state: RiskState, e: Event, out: OutRecord[], now: string, trace: string | undefined, o: RiskStageOptions): RiskState {
   if (o.skipAccepted && (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested')) return state;
   switch (e.type) {
     case 'IntentAccepted':
-      return decideInto(risk, state, { kind: 'assess', intent: e, market: o.market, compliance: o.compliance?.() }, out, now, trace);
+      return decideInto(risk, state, { kind: 'assess', intent: e, market: o.market, compliance: o.compliance?.current }, out, now, trace);
     case 'OrderChangeRequested':
       return decideInto(risk, state, { kind: 'change', request: e }, out, now, trace);
     case 'OperatorCommand': {
-      const s = decideInto(risk, state, { kind: 'operator', command: e, market: o.market, compliance: o.compliance?.() }, out, now, trace);
+      const s = decideInto(risk, state, { kind: 'operator', command: e, market: o.market, compliance: o.compliance?.current }, out, now, trace);
       return risk.evolveInPlace(s, e);
     }
     case 'RiskPolicySet':

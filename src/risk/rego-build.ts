@@ -32,7 +32,7 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string {
  * *_test.rego ones) and its data.json, if any. A policy that does not compile gives an Error with
  * opa's own message (file:line, relative to `dir`).
  */
-export async function compileRegoDir(dir: string, opaBin: string): Promise<RegoBundle> {
+export async function compileRegoDir(dir: string, opaBin: string): Promise<RegoBundle & { files: string[] }> {
   const files = await regoFiles(dir);
   if (files.length === 0) throw new Error(`no Rego policy in ${dir}: no .rego files besides *_test.rego`);
   if (existsSync(join(dir, 'data.json'))) files.push('data.json');
@@ -49,7 +49,7 @@ export async function compileRegoDir(dir: string, opaBin: string): Promise<RegoB
     if (wasm === undefined) throw new Error(`opa build of ${dir} wrote no /policy.wasm (entries: ${[...entries.keys()].join(', ')})`);
     const raw = entries.get('/data.json');
     const data: unknown = raw === undefined ? {} : JSON.parse(raw.toString('utf8'));
-    return { wasm, data, hash: regoBundleHash(wasm, data) };
+    return { wasm, data, hash: regoBundleHash(wasm, data), files: files.filter((f) => f.endsWith('.rego')) };
   } finally {
     await rm(out, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import { fromRecord, typeOf } from '../runtime/codec.js';
 import { decideInto } from '../runtime/decide-into.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
 import { risk, type RiskState } from './decide.js';
-import { restoreRisk, riskInput, type RiskStageOptions } from './inputs.js';
+import { ComplianceInForce, restoreRisk, riskInput, type RiskStageOptions } from './inputs.js';
 
 export type { RiskStageOptions } from './inputs.js';
 
@@ -30,21 +30,26 @@ export async function policiesInLog(log: EventLog, upTo?: readonly number[]): Pr
 
 export function riskStage(o: RiskStageOptions): Stage {
   let state = risk.initialState();
+  const compliance = o.compliance ?? new ComplianceInForce();
+  const opts = { ...o, compliance };
   return {
     name: RISK_GROUP,
     input: TOPICS.risk,
     also: [TOPICS.gateway],
     async restore(log: EventLog) {
-      state = await restoreRisk(log, RISK_GROUP);
+      const restored = await restoreRisk(log, RISK_GROUP);
+      state = restored.state;
+      if (restored.compliance) await compliance.apply(restored.compliance);
     },
-    handle(batch: LogRecord[]): OutRecord[] {
+    async handle(batch: LogRecord[]): Promise<OutRecord[]> {
       const out: OutRecord[] = [];
       const now = wallClockIso();
       let settle: string | undefined;
       for (const r of batch) {
-        const s = riskInput(state, r, out, now, o);
+        const s = riskInput(state, r, out, now, opts);
         state = s.state;
         settle = s.settle ?? settle;
+        if (s.compliance) await compliance.apply(s.compliance);
       }
       if (settle !== undefined) state = decideInto(risk, state, { kind: 'settle', ts: settle }, out, now, undefined);
       return out;

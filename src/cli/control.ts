@@ -1,0 +1,379 @@
+// `fillstream control`: an operator's commands to risk, recorded as events with who and why
+// (halt, resume, reduce, flatten, break-glass flatten; a new or patched policy; a compliance
+// bundle). `fillstream risk status`: trading states, limits and how much of each is used.
+// `fillstream whatif`: the recorded intents decided again under another policy.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { marketOf, openLogAt, putComplianceInForce } from '../assembly/run.js';
+import { fmt, ZERO } from '../domain/decimal.js';
+import { TOPICS, type Event, type EventOf, type RiskPolicy } from '../domain/events.js';
+import { microsToIso, nowMicros, isoToMicros } from '../domain/time.js';
+import { KAFKA_TOPICS, openKafkaLog } from '../log/kafka/index.js';
+import type { EventLog, OutRecord } from '../log/types.js';
+import { createSyntheticMarket } from '../market/synthetic.js';
+import { loadNdjsonMarket } from '../market/ndjson.js';
+import type { MarketData } from '../market/types.js';
+import { risk, type RiskState } from '../risk/decide.js';
+import { restoreRisk } from '../risk/inputs.js';
+import { Measure } from '../risk/measure.js';
+import { compilePolicy, parsePolicy } from '../risk/policy.js';
+import { loadRegoPolicy } from '../risk/rego.js';
+import { compileRegoDir, findOpa } from '../risk/rego-build.js';
+import { policiesInLog } from '../risk/stage.js';
+import { WhatIf } from '../risk/whatif.js';
+import { fromRecord, toRecord, typeOf } from '../runtime/codec.js';
+import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog } from './options.js';
+import { table } from './table.js';
+
+const SCOPE = /^(global|account:.+|strategy:.+)$/;
+
+const scopeArg = (v: string) => {
+  if (!SCOPE.test(v)) throw new Error(`--scope ${v}: use global, account:NAME or strategy:NAME`);
+  return v;
+};
+
+interface WriteOptions {
+  dataDir: string;
+  bus: string;
+  reason: string;
+  operator: string;
+}
+
+/** The log to write an operator's record to; on the embedded log the data dir's `run` must be stopped (one writer). */
+async function openForWrite(o: WriteOptions): Promise<EventLog> {
+  if (o.bus === 'kafka') return openKafkaLog(kafkaOptions('fillstream-operator'), KAFKA_TOPICS);
+  try {
+    return await openLogAt(o.dataDir);
+  } catch (e) {
+    throw new Error(`cannot write to ${o.dataDir}: ${(e as Error).message} (on the embedded log, stop its \`run\` first: one writer per data dir)`, { cause: e });
+  }
+}
+
+/** One copy on every partition of exec.risk: whichever risk consumer owns a partition sees it (a command is acted on once, by its id). */
+async function appendToRisk(log: EventLog, events: readonly Event[]): Promise<void> {
+  const at = new Date().toISOString();
+  const copies: OutRecord[] = [];
+  for (const e of events) for (let partition = 0; partition < log.partitions(TOPICS.risk); partition++) copies.push({ ...toRecord(e, at), partition });
+  if (copies.length > 0) await log.append(copies);
+}
+
+/** RFC 7386 JSON merge patch: objects merge, null deletes, anything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function marketFor(o: { dataDir: string; bus: string; books?: string; seed: number }): Promise<MarketData> {
+  if (o.bus !== 'kafka') return marketOf(o.dataDir, o.books);
+  return o.books ? loadNdjsonMarket(o.books) : createSyntheticMarket({ seed: o.seed });
+}
+
+export function registerControlCommands(program: Command): void {
+  const control = program.command('control').description("an operator's commands to risk, recorded with who and why");
+  const writeOptions = (c: Command) =>
+    c
+      .requiredOption('--reason <text>', 'why (recorded)')
+      .option('--operator <name>', 'who (recorded; default $USER)', process.env.USER ?? 'operator')
+      .addOption(dataDirOption())
+      .addOption(busOption());
+
+  const act = (name: 'halt' | 'resume' | 'reduce' | 'flatten' | 'break-glass-flatten', description: string) =>
+    writeOptions(control.command(name).description(description))
+      .option('--scope <scope>', 'global, account:NAME or strategy:NAME', scopeArg, 'global')
+      .action(async (o: WriteOptions & { scope: string }) => {
+        const ts = microsToIso(nowMicros());
+        const command = name === 'break-glass-flatten' ? 'break_glass_flatten' : name;
+        const commandId = `${command}/${o.scope}/${ts}`;
+        const e: EventOf<'OperatorCommand'> = {
+          event_id: `control/${commandId}`,
+          type: 'OperatorCommand',
+          intent_id: '',
+          account: o.scope.startsWith('account:') ? o.scope.slice(8) : '',
+          strategy: o.scope.startsWith('strategy:') ? o.scope.slice(9) : '',
+          ts,
+          causation: `operator:${o.operator}`,
+          recorded_at: '',
+          data: { command_id: commandId, command, scope: o.scope, operator: o.operator, reason: o.reason },
+        };
+        const log = await openForWrite(o);
+        try {
+          await appendToRisk(log, [e]);
+        } finally {
+          await log.close();
+        }
+        console.log(`${name} ${o.scope} by ${o.operator}: ${o.reason} (command ${commandId}; risk acts on it where it reads exec.risk)`);
+      });
+  act('halt', 'HALTED: the scope takes no new intent until an operator resumes it (cancels still pass)');
+  act('resume', 'ACTIVE again: clears a halt or reduce-only, whoever set it');
+  act('reduce', 'REDUCING: only intents that take a position toward flat pass');
+  act('flatten', "closing intents for the scope's positions, decided by risk like any intent; ends in a FlattenCompleted");
+  act('break-glass-flatten', "market orders closing the scope's positions that skip every rule but the safety ones (fat finger, max order quantity), even while HALTED");
+
+  writeOptions(
+    control.command('policy').description('put a new risk policy in force (--file), change the one in force (--patch, a JSON merge patch), or a compliance bundle (--rego)'),
+  )
+    .option('--file <policy.json>', 'the whole new policy')
+    .option('--patch <patch.json>', 'a JSON merge patch (RFC 7386) applied to the policy in force')
+    .option('--rego <dir>', "compliance's Rego policies (and data.json), compiled to WebAssembly with opa")
+    .action(async (o: WriteOptions & { file?: string; patch?: string; rego?: string }) => {
+      const given = [o.file, o.patch, o.rego].filter((x) => x !== undefined).length;
+      if (given !== 1) throw new Error('give exactly one of --file, --patch or --rego');
+      if (o.rego) {
+        // Compiled and loaded here first: a bundle that does not build or load never reaches the log.
+        const bundle = await compileRegoDir(o.rego, findOpa());
+        await loadRegoPolicy(bundle);
+        const log = await openForWrite(o);
+        try {
+          const put = await putComplianceInForce(log, bundle, o.operator, o.reason);
+          console.log(
+            put.written
+              ? `compliance version ${put.version} (${bundle.hash.slice(0, 12)}, ${bundle.files.join(', ')}) by ${o.operator}: ${o.reason}`
+              : `compliance bundle ${bundle.hash.slice(0, 12)} is already in force (version ${put.version})`,
+          );
+        } finally {
+          await log.close();
+        }
+        return;
+      }
+      const log = await openForWrite(o);
+      try {
+        const latest = await policiesInLog(log);
+        const policy: RiskPolicy = o.file
+          ? parsePolicy(readJson(o.file, 'risk policy'), `risk policy ${o.file}`)
+          : parsePolicy(mergePatch(latest.policy, readJson(o.patch!, 'policy patch')), `the policy in force patched with ${o.patch}`);
+        const events = risk.decide({ kind: 'set_policy', policy, ts: microsToIso(nowMicros()), operator: o.operator, reason: o.reason }, latest);
+        if (events.length === 0) {
+          console.log(`that policy is already in force (version ${latest.version})`);
+          return;
+        }
+        await appendToRisk(log, events);
+        const set = events[0] as EventOf<'RiskPolicySet'>;
+        console.log(`risk policy version ${set.data.version} (${set.data.rule_set_hash?.slice(0, 12)}) by ${o.operator}: ${o.reason}`);
+      } finally {
+        await log.close();
+      }
+    });
+
+  const riskCmd = program.command('risk').description("risk's state");
+  riskCmd
+    .command('status')
+    .description('trading states, the policy in force, its limits and how much of each is used')
+    .addOption(dataDirOption())
+    .addOption(busOption())
+    .option('--books <file>', 'Kafka: the NDJSON books the stages run with (default: the synthetic market)')
+    .option('--seed <n>', 'Kafka: seed of the synthetic market', intArg('--seed'), 1)
+    .option('--json', 'print JSON')
+    .action(async (o: { dataDir: string; bus: string; books?: string; seed: number; json?: boolean }) => {
+      const market = await marketFor(o);
+      const log = await openReadLog(o);
+      let restored;
+      let lastTs = '';
+      try {
+        restored = await restoreRisk(log, null);
+        await log.scan([TOPICS.router], (r) => {
+          const t = typeOf(r);
+          if (t === 'RiskApproved' || t === 'RiskRejected') lastTs = fromRecord(r).ts;
+        });
+      } finally {
+        await log.close();
+      }
+      const status = riskStatus(restored.state, market, lastTs || microsToIso(nowMicros()), restored.compliance);
+      if (o.json) console.log(JSON.stringify(status, null, 2));
+      else console.log(renderStatus(status));
+    });
+
+  program
+    .command('whatif')
+    .description('decide the recorded intents again under another policy (the data dir is only read) and report what would differ')
+    .addOption(dataDirOption())
+    .requiredOption('--policy <file>', 'the risk policy to try')
+    .option('--rego <dir>', "compliance's Rego policies to try beside it")
+    .option('--books <file>', 'the NDJSON books the data dir was run with')
+    .option('--limit <n>', 'differences to list (the counts cover all)', intArg('--limit'), 50)
+    .option('--json', 'print JSON (every difference)')
+    .action(async (o: { dataDir: string; policy: string; rego?: string; books?: string; limit: number; json?: boolean }) => {
+      const policy = parsePolicy(readJson(o.policy, 'risk policy'), `risk policy ${o.policy}`);
+      const compliance = o.rego ? await loadRegoPolicy(await compileRegoDir(o.rego, findOpa())) : undefined;
+      const market = await marketOf(o.dataDir, o.books);
+      const log = await openReadLog({ dataDir: o.dataDir, bus: 'embedded' });
+      const w = new WhatIf(policy, market, compliance);
+      const topics = [TOPICS.risk, TOPICS.router, TOPICS.gateway];
+      try {
+        await log.scan([TOPICS.router], (r) => {
+          const t = typeOf(r);
+          if (t === 'RiskApproved' || t === 'RiskRejected' || t === undefined) w.learn(fromRecord(r));
+        });
+        // The embedded log scans in append order across topics: the order things happened.
+        await log.scan(topics, (r) => {
+          const t = typeOf(r);
+          if (
+            t === undefined ||
+            t === 'IntentAccepted' ||
+            t === 'OperatorCommand' ||
+            t === 'OrderRouted' ||
+            t === 'OrderFilled' ||
+            t === 'OrderCanceled' ||
+            t === 'OrderRejected' ||
+            t === 'OrderExpired'
+          ) {
+            w.replay(fromRecord(r));
+          }
+        });
+      } finally {
+        await log.close();
+      }
+      const report = w.result();
+      if (o.json) {
+        console.log(JSON.stringify(report, null, 2));
+        return;
+      }
+      console.log(
+        `${report.intents} intents decided again under ${o.policy} (${report.policy_hash.slice(0, 12)})${report.rego_hash ? ` and compliance ${report.rego_hash.slice(0, 12)}` : ''}: ${report.changed} would change`,
+      );
+      if (report.changed > 0) {
+        console.log(
+          '\nBY OUTCOME\n' +
+            table(
+              ['recorded → what-if', 'intents'],
+              Object.entries(report.by_outcome).sort((a, b) => b[1] - a[1]),
+            ),
+        );
+      }
+      const rules = Object.entries(report.by_rule).sort(([a], [b]) => (a < b ? -1 : 1));
+      if (rules.length > 0)
+        console.log(
+          '\nBY RULE\n' +
+            table(
+              ['code', 'recorded', 'what-if'],
+              rules.map(([c, n]) => [c, n.recorded, n.whatif]),
+            ),
+        );
+      if (report.changed > 0) {
+        const v = (s: { outcome: string; code?: string; qty?: string } | null) =>
+          s ? `${s.outcome}${s.code ? ` ${s.code}` : ''}${s.qty && s.outcome !== 'rejected' ? ` ${s.qty}` : ''}` : '(none)';
+        const rows = report.differences.slice(0, o.limit).map((d) => [d.intent_id, d.ts, d.account, d.strategy, d.instrument_id, v(d.old), v(d.new)]);
+        console.log(
+          `\nCHANGED (${Math.min(o.limit, report.changed)} of ${report.changed})\n` + table(['intent', 'ts', 'account', 'strategy', 'instrument', 'recorded', 'what-if'], rows),
+        );
+      }
+    });
+}
+
+export interface RiskStatus {
+  policy: { version: number; name?: string; rule_set_hash: string; halted: boolean };
+  compliance?: { version: number; hash: string; files: string[] };
+  marked_at: string;
+  states: { scope: string; mode: string; reason: string; since: string; by: string }[];
+  limits: { rule: string; scope: string; limit: string; used: string; flags: string }[];
+  open_intents: number;
+  flattens: { flatten_id: string; scope: string; pending: number; failed: number }[];
+}
+
+/** What `risk status` shows, from risk's fold and the books at `ts`. */
+export function riskStatus(state: RiskState, market: MarketData, ts: string, compliance?: EventOf<'CompliancePolicySet'>): RiskStatus {
+  const m = new Measure(state, market, isoToMicros(ts));
+  const c = compilePolicy(state.policy);
+  const limits: RiskStatus['limits'] = [];
+  const accounts = [...new Set([...state.positions.positions.keys(), ...[...state.openCount.keys()].filter((k) => k.startsWith('account:')).map((k) => k.slice(8))])].sort();
+  const today = ts.slice(0, 10);
+  for (const r of [...c.gates, ...c.sizes, ...c.losses, ...c.velocity]) {
+    const scope = [r.account && `account:${r.account}`, r.strategy && `strategy:${r.strategy}`, r.instrument, r.venue].filter(Boolean).join(' ') || 'all';
+    const flags = [r.warn_only ? 'warn_only' : '', 'revise' in r && r.revise ? 'revise' : ''].filter(Boolean).join(',');
+    const limit =
+      'limit_usd' in r
+        ? `${r.limit_usd} USD`
+        : 'limit' in r
+          ? String(r.limit)
+          : 'max' in r
+            ? `${r.max}×`
+            : 'max_bps' in r
+              ? `${r.max_bps} bps`
+              : r.rule === 'velocity'
+                ? `${r.max_per_second ?? '-'}/s ${r.max_per_minute ?? '-'}/min`
+                : '';
+    let used = '';
+    if (r.rule === 'daily_notional')
+      used = `${fmt(state.daily.day === today ? (state.daily.notional.get(r.strategy ? `strategy:${r.strategy}` : 'global') ?? ZERO) : ZERO)} USD today`;
+    else if (r.rule === 'max_open_orders')
+      used = (r.strategy ? [`strategy:${r.strategy}`] : accounts.map((a) => `account:${a}`)).map((k) => `${k} ${state.openCount.get(k) ?? 0}`).join(', ');
+    else if (r.rule === 'daily_loss' || r.rule === 'drawdown') {
+      const s = r.strategy ? `strategy:${r.strategy}` : r.account ? `account:${r.account}` : 'global';
+      const pnl = m.pnlUsd(s);
+      const mark = state.pnl.get(s);
+      if (pnl) {
+        const base = r.rule === 'daily_loss' ? (mark && mark.day === today ? mark.day_start : pnl) : mark && mark.peak.gt(pnl) ? mark.peak : pnl;
+        used = `${fmt(base.minus(pnl))} USD (PnL ${fmt(pnl)})`;
+      }
+    } else if (r.rule === 'gross_exposure' || r.rule === 'net_exposure') {
+      const gross = r.rule === 'gross_exposure';
+      const scopes = r.book ? [undefined] : accounts;
+      used = scopes
+        .map((a) => {
+          let sum = ZERO;
+          for (const t of m.terms(a)) {
+            const u = m.unitUsd(t.instrument_id, t.quote);
+            if (u) sum = sum.plus(gross ? t.qty.times(u).abs() : t.qty.times(u));
+          }
+          return `${a ?? 'book'} ${fmt(sum.round(2))}`;
+        })
+        .join(', ');
+    }
+    limits.push({ rule: r.rule, scope, limit, used, flags });
+  }
+  return {
+    policy: { version: state.version, ...(state.policy.name ? { name: state.policy.name } : {}), rule_set_hash: state.hash, halted: state.policy.halted },
+    ...(compliance ? { compliance: { version: compliance.data.version, hash: compliance.data.hash, files: compliance.data.files } } : {}),
+    marked_at: ts,
+    states: [...state.standings].map(([scope, s]) => ({ scope, mode: s.mode, reason: s.reason, since: s.since, by: s.by })).sort((a, b) => (a.scope < b.scope ? -1 : 1)),
+    limits,
+    open_intents: state.open.size,
+    flattens: [...state.flattens].map(([id, f]) => ({ flatten_id: id, scope: f.scope, pending: f.pending.size, failed: f.failed.size })),
+  };
+}
+
+function renderStatus(s: RiskStatus): string {
+  const lines = [
+    `policy version ${s.policy.version}${s.policy.name ? ` "${s.policy.name}"` : ''} (rule set ${s.policy.rule_set_hash.slice(0, 12)})${s.policy.halted ? ' — the policy sets the halt latch' : ''}`,
+    s.compliance ? `compliance version ${s.compliance.version} (${s.compliance.hash.slice(0, 12)}: ${s.compliance.files.join(', ')})` : 'compliance: none',
+    `open intents ${s.open_intents}; marked at ${s.marked_at}`,
+    '',
+    'TRADING STATES',
+    s.states.length === 0
+      ? '  every scope ACTIVE'
+      : table(
+          ['scope', 'state', 'since', 'by', 'reason'],
+          s.states.map((x) => [x.scope, x.mode, x.since, x.by, x.reason]),
+        ),
+    '',
+    'LIMITS',
+    s.limits.length === 0
+      ? '  none'
+      : table(
+          ['rule', 'applies to', 'limit', 'used', 'flags'],
+          s.limits.map((l) => [l.rule, l.scope, l.limit, l.used, l.flags]),
+        ),
+  ];
+  if (s.flattens.length > 0)
+    lines.push(
+      '',
+      'FLATTENS UNDER WAY',
+      table(
+        ['flatten', 'scope', 'pending', 'failed'],
+        s.flattens.map((f) => [f.flatten_id, f.scope, f.pending, f.failed]),
+      ),
+    );
+  return lines.join('\n');
+}
