@@ -85,14 +85,19 @@ test('Binance on Kafka: fills pushed later land in the order account partition a
     await run.exited;
     for (const a of acked) fx.em.exchange.fillResting({ client_order_id: a.data.client_order_id });
     run = start();
+    // The killed process's consumers keep their partitions until their sessions lapse (30 s), then
+    // every group rebalances; the restarted gateway reconciles only after that.
     await until(
       'every order filled',
       async () => {
         const ev = await eventsOn(log);
         return accounts.every((a) => last(ev, 'OrderFilled', `g-${a}`)?.data.status === 'FILLED');
       },
-      60_000,
-    );
+      90_000,
+    ).catch((e: unknown) => {
+      console.error(`the restarted run said:\n${run.stderr()}`);
+      throw e;
+    });
     const ev = await eventsOn(log);
     for (const a of accounts) {
       const fills = ev.filter((e): e is EventOf<'OrderFilled'> => e.type === 'OrderFilled' && e.intent_id === `g-${a}`);

@@ -90,6 +90,12 @@ export class KafkaStageConsumer implements Consumer {
       const a = e.payload.memberAssignment as Record<string, number[]>;
       this.assigned = Object.entries(a).flatMap(([t, ps]) => ps.map((partition) => ({ topic: this.log.logical(t), partition })));
       this.joins++;
+      // Rebuilt at the join, not at the first batch: a stage with nothing new to read (a gateway
+      // whose pending fills are only on the venue until it reconciles) must not wait for input.
+      if (this.opts.onAssign || this.opts.positions) {
+        const join = this.joins;
+        this.preparing = { join, done: this.prepare(join, this.assigned) };
+      }
     });
     // kafkajs fetches, hands the batches to eachBatch, waits for them, then fetches again; a
     // round with no batch event found nothing new.
