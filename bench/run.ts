@@ -2,7 +2,7 @@
 // with durability on (fsync 'always', group commit), then on Kafka (bench/kafka.ts) when
 // KAFKA_BROKERS is set. Prints one JSON object per line.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ import { KAFKA_CLIENTS, kafkaClientOf, type KafkaClientName } from '../src/log/k
 import { redisProjection } from './redis.js';
 import { clickhouseRowsPerSec } from './audit.js';
 import { venueBench } from './venues.js';
+import { riskDecisions } from './risk.js';
+import { parsePolicy } from '../src/risk/policy.js';
 import type { VenueName } from '../src/assembly/venue-factories.js';
 
 /** One part per live venue: its gateway adapter against its emulator. */
@@ -42,9 +44,12 @@ const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
  * `no_audit` is `run --no-audit`, `journal_inline` is `run --journal-inline` (the files written as
  * events are), and `log_uncompressed` is `run --log-compression none`.
  */
-type Setting = 'default' | 'no_audit' | 'journal_inline' | 'log_uncompressed';
+type Setting = 'default' | 'no_audit' | 'journal_inline' | 'log_uncompressed' | 'full_risk' | 'full_risk_baseline';
 
-async function throughput(work: string, mode: Setting): Promise<void> {
+/** examples/policy-full.json: every native risk rule on. */
+const fullRiskPolicy = () => parsePolicy(JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'examples/policy-full.json'), 'utf8')), 'examples/policy-full.json');
+
+async function throughput(work: string, mode: Setting): Promise<number> {
   const dataDir = join(work, mode === 'default' ? 'throughput' : `throughput-${mode}`);
   rmSync(dataDir, { recursive: true, force: true }); // a fresh log: a rerun must not find its intents done
   const file = join(work, 'intents.ndjson');
@@ -54,6 +59,7 @@ async function throughput(work: string, mode: Setting): Promise<void> {
     fsync: 'always',
     audit: mode === 'journal_inline' ? {} : undefined,
     logCompression: mode === 'log_uncompressed' ? 'none' : undefined,
+    ...(mode === 'full_risk' ? { policy: fullRiskPolicy() } : {}),
   });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -66,6 +72,10 @@ async function throughput(work: string, mode: Setting): Promise<void> {
   const orders = await p.log.endOffset(TOPICS.gateway, 0);
   await p.close();
   const rate = Math.round(THROUGHPUT_INTENTS / seconds);
+  if (mode === 'full_risk_baseline') {
+    rmSync(dataDir, { recursive: true, force: true });
+    return rate;
+  }
   if (mode !== 'default') {
     emit({
       bench: `embedded_throughput_${mode}`,
@@ -77,7 +87,7 @@ async function throughput(work: string, mode: Setting): Promise<void> {
     });
     // The uncompressed log is replayed too (replay_log_uncompressed), which then removes it.
     if (mode !== 'log_uncompressed') rmSync(dataDir, { recursive: true, force: true });
-    return;
+    return rate;
   }
   emit({
     bench: 'embedded_throughput',
@@ -94,6 +104,19 @@ async function throughput(work: string, mode: Setting): Promise<void> {
     log_compression: 'zstd',
     fsync: 'always',
     journal: 'on demand',
+  });
+  return rate;
+}
+
+/** The default run with every native risk rule on, beside the same run without them, in one process after one another. */
+async function throughputFullRisk(work: string): Promise<void> {
+  const without = await throughput(work, 'full_risk_baseline');
+  const withRules = await throughput(work, 'full_risk');
+  emit({
+    bench: 'embedded_throughput_full_risk_vs_default',
+    intents_per_sec_same_run_default: without,
+    intents_per_sec_full_risk: withRules,
+    full_risk_cost_pct: +((100 * (without - withRules)) / without).toFixed(1),
   });
 }
 
@@ -285,6 +308,8 @@ if (part === 'throughput') await throughput(dir, 'default');
 else if (part === 'throughput_no_audit') await throughput(dir, 'no_audit');
 else if (part === 'throughput_journal_inline') await throughput(dir, 'journal_inline');
 else if (part === 'throughput_log_uncompressed') await throughput(dir, 'log_uncompressed');
+else if (part === 'throughput_full_risk') await throughputFullRisk(dir);
+else if (part === 'risk') await riskDecisions(emit);
 else if (part === 'journal_catch_up') await journalCatchUp(dir);
 else if (part === 'latency') await latency(dir);
 else if (part === 'replay') await replay(dir);
@@ -326,6 +351,8 @@ else {
       'throughput_no_audit',
       'throughput_journal_inline',
       'throughput_log_uncompressed',
+      'throughput_full_risk',
+      'risk',
       'journal_catch_up',
       'latency',
       'replay',

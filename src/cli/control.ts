@@ -15,6 +15,7 @@ import { loadNdjsonMarket } from '../market/ndjson.js';
 import type { MarketData } from '../market/types.js';
 import { risk, type RiskState } from '../risk/decide.js';
 import { restoreRisk } from '../risk/inputs.js';
+import { dailyKey } from '../risk/state.js';
 import { Measure } from '../risk/measure.js';
 import { compilePolicy, parsePolicy } from '../risk/policy.js';
 import { loadRegoPolicy } from '../risk/rego.js';
@@ -305,8 +306,7 @@ export function riskStatus(state: RiskState, market: MarketData, ts: string, com
                 ? `${r.max_per_second ?? '-'}/s ${r.max_per_minute ?? '-'}/min`
                 : '';
     let used = '';
-    if (r.rule === 'daily_notional')
-      used = `${fmt(state.daily.day === today ? (state.daily.notional.get(r.strategy ? `strategy:${r.strategy}` : 'global') ?? ZERO) : ZERO)} USD today`;
+    if (r.rule === 'daily_notional') used = `${fmt(state.daily.day === today ? (state.daily.notional.get(dailyKey(r)) ?? ZERO) : ZERO)} USD today`;
     else if (r.rule === 'max_open_orders')
       used = (r.strategy ? [`strategy:${r.strategy}`] : accounts.map((a) => `account:${a}`)).map((k) => `${k} ${state.openCount.get(k) ?? 0}`).join(', ');
     else if (r.rule === 'daily_loss' || r.rule === 'drawdown') {

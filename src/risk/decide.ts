@@ -303,6 +303,9 @@ function flatten(
     }),
   ];
   const failed: { intent_id: string; instrument_id: string; reason: string }[] = [];
+  // Each closing intent is decided on the fold of the decisions before it, as if it came alone.
+  const folded = cloneRiskState(state);
+  evolveRiskInPlace(folded, out[0]);
   for (const c of closings) {
     const accepted = makeEvent(
       'IntentAccepted',
@@ -310,7 +313,8 @@ function flatten(
       { intent_id: c.intent_id, account: c.account, strategy: c.strategy, ts: cmd.ts, causation: cmd.event_id },
       { intent: c },
     );
-    const decided = assess(state, accepted, market, compliance, { breakGlass, flatten_id: flattenId });
+    const decided = assess(folded, accepted, market, compliance, { breakGlass, closing: true, flatten_id: flattenId });
+    for (const e of decided) evolveRiskInPlace(folded, e);
     out.push(...decided);
     const verdict = decided.at(-1)!;
     if (verdict.type === 'RiskRejected') failed.push({ intent_id: c.intent_id, instrument_id: c.instrument_id, reason: `${verdict.data.code}: ${verdict.data.reason}` });

@@ -82,6 +82,37 @@ export const RULE_CODES: Record<Exclude<RiskRuleName, 'order_size'>, RiskRejectC
   duplicate_guard: 'DUPLICATE_ORDER',
 };
 
+/** The venue of a venue instrument id (VENUE:SYMBOL). */
+export const venueOf = (instrumentId: string): string => {
+  const c = instrumentId.indexOf(':');
+  return c < 0 ? instrumentId : instrumentId.slice(0, c);
+};
+
+/** Who a rule applies to: absent fields match all. */
+export interface RuleScope {
+  account?: string;
+  strategy?: string;
+  instrument?: string;
+  venue?: string;
+}
+
+/** Whether a rule's scope covers an intent (judged on its preferred venue). */
+export function matches(r: RuleScope, i: { account: string; strategy: string; venues: readonly string[]; base: string; quote: string }): boolean {
+  if (r.account !== undefined && r.account !== i.account) return false;
+  if (r.strategy !== undefined && r.strategy !== i.strategy) return false;
+  if (r.venue !== undefined && r.venue.toUpperCase() !== venueOf(i.venues[0])) return false;
+  if (r.instrument !== undefined && !instrumentMatches(r.instrument, i.venues[0], i.base, i.quote)) return false;
+  return true;
+}
+
+/** VENUE:SYMBOL names one venue instrument; BASE/QUOTE a pair anywhere; a bare asset either side of a pair. */
+export function instrumentMatches(pattern: string, instrumentId: string, base: string, quote: string): boolean {
+  const p = pattern.toUpperCase();
+  if (p.includes(':')) return p === instrumentId.toUpperCase();
+  if (p.includes('/')) return p === `${base}/${quote}`;
+  return p === base || p === quote;
+}
+
 /** A rule with its decimals parsed and its index in the policy (velocity buckets and pnl marks are keyed by it). */
 export type Compiled<R extends RiskRule = RiskRule> = R & { index: number; n: Record<string, Dec> };
 type Of<N extends RiskRuleName> = Compiled<Extract<RiskRule, { rule: N }>>;

@@ -1,13 +1,13 @@
 // The native rules over one intent: trading states, gates, size limits (with revise) and loss
 // limits. Pure: everything comes from the intent, the risk fold and the book at the intent's time.
-import { ZERO, dec, floorTo, fmt, type Dec } from '../domain/decimal.js';
+import { Dec, ZERO, dec, floorTo, fmt } from '../domain/decimal.js';
 import type { NormalizedIntent, RiskRejectCode, TradingMode } from '../domain/events.js';
 import type { RiskRule } from '../domain/risk-policy.js';
 import { isoToMicros } from '../domain/time.js';
 import type { MarketData } from '../market/types.js';
 import { Measure } from './measure.js';
-import { RULE_CODES, compilePolicy, type Compiled, type CompiledPolicy } from './policy.js';
-import { bucketsFor, duplicateKey, tokensAt, utcDay, venueOf, type RiskState } from './state.js';
+import { RULE_CODES, compilePolicy, instrumentMatches, matches, venueOf, type Compiled, type CompiledPolicy } from './policy.js';
+import { SEVERITY, bucketsFor, dailyKey, duplicateKeys, tokensAt, utcDay, type RiskState } from './state.js';
 
 export interface Finding {
   code: string;
@@ -37,12 +37,12 @@ export type Verdict =
 export interface AssessOptions {
   /** Break-glass: only the safety rules apply (no states, gates, exposure or loss limits). */
   breakGlass?: boolean;
+  /** A flatten's closing intent: the operator's, not a strategy's (strategy allow-list and stop-loss rules do not apply). */
+  closing?: boolean;
 }
 
 /** Rules a break-glass flatten still obeys: they stop a closing order the book cannot take. */
 const SAFETY: ReadonlySet<RiskRule['rule']> = new Set(['fat_finger', 'max_order_qty']);
-
-const SEVERITY: Record<TradingMode, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
 
 export function assessIntent(state: RiskState, intent: NormalizedIntent, market: MarketData, o: AssessOptions = {}): Verdict {
   const c = compilePolicy(state.policy);
@@ -98,52 +98,58 @@ export function assessIntent(state: RiskState, intent: NormalizedIntent, market:
     }
 
     // Gates: no size involved.
-    const gated = gates(state, c, m, current, warnings);
+    const gated = gates(state, c, m, current, warnings, o.closing ?? false);
     if ('code' in gated) return reject(gated.code, gated.reason);
     current = gated.intent;
   }
 
-  // Size limits: each allows some largest quantity; a breach rejects, warns, or (revise) cuts the order.
+  // Size limits: each allows some largest quantity. The revising ones cut the order to the least
+  // of theirs; the others (and warn_only) then judge the order as it would go out.
   const qty = dec(current.qty);
   const unitUsd = qty.coef === 0n ? ZERO : dec(current.notional_usd).div(qty);
+  const usdOf = (q: Dec): Dec => (q.eq(qty) ? dec(current.notional_usd) : q.times(unitUsd));
   let cutTo: Dec | undefined;
   const cutCodes: string[] = [];
+  const judged: { code: RiskRejectCode; limit: SizeLimit; warn: boolean }[] = [];
   for (const r of c.sizes) {
     if (o.breakGlass && !SAFETY.has(r.rule)) continue;
     if (!matches(r, current)) continue;
-    const limit = allowedQty(r, state, c, m, current, unitUsd);
+    const limit = sizeLimit(r, state, c, m, current, unitUsd, usdOf);
     if ('code' in limit) {
       if (r.warn_only) warnings.push(limit);
       else return reject(limit.code, limit.reason);
       continue;
     }
-    if (!qty.gt(limit.qty)) continue;
+    if (!exceeds(limit, qty, usdOf)) continue;
     const code = r.rule === 'order_size' ? 'ORDER_SIZE_MAX' : RULE_CODES[r.rule];
-    const reason = limit.reason;
-    if (r.warn_only) warnings.push({ code, reason });
-    else if ('revise' in r && r.revise) {
-      cutTo = cutTo === undefined || limit.qty.lt(cutTo) ? limit.qty : cutTo;
+    if ('revise' in r && r.revise && !r.warn_only) {
+      cutTo = cutTo === undefined || limit.allowed.lt(cutTo) ? limit.allowed : cutTo;
       cutCodes.push(code);
-    } else return reject(code, reason);
+    } else judged.push({ code, limit, warn: r.warn_only === true });
   }
   let revised: { from_qty: string; to_qty: string; codes: string[] } | undefined;
+  let final = qty;
   if (cutTo !== undefined) {
     const spec = market.instrument(current.venues[0]);
     const lot = spec ? dec(spec.lot_size) : undefined;
     const to = lot && lot.coef > 0n ? floorTo(cutTo, lot) : cutTo;
-    const toUsd = to.times(unitUsd);
     const minQty = spec ? dec(spec.min_qty) : ZERO;
     const minNotional = spec ? dec(spec.min_notional) : ZERO;
-    const refPrice = dec(current.ref_price);
     const minUsd = minimumUsd(c, current);
-    if (to.coef <= 0n || to.lt(minQty) || to.times(refPrice).lt(minNotional) || (minUsd !== undefined && toUsd.lt(minUsd))) {
-      return reject(
-        cutCodes[0] as RiskRejectCode,
-        `${cutCodes.join(', ')}: the limits allow ${fmt(cutTo)} ${current.base}, below ${current.venues[0]}'s minimum (${spec?.min_qty ?? '?'} ${current.base}, ${spec?.min_notional ?? '?'} ${current.quote}) — cannot revise`,
-      );
+    if (to.coef <= 0n || to.lt(minQty) || to.times(dec(current.ref_price)).lt(minNotional) || (minUsd !== undefined && usdOf(to).lt(minUsd))) {
+      const minimum = `${current.venues[0]}'s minimum (${spec?.min_qty ?? '?'} ${current.base}, ${spec?.min_notional ?? '?'} ${current.quote})${minUsd !== undefined ? ` or the order_size minimum of ${fmt(minUsd)} USD` : ''}`;
+      return reject(cutCodes[0] as RiskRejectCode, `${cutCodes.join(', ')}: the limits allow ${fmt(cutTo)} ${current.base}, below ${minimum} — cannot revise`);
     }
-    revised = { from_qty: current.qty, to_qty: fmt(to), codes: cutCodes };
-    current = resized(current, to, refPrice, unitUsd);
+    final = to;
+  }
+  for (const j of judged) {
+    if (!exceeds(j.limit, final, usdOf)) continue;
+    if (j.warn) warnings.push({ code: j.code, reason: j.limit.reason(final) });
+    else return reject(j.code, j.limit.reason(final));
+  }
+  if (cutTo !== undefined) {
+    revised = { from_qty: current.qty, to_qty: fmt(final), codes: cutCodes };
+    current = resized(current, final, dec(current.ref_price), unitUsd);
   }
   return { kind: 'approve', intent: current, ...(revised ? { revised } : {}), warnings, transitions, pnl };
 }
@@ -171,26 +177,9 @@ export function reduces(m: Measure, i: NormalizedIntent): boolean {
   return !dec(i.qty).plus(sameSide).gt(held.abs());
 }
 
-/** Whether a rule's scope covers the intent (absent fields match all). */
-export function matches(r: { account?: string; strategy?: string; instrument?: string; venue?: string }, i: NormalizedIntent): boolean {
-  if (r.account !== undefined && r.account !== i.account) return false;
-  if (r.strategy !== undefined && r.strategy !== i.strategy) return false;
-  if (r.venue !== undefined && r.venue.toUpperCase() !== venueOf(i.venues[0])) return false;
-  if (r.instrument !== undefined && !instrumentMatches(r.instrument, i.venues[0], i.base, i.quote)) return false;
-  return true;
-}
-
-/** VENUE:SYMBOL names one venue instrument; BASE/QUOTE a pair anywhere; a bare asset either side of a pair. */
-export function instrumentMatches(pattern: string, instrumentId: string, base: string, quote: string): boolean {
-  const p = pattern.toUpperCase();
-  if (p.includes(':')) return p === instrumentId.toUpperCase();
-  if (p.includes('/')) return p === `${base}/${quote}`;
-  return p === base || p === quote;
-}
-
 type Gated = { intent: NormalizedIntent } | { code: RiskRejectCode; reason: string };
 
-function gates(state: RiskState, c: CompiledPolicy, m: Measure, intent: NormalizedIntent, warnings: Finding[]): Gated {
+function gates(state: RiskState, c: CompiledPolicy, m: Measure, intent: NormalizedIntent, warnings: Finding[], closing: boolean): Gated {
   let venues = intent.venues;
   const narrowed = (): NormalizedIntent => (venues === intent.venues ? intent : { ...intent, venues });
   if (c.allowList) {
@@ -217,30 +206,34 @@ function gates(state: RiskState, c: CompiledPolicy, m: Measure, intent: Normaliz
       continue;
     }
     if (!matches(r, candidate)) continue;
-    const breach = gate(r, state, m, candidate);
+    const breach = gate(r, state, m, candidate, closing);
     if (!breach) continue;
     if (r.warn_only) warnings.push(breach);
     else return breach;
   }
   // Velocity and duplicates read state the fold keeps per rule.
-  for (const r of c.velocity) {
-    if (!matches(r, narrowed())) continue;
-    for (const b of bucketsFor(state, narrowed())) {
-      if (b.code !== r.index) continue;
+  if (c.velocity.length > 0) {
+    for (const b of bucketsFor(state.policy, narrowed())) {
       if (tokensAt(state.buckets.get(b.key), b.limit, b.perUs, m.tsUs) >= 1) continue;
-      const who = b.key.split('/')[1];
-      const reason = `${r.per} ${who} is at its limit of ${b.limit} orders per ${b.perUs === 1_000_000 ? 'second' : 'minute'}`;
-      if (r.warn_only) warnings.push({ code: 'VELOCITY', reason });
+      const reason = `${b.rule.per} ${b.who} is at its limit of ${b.limit} orders per ${b.perUs === 1_000_000 ? 'second' : 'minute'}`;
+      if (b.rule.warn_only) warnings.push({ code: 'VELOCITY', reason });
       else return { code: 'VELOCITY', reason };
     }
   }
-  for (const r of state.policy.rules ?? []) {
-    if (r.rule !== 'duplicate_guard' || !matches(r, narrowed())) continue;
-    const last = state.recent.get(duplicateKey(intent.account, venues[0], intent.side, intent.qty));
-    if (last === undefined || m.tsUs - last >= r.window_ms * 1000) continue;
-    const reason = `the same order (${intent.account} ${intent.side} ${intent.qty} ${venues[0]}) was approved ${Math.round((m.tsUs - last) / 1000)} ms earlier, inside the ${r.window_ms} ms duplicate window`;
-    if (r.warn_only) warnings.push({ code: 'DUPLICATE_ORDER', reason });
-    else return { code: 'DUPLICATE_ORDER', reason };
+  if (c.duplicateWindowsMs.length > 0) {
+    const keys = duplicateKeys(narrowed());
+    for (const r of state.policy.rules ?? []) {
+      if (r.rule !== 'duplicate_guard' || !matches(r, narrowed())) continue;
+      let last: number | undefined;
+      for (const k of keys) {
+        const at = state.recent.get(k);
+        if (at !== undefined && (last === undefined || at > last)) last = at;
+      }
+      if (last === undefined || m.tsUs - last >= r.window_ms * 1000) continue;
+      const reason = `the same order (${intent.account} ${intent.side} ${intent.size.value} ${intent.size.ccy} on ${venues[0]}) was approved ${Math.round((m.tsUs - last) / 1000)} ms earlier, inside the ${r.window_ms} ms duplicate window`;
+      if (r.warn_only) warnings.push({ code: 'DUPLICATE_ORDER', reason });
+      else return { code: 'DUPLICATE_ORDER', reason };
+    }
   }
   return { intent: narrowed() };
 }
@@ -250,10 +243,11 @@ function scopeMatches(r: { account?: string; strategy?: string }, i: NormalizedI
   return (r.account === undefined || r.account === i.account) && (r.strategy === undefined || r.strategy === i.strategy);
 }
 
+/** Whether the rule takes this candidate venue instrument out: restricted there, or outside its window there. */
 function excludes(r: Extract<RiskRule, { rule: 'trading_window' | 'restricted_instruments' }>, venueInstrument: string, i: NormalizedIntent, tsUs: number): boolean {
-  if (r.rule === 'restricted_instruments') return r.instruments.some((p) => instrumentMatches(p, venueInstrument, i.base, i.quote));
-  if (r.venue.toUpperCase() !== venueOf(venueInstrument)) return false;
+  if (r.venue !== undefined && r.venue.toUpperCase() !== venueOf(venueInstrument)) return false;
   if (r.instrument !== undefined && !instrumentMatches(r.instrument, venueInstrument, i.base, i.quote)) return false;
+  if (r.rule === 'restricted_instruments') return r.instruments.some((p) => instrumentMatches(p, venueInstrument, i.base, i.quote));
   return !inWindow(r, tsUs);
 }
 
@@ -284,14 +278,16 @@ export function inWindow(r: { time_zone: string; days: readonly string[]; open: 
   return (r.days.includes(day) && hhmm >= r.open) || (r.days.includes(PREVIOUS_DAY[day]) && hhmm < r.close);
 }
 
-function gate(r: Compiled, state: RiskState, m: Measure, i: NormalizedIntent): (Finding & { code: RiskRejectCode }) | undefined {
+function gate(r: Compiled, state: RiskState, m: Measure, i: NormalizedIntent, closing: boolean): (Finding & { code: RiskRejectCode }) | undefined {
   switch (r.rule) {
+    // A flatten's closing intents are the operator's, not a strategy's: the rules about which
+    // strategies trade and how they must open positions do not apply to them.
     case 'strategy_allow':
-      return r.strategies.includes(i.strategy)
+      return r.strategies.includes(i.strategy) || closing
         ? undefined
         : { code: 'STRATEGY_NOT_ALLOWED', reason: `strategy ${i.strategy} is not on the strategy allow-list (${r.strategies.join(', ') || 'empty'})` };
     case 'stop_loss_required':
-      return !r.strategies.includes(i.strategy) || i.stop_loss !== undefined
+      return !r.strategies.includes(i.strategy) || i.stop_loss !== undefined || closing
         ? undefined
         : { code: 'STOP_LOSS_REQUIRED', reason: `strategy ${i.strategy} must give a stop_loss with every order` };
     case 'price_band': {
@@ -304,38 +300,76 @@ function gate(r: Compiled, state: RiskState, m: Measure, i: NormalizedIntent): (
         : undefined;
     }
     case 'max_open_orders': {
+      // Per strategy when the rule names one, else per account; on the rule's instrument or venue when it names one.
       const key = r.strategy !== undefined ? `strategy:${i.strategy}` : `account:${i.account}`;
-      const n = state.openCount.get(key) ?? 0;
-      return n >= r.limit ? { code: 'MAX_OPEN_ORDERS', reason: `${key} has ${n} open orders, at its limit of ${r.limit}` } : undefined;
+      let n = 0;
+      if (r.instrument === undefined && r.venue === undefined) n = state.openCount.get(key) ?? 0;
+      else {
+        for (const o of state.open.values()) {
+          if (r.strategy !== undefined ? o.strategy !== i.strategy : o.account !== i.account) continue;
+          if (r.venue !== undefined && r.venue.toUpperCase() !== venueOf(o.instrument_id)) continue;
+          if (r.instrument !== undefined && !instrumentMatches(r.instrument, o.instrument_id, o.base, o.quote)) continue;
+          n++;
+        }
+      }
+      const where = [r.instrument, r.venue].filter((x) => x !== undefined).join(' ');
+      return n >= r.limit ? { code: 'MAX_OPEN_ORDERS', reason: `${key} has ${n} open orders${where ? ` on ${where}` : ''}, at its limit of ${r.limit}` } : undefined;
     }
     default:
       return undefined;
   }
 }
 
-/** The largest quantity a size rule allows this order, or a finding when it cannot be measured. */
-function allowedQty(
+/**
+ * What a size rule allows this order: the largest quantity (what a revise cuts to) and, for limits
+ * in USD, the USD amount itself, so an order is judged on its own notional, exactly.
+ */
+interface SizeLimit {
+  allowed: Dec;
+  usd?: Dec;
+  /** Why an order of quantity q breaches it. */
+  reason(q: Dec): string;
+}
+
+function exceeds(l: SizeLimit, q: Dec, usdOf: (q: Dec) => Dec): boolean {
+  return l.usd !== undefined ? usdOf(q).gt(l.usd) : q.gt(l.allowed);
+}
+
+/** a / b rounded down (b > 0): a quantity that stays within the amount it was divided from. */
+function divDown(a: Dec, b: Dec): Dec {
+  const q = a.div(b);
+  return q.times(b).gt(a) ? q.minus(new Dec(1n, q.scale)) : q;
+}
+
+/** What a size rule allows this order, or a finding when it cannot be measured. */
+function sizeLimit(
   r: Compiled,
   state: RiskState,
   c: CompiledPolicy,
   m: Measure,
   i: NormalizedIntent,
   unitUsd: Dec,
-): { qty: Dec; reason: string } | (Finding & { code: RiskRejectCode }) {
-  const perUsd = (usd: Dec) => (unitUsd.coef === 0n ? usd : usd.div(unitUsd));
+  usdOf: (q: Dec) => Dec,
+): SizeLimit | (Finding & { code: RiskRejectCode }) {
+  const inUsd = (usd: Dec, reason: (q: Dec) => string): SizeLimit => ({
+    allowed: usd.coef <= 0n ? ZERO : unitUsd.coef === 0n ? usd : divDown(usd, unitUsd),
+    usd,
+    reason,
+  });
   const buy = i.side === 'BUY';
+  const signed = (q: Dec) => (buy ? q : ZERO.minus(q));
   switch (r.rule) {
     case 'max_order_notional':
-      return { qty: perUsd(r.n.limit_usd), reason: `order notional ${i.notional_usd} USD exceeds the limit of ${r.limit_usd} USD` };
+      return inUsd(r.n.limit_usd, (q) => `order notional ${fmt(usdOf(q))} USD exceeds the limit of ${r.limit_usd} USD`);
     case 'max_order_qty':
-      return { qty: r.n.limit, reason: `order quantity ${i.qty} ${i.base} exceeds the limit of ${r.limit} ${i.base} for ${r.instrument}` };
+      return { allowed: r.n.limit, reason: (q) => `order quantity ${fmt(q)} ${i.base} exceeds the limit of ${r.limit} ${i.base} for ${r.instrument}` };
     case 'order_size': {
       if (r.min_usd !== undefined && dec(i.notional_usd).lt(r.n.min_usd)) {
         return { code: 'ORDER_SIZE_MIN', reason: `order notional ${i.notional_usd} USD is below ${venueOf(i.venues[0])}'s minimum of ${r.min_usd} USD` };
       }
       return r.max_usd === undefined
-        ? { qty: dec(i.qty), reason: '' }
-        : { qty: perUsd(r.n.max_usd), reason: `order notional ${i.notional_usd} USD exceeds ${venueOf(i.venues[0])}'s maximum of ${r.max_usd} USD` };
+        ? { allowed: dec(i.qty), reason: () => '' }
+        : inUsd(r.n.max_usd, (q) => `order notional ${fmt(usdOf(q))} USD exceeds ${venueOf(i.venues[0])}'s maximum of ${r.max_usd} USD`);
     }
     case 'fat_finger': {
       const book = m.market.bookAt(i.venues[0], m.tsUs);
@@ -343,10 +377,9 @@ function allowedQty(
       const levels = r.levels ?? 10;
       let visible = ZERO;
       for (const l of (buy ? book.asks : book.bids).slice(0, levels)) visible = visible.plus(l.qty);
-      const allowed = visible.times(r.n.max_share_of_depth);
       return {
-        qty: allowed,
-        reason: `order quantity ${i.qty} ${i.base} is more than ${r.max_share_of_depth} of the ${fmt(visible)} ${i.base} visible in ${levels} levels of ${i.venues[0]}`,
+        allowed: visible.times(r.n.max_share_of_depth),
+        reason: (q) => `order quantity ${fmt(q)} ${i.base} is more than ${r.max_share_of_depth} of the ${fmt(visible)} ${i.base} visible in ${levels} levels of ${i.venues[0]}`,
       };
     }
     case 'position_limit': {
@@ -357,22 +390,25 @@ function allowedQty(
         resulting = resulting.plus(t.qty);
       }
       const room = buy ? r.n.limit.minus(resulting) : r.n.limit.plus(resulting);
-      const after = buy ? resulting.plus(dec(i.qty)) : resulting.minus(dec(i.qty));
-      return { qty: nonNegative(room), reason: `resulting position ${fmt(after)} ${i.base} in ${i.base}/${i.quote} of ${i.account} exceeds the limit of ${r.limit}` };
+      return {
+        allowed: nonNegative(room),
+        reason: (q) => `resulting position ${fmt(resulting.plus(signed(q)))} ${i.base} in ${i.base}/${i.quote} of ${i.account} exceeds the limit of ${r.limit}`,
+      };
     }
     case 'gross_exposure':
     case 'net_exposure':
     case 'leverage': {
       const account = r.rule !== 'leverage' && r.book ? undefined : i.account;
       let limit = r.rule === 'leverage' ? undefined : r.n.limit_usd;
+      let equity = ZERO;
       if (r.rule === 'leverage') {
-        const equity = c.equity.get(i.account) ?? c.equity.get('*');
-        if (equity === undefined) return { code: 'LEVERAGE', reason: `no equity is known for account ${i.account}: give equity_usd in the policy` };
+        const capital = c.equity.get(i.account) ?? c.equity.get('*');
+        if (capital === undefined) return { code: 'LEVERAGE', reason: `no equity is known for account ${i.account}: give equity_usd in the policy` };
         const pnl = m.pnlUsd(`account:${i.account}`);
         if (pnl === undefined) return { code: 'NO_MARKET_DATA', reason: `cannot mark the positions of ${i.account} at ${i.ts} for its equity` };
-        const eq = equity.plus(pnl);
-        if (eq.coef <= 0n) return { code: 'LEVERAGE', reason: `account ${i.account} has no equity left (${fmt(eq)} USD)` };
-        limit = eq.times(r.n.max);
+        equity = capital.plus(pnl);
+        if (equity.coef <= 0n) return { code: 'LEVERAGE', reason: `account ${i.account} has no equity left (${fmt(equity)} USD)` };
+        limit = equity.times(r.n.max);
       }
       const unit = m.unitUsd(i.venues[0], i.quote);
       if (!unit || unit.coef === 0n) return { code: 'NO_MARKET_DATA', reason: `no mark for ${i.venues[0]} at ${i.ts}` };
@@ -389,31 +425,27 @@ function allowedQty(
         others = others.plus(r.rule === 'net_exposure' ? v : v.abs());
       }
       const L = limit!;
-      let room: Dec;
-      if (r.rule === 'net_exposure') {
-        // |others + (own + q)·unit| ≤ L
-        room = buy ? L.minus(others).div(unit).minus(own) : L.plus(others).div(unit).plus(own);
-      } else {
-        // others + |own + q|·unit ≤ L
-        const x = L.minus(others).div(unit);
-        room = buy ? x.minus(own) : x.plus(own);
-      }
-      const what =
+      const net = r.rule === 'net_exposure';
+      // net: |others + (own ± q)·unit| ≤ L; gross: others + |own ± q|·unit ≤ L
+      const x = divDown(net ? (buy ? L.minus(others) : L.plus(others)) : L.minus(others), unit);
+      const room = buy ? x.minus(own) : x.plus(own);
+      const after = (q: Dec): Dec => {
+        const held = own.plus(signed(q)).times(unit);
+        return net ? others.plus(held) : others.plus(held.abs());
+      };
+      const reason = (q: Dec): string =>
         r.rule === 'leverage'
-          ? `leverage of ${i.account} would exceed ${r.max}× its equity (${fmt(L)} USD of gross exposure)`
-          : `${r.rule === 'gross_exposure' ? 'gross' : 'net'} exposure of ${account ?? 'the book'} would exceed ${r.limit_usd} USD`;
-      return { qty: nonNegative(room), reason: what };
+          ? `leverage of ${i.account} would be ${fmt(after(q).div(equity).round(4))}×, above ${r.max}× its equity of ${fmt(equity.round(2))} USD`
+          : `${net ? 'net' : 'gross'} exposure of ${account ?? 'the book'} would be ${fmt(after(q).round(2))} USD, above the limit of ${r.limit_usd} USD`;
+      return { allowed: nonNegative(room), reason };
     }
     case 'daily_notional': {
-      const key = r.strategy !== undefined ? `strategy:${i.strategy}` : 'global';
+      const key = dailyKey(r);
       const used = state.daily.day === utcDay(i.ts) ? (state.daily.notional.get(key) ?? ZERO) : ZERO;
-      return {
-        qty: nonNegative(perUsd(r.n.limit_usd.minus(used))),
-        reason: `${key} has used ${fmt(used)} of its ${r.limit_usd} USD daily notional; this order adds ${i.notional_usd} USD`,
-      };
+      return inUsd(r.n.limit_usd.minus(used), (q) => `${key} has used ${fmt(used)} of its ${r.limit_usd} USD daily notional; this order adds ${fmt(usdOf(q))} USD`);
     }
     default:
-      return { qty: dec(i.qty), reason: '' };
+      return { allowed: dec(i.qty), reason: () => '' };
   }
 }
 

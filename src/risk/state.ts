@@ -7,11 +7,14 @@
 // it stores a new one. So a copy of the containers (cloneRiskState) is enough for `evolve` to
 // leave its input as it was.
 import { ZERO, dec, type Dec } from '../domain/decimal.js';
-import { type Event, type EventOf, type OrderStatusFact, type RiskPolicy, type TradingMode } from '../domain/events.js';
+import { type Event, type EventOf, type NormalizedIntent, type OrderStatusFact, type RiskPolicy, type TradingMode } from '../domain/events.js';
 import type { Env, Side } from '../domain/intent.js';
 import { isoToMicros } from '../domain/time.js';
 import { emptyBook, positionsDecider, type PositionBook } from '../positions/positions.js';
-import { compilePolicy, DEFAULT_POLICY, ruleSetHash } from './policy.js';
+import type { RiskRule } from '../domain/risk-policy.js';
+import { compilePolicy, DEFAULT_POLICY, matches, ruleSetHash, venueOf, type RuleScope } from './policy.js';
+
+export { venueOf } from './policy.js';
 
 export interface Standing {
   mode: TradingMode;
@@ -64,6 +67,11 @@ export interface RiskState {
   /** 0 until the first RiskPolicySet; decisions name the version they were made under. */
   version: number;
   hash: string;
+  /**
+   * Every version seen (0: the default). An approval is folded under the policy it was decided
+   * under, even when a restore has read a newer one first (it reads the policies before the verdicts).
+   */
+  policies: Map<number, RiskPolicy>;
   /** Absent scope: ACTIVE. Keys: global, account:A, strategy:S. */
   standings: Map<string, Standing>;
   /** By account, from the gateway's order events. */
@@ -79,11 +87,11 @@ export interface RiskState {
   orderIntent: Map<string, string>;
   /** Open intents per account:A and strategy:S. */
   openCount: Map<string, number>;
-  /** Approved notional (USD) of `day` per global and strategy:S. */
+  /** Approved notional (USD) of `day` per global, strategy:S, account:A and the other scopes of daily_notional rules (dailyKey). */
   daily: { day: string; notional: Map<string, Dec> };
   /** `<rule index>/<key>/<s|m>` → bucket. */
   buckets: Map<string, TokenBucket>;
-  /** account|instrument|side|qty → last approval (µs). */
+  /** duplicateKeys of an approval → its time (µs). */
   recent: Map<string, number>;
   /** Scope → PnL marks from decisions. */
   pnl: Map<string, PnlMark>;
@@ -97,6 +105,7 @@ export function initialRiskState(): RiskState {
     policy: DEFAULT_POLICY,
     version: 0,
     hash: ruleSetHash(DEFAULT_POLICY),
+    policies: new Map([[0, DEFAULT_POLICY]]),
     standings: new Map(),
     positions: emptyBook(),
     byStrategy: emptyBook(),
@@ -123,6 +132,7 @@ export function cloneRiskState(s: RiskState): RiskState {
   });
   return {
     ...s,
+    policies: new Map(s.policies),
     standings: new Map(s.standings),
     positions: book(s.positions),
     byStrategy: book(s.byStrategy),
@@ -140,6 +150,9 @@ export function cloneRiskState(s: RiskState): RiskState {
   };
 }
 
+/** How far a trading state restricts: a loss limit only ever moves a scope up, an operator either way. */
+export const SEVERITY: Record<TradingMode, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
+
 /** What the risk fold reads: any event (most leave it as it is) or a status event known from its headers. */
 export type RiskFact = Event | OrderStatusFact;
 
@@ -154,6 +167,7 @@ const RECENT_KEEP_US = 86_400_000_000;
 export function evolveRiskInPlace(s: RiskState, e: RiskFact): RiskState {
   switch (e.type) {
     case 'RiskPolicySet':
+      if (!s.policies.has(e.data.version)) s.policies.set(e.data.version, e.data.policy);
       if (e.data.version > s.version) {
         s.policy = e.data.policy;
         s.version = e.data.version;
@@ -166,6 +180,8 @@ export function evolveRiskInPlace(s: RiskState, e: RiskFact): RiskState {
     case 'TradingStateChanged':
       if (e.data.to === 'ACTIVE') s.standings.delete(e.data.scope);
       else s.standings.set(e.data.scope, { mode: e.data.to, reason: e.data.reason, since: e.ts, by: e.data.by });
+      // An operator easing a scope accepts its losses so far: loss limits count again from the next decision.
+      if (e.data.by.startsWith('operator:') && SEVERITY[e.data.to] < SEVERITY[e.data.from]) s.pnl.delete(e.data.scope);
       return s;
     case 'RiskApproved':
       approved(s, e);
@@ -227,6 +243,7 @@ export function evolveRiskInPlace(s: RiskState, e: RiskFact): RiskState {
 
 function approved(s: RiskState, e: EventOf<'RiskApproved'>): void {
   const i = e.data.intent;
+  const policy = s.policies.get(e.data.policy_version) ?? s.policy;
   if (e.data.pnl_usd) markPnl(s, e.ts, e.data.pnl_usd);
   const instrument = i.venues[0];
   const remaining = dec(i.qty);
@@ -251,15 +268,44 @@ function approved(s: RiskState, e: EventOf<'RiskApproved'>): void {
   if (day > s.daily.day) s.daily = { day, notional: new Map() };
   if (day === s.daily.day) {
     const usd = dec(i.notional_usd);
-    for (const k of ['global', `strategy:${i.strategy}`]) s.daily.notional.set(k, (s.daily.notional.get(k) ?? ZERO).plus(usd));
+    const add = (k: string) => s.daily.notional.set(k, (s.daily.notional.get(k) ?? ZERO).plus(usd));
+    add('global');
+    add(`strategy:${i.strategy}`);
+    add(`account:${i.account}`);
+    for (const r of policy.rules ?? []) if (r.rule === 'daily_notional' && isCompound(r) && matches(r, i)) add(dailyKey(r));
   }
   const tsUs = isoToMicros(i.ts);
-  takeTokens(s, i, tsUs);
-  if (compilePolicy(s.policy).duplicateWindowsMs.length > 0) rememberRecent(s, duplicateKey(i.account, instrument, i.side, i.qty), tsUs);
+  takeTokens(s, policy, i, tsUs);
+  if (compilePolicy(policy).duplicateWindowsMs.length > 0) {
+    for (const k of duplicateKeys(i)) rememberRecent(s, k, tsUs);
+    // A revised order was asked for with its first quantity: a repeat of that is a duplicate too.
+    if (e.data.revised) rememberRecent(s, quantityKey(i.account, instrument, i.side, e.data.revised.from_qty), tsUs);
+  }
 }
 
-/** What the duplicate guard compares: same account, instrument, side and size. */
-export const duplicateKey = (account: string, instrument: string, side: Side, qty: string): string => `${account}|${instrument}|${side}|${dec(qty).toString()}`;
+/** A daily_notional rule scoped by more than one account or one strategy: counted under its own key. */
+const isCompound = (r: RuleScope): boolean => r.instrument !== undefined || r.venue !== undefined || (r.account !== undefined && r.strategy !== undefined);
+
+/** Where a daily_notional rule's usage is counted: global, strategy:S, account:A, or the rule's whole scope. */
+export function dailyKey(r: RuleScope): string {
+  if (!isCompound(r)) return r.strategy !== undefined ? `strategy:${r.strategy}` : r.account !== undefined ? `account:${r.account}` : 'global';
+  return (['account', 'strategy', 'instrument', 'venue'] as const)
+    .filter((k) => r[k] !== undefined)
+    .map((k) => `${k}:${k === 'account' || k === 'strategy' ? r[k] : r[k]!.toUpperCase()}`)
+    .join('|');
+}
+
+const quantityKey = (account: string, instrument: string, side: Side, qty: string): string => `${account}|${instrument}|${side}|${dec(qty).toString()} base`;
+
+/**
+ * What the duplicate guard compares: same account, instrument, side and size, the size as the
+ * intent gave it (a notional buys another quantity once the book moves) and as a base quantity.
+ */
+export function duplicateKeys(i: Pick<NormalizedIntent, 'account' | 'venues' | 'side' | 'size' | 'qty'>): string[] {
+  const quantity = quantityKey(i.account, i.venues[0], i.side, i.qty);
+  if (i.size.type === 'quantity') return [quantity];
+  return [`${i.account}|${i.venues[0]}|${i.side}|${dec(i.size.value).toString()} ${i.size.ccy}`, quantity];
+}
 
 function rememberRecent(s: RiskState, key: string, tsUs: number): void {
   s.recent.delete(key);
@@ -271,13 +317,23 @@ function rememberRecent(s: RiskState, key: string, tsUs: number): void {
   }
 }
 
-/** Velocity: each bucket holds up to its limit and refills at that rate per second or minute of event time. */
-export function bucketsFor(s: RiskState, i: { strategy: string; account: string; venues: readonly string[] }): { key: string; limit: number; perUs: number; code: number }[] {
-  const out: { key: string; limit: number; perUs: number; code: number }[] = [];
-  for (const r of compilePolicy(s.policy).velocity) {
+export interface BucketRef {
+  key: string;
+  limit: number;
+  perUs: number;
+  rule: Extract<RiskRule, { rule: 'velocity' }>;
+  /** The strategy, account or venue it counts. */
+  who: string;
+}
+
+/** Velocity: each bucket holds up to its limit and refills at that rate per second or minute of event time. Only the rules whose scope covers the intent. */
+export function bucketsFor(policy: RiskPolicy, i: NormalizedIntent): BucketRef[] {
+  const out: BucketRef[] = [];
+  for (const r of compilePolicy(policy).velocity) {
+    if (!matches(r, i)) continue;
     const who = r.per === 'strategy' ? i.strategy : r.per === 'account' ? i.account : venueOf(i.venues[0]);
-    if (r.max_per_second !== undefined) out.push({ key: `${r.index}/${who}/s`, limit: r.max_per_second, perUs: 1_000_000, code: r.index });
-    if (r.max_per_minute !== undefined) out.push({ key: `${r.index}/${who}/m`, limit: r.max_per_minute, perUs: 60_000_000, code: r.index });
+    if (r.max_per_second !== undefined) out.push({ key: `${r.index}/${who}/s`, limit: r.max_per_second, perUs: 1_000_000, rule: r, who });
+    if (r.max_per_minute !== undefined) out.push({ key: `${r.index}/${who}/m`, limit: r.max_per_minute, perUs: 60_000_000, rule: r, who });
   }
   return out;
 }
@@ -289,18 +345,13 @@ export function tokensAt(b: TokenBucket | undefined, limit: number, perUs: numbe
   return Math.min(limit, b.tokens + (dt * limit) / perUs);
 }
 
-function takeTokens(s: RiskState, i: { strategy: string; account: string; venues: readonly string[] }, tsUs: number): void {
-  for (const b of bucketsFor(s, i)) {
+function takeTokens(s: RiskState, policy: RiskPolicy, i: NormalizedIntent, tsUs: number): void {
+  for (const b of bucketsFor(policy, i)) {
     const prev = s.buckets.get(b.key);
     const at = Math.max(tsUs, prev?.at_us ?? tsUs);
     s.buckets.set(b.key, { tokens: tokensAt(prev, b.limit, b.perUs, tsUs) - 1, at_us: at });
   }
 }
-
-export const venueOf = (instrumentId: string): string => {
-  const c = instrumentId.indexOf(':');
-  return c < 0 ? instrumentId : instrumentId.slice(0, c);
-};
 
 /** The byStrategy book's key for a strategy's fills in one account. */
 export const strategyKey = (strategy: string, account: string): string => `${strategy}\u0000${account}`;
