@@ -3,7 +3,7 @@
 // input's offsets in one commit. It writes what the normalizer, risk and router stages write, so
 // everything downstream (gateway, projections, audit, replay) reads the same topics; it stands in
 // for those three stages, never beside them.
-import { TOPICS } from '../domain/events.js';
+import { TOPICS, type Event } from '../domain/events.js';
 import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import type { MarketData } from '../market/types.js';
 import { fromRecord, HEADER_INTENT_ID, HEADER_TRACEPARENT, toRecord, traceOf, typeOf } from '../runtime/codec.js';
@@ -13,6 +13,7 @@ import { normalizeCommand, placementOf, type IntentPlacement } from '../normaliz
 import { risk } from '../risk/decide.js';
 import { ComplianceInForce, restoreRisk, riskInput } from '../risk/inputs.js';
 import { decideInto } from '../runtime/decide-into.js';
+import { router } from '../router/decide.js';
 import { pretrade } from './decide.js';
 
 export const DECIDE_GROUP = 'decide';
@@ -51,10 +52,17 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
       let settle: string | undefined;
       for (const r of batch) {
         if (r.topic !== TOPICS.intents) {
+          const from = out.length;
           const s = riskInput(state.risk, r, out, now, riskOpts);
           state.risk = s.state;
           settle = s.settle ?? settle;
           if (s.compliance) await compliance.apply(s.compliance);
+          // A flatten's closing intents were approved here, not by an intent on exec.intents: route them too.
+          for (let i = from, end = out.length; i < end; i++) {
+            const approved = out[i].decoded as Event | undefined;
+            if (approved?.type !== 'RiskApproved') continue;
+            for (const routed of router.decide({ approved, market: opts.market }, state.router)) out.push(toRecord(routed, now, out[i].headers?.[HEADER_TRACEPARENT]));
+          }
           continue;
         }
         // A record off its account's partition is moved there first, and decided when it arrives.
