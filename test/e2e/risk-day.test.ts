@@ -3,9 +3,9 @@
 // (reduce, halt, resume, flatten) written between runs act on what comes after them.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, requireBuild, tempDir } from '../helpers/cli.js';
+import { cli, requireBuild, ROOT, tempDir } from '../helpers/cli.js';
 import { eventsOf } from '../helpers/live.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
 
@@ -115,6 +115,7 @@ before(() => {
     book(at('00:00:00'), 'BINANCE:BTCUSDT', 50000),
     book(at('00:00:00'), 'OKX:BTC-USDT', 50000),
     book(at('00:00:00'), 'BINANCE:ETHUSDT', 3000),
+    book(at('00:00:00'), 'BINANCE:SOLUSDT', 100),
     book(at('12:00:00'), 'BINANCE:BTCUSDT', 40000),
   ];
   writeFileSync(books, snapshots.map((s) => JSON.stringify(s)).join('\n') + '\n');
@@ -263,4 +264,83 @@ test('a global halt stops everything until resumed; a flatten closes the scope a
     [['BINANCE:BTCUSDT', '0.3']],
   );
   assert.deepEqual(done.data.failed, []);
+});
+
+test('what-if: the day decided again under a looser position limit approves the intent the limit bound, and leaves the data dir as it was', async () => {
+  const looser = { ...POLICY, rules: POLICY.rules.map((r) => (r.rule === 'position_limit' ? { ...r, limit: '3' } : r)) };
+  writeFileSync(join(dir, 'looser.json'), JSON.stringify(looser));
+  const before = (await eventsOf(data)).length;
+  const r = cli(['whatif', '--data-dir', data, '--books', books, '--policy', join(dir, 'looser.json'), '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as {
+    intents: number;
+    changed: number;
+    differences: { intent_id: string; old: { outcome: string; code?: string }; new: { outcome: string } }[];
+    by_rule: Record<string, { recorded: number; whatif: number }>;
+  };
+  assert.ok(report.intents >= 37, `every recorded intent decided again (${report.intents})`);
+  const pos2 = report.differences.find((d) => d.intent_id === 'pos2');
+  assert.deepEqual([pos2?.old.outcome, pos2?.old.code, pos2?.new.outcome], ['rejected', 'POSITION_LIMIT', 'approved']);
+  assert.equal(report.by_rule.POSITION_LIMIT.recorded, 1);
+  assert.equal(report.by_rule.POSITION_LIMIT.whatif, 0);
+  assert.equal((await eventsOf(data)).length, before, 'the data dir is only read');
+  const text = cli(['whatif', '--data-dir', data, '--books', books, '--policy', join(dir, 'looser.json')]);
+  assert.match(text.stdout, /would change/);
+  assert.match(text.stdout, /pos2 .* rejected POSITION_LIMIT .* approved/);
+});
+
+test('compliance in Rego: the shipped policies deny, warn and send to simulation; a bundle that does not compile is refused and the one in force stays', async () => {
+  const rdata = join(dir, 'rego-data');
+  const r = (args: string[]) => cli([...args, '--data-dir', rdata]);
+  const bad = join(dir, 'bad-rego');
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'broken.rego'), 'package fillstream.compliance\n\ndecision := {\n');
+  const refused = r(['control', 'policy', '--rego', bad, '--reason', 'a typo']);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /broken\.rego:\d+/);
+  const put = r(['control', 'policy', '--rego', join(ROOT, 'policies/rego'), '--reason', 'compliance v1']);
+  assert.equal(put.status, 0, put.stderr);
+  const again = r(['control', 'policy', '--rego', bad, '--reason', 'a typo again']);
+  assert.notEqual(again.status, 0);
+  const file = join(dir, 'rego-intents.ndjson');
+  const paper = { ...intent('paper', at('01:00:04'), { strategy: 'xs_v1', qty: '0.01' }), env: 'staging', labels: { strategy: 'xs_v1', stage: 'paper' } };
+  writeFileSync(
+    file,
+    [
+      intent('allowed', at('01:00:00'), { strategy: 'xs_v1', qty: '0.1' }),
+      intent('unknown', at('01:00:01'), { strategy: 'nobody', qty: '0.1' }),
+      intent('tier', at('01:00:02'), { strategy: 'xs_v1', qty: '0.6' }),
+      intent('sol', at('01:00:03'), { strategy: 'xs_v1', instrument: 'BINANCE:SOLUSDT', qty: '150' }),
+      paper,
+    ]
+      .map((x) => JSON.stringify(x))
+      .join('\n') + '\n',
+  );
+  const run = r(['run', '--intents', file, '--books', books, '--until-idle', '--json']);
+  assert.equal(run.status, 0, run.stderr);
+  const ev = await eventsOf(rdata);
+  const set = ev.find((e): e is EventOf<'CompliancePolicySet'> => e.type === 'CompliancePolicySet');
+  assert.ok(set, 'the bundle is in the log');
+  assert.equal(ev.filter((e) => e.type === 'CompliancePolicySet').length, 1, 'the refused bundles never reached it');
+  const v = (id: string) => verdict(ev, id);
+  assert.equal(v('allowed')?.type, 'RiskApproved');
+  assert.equal(v('allowed')?.data.rego_hash, set.data.hash, 'the decision names the bundle');
+  const unknown = v('unknown') as EventOf<'RiskRejected'>;
+  assert.deepEqual([unknown.data.code, unknown.data.rule], ['COMPLIANCE', 'STRATEGY_UNKNOWN']);
+  const tier = v('tier') as EventOf<'RiskRejected'>;
+  assert.deepEqual([tier.data.code, tier.data.rule], ['COMPLIANCE', 'TIER_MAX_ORDER_NOTIONAL']);
+  assert.match(tier.data.reason, /25000/);
+  assert.equal(v('sol')?.type, 'RiskApproved', 'a warning lets the intent through');
+  const warned = ev.filter((e): e is EventOf<'RiskWarned'> => e.type === 'RiskWarned' && e.intent_id === 'sol');
+  assert.deepEqual(
+    warned.map((w) => w.data.code),
+    ['LARGE_NON_CORE'],
+  );
+  const p = v('paper') as EventOf<'RiskApproved'>;
+  assert.equal(p.data.intent.env, 'sim', 'approved for the simulator only');
+  assert.match(p.data.simulated ?? '', /simulation only/);
+  assert.ok(
+    ev.some((e) => e.type === 'OrderFilled' && e.intent_id === 'paper'),
+    'and the simulator filled it',
+  );
 });
