@@ -58,6 +58,7 @@ export function renderSummary(s: Summary & Record<string, unknown>): string {
     ['duplicates', int(s.duplicates)],
     ['accepted by risk', int(s.accepted)],
     ['rejected by risk', `${int(s.rejected)}  (${codes(s.rejects_by_code)})`],
+    ...(s.warnings > 0 ? [['risk warnings', int(s.warnings)]] : []),
     ...(s.changes > 0 ? [['cancels/amends', int(s.changes)]] : []),
     ['orders', `${int(s.orders)}  (${status})`],
     ['fills', int(s.fills)],
@@ -65,6 +66,7 @@ export function renderSummary(s: Summary & Record<string, unknown>): string {
     ['events in log', int(s.events)],
     ...(s.events_per_sec !== undefined ? [['replay', `${int(s.events_per_sec as number)} events/s`]] : []),
     ['state hash', s.state_hash],
+    ...Object.entries(s.risk_states ?? {}).map(([scope, r]) => [`risk ${scope}`, `${r.mode} by ${r.by}: ${r.reason}`]),
     ...Object.entries(s.venues ?? {}).map(([k, v]) => [
       `venue ${k}`,
       [v.halted ? `HALTED: ${v.halted}` : 'trading', v.quarantined ? `QUARANTINED ${v.quarantined}` : '', v.ready_at ? `ready since ${v.ready_at}` : ''].filter(Boolean).join('; '),

@@ -32,6 +32,10 @@ export interface View {
   positions: PositionBook;
   /** Venue standing by `env:VENUE`: halted (418 or an operator) and quarantined (an order on the venue fillstream did not place). */
   venues: Record<string, VenueStanding>;
+  /** Risk's trading states that are not ACTIVE, by scope (global, account:A, strategy:S). */
+  risk_states: Record<string, { mode: string; by: string; reason: string }>;
+  /** warn_only breaches (RiskWarned). */
+  warnings: number;
   /** Latest order event time (canonical ISO strings order like times): positions are marked at it. */
   last_ts: string;
 }
@@ -62,6 +66,8 @@ export function emptyView(): View {
     orders: new Map(),
     positions: emptyBook(),
     venues: {},
+    risk_states: {},
+    warnings: 0,
     last_ts: '',
   };
 }
@@ -138,6 +144,19 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
       return;
     case 'OrderChangeApproved':
       view.changes++;
+      return;
+    case 'TradingStateChanged':
+      if (e.data.to === 'ACTIVE') delete view.risk_states[e.data.scope];
+      else view.risk_states[e.data.scope] = { mode: e.data.to, by: e.data.by, reason: e.data.reason };
+      return;
+    case 'RiskWarned':
+      view.warnings++;
+      return;
+    // Operator acts and their bookkeeping: wall-clock times, no orders of their own.
+    case 'OperatorCommand':
+    case 'CompliancePolicySet':
+    case 'FlattenStarted':
+    case 'FlattenCompleted':
       return;
     // Inputs the gateway decides on: what they lead to is folded from its order events. Their
     // times are wall-clock arrivals, which must not move the time positions are marked at.
@@ -237,6 +256,8 @@ export interface Summary {
   state_hash: string;
   /** Venues halted or quarantined, and when each last connected, by env:VENUE. */
   venues: View['venues'];
+  risk_states: View['risk_states'];
+  warnings: number;
 }
 
 export function summarize(view: View, market: MarketData): Summary {
@@ -266,5 +287,7 @@ export function summarize(view: View, market: MarketData): Summary {
     events: view.events,
     state_hash: stateHash(view, mtm),
     venues: view.venues,
+    risk_states: view.risk_states,
+    warnings: view.warnings,
   };
 }

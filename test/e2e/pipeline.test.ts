@@ -3,7 +3,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliJson, requireBuild, runUntil, tempDir, writeIntents } from '../helpers/cli.js';
+import { cli, cliJson, requireBuild, ROOT, runUntil, tempDir, writeIntents } from '../helpers/cli.js';
 import { assertVenueRequests, venuePlacements } from '../helpers/venue.js';
 import { openLogReadOnly } from '../../src/assembly/run.js';
 import { ALL_TOPICS, TOPICS } from '../../src/domain/events.js';
@@ -21,6 +21,7 @@ before(() => {
 });
 
 const runArgs = (dir: string) => ['run', '--data-dir', dir, '--intents', intents, '--until-idle'];
+const plainRunArgs = runArgs;
 
 test('10,000 intents through the CLI: every intent is accounted for exactly once', async () => {
   const dir = join(work, 'full');
@@ -96,9 +97,12 @@ async function progress(dir: string): Promise<{ intents: number; events: number;
   }
 }
 
-test('SIGKILL at several points, then restart: nothing lost, nothing doubled, same state hash', async (t) => {
+test('SIGKILL at several points with every risk rule on, then restart: nothing lost, nothing doubled, same state hash', async (t) => {
+  // Every native rule of examples/policy-full.json decides, and folds the gateway's fills, through the kills.
+  const runArgs = (d: string) => [...plainRunArgs(d), '--policy', join(ROOT, 'examples/policy-full.json')];
   const referenceDir = join(work, 'reference');
   const reference = cliJson<Summary>(runArgs(referenceDir));
+  assert.ok(reference.rejected > 0 && reference.accepted > reference.rejected, `the rules decide both ways (${reference.accepted} approved, ${reference.rejected} rejected)`);
   const dir = join(work, 'crashy');
   // Kill points by progress, measured against the uninterrupted run: the first while intents still
   // come in (the log a few % along), the others at growing shares of the orders on the venue.
