@@ -17,7 +17,7 @@ import { risk, type RiskState } from '../risk/decide.js';
 import { restoreRisk } from '../risk/inputs.js';
 import { dailyKey } from '../risk/state.js';
 import { Measure } from '../risk/measure.js';
-import { compilePolicy, parsePolicy } from '../risk/policy.js';
+import { compilePolicy, parsePolicy, type Compiled } from '../risk/policy.js';
 import { loadRegoPolicy } from '../risk/rego.js';
 import { compileRegoDir, findOpa } from '../risk/rego-build.js';
 import { policiesInLog } from '../risk/stage.js';
@@ -290,23 +290,12 @@ export function riskStatus(state: RiskState, market: MarketData, ts: string, com
   const limits: RiskStatus['limits'] = [];
   const accounts = [...new Set([...state.positions.positions.keys(), ...[...state.openCount.keys()].filter((k) => k.startsWith('account:')).map((k) => k.slice(8))])].sort();
   const today = ts.slice(0, 10);
-  for (const r of [...c.gates, ...c.sizes, ...c.losses, ...c.velocity]) {
+  for (const r of c.all) {
     const scope = [r.account && `account:${r.account}`, r.strategy && `strategy:${r.strategy}`, r.instrument, r.venue].filter(Boolean).join(' ') || 'all';
     const flags = [r.warn_only ? 'warn_only' : '', 'revise' in r && r.revise ? 'revise' : ''].filter(Boolean).join(',');
-    const limit =
-      'limit_usd' in r
-        ? `${r.limit_usd} USD`
-        : 'limit' in r
-          ? String(r.limit)
-          : 'max' in r
-            ? `${r.max}×`
-            : 'max_bps' in r
-              ? `${r.max_bps} bps`
-              : r.rule === 'velocity'
-                ? `${r.max_per_second ?? '-'}/s ${r.max_per_minute ?? '-'}/min`
-                : '';
+    const limit = limitText(r);
     let used = '';
-    if (r.rule === 'daily_notional') used = `${fmt(state.daily.day === today ? (state.daily.notional.get(dailyKey(r)) ?? ZERO) : ZERO)} USD today`;
+    if (r.rule === 'daily_notional') used = `${fmt(state.daily.day === today ? (state.daily.notional.get(dailyKey(r)) ?? ZERO).round(2) : ZERO)} USD today`;
     else if (r.rule === 'max_open_orders')
       used = (r.strategy ? [`strategy:${r.strategy}`] : accounts.map((a) => `account:${a}`)).map((k) => `${k} ${state.openCount.get(k) ?? 0}`).join(', ');
     else if (r.rule === 'daily_loss' || r.rule === 'drawdown') {
@@ -315,7 +304,7 @@ export function riskStatus(state: RiskState, market: MarketData, ts: string, com
       const mark = state.pnl.get(s);
       if (pnl) {
         const base = r.rule === 'daily_loss' ? (mark && mark.day === today ? mark.day_start : pnl) : mark && mark.peak.gt(pnl) ? mark.peak : pnl;
-        used = `${fmt(base.minus(pnl))} USD (PnL ${fmt(pnl)})`;
+        used = `${fmt(base.minus(pnl).round(2))} USD (PnL ${fmt(pnl.round(2))})`;
       }
     } else if (r.rule === 'gross_exposure' || r.rule === 'net_exposure') {
       const gross = r.rule === 'gross_exposure';
@@ -342,6 +331,38 @@ export function riskStatus(state: RiskState, market: MarketData, ts: string, com
     open_intents: state.open.size,
     flattens: [...state.flattens].map(([id, f]) => ({ flatten_id: id, scope: f.scope, pending: f.pending.size, failed: f.failed.size })),
   };
+}
+
+/** A rule's limit in words, for `risk status`. */
+function limitText(r: Compiled): string {
+  switch (r.rule) {
+    case 'max_order_qty':
+    case 'position_limit':
+      return r.limit;
+    case 'max_open_orders':
+      return String(r.limit);
+    case 'leverage':
+      return `${r.max}×`;
+    case 'price_band':
+      return `${r.max_bps} bps`;
+    case 'fat_finger':
+      return `${r.max_share_of_depth} of ${r.levels ?? 10} levels`;
+    case 'order_size':
+      return [r.min_usd && `min ${r.min_usd} USD`, r.max_usd && `max ${r.max_usd} USD`].filter(Boolean).join(', ');
+    case 'velocity':
+      return [r.max_per_second && `${r.max_per_second}/s`, r.max_per_minute && `${r.max_per_minute}/min`].filter(Boolean).join(', ') + ` per ${r.per}`;
+    case 'duplicate_guard':
+      return `${r.window_ms} ms`;
+    case 'strategy_allow':
+    case 'stop_loss_required':
+      return r.strategies.join(', ');
+    case 'restricted_instruments':
+      return r.instruments.join(', ');
+    case 'trading_window':
+      return `${r.days.join(',')} ${r.open}–${r.close} ${r.time_zone}`;
+    default:
+      return `${r.limit_usd} USD${r.rule === 'daily_loss' || r.rule === 'drawdown' ? ` → ${r.then}` : ''}`;
+  }
 }
 
 function renderStatus(s: RiskStatus): string {

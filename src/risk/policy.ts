@@ -129,6 +129,8 @@ export interface CompiledPolicy {
   losses: (Of<'daily_loss'> | Of<'drawdown'>)[];
   velocity: Of<'velocity'>[];
   duplicateWindowsMs: number[];
+  /** Every rule in policy order (the legacy max_order_notional_usd last): what `risk status` lists. */
+  all: Compiled[];
   equity: ReadonlyMap<string, Dec>;
   simulateStrategies: ReadonlySet<string>;
   simulateAccounts: ReadonlySet<string>;
@@ -175,6 +177,7 @@ function compile(policy: RiskPolicy): CompiledPolicy {
     losses: rules.filter((r): r is Of<'daily_loss'> | Of<'drawdown'> => r.rule === 'daily_loss' || r.rule === 'drawdown'),
     velocity: rules.filter((r): r is Of<'velocity'> => r.rule === 'velocity'),
     duplicateWindowsMs: rules.flatMap((r) => (r.rule === 'duplicate_guard' ? [r.window_ms] : [])),
+    all: rules,
     equity,
     simulateStrategies: new Set(policy.simulate_only?.strategies ?? []),
     simulateAccounts: new Set(policy.simulate_only?.accounts ?? []),
