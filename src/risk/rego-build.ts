@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { REGO_ENTRYPOINT, regoBundleHash, type RegoBundle } from './rego.js';
@@ -19,8 +19,10 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string {
     if (!existsSync(fromEnv)) throw new Error(`FILLSTREAM_OPA is ${fromEnv}, which does not exist`);
     return fromEnv;
   }
-  // src/risk/ and dist/risk/ are both two levels below the repo root.
-  const built = fileURLToPath(new URL(`../../.cache/opa/${OPA_VERSION}/bin/opa`, import.meta.url));
+  // The repo root is the nearest folder above this file with a package.json (src/, dist/ and dist-bench/src/ all sit below it).
+  let root = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
+  const built = join(root, '.cache', 'opa', OPA_VERSION, 'bin', 'opa');
   if (!existsSync(built)) {
     throw new Error(`no opa binary at ${built}: run infra/dev/opa.sh fetch (builds OPA ${OPA_VERSION} once), or set FILLSTREAM_OPA to an opa binary`);
   }
