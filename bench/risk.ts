@@ -14,6 +14,8 @@ import { parsePolicy } from '../src/risk/policy.js';
 import { loadRegoPolicy, regoBundleHash } from '../src/risk/rego.js';
 import { compileRegoDir, findOpa } from '../src/risk/rego-build.js';
 import type { RiskFact } from '../src/risk/state.js';
+import { Measure } from '../src/risk/measure.js';
+import { isoToMicros } from '../src/domain/time.js';
 import { router } from '../src/router/decide.js';
 import { generateIntents } from '../src/tools/generate.js';
 
@@ -101,6 +103,52 @@ function measure(steps: Step[], market: MarketData, compliance: CompliancePolicy
   return { perSec: Math.round(decisions / seconds), cpuUs: +((u.user + u.system) / decisions).toFixed(2) };
 }
 
+/** Rules that read only the order and its book: no positions, exposure, PnL or history. */
+const PER_ORDER: ReadonlySet<string> = new Set([
+  'max_order_notional',
+  'max_order_qty',
+  'price_band',
+  'fat_finger',
+  'order_size',
+  'strategy_allow',
+  'restricted_instruments',
+  'trading_window',
+  'stop_loss_required',
+]);
+
+/**
+ * The floor of the rules that read the book: per decision, marking every position the policy's
+ * scopes hold in exact decimals (the account's and the book's exposure, and the PnL the loss
+ * limits and leverage read), as those rules must, and nothing else.
+ */
+function bookMarking(steps: Step[], market: MarketData, policy: ReturnType<typeof parsePolicy>): number {
+  let rs = risk.evolveInPlace(
+    risk.initialState(),
+    makeEvent('RiskPolicySet', 'policy/1', { intent_id: '', account: '', strategy: '', ts: '', causation: 'bench' }, { version: 1, policy }),
+  );
+  let spent = 0;
+  let n = 0;
+  for (const s of steps) {
+    if (s.kind === 'fact') {
+      rs = risk.evolveInPlace(rs, s.e);
+      continue;
+    }
+    const i = s.e.data.intent;
+    const t0 = performance.now();
+    const m = new Measure(rs, market, isoToMicros(i.ts));
+    m.exposure(i.account, i.account, i.venues[0]);
+    m.exposure(undefined, i.account, i.venues[0]);
+    m.pnlUsd(`account:${i.account}`);
+    m.pnlUsd('global');
+    m.pnlUsd(`strategy:${i.strategy}`);
+    spent += performance.now() - t0;
+    n++;
+    // The decision itself is not timed here: it only moves the state on.
+    for (const v of risk.decide({ kind: 'assess', intent: s.e, market }, rs)) rs = risk.evolveInPlace(rs, v);
+  }
+  return +((spent * 1000) / n).toFixed(2);
+}
+
 export async function riskDecisions(emit: (o: Record<string, unknown>) => void): Promise<void> {
   const market = createSyntheticMarket({ seed: 1 });
   const policy = parsePolicy(JSON.parse(readFileSync(join(ROOT, 'examples/policy-full.json'), 'utf8')), 'examples/policy-full.json');
@@ -109,7 +157,25 @@ export async function riskDecisions(emit: (o: Record<string, unknown>) => void):
   measure(native.steps, market, undefined, policy);
   const n = measure(native.steps, market, undefined, policy);
   const intents = native.steps.filter((s) => s.kind === 'intent').length;
-  emit({ bench: 'risk_decisions', intents, approved: native.approved, rules: (policy.rules?.length ?? 0) + 1, risk_decisions_per_sec: n.perSec, cpu_us_per_decision: n.cpuUs });
+  const perOrderPolicy = { ...policy, rules: (policy.rules ?? []).filter((r) => PER_ORDER.has(r.rule)) };
+  measure(native.steps, market, undefined, perOrderPolicy);
+  const perOrder = measure(native.steps, market, undefined, perOrderPolicy);
+  bookMarking(native.steps, market, policy);
+  const marking = bookMarking(native.steps, market, policy);
+  const held = new Set(native.steps.flatMap((s) => (s.kind === 'fact' && s.e.type === 'OrderRouted' ? [`${s.e.data.order.account}|${s.e.data.order.instrument_id}`] : [])));
+  emit({
+    bench: 'risk_decisions',
+    intents,
+    approved: native.approved,
+    rules: (policy.rules?.length ?? 0) + 1,
+    risk_decisions_per_sec: n.perSec,
+    cpu_us_per_decision: n.cpuUs,
+    // Beside it: only the rules that read the order and its book, and the floor of the others.
+    risk_decisions_per_sec_per_order_rules: perOrder.perSec,
+    positions_in_book: held.size,
+    floor_book_marking_us_per_decision: marking,
+    floor_decisions_per_sec_book_marking: Math.round(1_000_000 / marking),
+  });
 
   // The shipped Rego policies, with the generator's strategies given every venue in the data.
   const bundle = await compileRegoDir(join(ROOT, 'policies/rego'), findOpa());
@@ -120,8 +186,16 @@ export async function riskDecisions(emit: (o: Record<string, unknown>) => void):
   const withRego = inputs(market, compliance, policy);
   measure(withRego.steps, market, compliance, policy);
   const r = measure(withRego.steps, market, compliance, policy);
+  // The floor of the Rego part: evaluating the bundle alone, per intent, in the same process.
+  const regoInputs = withRego.steps.flatMap((s) => (s.kind === 'intent' ? [s.e.data.intent] : []));
+  for (const i of regoInputs) compliance.evaluate(i);
+  const t0 = performance.now();
+  for (const i of regoInputs) compliance.evaluate(i);
+  const regoUs = +(((performance.now() - t0) * 1000) / regoInputs.length).toFixed(2);
   emit({
     bench: 'risk_rego_decisions',
+    rego_eval_us_per_intent: regoUs,
+    floor_decisions_per_sec_native_plus_rego: Math.round(1_000_000 / (1_000_000 / n.perSec + regoUs)),
     intents: withRego.steps.filter((s) => s.kind === 'intent').length,
     approved: withRego.approved,
     rego_hash: compliance.hash.slice(0, 12),

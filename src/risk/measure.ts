@@ -3,17 +3,37 @@
 import { ZERO, dec, type Dec } from '../domain/decimal.js';
 import { midPrice } from '../market/book.js';
 import { USD_LIKE } from '../market/instruments.js';
-import type { MarketData } from '../market/types.js';
+import type { Book, MarketData } from '../market/types.js';
 import { usdPerQuote } from '../market/usd.js';
 import type { PositionAcc } from '../positions/positions.js';
 import { strategyKey, venueOf, type RiskState } from './state.js';
 
 const ONE = dec(1);
 
+/** Mids by book: markets hand out the same book object for every time within one snapshot, so most decisions find it here. */
+const mids = new WeakMap<Book, Dec | null>();
+function midOf(book: Book | undefined): Dec | undefined {
+  if (!book) return undefined;
+  let m = mids.get(book);
+  if (m === undefined) mids.set(book, (m = midPrice(book) ?? null));
+  return m ?? undefined;
+}
+
+export interface Term {
+  account: string;
+  instrument_id: string;
+  quote: string;
+  qty: Dec;
+}
+
 /** One decision's view of the market, memoized: each mark and rate is looked up once. */
 export class Measure {
   private readonly marks = new Map<string, Dec | null>();
   private readonly rates = new Map<string, Dec | null>();
+  private readonly units = new Map<string, Dec | null>();
+  private readonly termsBy = new Map<string, Term[]>();
+  private readonly pnls = new Map<string, Dec | null>();
+  private readonly exposures = new Map<string, { gross: Dec; net: Dec; own: Dec } | { unmarked: string }>();
 
   constructor(
     readonly state: RiskState,
@@ -24,7 +44,7 @@ export class Measure {
   /** Mid of the instrument's book at the decision's time. */
   mark(instrumentId: string): Dec | undefined {
     let m = this.marks.get(instrumentId);
-    if (m === undefined) this.marks.set(instrumentId, (m = midPrice(this.market.bookAt(instrumentId, this.tsUs)) ?? null));
+    if (m === undefined) this.marks.set(instrumentId, (m = midOf(this.market.bookAt(instrumentId, this.tsUs)) ?? null));
     return m ?? undefined;
   }
 
@@ -39,45 +59,87 @@ export class Measure {
 
   /** USD value of one base unit of the instrument; undefined without a mark or a rate. */
   unitUsd(instrumentId: string, quote: string): Dec | undefined {
-    const m = this.mark(instrumentId);
-    const r = m && this.usd(venueOf(instrumentId), quote);
-    return m && r ? (r === ONE ? m : m.times(r)) : undefined;
+    let u = this.units.get(instrumentId);
+    if (u === undefined) {
+      const m = this.mark(instrumentId);
+      const r = m && this.usd(venueOf(instrumentId), quote);
+      this.units.set(instrumentId, (u = m && r ? (r === ONE ? m : m.times(r)) : null));
+    }
+    return u ?? undefined;
   }
 
   /** Signed quantity held plus open intents not yet filled, of one account's instrument. */
   resulting(account: string, instrumentId: string): Dec {
     const held = this.state.positions.positions.get(account)?.get(instrumentId)?.qty ?? ZERO;
-    const open = this.state.openQty.get(`${account}|${instrumentId}`);
+    const open = this.state.openQty.get(account)?.get(instrumentId);
     return open ? held.plus(open) : held;
   }
 
   /**
    * Each instrument an account holds or has open intents on, with its resulting quantity; the
-   * whole book when account is undefined.
+   * whole book when account is undefined. Worked out once per decision and scope.
    */
-  terms(account: string | undefined): { account: string; instrument_id: string; quote: string; qty: Dec }[] {
-    const out = new Map<string, { account: string; instrument_id: string; quote: string; qty: Dec }>();
-    for (const [acct, byInstrument] of this.state.positions.positions) {
-      if (account !== undefined && acct !== account) continue;
-      for (const [id, acc] of byInstrument) out.set(`${acct}|${id}`, { account: acct, instrument_id: id, quote: acc.meta.quote, qty: acc.qty });
-    }
-    for (const [key, q] of this.state.openQty) {
-      const bar = key.indexOf('|');
-      const acct = key.slice(0, bar);
-      if (account !== undefined && acct !== account) continue;
-      const t = out.get(key);
-      if (t) out.set(key, { ...t, qty: t.qty.plus(q) });
-      else {
-        const id = key.slice(bar + 1);
-        const spec = this.market.instrument(id);
-        out.set(key, { account: acct, instrument_id: id, quote: spec?.quote ?? '?', qty: q });
+  terms(account: string | undefined): readonly Term[] {
+    const key = account ?? '\u0000book';
+    let out = this.termsBy.get(key);
+    if (out) return out;
+    out = [];
+    const accounts = account === undefined ? new Set([...this.state.positions.positions.keys(), ...this.state.openQty.keys()]) : [account];
+    for (const acct of accounts) {
+      const held = this.state.positions.positions.get(acct);
+      const open = this.state.openQty.get(acct);
+      if (held) for (const [id, acc] of held) out.push({ account: acct, instrument_id: id, quote: acc.meta.quote, qty: open?.has(id) ? acc.qty.plus(open.get(id)!) : acc.qty });
+      if (open) {
+        for (const [id, q] of open) {
+          if (held?.has(id)) continue;
+          out.push({ account: acct, instrument_id: id, quote: this.market.instrument(id)?.quote ?? '?', qty: q });
+        }
       }
     }
-    return [...out.values()];
+    this.termsBy.set(key, out);
+    return out;
+  }
+
+  /**
+   * USD exposure of an account (or the whole book) at the marks, gross and net, leaving out the
+   * order's own account and instrument, whose resulting quantity comes back as `own` (the rules
+   * solve for the order's size on it). Worked out once per decision and scope.
+   */
+  exposure(account: string | undefined, ownAccount: string, ownInstrument: string): { gross: Dec; net: Dec; own: Dec } | { unmarked: string } {
+    const key = `${account ?? '\u0000book'}\u0000${ownAccount}\u0000${ownInstrument}`;
+    let e = this.exposures.get(key);
+    if (e) return e;
+    let gross = ZERO;
+    let net = ZERO;
+    let own = ZERO;
+    e = undefined;
+    for (const t of this.terms(account)) {
+      if (t.account === ownAccount && t.instrument_id === ownInstrument) {
+        own = own.plus(t.qty);
+        continue;
+      }
+      const u = this.unitUsd(t.instrument_id, t.quote);
+      if (!u) {
+        e = { unmarked: t.instrument_id };
+        break;
+      }
+      const v = t.qty.times(u);
+      net = net.plus(v);
+      gross = v.coef < 0n ? gross.minus(v) : gross.plus(v);
+    }
+    e ??= { gross, net, own };
+    this.exposures.set(key, e);
+    return e;
   }
 
   /** Realized (net of quote fees) + unrealized PnL in USD of a scope; undefined when a held position cannot be marked. */
   pnlUsd(scope: string): Dec | undefined {
+    let p = this.pnls.get(scope);
+    if (p === undefined) this.pnls.set(scope, (p = this.pnlOf(scope) ?? null));
+    return p ?? undefined;
+  }
+
+  private pnlOf(scope: string): Dec | undefined {
     let total = ZERO;
     const add = (acc: PositionAcc): boolean => {
       const rate = this.usd(venueOf(acc.meta.instrument_id), acc.meta.quote);

@@ -256,12 +256,26 @@ const DAY_NAMES: Record<string, string> = { Mon: 'MON', Tue: 'TUE', Wed: 'WED', 
 
 /** Day and HH:MM of an event time in a time zone. */
 function localTime(timeZone: string, tsUs: number): { day: string; hhmm: string } {
+  // Every zone's offset is whole minutes: one answer serves a whole UTC minute.
+  const minute = Math.floor(tsUs / 60_000_000);
+  const key = `${timeZone} ${minute}`;
+  const hit = lastLocal.get(timeZone);
+  if (hit && hit.key === key) return hit.at;
+  const at = formatLocal(timeZone, minute * 60_000);
+  lastLocal.set(timeZone, { key, at });
+  return at;
+}
+
+/** The last minute asked of each zone (intents come in time order, so most ask the same one). */
+const lastLocal = new Map<string, { key: string; at: { day: string; hhmm: string } }>();
+
+function formatLocal(timeZone: string, ms: number): { day: string; hhmm: string } {
   let f = zoneFormats.get(timeZone);
   if (!f) zoneFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
   let day = '';
   let h = '';
   let min = '';
-  for (const p of f.formatToParts(new Date(Math.floor(tsUs / 1000)))) {
+  for (const p of f.formatToParts(new Date(ms))) {
     if (p.type === 'weekday') day = DAY_NAMES[p.value] ?? p.value;
     else if (p.type === 'hour') h = p.value;
     else if (p.type === 'minute') min = p.value;
@@ -412,18 +426,10 @@ function sizeLimit(
       }
       const unit = m.unitUsd(i.venues[0], i.quote);
       if (!unit || unit.coef === 0n) return { code: 'NO_MARKET_DATA', reason: `no mark for ${i.venues[0]} at ${i.ts}` };
-      let others = ZERO;
-      let own = ZERO;
-      for (const t of m.terms(account)) {
-        if (t.account === i.account && t.instrument_id === i.venues[0]) {
-          own = own.plus(t.qty);
-          continue;
-        }
-        const u = m.unitUsd(t.instrument_id, t.quote);
-        if (!u) return { code: 'NO_MARKET_DATA', reason: `no mark for ${t.instrument_id} at ${i.ts} to measure exposure` };
-        const v = t.qty.times(u);
-        others = others.plus(r.rule === 'net_exposure' ? v : v.abs());
-      }
+      const ex = m.exposure(account, i.account, i.venues[0]);
+      if ('unmarked' in ex) return { code: 'NO_MARKET_DATA', reason: `no mark for ${ex.unmarked} at ${i.ts} to measure exposure` };
+      const others = r.rule === 'net_exposure' ? ex.net : ex.gross;
+      const own = ex.own;
       const L = limit!;
       const net = r.rule === 'net_exposure';
       // net: |others + (own ± q)·unit| ≤ L; gross: others + |own ± q|·unit ≤ L

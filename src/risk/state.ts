@@ -79,7 +79,7 @@ export interface RiskState {
   /** The same fills by strategy and account (the book's account field holds strategyKey(strategy, account)). */
   byStrategy: PositionBook;
   /** account|instrument → signed quantity of open intents not yet filled. */
-  openQty: Map<string, Dec>;
+  openQty: Map<string, Map<string, Dec>>;
   /** account|instrument → the environment its last order went to (a flatten closes there). */
   envOf: Map<string, Env>;
   open: Map<string, OpenIntent>;
@@ -136,7 +136,7 @@ export function cloneRiskState(s: RiskState): RiskState {
     standings: new Map(s.standings),
     positions: book(s.positions),
     byStrategy: book(s.byStrategy),
-    openQty: new Map(s.openQty),
+    openQty: new Map([...s.openQty].map(([a, m]) => [a, new Map(m)])),
     envOf: new Map(s.envOf),
     open: new Map(s.open),
     orderIntent: new Map(s.orderIntent),
@@ -247,8 +247,7 @@ function approved(s: RiskState, e: EventOf<'RiskApproved'>): void {
   if (e.data.pnl_usd) markPnl(s, e.ts, e.data.pnl_usd);
   const instrument = i.venues[0];
   const remaining = dec(i.qty);
-  const key = `${i.account}|${instrument}`;
-  s.openQty.set(key, (s.openQty.get(key) ?? ZERO).plus(i.side === 'BUY' ? remaining : ZERO.minus(remaining)));
+  addOpenQty(s, i.account, instrument, i.side === 'BUY' ? remaining : ZERO.minus(remaining));
   s.open.set(i.intent_id, {
     account: i.account,
     strategy: i.strategy,
@@ -360,10 +359,19 @@ export const strategyKey = (strategy: string, account: string): string => `${str
 function moveOpenQty(s: RiskState, open: OpenIntent, remaining: Dec): void {
   const delta = open.remaining.minus(remaining);
   if (delta.coef === 0n) return;
-  const key = `${open.account}|${open.instrument_id}`;
-  const next = (s.openQty.get(key) ?? ZERO).minus(open.side === 'BUY' ? delta : ZERO.minus(delta));
-  if (next.coef === 0n) s.openQty.delete(key);
-  else s.openQty.set(key, next);
+  addOpenQty(s, open.account, open.instrument_id, open.side === 'BUY' ? ZERO.minus(delta) : delta);
+}
+
+/** account → instrument → signed unfilled quantity of open intents; zeros removed. */
+function addOpenQty(s: RiskState, account: string, instrument: string, signed: Dec): void {
+  let m = s.openQty.get(account);
+  if (!m) s.openQty.set(account, (m = new Map<string, Dec>()));
+  const next = (m.get(instrument) ?? ZERO).plus(signed);
+  if (next.coef !== 0n) m.set(instrument, next);
+  else {
+    m.delete(instrument);
+    if (m.size === 0) s.openQty.delete(account);
+  }
 }
 
 function bump(m: Map<string, number>, k: string, by: number): void {
