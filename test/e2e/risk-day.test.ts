@@ -268,7 +268,10 @@ test('a global halt stops everything until resumed; a flatten closes the scope a
   // A merge patch changes the policy in force: the next version, the rest kept.
   writeFileSync(join(dir, 'patch.json'), JSON.stringify({ name: 'desk day (patched)', equity_usd: { 'acct-lev': '80000' } }));
   control('policy', '--patch', join(dir, 'patch.json'), '--reason', 'more equity for lev');
-  const status = JSON.parse(cli(['risk', 'status', '--data-dir', data, '--books', books, '--json']).stdout) as { policy: { version: number; name: string }; limits: { rule: string }[] };
+  const status = JSON.parse(cli(['risk', 'status', '--data-dir', data, '--books', books, '--json']).stdout) as {
+    policy: { version: number; name: string };
+    limits: { rule: string }[];
+  };
   assert.deepEqual([status.policy.version, status.policy.name], [2, 'desk day (patched)']);
   assert.equal(status.limits.length, POLICY.rules.length, 'every rule kept');
 });
