@@ -160,6 +160,10 @@ export async function riskDecisions(emit: (o: Record<string, unknown>) => void):
   const perOrderPolicy = { ...policy, rules: (policy.rules ?? []).filter((r) => PER_ORDER.has(r.rule)) };
   measure(native.steps, market, undefined, perOrderPolicy);
   const perOrder = measure(native.steps, market, undefined, perOrderPolicy);
+  // The decider with no rule at all: making and folding the events of a decision.
+  const noRules = { halted: false };
+  measure(native.steps, market, undefined, noRules);
+  const bare = measure(native.steps, market, undefined, noRules);
   bookMarking(native.steps, market, policy);
   const marking = bookMarking(native.steps, market, policy);
   const held = new Set(native.steps.flatMap((s) => (s.kind === 'fact' && s.e.type === 'OrderRouted' ? [`${s.e.data.order.account}|${s.e.data.order.instrument_id}`] : [])));
@@ -173,6 +177,7 @@ export async function riskDecisions(emit: (o: Record<string, unknown>) => void):
     // Beside it: only the rules that read the order and its book, and the floor of the others.
     risk_decisions_per_sec_per_order_rules: perOrder.perSec,
     positions_in_book: held.size,
+    floor_decisions_per_sec_no_rules: bare.perSec,
     floor_book_marking_us_per_decision: marking,
     floor_decisions_per_sec_book_marking: Math.round(1_000_000 / marking),
   });
