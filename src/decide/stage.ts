@@ -40,7 +40,7 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
           if (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested') state = pretrade.evolveInPlace(state, e);
         }
       });
-      const restored = await restoreRisk(log, DECIDE_GROUP);
+      const restored = await restoreRisk(log, DECIDE_GROUP, { policiesLogged: true });
       state.risk = restored.state;
       if (restored.compliance) await compliance.apply(restored.compliance);
     },

@@ -47,8 +47,9 @@ export class ComplianceInForce {
 export async function restoreRisk(
   log: EventLog,
   group: string | null,
-  into: RiskState = risk.initialState(),
+  o: { policiesLogged?: boolean } = {},
 ): Promise<{ state: RiskState; compliance?: EventOf<'CompliancePolicySet'> }> {
+  const into = risk.initialState();
   let state = into;
   let compliance: EventOf<'CompliancePolicySet'> | undefined;
   const committed = async (topic: string): Promise<number[]> => {
@@ -67,8 +68,12 @@ export async function restoreRisk(
     if (accept(e.type)) state = risk.evolveInPlace(state, e);
   };
   const takeInput = fold((t) => RISK_INPUT_FACTS.has(t), riskUpTo);
+  // The fused stage reads exec.risk beside intents that come on another topic: a policy is in
+  // force from when it is logged, not from when that stage happens to read it.
+  const takePolicy = fold((t) => t === 'RiskPolicySet');
   await log.scan([TOPICS.risk], (r) => {
-    if (r.offset < riskUpTo[r.partition] && typeOf(r) === 'CompliancePolicySet') {
+    if (o.policiesLogged && typeOf(r) === 'RiskPolicySet') return takePolicy(r);
+    if ((o.policiesLogged || r.offset < riskUpTo[r.partition]) && typeOf(r) === 'CompliancePolicySet') {
       const e = fromRecord(r);
       if (e.type === 'CompliancePolicySet' && e.data.version > (compliance?.data.version ?? 0)) compliance = e;
       return;
