@@ -10,6 +10,43 @@ import { strategyKey, venueOf, type RiskState } from './state.js';
 
 const ONE = dec(1);
 
+// Values reused across decisions while their inputs are the very same objects: the fold replaces a
+// decimal when it changes (never mutates one), and a mark is the same object for every decision
+// within one book snapshot (an equal one otherwise). So most positions are valued once per
+// snapshot, not once per decision.
+const values = new WeakMap<Dec, { unit: Dec; value: Dec }>();
+
+/** qty × unit, remembered for this qty object and unit object. */
+function valueOf(qty: Dec, unit: Dec): Dec {
+  const hit = values.get(qty);
+  if (hit && (hit.unit === unit || hit.unit.eq(unit))) return hit.value;
+  const value = qty.times(unit);
+  values.set(qty, { unit, value });
+  return value;
+}
+
+const pnls = new WeakMap<PositionAcc, { qty: Dec; cost: Dec; realized: Dec; fees: Dec; mark: Dec; rate: Dec; usd: Dec }>();
+
+/** A position's realized (net of quote fees) + unrealized PnL in USD, remembered while its figures and the mark and rate stay the same objects. */
+function pnlOfPosition(acc: PositionAcc, mark: Dec, rate: Dec): Dec {
+  const hit = pnls.get(acc);
+  if (
+    hit &&
+    hit.qty === acc.qty &&
+    hit.cost === acc.cost &&
+    hit.realized === acc.realized &&
+    hit.fees === acc.fees &&
+    (hit.mark === mark || hit.mark.eq(mark)) &&
+    (hit.rate === rate || hit.rate.eq(rate))
+  )
+    return hit.usd;
+  let quote = acc.realized.minus(acc.fees);
+  if (acc.qty.coef !== 0n) quote = quote.plus(acc.qty.times(mark).minus(acc.cost));
+  const usd = rate === ONE ? quote : quote.times(rate);
+  pnls.set(acc, { qty: acc.qty, cost: acc.cost, realized: acc.realized, fees: acc.fees, mark, rate, usd });
+  return usd;
+}
+
 /** Mids by book: markets hand out the same book object for every time within one snapshot, so most decisions find it here. */
 const mids = new WeakMap<Book, Dec | null>();
 function midOf(book: Book | undefined): Dec | undefined {
@@ -123,7 +160,7 @@ export class Measure {
         e = { unmarked: t.instrument_id };
         break;
       }
-      const v = t.qty.times(u);
+      const v = valueOf(t.qty, u);
       net = net.plus(v);
       gross = v.coef < 0n ? gross.minus(v) : gross.plus(v);
     }
@@ -144,13 +181,9 @@ export class Measure {
     const add = (acc: PositionAcc): boolean => {
       const rate = this.usd(venueOf(acc.meta.instrument_id), acc.meta.quote);
       if (!rate) return false;
-      let quote = acc.realized.minus(acc.fees);
-      if (acc.qty.coef !== 0n) {
-        const m = this.mark(acc.meta.instrument_id);
-        if (!m) return false;
-        quote = quote.plus(acc.qty.times(m).minus(acc.cost));
-      }
-      total = total.plus(rate === ONE ? quote : quote.times(rate));
+      const m = acc.qty.coef !== 0n ? this.mark(acc.meta.instrument_id) : ZERO;
+      if (!m) return false;
+      total = total.plus(pnlOfPosition(acc, m, rate));
       return true;
     };
     if (scope.startsWith('strategy:')) {
