@@ -59,6 +59,7 @@ export function renderSummary(s: Summary & Record<string, unknown>): string {
     ['accepted by risk', int(s.accepted)],
     ['rejected by risk', `${int(s.rejected)}  (${codes(s.rejects_by_code)})`],
     ...(s.warnings > 0 ? [['risk warnings', int(s.warnings)]] : []),
+    ...(s.closing > 0 ? [['flatten closings', int(s.closing)]] : []),
     ...(s.changes > 0 ? [['cancels/amends', int(s.changes)]] : []),
     ['orders', `${int(s.orders)}  (${status})`],
     ['fills', int(s.fills)],

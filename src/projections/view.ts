@@ -10,7 +10,7 @@ import { midPrice } from '../market/book.js';
 import type { MarketData } from '../market/types.js';
 import { oms, type OrderState } from '../oms/order.js';
 import { emptyBook, evolvePositions, markToMarket, type InstrumentResolver, type MarkToMarket, type PositionBook } from '../positions/positions.js';
-import { fromRecord, HEADER_FORWARDED_FROM, HEADER_TYPE, statusOf } from '../runtime/codec.js';
+import { fromRecord, HEADER_FLATTEN_ID, HEADER_FORWARDED_FROM, HEADER_TYPE, statusOf } from '../runtime/codec.js';
 
 export interface View {
   events: number;
@@ -36,6 +36,8 @@ export interface View {
   risk_states: Record<string, { mode: string; by: string; reason: string }>;
   /** warn_only breaches (RiskWarned). */
   warnings: number;
+  /** Closing intents of flattens risk decided (not intents from exec.intents). */
+  closing: number;
   /** Latest order event time (canonical ISO strings order like times): positions are marked at it. */
   last_ts: string;
 }
@@ -68,6 +70,7 @@ export function emptyView(): View {
     venues: {},
     risk_states: {},
     warnings: 0,
+    closing: 0,
     last_ts: '',
   };
 }
@@ -85,7 +88,7 @@ export function applyRecord(view: View, r: LogRecord, resolve?: InstrumentResolv
   }
   // JSON parsing is most of a replay's cost: events that are only counted, and order status
   // events, whose headers carry all the fold needs, are folded from the headers alone.
-  if (countOnly(view, r.headers[HEADER_TYPE])) return;
+  if (countOnly(view, r.headers[HEADER_TYPE], r.headers[HEADER_FLATTEN_ID] !== undefined)) return;
   const st = statusOf(r);
   if (st !== undefined) applyStatus(view, st, resolve);
   else applyEvent(view, fromRecord(r), resolve);
@@ -99,13 +102,15 @@ function applyStatus(view: View, st: OrderStatusFact, resolve: InstrumentResolve
 }
 
 /** Events that only count toward the summary; true when `type` is one (nothing else to fold). */
-function countOnly(view: View, type: string | undefined): boolean {
+function countOnly(view: View, type: string | undefined, closing: boolean): boolean {
   switch (type) {
     case 'IntentAccepted':
       view.normalized++;
       return true;
     case 'RiskApproved':
-      view.accepted++;
+      // A flatten's closing intents came from an operator, not from exec.intents.
+      if (closing) view.closing++;
+      else view.accepted++;
       return true;
     case 'IntentDuplicate':
       view.duplicates++;
@@ -122,7 +127,7 @@ function countOnly(view: View, type: string | undefined): boolean {
 }
 
 export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): void {
-  if (countOnly(view, e.type)) return;
+  if (countOnly(view, e.type, 'flatten_id' in e.data && e.data.flatten_id !== undefined)) return;
   switch (e.type) {
     case 'DeadLetter':
       view.dlq++;
@@ -132,8 +137,11 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
       view.policy_version = e.data.version;
       return;
     case 'RiskRejected':
-      view.rejected++;
-      bump(view.rejects_by_code, e.data.code);
+      if (e.data.flatten_id !== undefined) view.closing++;
+      else {
+        view.rejected++;
+        bump(view.rejects_by_code, e.data.code);
+      }
       return;
     case 'VenueReady':
     case 'VenueHalted':
@@ -258,6 +266,7 @@ export interface Summary {
   venues: View['venues'];
   risk_states: View['risk_states'];
   warnings: number;
+  closing: number;
 }
 
 export function summarize(view: View, market: MarketData): Summary {
@@ -289,5 +298,6 @@ export function summarize(view: View, market: MarketData): Summary {
     venues: view.venues,
     risk_states: view.risk_states,
     warnings: view.warnings,
+    closing: view.closing,
   };
 }

@@ -7,6 +7,8 @@ import type { LogRecord, OutRecord } from '../log/types.js';
 
 export const HEADER_TYPE = 'type';
 export const HEADER_INTENT_ID = 'intent_id';
+/** On a flatten's closing decisions: a fold that counts approvals from headers tells them from intents' approvals. */
+export const HEADER_FLATTEN_ID = 'flatten_id';
 /** On every event about one order. */
 export const HEADER_CLIENT_ORDER_ID = 'client_order_id';
 /** On the order status events: OrderSubmitted, OrderAcked, OrderCanceled, OrderRejected, OrderExpired. */
@@ -63,6 +65,11 @@ function headersOf(e: Event): Record<string, string> {
         [HEADER_TS]: e.ts,
         [HEADER_VENUE_ORDER_ID]: e.data.venue_order_id,
       };
+    case 'RiskApproved':
+    case 'RiskRejected':
+      return e.data.flatten_id === undefined
+        ? { [HEADER_TYPE]: e.type, [HEADER_INTENT_ID]: e.intent_id }
+        : { [HEADER_TYPE]: e.type, [HEADER_INTENT_ID]: e.intent_id, [HEADER_FLATTEN_ID]: e.data.flatten_id };
     default:
       return { [HEADER_TYPE]: e.type, [HEADER_INTENT_ID]: e.intent_id };
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { cli, requireBuild, ROOT, tempDir } from '../helpers/cli.js';
 import { eventsOf } from '../helpers/live.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
+import type { Summary } from '../../src/projections/view.js';
 
 let dir: string;
 let data: string;
@@ -77,9 +78,10 @@ function intent(id: string, ts: string, o: { account?: string; strategy: string;
 
 const add = (...xs: object[]) => appendFileSync(intents, xs.map((x) => JSON.stringify(x)).join('\n') + '\n');
 
-function run(): void {
+function run(): Summary {
   const r = cli(['run', '--data-dir', data, '--intents', intents, '--books', books, '--until-idle', '--json']);
   assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Summary;
 }
 
 function control(...args: string[]): void {
@@ -247,7 +249,10 @@ test('a global halt stops everything until resumed; a flatten closes the scope a
   control('resume', '--scope', 'account:acct-b', '--reason', 'budget restored');
   control('flatten', '--scope', 'account:acct-b', '--reason', 'close b out');
   add(intent('reopened', at('13:30:00'), { account: 'acct-c', strategy: 'pos', qty: '0.01' }));
-  run();
+  const summary = run();
+  assert.equal(summary.closing, 1, 'the closing intent is counted apart from the intents read');
+  assert.equal(summary.pending, 0, 'every intent read is accounted for');
+  assert.deepEqual(summary.risk_states, { 'strategy:momentum': { mode: 'HALTED', by: 'DAILY_LOSS', reason: summary.risk_states['strategy:momentum']?.reason } });
   ev = await eventsOf(data);
   expectCodes(ev, { reopened: 'APPROVED' });
   const started = ev.find((e): e is EventOf<'FlattenStarted'> => e.type === 'FlattenStarted');
