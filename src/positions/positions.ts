@@ -197,8 +197,10 @@ export type InstrumentResolver = (instrumentId: string) => { base: string; quote
 const KNOWN_QUOTES = ['USDT', 'USDC', 'FDUSD', 'BUSD', 'USD', 'EUR', 'BTC', 'ETH', 'BNB'];
 
 /** Built-in registry first, then the symbol's own shape (BTC-USDT, BTC/USDT, BTCUSDT). */
+const builtinById = new Map(BUILTIN_INSTRUMENTS.map((i) => [i.instrument_id, i]));
+
 export const builtinResolver: InstrumentResolver = (instrumentId) => {
-  const spec = BUILTIN_INSTRUMENTS.find((i) => i.instrument_id === instrumentId);
+  const spec = builtinById.get(instrumentId);
   if (spec) return { base: spec.base, quote: spec.quote };
   const symbol = instrumentId.includes(':') ? instrumentId.slice(instrumentId.indexOf(':') + 1) : instrumentId;
   const parts = symbol.split(/[-/_]/);

@@ -109,8 +109,9 @@ export function riskInput(
   o: RiskStageOptions,
 ): { state: RiskState; settle?: string; compliance?: EventOf<'CompliancePolicySet'> } {
   if (r.topic === TOPICS.gateway) {
-    // The fold only: most of the gateway's events are not risk's business.
-    const type = typeOf(r);
+    // The fold only: most of the gateway's events are not risk's business. A record this process
+    // wrote still has its event: its type is read there, not from headers decoded for it.
+    const type = (r.decoded as Event | undefined)?.type ?? typeOf(r);
     if (type !== undefined && !isGatewayFact(type)) return { state };
     const e = fromRecord(r);
     if (!isGatewayFact(e.type)) return { state };
