@@ -25,6 +25,27 @@ secs_since() { secs_between "$1" "$(now_ms)"; }
 
 tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
+# go_build_pinned WHAT HOME_DIR BUILT TARGET [VAR=value ...] go install ARGS...: builds a pinned
+# tool from the Go module proxy next to TARGET and moves it in last, so an interrupted build never
+# looks complete. BUILT is the binary's name as `go install` writes it into GOBIN.
+go_build_pinned() {
+  local what=$1 home=$2 built=$3 target=$4 t0 tmp
+  shift 4
+  command -v go >/dev/null || die "go not found ($what is built from source with Go)"
+  t0=$(now_ms)
+  log "building $what from the Go module proxy into $home"
+  mkdir -p "$home"
+  tmp=$(mktemp -d "$home/.bin.XXXXXX")
+  # shellcheck disable=SC2064 # expand $tmp now: it is a local
+  trap "rm -rf '$tmp'" EXIT
+  env GOBIN="$tmp" "$@" >"$tmp/go.log" 2>&1 || { cat "$tmp/go.log" >&2; die "go install of $what failed"; }
+  mkdir -p "$(dirname "$target")"
+  mv "$tmp/$built" "$target"
+  rm -rf "$tmp"
+  trap - EXIT
+  log "built $what in $(secs_since "$t0")s"
+}
+
 # A process that exited but was not reaped yet (a zombie: its parent, often pid 1 here, reaps it
 # late) is gone for us; kill -0 would still say it is there.
 alive() {

@@ -24,26 +24,11 @@ OPA=$HOME_DIR/bin/opa
 
 cmd_fetch() {
   [[ -x $OPA ]] && return 0
-  command -v go >/dev/null || die "go not found (opa $OPA_VERSION is built from source with Go >= 1.26)"
-  local t0 tmp
-  t0=$(now_ms)
-  log "building OPA $OPA_VERSION (github.com/open-policy-agent/opa from the Go module proxy) into $HOME_DIR"
-  mkdir -p "$HOME_DIR"
-  # Built next to the target and moved in last, so an interrupted build never looks complete.
-  tmp=$(mktemp -d "$HOME_DIR/.bin.XXXXXX")
-  # shellcheck disable=SC2064 # expand $tmp now: it is a local
-  trap "rm -rf '$tmp'" EXIT
   # No cgo: the default build leaves out the wasmtime runtime (only `opa eval -t wasm` needs it),
   # and `opa build -t wasm` embeds its own compiler. A tagged release carries its version in source.
-  CGO_ENABLED=0 GOBIN=$tmp GOFLAGS="-trimpath -buildvcs=false" go install -ldflags "-s -w" \
-    "github.com/open-policy-agent/opa@$OPA_VERSION" >"$tmp/go.log" 2>&1 \
-    || { cat "$tmp/go.log" >&2; die "go install of OPA $OPA_VERSION failed"; }
-  "$tmp/opa" version >/dev/null || die "the built opa does not run"
-  mkdir -p "$HOME_DIR/bin"
-  mv "$tmp/opa" "$OPA"
-  rm -rf "$tmp"
-  trap - EXIT
-  log "built $("$OPA" version | head -n1) in $(secs_since "$t0")s"
+  go_build_pinned "OPA $OPA_VERSION" "$HOME_DIR" opa "$OPA" \
+    CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false" go install -ldflags "-s -w" "github.com/open-policy-agent/opa@$OPA_VERSION"
+  "$OPA" version >/dev/null || { rm -f "$OPA"; die "the built opa does not run"; }
 }
 
 cmd_test() {

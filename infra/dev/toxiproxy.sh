@@ -32,25 +32,10 @@ START_TIMEOUT_S=${TOXIPROXY_START_TIMEOUT_S:-20}
 
 cmd_fetch() {
   [[ -x $SERVER ]] && return 0
-  command -v go >/dev/null || die "go not found (Toxiproxy is built from source with Go >= 1.23)"
-  local t0 tmp
-  t0=$(now_ms)
-  log "building Toxiproxy $TOXIPROXY_VERSION (github.com/Shopify/toxiproxy/v2 from the Go module proxy) into $HOME_DIR"
-  mkdir -p "$HOME_DIR"
-  # Built next to the target and moved in last, so an interrupted build never looks complete.
-  tmp=$(mktemp -d "$HOME_DIR/.bin.XXXXXX")
-  # shellcheck disable=SC2064 # expand $tmp now: it is a local
-  trap "rm -rf '$tmp'" EXIT
   # The version goes in as its release build sets it; a plain `go install` reports "git".
-  GOBIN=$tmp GOFLAGS=-buildvcs=false go install \
-    -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" \
-    "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" >"$tmp/go.log" 2>&1 \
-    || { cat "$tmp/go.log" >&2; die "go install of Toxiproxy $TOXIPROXY_VERSION failed"; }
-  mkdir -p "$HOME_DIR/bin"
-  mv "$tmp/server" "$SERVER"
-  rm -rf "$tmp"
-  trap - EXIT
-  log "built $("$SERVER" -version 2>&1 | head -n1) in $(secs_since "$t0")s"
+  go_build_pinned "Toxiproxy $TOXIPROXY_VERSION" "$HOME_DIR" server "$SERVER" \
+    GOFLAGS=-buildvcs=false go install -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" \
+    "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
 }
 
 version_once() { # version_once URL: 0 if GET URL/version answers (any Toxiproxy answers with its version)
