@@ -15,7 +15,7 @@ import { loadNdjsonMarket } from '../market/ndjson.js';
 import type { MarketData } from '../market/types.js';
 import { risk, type RiskState } from '../risk/decide.js';
 import { restoreRisk } from '../risk/inputs.js';
-import { dailyKey } from '../risk/state.js';
+import { dailyKey, isGatewayFact } from '../risk/state.js';
 import { Measure } from '../risk/measure.js';
 import { compilePolicy, parsePolicy, type Compiled } from '../risk/policy.js';
 import { loadRegoPolicy } from '../risk/rego.js';
@@ -211,27 +211,15 @@ export function registerControlCommands(program: Command): void {
       const market = await marketOf(o.dataDir, o.books);
       const log = await openReadLog({ dataDir: o.dataDir, bus: 'embedded' });
       const w = new WhatIf(policy, market, compliance);
-      const topics = [TOPICS.risk, TOPICS.router, TOPICS.gateway];
       try {
         await log.scan([TOPICS.router], (r) => {
           const t = typeOf(r);
           if (t === 'RiskApproved' || t === 'RiskRejected' || t === undefined) w.learn(fromRecord(r));
         });
         // The embedded log scans in append order across topics: the order things happened.
-        await log.scan(topics, (r) => {
+        await log.scan([TOPICS.risk, TOPICS.gateway], (r) => {
           const t = typeOf(r);
-          if (
-            t === undefined ||
-            t === 'IntentAccepted' ||
-            t === 'OperatorCommand' ||
-            t === 'OrderRouted' ||
-            t === 'OrderFilled' ||
-            t === 'OrderCanceled' ||
-            t === 'OrderRejected' ||
-            t === 'OrderExpired'
-          ) {
-            w.replay(fromRecord(r));
-          }
+          if (t === undefined || t === 'IntentAccepted' || t === 'OperatorCommand' || isGatewayFact(t)) w.replay(fromRecord(r));
         });
       } finally {
         await log.close();
@@ -311,12 +299,9 @@ export function riskStatus(state: RiskState, market: MarketData, ts: string, com
       const scopes = r.book ? [undefined] : accounts;
       used = scopes
         .map((a) => {
-          let sum = ZERO;
-          for (const t of m.terms(a)) {
-            const u = m.unitUsd(t.instrument_id, t.quote);
-            if (u) sum = sum.plus(gross ? t.qty.times(u).abs() : t.qty.times(u));
-          }
-          return `${a ?? 'book'} ${fmt(sum.round(2))}`;
+          // No order of its own: every term counts.
+          const ex = m.exposure(a, '', '');
+          return `${a ?? 'book'} ${'unmarked' in ex ? `(no mark for ${ex.unmarked})` : fmt((gross ? ex.gross : ex.net).round(2))}`;
         })
         .join(', ');
     }

@@ -71,7 +71,9 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
           out.push(forwardedIntent(r, home));
           continue;
         }
-        const command = { ...normalizeCommand(r, opts.market, opts.venuePreference), compliance: compliance.current };
+        const plain = normalizeCommand(r, opts.market, opts.venuePreference);
+        // No copy per intent unless a compliance bundle is in force.
+        const command = compliance.current ? { ...plain, compliance: compliance.current } : plain;
         const input = traceOf(r);
         for (const e of pretrade.decide(command, state)) {
           state = pretrade.evolveInPlace(state, e);

@@ -105,13 +105,6 @@ export class Measure {
     return u ?? undefined;
   }
 
-  /** Signed quantity held plus open intents not yet filled, of one account's instrument. */
-  resulting(account: string, instrumentId: string): Dec {
-    const held = this.state.positions.positions.get(account)?.get(instrumentId)?.qty ?? ZERO;
-    const open = this.state.openQty.get(account)?.get(instrumentId);
-    return open ? held.plus(open) : held;
-  }
-
   /**
    * Each instrument an account holds or has open intents on, with its resulting quantity; the
    * whole book when account is undefined. Worked out once per decision and scope.
