@@ -1,9 +1,9 @@
 // The layers of src/, checked by `make lint` (dependency-cruiser). From the bottom up:
 //   domain → market, log → runtime → deciders (oms, positions) and venues → stages (intake,
-//   decide, normalizer, risk, router, gateway), projections, audit → assembly → cli.
+//   decide, normalizer, risk, router, gateway), projections, audit → ops (the API) → assembly → cli.
 // An import that runs back up, or any import cycle, fails the build.
 const STAGES = '^src/(intake|decide|normalizer|risk|router|gateway)/';
-const ABOVE_RUNTIME = '^src/(intake|decide|normalizer|risk|router|gateway|oms|positions|venues|projections|audit|assembly|cli|tools)/';
+const ABOVE_RUNTIME = '^src/(intake|decide|normalizer|risk|router|gateway|oms|positions|venues|projections|audit|ops|assembly|cli|tools)/';
 
 module.exports = {
   forbidden: [

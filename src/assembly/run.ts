@@ -34,6 +34,7 @@ import { intentAccount } from '../normalizer/decide.js';
 import { liveSessionFrom } from './venues.js';
 import type { VenuesFile } from '../domain/venues.js';
 import type { LiveSession } from '../gateway/session.js';
+import type { Metrics } from '../ops/metrics.js';
 
 export type Fsync = 'always' | 'batch' | 'off';
 
@@ -75,6 +76,8 @@ export interface PipelineOptions {
   signal?: AbortSignal;
   /** Live venues (the venues file): staging and prod orders trade there; without it only `sim` orders trade. */
   venues?: VenuesFile;
+  /** Prometheus metrics: per-stage batches and commits, and the gateway's send and answer times. */
+  metrics?: Metrics;
 }
 
 /** `decide` is normalizer, risk and router fused into one stage (src/decide/): run it or those three, never both. */
@@ -185,13 +188,15 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       await putPolicyInForce(log, o.policy);
       if (o.compliance) await putComplianceInForce(log, o.compliance, process.env.USER ?? 'operator', 'put in force at start (--rego)');
     }
+    const m = o.metrics;
     const make: Record<StageName, () => Stage> = {
       decide: () => decideStage({ market }),
       normalizer: () => normalizerStage({ market }),
       risk: () => riskStage({ market }),
       router: () => routerStage({ market }),
-      gateway: () => gatewayStage({ venues: { sim: venue }, live, onSubmit: o.onSubmit }),
+      gateway: () => gatewayStage({ venues: { sim: venue }, live, onSubmit: o.onSubmit, observe: m && gatewayObserver(m) }),
     };
+    const observed = (make: () => Stage) => (m ? () => timedStage(make(), m) : make);
     const names = STAGE_NAMES.filter((n) => run.has(n));
     const redis = o.redis;
     if (run.has('projector') && redis) sinks.push(['projector', () => RedisProjector.open({ redisUrl: redis.url, prefix: redis.prefix, log, market, signal: stopping.signal })]);
@@ -200,11 +205,13 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     // (supervise.ts), once its partitions are assigned. The embedded log has neither: any failure
     // there is fatal, and a restart of the process recovers.
     let consumers: Consumer[];
-    if (o.kafka) consumers = names.map((n) => superviseStage(log, make[n], { maxBatch: o.maxBatch, classify: log.classify }));
+    if (o.kafka) consumers = names.map((n) => superviseStage(log, observed(make[n]), { maxBatch: o.maxBatch, classify: log.classify, onCommitted: m && committedObserver(m, n) }));
     else {
-      const stages = names.map((n) => make[n]());
+      const stages = names.map((n) => observed(make[n])());
       for (const s of stages) await s.restore(log);
-      consumers = stages.map((s) => log.consume({ group: s.name, topics: [s.input, ...(s.also ?? [])], maxBatch: o.maxBatch, handle: (b) => s.handle(b) }));
+      consumers = stages.map((s) =>
+        log.consume({ group: s.name, topics: [s.input, ...(s.also ?? [])], maxBatch: o.maxBatch, handle: (b) => s.handle(b), onCommitted: m && committedObserver(m, s.name) }),
+      );
     }
     // A sink that fails is reopened and resumes from its own store; one that keeps failing stops the pipeline.
     for (const [name, open] of sinks) consumers.push(superviseSink(log, name, open, { maxBatch: SINK_MAX_BATCH, classify: log.classify }));
@@ -251,6 +258,42 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     await log.close().catch(() => undefined);
     throw e;
   }
+}
+
+/** The stage with each batch's decision timed. */
+function timedStage(s: Stage, m: Metrics): Stage {
+  const batch = m.stageBatch.labels(s.name);
+  return {
+    name: s.name,
+    input: s.input,
+    also: s.also,
+    restore: (log) => s.restore(log),
+    handle: (b) => {
+      const t0 = performance.now();
+      const out = s.handle(b);
+      if (out instanceof Promise) return out.finally(() => batch.observe((performance.now() - t0) / 1000));
+      batch.observe((performance.now() - t0) / 1000);
+      return out;
+    },
+  };
+}
+
+function committedObserver(m: Metrics, stage: string): (inputs: number, outputs: number, seconds: number) => void {
+  const records = m.stageRecords.labels(stage);
+  const output = m.stageOutput.labels(stage);
+  const commit = m.stageCommit.labels(stage);
+  return (inputs, outputs, seconds) => {
+    records.inc(inputs);
+    output.inc(outputs);
+    commit.observe(seconds);
+  };
+}
+
+function gatewayObserver(m: Metrics): NonNullable<Parameters<typeof gatewayStage>[0]['observe']> {
+  return {
+    submitted: (order, s) => m.intentToSubmit.observe({ venue: `${order.env}:${order.venue}` }, s),
+    answered: (order, s) => m.submitToAck.observe({ venue: `${order.env}:${order.venue}` }, s),
+  };
 }
 
 /**
@@ -355,6 +398,8 @@ export interface RunOptions extends PipelineOptions {
    */
   idleTimeoutMs?: number;
   onIntake?: (n: number) => void;
+  /** Called once the stages are up (serve attaches its API here); what it returns is awaited before they stop. */
+  onStarted?: (p: Pipeline) => Promise<() => Promise<void>>;
 }
 
 /** `run --until-idle` gave up: work pending, nothing moving. What is committed stays; a later run resumes. */
@@ -396,6 +441,13 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /** The `run` job: intake plus all stages until idle (or until the signal aborts); returns the fold of the whole log. */
 export async function runPipeline(o: RunOptions): Promise<{ view: View; market: MarketData }> {
   const p = await startPipeline(o);
+  let detach: (() => Promise<void>) | undefined;
+  try {
+    detach = await o.onStarted?.(p);
+  } catch (e) {
+    await p.close().catch(() => undefined);
+    throw e;
+  }
   let intakeDone = !o.intents;
   let intaken = 0;
   let intakeError: unknown;
@@ -443,6 +495,7 @@ export async function runPipeline(o: RunOptions): Promise<{ view: View; market: 
     if (!aborted()) await (o.untilIdle ? waitIdleOrTimeout(p, () => true, progress, timeoutMs) : p.waitIdle());
     return { view: await foldLog(p.log, p.market), market: p.market };
   } finally {
+    await detach?.().catch(() => undefined);
     await p.close();
   }
 }

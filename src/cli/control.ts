@@ -6,32 +6,27 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { marketOf, openLogAt, putComplianceInForce } from '../assembly/run.js';
 import { fmt, ZERO } from '../domain/decimal.js';
-import { TOPICS, type Event, type EventOf, type RiskPolicy } from '../domain/events.js';
+import { TOPICS, type EventOf } from '../domain/events.js';
 import { microsToIso, nowMicros, isoToMicros } from '../domain/time.js';
 import { KAFKA_TOPICS, openKafkaLog } from '../log/kafka/index.js';
-import type { EventLog, OutRecord } from '../log/types.js';
+import type { EventLog } from '../log/types.js';
 import { createSyntheticMarket } from '../market/synthetic.js';
 import { loadNdjsonMarket } from '../market/ndjson.js';
 import type { MarketData } from '../market/types.js';
-import { risk, type RiskState } from '../risk/decide.js';
+import type { RiskState } from '../risk/decide.js';
 import { restoreRisk } from '../risk/inputs.js';
 import { dailyKey, isGatewayFact } from '../risk/state.js';
 import { Measure } from '../risk/measure.js';
 import { compilePolicy, parsePolicy, type Compiled } from '../risk/policy.js';
 import { loadRegoPolicy } from '../risk/rego.js';
 import { compileRegoDir, findOpa } from '../risk/rego-build.js';
-import { policiesInLog } from '../risk/stage.js';
 import { WhatIf } from '../risk/whatif.js';
-import { fromRecord, toRecord, typeOf } from '../runtime/codec.js';
+import { fromRecord, typeOf } from '../runtime/codec.js';
 import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog } from './options.js';
+import { appendToRisk, checkScope, riskCommand, setPolicy } from '../ops/commands.js';
 import { table } from './table.js';
 
-const SCOPE = /^(global|account:.+|strategy:.+)$/;
-
-const scopeArg = (v: string) => {
-  if (!SCOPE.test(v)) throw new Error(`--scope ${v}: use global, account:NAME or strategy:NAME`);
-  return v;
-};
+const scopeArg = (v: string) => checkScope(v);
 
 interface WriteOptions {
   dataDir: string;
@@ -48,25 +43,6 @@ async function openForWrite(o: WriteOptions): Promise<EventLog> {
   } catch (e) {
     throw new Error(`cannot write to ${o.dataDir}: ${(e as Error).message} (on the embedded log, stop its \`run\` first: one writer per data dir)`, { cause: e });
   }
-}
-
-/** One copy on every partition of exec.risk: whichever risk consumer owns a partition sees it (a command is acted on once, by its id). */
-async function appendToRisk(log: EventLog, events: readonly Event[]): Promise<void> {
-  const at = new Date().toISOString();
-  const copies: OutRecord[] = [];
-  for (const e of events) for (let partition = 0; partition < log.partitions(TOPICS.risk); partition++) copies.push({ ...toRecord(e, at), partition });
-  if (copies.length > 0) await log.append(copies);
-}
-
-/** RFC 7386 JSON merge patch: objects merge, null deletes, anything else replaces. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
 }
 
 function readJson(path: string, what: string): unknown {
@@ -95,27 +71,14 @@ export function registerControlCommands(program: Command): void {
     writeOptions(control.command(name).description(description))
       .option('--scope <scope>', 'global, account:NAME or strategy:NAME', scopeArg, 'global')
       .action(async (o: WriteOptions & { scope: string }) => {
-        const ts = microsToIso(nowMicros());
-        const command = name === 'break-glass-flatten' ? 'break_glass_flatten' : name;
-        const commandId = `${command}/${o.scope}/${ts}`;
-        const e: EventOf<'OperatorCommand'> = {
-          event_id: `control/${commandId}`,
-          type: 'OperatorCommand',
-          intent_id: '',
-          account: o.scope.startsWith('account:') ? o.scope.slice(8) : '',
-          strategy: o.scope.startsWith('strategy:') ? o.scope.slice(9) : '',
-          ts,
-          causation: `operator:${o.operator}`,
-          recorded_at: '',
-          data: { command_id: commandId, command, scope: o.scope, operator: o.operator, reason: o.reason },
-        };
+        const e = riskCommand(name, o.scope, o.operator, o.reason);
         const log = await openForWrite(o);
         try {
           await appendToRisk(log, [e]);
         } finally {
           await log.close();
         }
-        console.log(`${name} ${o.scope} by ${o.operator}: ${o.reason} (command ${commandId}; risk acts on it where it reads exec.risk)`);
+        console.log(`${name} ${o.scope} by ${o.operator}: ${o.reason} (command ${e.data.command_id}; risk acts on it where it reads exec.risk)`);
       });
   act('halt', 'HALTED: the scope takes no new intent until an operator resumes it (cancels still pass)');
   act('resume', 'ACTIVE again: clears a halt or reduce-only, whoever set it');
@@ -151,18 +114,10 @@ export function registerControlCommands(program: Command): void {
       }
       const log = await openForWrite(o);
       try {
-        const latest = await policiesInLog(log);
-        const policy: RiskPolicy = o.file
-          ? parsePolicy(readJson(o.file, 'risk policy'), `risk policy ${o.file}`)
-          : parsePolicy(mergePatch(latest.policy, readJson(o.patch!, 'policy patch')), `the policy in force patched with ${o.patch}`);
-        const events = risk.decide({ kind: 'set_policy', policy, ts: microsToIso(nowMicros()), operator: o.operator, reason: o.reason }, latest);
-        if (events.length === 0) {
-          console.log(`that policy is already in force (version ${latest.version})`);
-          return;
-        }
-        await appendToRisk(log, events);
-        const set = events[0] as EventOf<'RiskPolicySet'>;
-        console.log(`risk policy version ${set.data.version} (${set.data.rule_set_hash?.slice(0, 12)}) by ${o.operator}: ${o.reason}`);
+        const change = o.file ? { policy: readJson(o.file, 'risk policy'), what: `risk policy ${o.file}` } : { patch: readJson(o.patch!, 'policy patch'), what: o.patch! };
+        const set = await setPolicy(log, change, o.operator, o.reason);
+        if (!set.written) console.log(`that policy is already in force (version ${set.version})`);
+        else console.log(`risk policy version ${set.version} (${set.rule_set_hash?.slice(0, 12)}) by ${o.operator}: ${o.reason}`);
       } finally {
         await log.close();
       }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // fillstream command line: run the pipeline (embedded log or Kafka), replay it, inspect orders and positions.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALL_TOPICS, TOPICS } from '../domain/events.js';
 import { foldLog, markPositions, summarize, type View } from '../projections/view.js';
@@ -19,6 +19,7 @@ import {
   startPipeline,
   STAGE_NAMES,
   type Fsync,
+  type RunOptions,
   type SinkName,
   type StageName,
 } from '../assembly/run.js';
@@ -50,6 +51,10 @@ import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js'
 import { firstLine, permanentIn, stopIn } from '../domain/faults.js';
 import { sinksBehind, type SinkStanding } from '../assembly/sinks-behind.js';
 import { migrate } from '../audit/index.js';
+import { startOps } from '../assembly/ops.js';
+import { Metrics } from '../ops/metrics.js';
+import { createLogger } from '../ops/log.js';
+import { OperatorTokens } from '../ops/tokens.js';
 
 const ratioArg = (v: string) => {
   const n = Number(v);
@@ -58,6 +63,18 @@ const ratioArg = (v: string) => {
 };
 
 dropKafkajsTimerWarning();
+
+/** This process's Prometheus registry (serve and stage processes expose it). */
+const processMetrics = new Metrics();
+const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+function adminPortFromEnv(): number {
+  const v = process.env.FILLSTREAM_ADMIN_PORT;
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`FILLSTREAM_ADMIN_PORT ${v}: a port number`);
+  return n;
+}
 
 const program = new Command()
   .name('fillstream')
@@ -157,83 +174,115 @@ function stopSignal(): AbortSignal {
 /** A stop asked for by a signal finishes within this, cleanly or not (supervisors wait 10–30 s before SIGKILL). */
 const STOP_DEADLINE_MS = 4_500;
 
-program
-  .command('run')
-  .description('run every stage in one process, on the embedded log or on Kafka')
-  .addOption(dataDirOption())
-  .addOption(busOption())
-  .option('--intents <file>', "NDJSON intents to take in ('-' for stdin); a file resumes where the last run stopped")
-  .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
-  .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
-  .option('--policy <file>', 'risk policy JSON to put in force')
-  .option('--rego <dir>', "compliance's Rego policies to put in force (compiled with opa)")
-  .option('--until-idle', 'exit once every intent is settled or resting (otherwise follow the intents file until SIGINT/SIGTERM)')
-  .addOption(new Option('--fsync <mode>', 'log durability').choices(['always', 'batch', 'off']).default('always'))
-  .addOption(
-    new Option('--log-compression <kind>', 'how the embedded log writes commits: zstd (about 8x smaller on a busy pipeline) or none (less CPU)')
-      .choices([...LOG_COMPRESSIONS])
-      .default('zstd'),
-  )
-  .option('--json', 'print one JSON summary instead of tables')
-  .option('--no-audit', 'do not journal into ClickHouse even when CLICKHOUSE_URL is set')
-  .option('--journal-inline', 'without ClickHouse: journal into the data dir files as events are written (default: on demand, by the audit commands)')
+type RunCommandOptions = ReadOptions &
+  RunFlags & {
+    intents?: string;
+    seed?: number;
+    policy?: string;
+    rego?: string;
+    untilIdle?: boolean;
+    fsync: string;
+    logCompression: LogCompression;
+    stages?: string;
+    limit: number;
+    migrate?: boolean;
+    idleTimeout: number;
+    venues?: string;
+  };
+
+/** The flags of `run` (and of `serve`, which is run with the API on). */
+const pipelineCommand = (name: string, description: string) =>
+  program
+    .command(name)
+    .description(description)
+    .addOption(dataDirOption())
+    .addOption(busOption())
+    .option('--intents <file>', "NDJSON intents to take in ('-' for stdin); a file resumes where the last run stopped")
+    .option('--books <file>', 'NDJSON order-book snapshots (default: the built-in synthetic market)')
+    .option('--seed <n>', 'seed of the synthetic market (default 1)', intArg('--seed'))
+    .option('--policy <file>', 'risk policy JSON to put in force')
+    .option('--rego <dir>', "compliance's Rego policies to put in force (compiled with opa)")
+    .option('--until-idle', 'exit once every intent is settled or resting (otherwise follow the intents file until SIGINT/SIGTERM)')
+    .addOption(new Option('--fsync <mode>', 'log durability').choices(['always', 'batch', 'off']).default('always'))
+    .addOption(
+      new Option('--log-compression <kind>', 'how the embedded log writes commits: zstd (about 8x smaller on a busy pipeline) or none (less CPU)')
+        .choices([...LOG_COMPRESSIONS])
+        .default('zstd'),
+    )
+    .option('--json', 'print one JSON summary instead of tables')
+    .option('--no-audit', 'do not journal into ClickHouse even when CLICKHOUSE_URL is set')
+    .option('--journal-inline', 'without ClickHouse: journal into the data dir files as events are written (default: on demand, by the audit commands)')
+    .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
+    .option('--migrate', 'with CLICKHOUSE_URL: create the journal tables first when missing (as `audit migrate` does)')
+    .option('--idle-timeout <s>', 'with --until-idle: give up (exit 75) when work is pending and nothing moves for this long, e.g. a server away', intArg('--idle-timeout'), 60)
+    .option('--venues <file>', 'live venues (JSON, schemas/venues.schema.json): staging and prod orders trade there; without it only env "sim" orders trade, on the simulator');
+
+async function runCommand(o: RunCommandOptions, defaultStages: readonly (StageName | SinkName)[] | undefined, onStarted?: RunOptions['onStarted']): Promise<void> {
+  const signal = stopSignal();
+  const progress = startProgress();
+  const started = performance.now();
+  const audit = auditFor(o);
+  if (o.migrate && audit?.clickhouseUrl) await migrate(audit.clickhouseUrl);
+  try {
+    const { view, market } = await runPipeline({
+      dataDir: o.dataDir,
+      intents: o.intents,
+      books: o.books,
+      seed: o.seed,
+      policy: o.policy ? loadPolicyFile(o.policy) : undefined,
+      compliance: o.rego ? await compiledRego(o.rego) : undefined,
+      fsync: o.fsync as Fsync,
+      logCompression: o.logCompression,
+      untilIdle: Boolean(o.untilIdle),
+      idleTimeoutMs: o.idleTimeout * 1000,
+      signal,
+      onIntake: progress.add,
+      kafka: o.bus === 'kafka' ? kafkaOptions('fillstream-run') : undefined,
+      redis: redisOptions(),
+      audit,
+      stages: o.stages === undefined ? defaultStages : [...stageList(o.stages), ...sinksFor(o)],
+      venues: o.venues ? loadVenuesFile(o.venues) : undefined,
+      metrics: onStarted ? processMetrics : undefined,
+      onStarted,
+    });
+    progress.done();
+    const summary = { ...summarize(view, market), bus: o.bus, data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };
+    if (o.json) console.log(JSON.stringify(summary));
+    else console.log([renderOrders(view, o.limit), renderPositions(view, market), renderSummary(summary)].join('\n\n'));
+  } finally {
+    progress.done();
+  }
+}
+
+pipelineCommand('run', 'run every stage in one process, on the embedded log or on Kafka')
   .option('--stages <names>', `comma-separated stages to run (default: ${DEFAULT_STAGES.embedded.join(',')} on the embedded log, ${DEFAULT_STAGES.kafka.join(',')} on Kafka)`)
-  .option('--limit <n>', 'blotter rows to print', intArg('--limit'), 30)
-  .option('--migrate', 'with CLICKHOUSE_URL: create the journal tables first when missing (as `audit migrate` does)')
-  .option('--idle-timeout <s>', 'with --until-idle: give up (exit 75) when work is pending and nothing moves for this long, e.g. a server away', intArg('--idle-timeout'), 60)
-  .option('--venues <file>', 'live venues (JSON, schemas/venues.schema.json): staging and prod orders trade there; without it only env "sim" orders trade, on the simulator')
-  .action(
-    async (
-      o: ReadOptions &
-        RunFlags & {
-          intents?: string;
-          seed?: number;
-          policy?: string;
-          rego?: string;
-          untilIdle?: boolean;
-          fsync: string;
-          logCompression: LogCompression;
-          stages?: string;
-          limit: number;
-          migrate?: boolean;
-          idleTimeout: number;
-          venues?: string;
-        },
-    ) => {
-      const signal = stopSignal();
-      const progress = startProgress();
-      const started = performance.now();
-      const audit = auditFor(o);
-      if (o.migrate && audit?.clickhouseUrl) await migrate(audit.clickhouseUrl);
-      try {
-        const { view, market } = await runPipeline({
-          dataDir: o.dataDir,
-          intents: o.intents,
-          books: o.books,
-          seed: o.seed,
-          policy: o.policy ? loadPolicyFile(o.policy) : undefined,
-          compliance: o.rego ? await compiledRego(o.rego) : undefined,
-          fsync: o.fsync as Fsync,
-          logCompression: o.logCompression,
-          untilIdle: Boolean(o.untilIdle),
-          idleTimeoutMs: o.idleTimeout * 1000,
-          signal,
-          onIntake: progress.add,
-          kafka: o.bus === 'kafka' ? kafkaOptions('fillstream-run') : undefined,
-          redis: redisOptions(),
-          audit,
-          stages: o.stages === undefined ? undefined : [...stageList(o.stages), ...sinksFor(o)],
-          venues: o.venues ? loadVenuesFile(o.venues) : undefined,
-        });
-        progress.done();
-        const summary = { ...summarize(view, market), bus: o.bus, data_dir: o.dataDir, elapsed_s: round((performance.now() - started) / 1000, 3) };
-        if (o.json) console.log(JSON.stringify(summary));
-        else console.log([renderOrders(view, o.limit), renderPositions(view, market), renderSummary(summary)].join('\n\n'));
-      } finally {
-        progress.done();
-      }
-    },
-  );
+  .action((o: RunCommandOptions) => runCommand(o, undefined));
+
+pipelineCommand(
+  'serve',
+  'the HTTP API, live feed and operator page over the log; on the embedded log it runs every stage too (one process owns a data dir), on Kafka only the --stages asked for',
+)
+  .option('--stages <names>', `comma-separated stages to run here (default: ${DEFAULT_STAGES.embedded.join(',')} on the embedded log, none on Kafka)`)
+  .option('--port <n>', 'HTTP port (0: a free one, printed)', intArg('--port'), 8080)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .action((o: RunCommandOptions & { port: number; host: string }) => {
+    const logger = createLogger({ role: 'serve' });
+    const defaults = o.bus === 'kafka' ? [...sinksFor(o)] : undefined;
+    return runCommand(o, defaults, async (p) => {
+      const ops = await startOps(p, {
+        role: 'serve',
+        version: VERSION,
+        port: o.port,
+        host: o.host,
+        metrics: processMetrics,
+        logger,
+        settings: { ...o },
+        data: { tokens: OperatorTokens.fromEnv() },
+      });
+      console.error(`fillstream: serving ${ops.url} (API, /feed, operator page at /); SIGTERM stops it`);
+      return () => ops.close();
+    });
+  });
 
 program
   .command('replay')
@@ -399,7 +448,13 @@ program
   .option('--policy <file>', 'risk policy JSON to put in force (decide or risk stage)')
   .option('--rego <dir>', "compliance's Rego policies to put in force (decide or risk stage)")
   .option('--venues <file>', 'gateway: live venues (JSON, schemas/venues.schema.json)')
-  .action(async (name: string, o: { dataDir: string; books?: string; seed?: number; policy?: string; rego?: string; venues?: string }) => {
+  .option(
+    '--admin-port <n>',
+    'port of its admin API (/healthz, /readyz, /metrics, /config, /status; default FILLSTREAM_ADMIN_PORT, else a free one, printed)',
+    intArg('--admin-port'),
+  )
+  .option('--admin-host <host>', 'address the admin API listens on', '127.0.0.1')
+  .action(async (name: string, o: { dataDir: string; books?: string; seed?: number; policy?: string; rego?: string; venues?: string; adminPort?: number; adminHost: string }) => {
     const names: readonly string[] = [...STAGE_NAMES, ...SINK_NAMES];
     if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);
     const signal = stopSignal();
@@ -415,11 +470,25 @@ program
       audit: { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
       stages: [name as StageName | SinkName],
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
+      metrics: processMetrics,
     });
-    console.error(`fillstream: stage ${name} consuming on Kafka (group ${process.env.FILLSTREAM_TOPIC_PREFIX ?? ''}${name}); SIGTERM stops it within 5 s`);
+    const admin = await startOps(p, {
+      role: name,
+      version: VERSION,
+      port: o.adminPort ?? adminPortFromEnv(),
+      host: o.adminHost,
+      metrics: processMetrics,
+      logger: createLogger({ role: name }),
+      settings: { stage: name, ...o },
+    }).catch(async (e: unknown) => {
+      await p.close();
+      throw e;
+    });
+    console.error(`fillstream: stage ${name} consuming on Kafka (group ${process.env.FILLSTREAM_TOPIC_PREFIX ?? ''}${name}), admin on ${admin.url}; SIGTERM stops it within 5 s`);
     try {
       await Promise.race([new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true }))), p.failed]);
     } finally {
+      await admin.close().catch(() => undefined);
       await p.close();
       // Everything is committed and closed by now; a socket kafkajs reopened during a broker
       // restart must not keep the process alive (seen after restarts: up to the broker's 10 min).

@@ -4,15 +4,14 @@
 import { type Command, Option } from 'commander';
 import { openLogAt } from '../assembly/run.js';
 import { EMULATORS, type VenueName } from '../assembly/venue-factories.js';
-import { TOPICS, type Event } from '../domain/events.js';
+import { TOPICS } from '../domain/events.js';
 import { parseFaults } from '../venues/emulator/admin.js';
 import { KAFKA_TOPICS, openKafkaLog } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
 import { loadNdjsonMarket } from '../market/ndjson.js';
 import { createSyntheticMarket } from '../market/synthetic.js';
-import { microsToIso, nowMicros } from '../domain/time.js';
-import { toRecord } from '../runtime/codec.js';
 import { busOption, dataDirOption, intArg, kafkaOptions } from './options.js';
+import { appendToAll, venueCommand } from '../ops/commands.js';
 
 const VENUES = ['binance', 'okx', 'kucoin'] as const;
 
@@ -99,27 +98,14 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
       .addOption(dataDirOption())
       .addOption(busOption())
       .action(async (o: { venue: string; env: 'staging' | 'prod'; reason: string; operator: string; account: string; dataDir: string; bus: string }) => {
-        const venue = o.venue.toUpperCase();
-        const ts = microsToIso(nowMicros());
-        const base = { intent_id: '', account: o.account, strategy: '', ts, causation: `operator:${o.operator}`, recorded_at: '' };
-        const id = `venue/${o.env}/${venue}/${name}/${ts}`;
-        const e: Event =
-          name === 'resume'
-            ? { ...base, event_id: id, type: 'VenueResumed', data: { venue, env: o.env, reason: o.reason, operator: o.operator } }
-            : name === 'halt'
-              ? { ...base, event_id: id, type: 'VenueHalted', data: { venue, env: o.env, reason: o.reason, operator: o.operator } }
-              : { ...base, event_id: id, type: 'QuarantineCleared', data: { venue, env: o.env, reason: o.reason, operator: o.operator } };
+        const e = venueCommand(name, o);
         const log: EventLog = o.bus === 'kafka' ? await openKafkaLog(kafkaOptions('fillstream-operator'), KAFKA_TOPICS) : await openLogAt(o.dataDir);
         try {
-          // A copy on every partition: whichever gateway owns a partition sees it.
-          const record = toRecord(e, new Date().toISOString());
-          const copies = [];
-          for (let partition = 0; partition < log.partitions(TOPICS.gateway); partition++) copies.push({ ...record, partition });
-          await log.append(copies);
+          await appendToAll(log, TOPICS.gateway, [e]);
         } finally {
           await log.close();
         }
-        console.log(`${e.type} ${venue} (${o.env}) by ${o.operator}: ${o.reason}`);
+        console.log(`${e.type} ${o.venue.toUpperCase()} (${o.env}) by ${o.operator}: ${o.reason}`);
       });
   act('resume', 'let the gateway send to a venue again after a halt (a 418 from the venue, or an operator)');
   act('halt', 'stop sending new orders to a venue (cancels still go)');

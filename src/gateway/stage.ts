@@ -21,6 +21,8 @@ export interface GatewayOptions {
   live?: LiveSession;
   /** Called when an order reaches its venue (benchmarks measure latency with it). */
   onSubmit?: (order: Order) => void;
+  /** Metrics: each order as it is sent (with the wall time since its routed record was appended) and as its answer comes. */
+  observe?: { submitted(order: Order, sinceRoutedSeconds: number): void; answered(order: Order, seconds: number): void };
 }
 
 export const eventBase = (o: Order) => `${o.intent_id}/order/${o.leg}/${o.attempt}`;
@@ -54,6 +56,8 @@ interface Pending {
   trace: string | undefined;
   /** Event id base of what is decided (the routed order's, or the input's for a re-send). */
   base: string;
+  /** Wall ms its input record was appended (the intent decided and routed). */
+  routedMs: number;
 }
 
 export function gatewayStage(opts: GatewayOptions): Stage {
@@ -193,7 +197,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
           const s = orders.get(coid);
           if (s !== undefined && s !== FINISHED && s.status === 'NEW' && !queued.has(coid)) {
             queued.add(coid);
-            pending.push({ state: s, causation: e.event_id, trace: traceOf(r), base: eventBase(s.order) });
+            pending.push({ state: s, causation: e.event_id, trace: traceOf(r), base: eventBase(s.order), routedMs: r.timestamp });
           }
           break;
         }
@@ -202,7 +206,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
           const s = orders.get(e.data.client_order_id);
           if (s !== undefined && s !== FINISHED && s.status === 'UNKNOWN' && !queued.has(s.order.client_order_id)) {
             queued.add(s.order.client_order_id);
-            pending.push({ state: s, causation: e.event_id, trace: traceOf(r), base: e.event_id });
+            pending.push({ state: s, causation: e.event_id, trace: traceOf(r), base: e.event_id, routedMs: r.timestamp });
           }
           break;
         }
@@ -237,10 +241,15 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     const results = new Map<string, VenueOrderResult>();
     // The simulator takes a batch at once and answers every order in it.
     for (const [env, venue] of Object.entries(opts.venues) as [Order['env'], Venue][]) {
-      const mine = pending.filter((p) => p.state.order.env === env && !live?.serves(p.state.order)).map((p) => ({ ...p.state.order, ts: p.state.ts }));
+      const sending = pending.filter((p) => p.state.order.env === env && !live?.serves(p.state.order));
+      const mine = sending.map((p) => ({ ...p.state.order, ts: p.state.ts }));
       if (mine.length === 0) continue;
       for (const o of mine) opts.onSubmit?.(o);
+      const ob = opts.observe;
+      const t0 = ob ? performance.now() : 0;
+      if (ob) for (const p of sending) ob.submitted(p.state.order, (Date.now() - p.routedMs) / 1000);
       for (const res of await venue.submit(mine)) results.set(res.client_order_id, res);
+      if (ob) for (const p of sending) ob.answered(p.state.order, (performance.now() - t0) / 1000);
     }
     // Live venues: each order on its own, all at once; answers decided in input order.
     const answers = await Promise.all(pending.map((p) => (live?.serves(p.state.order) ? placeLive(p) : undefined)));
@@ -287,7 +296,10 @@ export function gatewayStage(opts: GatewayOptions): Stage {
       }
     }
     opts.onSubmit?.(order);
+    opts.observe?.submitted(order, (Date.now() - p.routedMs) / 1000);
+    const t0 = performance.now();
     const answer = await lv.adapter.place(order, p.state.ts);
+    opts.observe?.answered(order, (performance.now() - t0) / 1000);
     return fromAnswer(lv, order, answer);
   }
 

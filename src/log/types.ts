@@ -54,6 +54,8 @@ export interface ConsumeOptions {
    * Exactly once then rests on the sink writing its data and its positions atomically.
    */
   positions?(partitions: { topic: string; partition: number }[]): Promise<LogPosition[]>;
+  /** Told of each batch once its output and offsets are committed (metrics): inputs, outputs, and seconds from handing it out to the commit. */
+  onCommitted?(inputs: number, outputs: number, seconds: number): void;
 }
 
 export interface Consumer {

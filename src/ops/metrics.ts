@@ -41,7 +41,7 @@ export class Metrics {
   });
   readonly stageCommit = new Histogram({
     name: 'fillstream_stage_commit_seconds',
-    help: 'Time from a batch decided to its output and offsets committed',
+    help: 'Time from a batch handed to a stage to its output and offsets committed',
     labelNames: ['stage'],
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
@@ -132,8 +132,26 @@ export class Metrics {
     if (o.defaults !== false) collectDefaultMetrics({ register: this.registry });
   }
 
+  private readonly collectors: (() => void)[] = [];
+  private readonly exported = new Map<string, number>();
+
+  /** Run before each scrape: gauges read from live objects (consumer lag, the fold's counts). */
+  addCollector(fn: () => void): void {
+    this.collectors.push(fn);
+  }
+
+  /** Moves a counter up to a running total kept elsewhere (the fold's counts only grow). */
+  advance(counter: Counter, total: number, labels: Record<string, string> = {}): void {
+    const key = `${(counter as unknown as { name: string }).name}${JSON.stringify(labels)}`;
+    const delta = total - (this.exported.get(key) ?? 0);
+    if (delta <= 0) return;
+    this.exported.set(key, total);
+    counter.inc(labels, delta);
+  }
+
   /** Text exposition for /metrics. */
   async expose(): Promise<{ contentType: string; body: string }> {
+    for (const c of this.collectors) c();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

@@ -3,7 +3,7 @@
 // committed offsets: a failed batch may have changed its in-memory state without committing, so that
 // state is thrown away with it. A sink that fails (its store or the log away) is reopened and resumes
 // from the position kept in its store. Faults only a person fixes, and stops, are not retried.
-import type { Consumer, EventLog } from '../log/types.js';
+import type { ConsumeOptions, Consumer, EventLog } from '../log/types.js';
 import type { Stage } from './stage.js';
 import { consumeInto, type Sink } from './sink.js';
 import { backoffDelay, firstLine, pause, permanentIn, stopIn, type Classify } from '../domain/faults.js';
@@ -17,6 +17,8 @@ export interface SuperviseOptions {
   onRestart?: (name: string, error: unknown, delayMs: number) => void;
   /** Reads a failure as permanent (the log's classifier): the consumer then stops at once instead of restarting. */
   classify?: Classify;
+  /** Passed to the log's consumer: told of each committed batch (metrics). */
+  onCommitted?: ConsumeOptions['onCommitted'];
 }
 
 /** Runs what `start` returns, and starts it again after a failure, with back-off. */
@@ -97,7 +99,7 @@ export function superviseStage(log: EventLog, make: () => Stage, opts: Supervise
             s = fresh;
           }
         : undefined;
-      return log.consume({ group: s.name, topics: [s.input, ...(s.also ?? [])], maxBatch: opts.maxBatch, handle: (b) => s.handle(b), onAssign });
+      return log.consume({ group: s.name, topics: [s.input, ...(s.also ?? [])], maxBatch: opts.maxBatch, handle: (b) => s.handle(b), onAssign, onCommitted: opts.onCommitted });
     },
     { ...opts, what: 'stage' },
   );

@@ -37,6 +37,7 @@ export class EmbeddedConsumer implements Consumer {
   private readonly maxBatch: number;
   private readonly handle: ConsumeOptions['handle'];
   private readonly positions: ConsumeOptions['positions'];
+  private readonly onCommitted: ConsumeOptions['onCommitted'];
   private stopping = false;
   private inFlight = false;
   private wakeIdle: (() => void) | null = null;
@@ -56,6 +57,7 @@ export class EmbeddedConsumer implements Consumer {
     // Bound: called as the caller's methods, as the Kafka consumer calls them.
     this.handle = opts.handle.bind(opts);
     this.positions = opts.positions?.bind(opts);
+    this.onCommitted = opts.onCommitted?.bind(opts);
     this.topics = opts.topics.map((t) => host.topicState(t));
     this.next = opts.topics.map((t) => host.committedNow(opts.group, t, 0));
     this.done = this.run();
@@ -98,6 +100,7 @@ export class EmbeddedConsumer implements Consumer {
         this.inFlight = true;
         // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what was caught earlier, as is
         if (this.commitError) throw this.commitError;
+        const t0 = this.onCommitted ? performance.now() : 0;
         const outputs = await this.handle(batch.records);
         if (this.positions) {
           // A sink: its position is stored with its data, nothing goes to the log.
@@ -113,6 +116,15 @@ export class EmbeddedConsumer implements Consumer {
         // and the log. The bound only caps how much work waits on one slow fsync.
         const commit = this.host.commit(this.group, batch.offsets, outputs ?? []);
         commit.catch((e: unknown) => (this.commitError ??= e));
+        if (this.onCommitted) {
+          const told = this.onCommitted;
+          const n = batch.records.length;
+          const out = outputs?.length ?? 0;
+          void commit.then(
+            () => told(n, out, (performance.now() - t0) / 1000),
+            () => undefined,
+          );
+        }
         this.advance(batch.next);
         this.unsynced.push(commit);
         void commit.then(

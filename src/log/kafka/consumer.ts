@@ -150,11 +150,13 @@ export class KafkaStageConsumer implements Consumer {
       const ok = await this.guarded(async () => {
         const records = chunk.map((m) => toLogRecord(topic, batch.partition, m));
         await this.log.unwrap(records);
+        const t0 = performance.now();
         const out = await this.opts.handle(records);
         if (this.opts.positions) {
           // A sink stores its position with its data: nothing is committed to Kafka.
           if (out.length > 0) throw new Error(`consumer ${this.group}: a sink's handle returned records`);
         } else await this.log.commit(this.group, [{ topic, partition: batch.partition, offset: Number(last) + 1 }], out);
+        this.opts.onCommitted?.(records.length, out.length, (performance.now() - t0) / 1000);
       });
       if (!ok) return;
       payload.resolveOffset(last);

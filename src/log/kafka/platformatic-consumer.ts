@@ -155,11 +155,13 @@ export class PlatformaticStageConsumer implements Consumer {
       const next = chunk[chunk.length - 1].offset + 1;
       const ok = await this.guarded(async () => {
         await this.log.unwrap(chunk);
+        const t0 = performance.now();
         const out = await this.opts.handle(chunk);
         if (this.opts.positions) {
           // A sink stores its position with its data: nothing is committed to Kafka.
           if (out.length > 0) throw new Error(`consumer ${this.group}: a sink's handle returned records`);
         } else await this.log.commit(this.group, [{ topic, partition, offset: next }], out);
+        this.opts.onCommitted?.(chunk.length, out.length, (performance.now() - t0) / 1000);
       });
       if (!ok) return false;
       const w = this.next.get(key);

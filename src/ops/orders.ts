@@ -1,0 +1,144 @@
+// /orders over the API's fold: orders in the order they first appeared, filtered, a page at a
+// time. The cursor is an order's place in that order, which never changes and only grows at the
+// end, so paging while orders arrive neither skips nor repeats one; new orders come after the last
+// page. A page looks at a bounded number of orders, so a filter that matches little answers with
+// fewer orders and a cursor to go on from, never with a long scan.
+import { OrderStatus, type OrderStatus as Status } from '../domain/events.js';
+import type { OrderState } from '../oms/order.js';
+import type { z } from 'zod';
+import type { ApiOrder } from './contract.js';
+
+export interface OrdersQuery {
+  account?: string;
+  strategy?: string;
+  status?: Status;
+  venue?: string;
+  since?: string;
+  until?: string;
+  limit: number;
+  /** Index of the first order to look at. */
+  start: number;
+}
+
+export class BadQuery extends Error {}
+
+/** Orders looked at per page at most. */
+export const SCAN_BUDGET = 20_000;
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1_000;
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** Cursor text: the index of the next order to look at, base36 behind a version letter. */
+export const cursorOf = (index: number): string => `c${index.toString(36)}`;
+
+function parseCursor(c: string): number {
+  const m = /^c([0-9a-z]{1,11})$/.exec(c);
+  const n = m ? parseInt(m[1], 36) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new BadQuery(`cursor ${JSON.stringify(c)} is not one this API gave out`);
+  return n;
+}
+
+/** The query from the request's parameters, or a BadQuery naming the parameter. */
+export function parseOrdersQuery(q: Record<string, unknown>): OrdersQuery {
+  const str = (k: string): string | undefined => {
+    const v = q[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw new BadQuery(`${k}: give it once, as text`);
+    return v;
+  };
+  const out: OrdersQuery = { limit: DEFAULT_LIMIT, start: 0 };
+  for (const k of ['account', 'strategy', 'venue'] as const) out[k] = str(k);
+  const status = str('status');
+  if (status !== undefined) {
+    const parsed = OrderStatus.safeParse(status);
+    if (!parsed.success) throw new BadQuery(`status ${JSON.stringify(status)}: use one of ${OrderStatus.options.join(', ')}`);
+    out.status = parsed.data;
+  }
+  for (const k of ['since', 'until'] as const) {
+    const v = str(k);
+    if (v === undefined) continue;
+    if (!ISO.test(v) || Number.isNaN(Date.parse(v))) throw new BadQuery(`${k} ${JSON.stringify(v)}: use an ISO 8601 UTC time such as 2026-01-02T03:04:05Z`);
+    out[k] = new Date(v).toISOString();
+  }
+  const limit = str('limit');
+  if (limit !== undefined) {
+    const n = Number(limit);
+    if (!/^\d+$/.test(limit) || n < 1 || n > MAX_LIMIT) throw new BadQuery(`limit ${JSON.stringify(limit)}: a whole number from 1 to ${MAX_LIMIT}`);
+    out.limit = n;
+  }
+  const cursor = str('cursor');
+  if (cursor !== undefined) out.start = parseCursor(cursor);
+  return out;
+}
+
+export function apiOrder(s: OrderState, index: number): z.infer<typeof ApiOrder> {
+  const o = s.order;
+  return {
+    cursor: cursorOf(index + 1),
+    client_order_id: o.client_order_id,
+    intent_id: o.intent_id,
+    account: o.account,
+    strategy: o.strategy,
+    env: o.env,
+    venue: o.venue,
+    instrument_id: o.instrument_id,
+    side: o.side,
+    order_type: o.order_type,
+    qty: o.qty,
+    ...(o.limit_price !== undefined ? { limit_price: o.limit_price } : {}),
+    status: s.status,
+    filled_qty: s.filled_qty,
+    avg_price: s.avg_price,
+    fees: s.fees,
+    ...(s.fee_ccy !== undefined ? { fee_ccy: s.fee_ccy } : {}),
+    ...(s.venue_order_id !== undefined ? { venue_order_id: s.venue_order_id } : {}),
+    fills: s.fills,
+    ts: s.ts,
+  };
+}
+
+/**
+ * One page: `ids` are the client order ids by first appearance, `byAccount` their indexes per
+ * account (an account filter walks only its own). Returns the orders and the cursor after the
+ * last order looked at, or null when the listing's end was reached.
+ */
+export function pageOrders(
+  q: OrdersQuery,
+  ids: readonly string[],
+  byAccount: ReadonlyMap<string, readonly number[]>,
+  get: (coid: string) => OrderState | undefined,
+): { orders: z.infer<typeof ApiOrder>[]; next_cursor: string | null; scanned: number } {
+  const orders: z.infer<typeof ApiOrder>[] = [];
+  // The indexes to walk: every order's, or the account's (sorted: a binary search finds the start).
+  const own = q.account !== undefined ? (byAccount.get(q.account) ?? []) : undefined;
+  const total = own ? own.length : ids.length;
+  let pos = own ? lowerBound(own, q.start) : Math.min(q.start, ids.length);
+  let scanned = 0;
+  while (pos < total && orders.length < q.limit && scanned < SCAN_BUDGET) {
+    const index = own ? own[pos] : pos;
+    pos++;
+    scanned++;
+    const s = get(ids[index]);
+    if (!s) continue;
+    if (q.strategy !== undefined && s.order.strategy !== q.strategy) continue;
+    if (q.status !== undefined && s.status !== q.status) continue;
+    if (q.venue !== undefined && s.order.venue !== q.venue) continue;
+    if (q.since !== undefined && s.ts < q.since) continue;
+    if (q.until !== undefined && s.ts >= q.until) continue;
+    orders.push(apiOrder(s, index));
+  }
+  const nextIndex = pos < total ? (own ? own[pos] : pos) : undefined;
+  return { orders, next_cursor: nextIndex === undefined ? null : cursorOf(nextIndex), scanned };
+}
+
+function lowerBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
