@@ -25,7 +25,7 @@ export interface OpsOptions {
   /** The options the process runs with, shown redacted at /config. */
   settings: Record<string, unknown>;
   /** serve: fold the log and serve the data routes, the control endpoints, the feed and the page. */
-  data?: { tokens?: OperatorTokens };
+  data?: { tokens?: OperatorTokens; feedMaxBuffered?: number };
 }
 
 export interface Ops {
@@ -96,6 +96,7 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     ready,
     stages: () => p.consumers.map((c) => ({ name: c.group, lag: c.lag(), busy: c.busy() })),
     data: tail && { tail, log: p.log, market: p.market, tokens: o.data?.tokens ?? OperatorTokens.fromEnv() },
+    feedMaxBuffered: o.data?.feedMaxBuffered,
   });
   const url = await app.listen({ port: o.port, host: o.host });
   o.logger.info({ url }, 'listening');

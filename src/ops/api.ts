@@ -15,7 +15,7 @@ import { markPositions } from '../projections/view.js';
 import { HEADER_INTENT_ID } from '../runtime/codec.js';
 import { appendToAll, appendToRisk, riskCommand, setPolicy, venueCommand, RISK_ACTS } from './commands.js';
 import { PolicyBody, QuarantineBody, ScopeBody, openApiDocument, type Lifecycle, type Status } from './contract.js';
-import { CLOSE_BAD_REQUEST, Subscriber, parseFeedRequest } from './feed.js';
+import { CLOSE_BAD_REQUEST, DEFAULT_MAX_BUFFERED, Subscriber, parseFeedRequest } from './feed.js';
 import type { Metrics } from './metrics.js';
 import { OPERATOR_PAGE } from './page.js';
 import { BadQuery, apiOrder, pageOrders, parseOrdersQuery } from './orders.js';
@@ -50,6 +50,8 @@ export interface ApiOptions {
   };
   /** Most feed subscribers at once. */
   maxSubscribers?: number;
+  /** Unsent bytes a feed subscriber may queue before it is dropped (default 8 MiB). */
+  feedMaxBuffered?: number;
 }
 
 class HttpError extends Error {
@@ -223,8 +225,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       return;
     }
     subscribers++;
-    const sub = new Subscriber(socket, request);
-    socket.on('close', () => subscribers--);
+    o.metrics.feedSubscribers.set(subscribers);
+    const sub = new Subscriber(socket, request, o.feedMaxBuffered ?? DEFAULT_MAX_BUFFERED, () => o.metrics.feedDropped.inc());
+    socket.on('close', () => o.metrics.feedSubscribers.set(--subscribers));
     sub.start(tail, log).catch((err: unknown) => {
       o.logger.warn({ err }, 'feed catch-up failed');
       socket.close(1011, 'could not read the log from the offsets asked for');

@@ -13,7 +13,9 @@ export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_BAD_REQUEST = 4000;
 
 /** Unsent bytes a subscriber may have queued before it is dropped. */
-const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
+/** Events per WebSocket message at most: a big backlog goes out as several, each checked against the bound. */
+const MAX_BATCH = 1_000;
 
 export interface FeedFilter {
   accounts?: ReadonlySet<string>;
@@ -92,6 +94,7 @@ export class Subscriber {
     private readonly socket: Socket,
     private readonly req: FeedRequest,
     private readonly maxBuffered = DEFAULT_MAX_BUFFERED,
+    private readonly onDropped?: () => void,
   ) {
     socket.on('close', () => this.stop());
     socket.on('error', () => this.stop());
@@ -163,11 +166,16 @@ export class Subscriber {
       // A peer that does not read will not read the close frame either.
       setTimeout(() => this.socket.terminate(), 2_000).unref();
       this.stop();
+      this.onDropped?.();
       return;
     }
-    const batch = this.queue;
-    this.queue = [];
+    const batch = this.queue.length > MAX_BATCH ? this.queue.splice(0, MAX_BATCH) : this.queue;
+    if (batch === this.queue) this.queue = [];
     this.sent += batch.length;
     this.socket.send(`[${batch.join(',')}]`);
+    if (this.queue.length > 0) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 }
