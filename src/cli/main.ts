@@ -54,6 +54,7 @@ import { migrate } from '../audit/index.js';
 import { startOps } from '../assembly/ops.js';
 import { Metrics } from '../ops/metrics.js';
 import { createLogger } from '../ops/log.js';
+import { openApiDocument } from '../ops/contract.js';
 import { OperatorTokens } from '../ops/tokens.js';
 
 const ratioArg = (v: string) => {
@@ -553,6 +554,7 @@ program
   .action((o: { out: string }) => {
     mkdirSync(o.out, { recursive: true });
     for (const [name, schema] of Object.entries(jsonSchemas())) writeFileSync(join(o.out, name), JSON.stringify(schema, null, 2) + '\n');
+    writeFileSync(join(o.out, 'openapi.json'), JSON.stringify(openApiDocument(VERSION), null, 2) + '\n');
   });
 
 function requireDataDir(dataDir: string): void {

@@ -14,7 +14,7 @@ import type { MarkToMarket, PnlTotals } from '../positions/positions.js';
 import { markPositions } from '../projections/view.js';
 import { HEADER_INTENT_ID } from '../runtime/codec.js';
 import { appendToAll, appendToRisk, riskCommand, setPolicy, venueCommand, RISK_ACTS } from './commands.js';
-import { PolicyBody, QuarantineBody, ScopeBody, openApiDocument, type Lifecycle, type Status } from './contract.js';
+import { OPERATIONS, PolicyBody, QuarantineBody, ScopeBody, openApiDocument, type Lifecycle, type Status } from './contract.js';
 import { CLOSE_BAD_REQUEST, DEFAULT_MAX_BUFFERED, Subscriber, parseFeedRequest } from './feed.js';
 import type { Metrics } from './metrics.js';
 import { OPERATOR_PAGE } from './page.js';
@@ -54,6 +54,15 @@ export interface ApiOptions {
   feedMaxBuffered?: number;
 }
 
+/** Every route and its methods, for the 405 answer to a method a path does not take. */
+const ROUTES = [
+  ...Object.entries(OPERATIONS).map(([path, ops]) => ({
+    path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    methods: Object.entries(ops).flatMap(([m, op]) => (op ? [m === 'get' ? 'GET, HEAD' : m.toUpperCase()] : [])),
+  })),
+  { path: /^\/(openapi\.json|feed)?$/, methods: ['GET, HEAD'] },
+];
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -77,7 +86,21 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       .code(status)
       .send({ error: status === 500 ? 'internal error (see the server log)' : err.message, code: status === 500 ? 'INTERNAL' : (err.code ?? 'BAD_REQUEST') });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND' }));
+  const notAllowed = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
+    const path = req.url.split('?')[0];
+    const allowed = ROUTES.filter((r) => r.path.test(path)).flatMap((r) => r.methods);
+    if (allowed.length === 0 || allowed.some((m) => m.split(', ').includes(req.method))) return undefined;
+    return reply
+      .code(405)
+      .header('allow', allowed.join(', '))
+      .send({ error: `${req.method} is not allowed on ${path}: use ${allowed.join(', ')}`, code: 'METHOD_NOT_ALLOWED' });
+  };
+  // Before any body parsing: a method with a body (QUERY, PUT…) on a path that does not take it is a 405, whatever its content type.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') notAllowed(req, reply);
+    return Promise.resolve();
+  });
+  app.setNotFoundHandler((req, reply) => notAllowed(req, reply) ?? reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND' }));
 
   app.get('/healthz', (_req, reply) => {
     const h = o.health();
@@ -199,7 +222,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     try {
       set = await setPolicy(log, 'policy' in b ? { policy: b.policy, what: 'the policy in the request' } : { patch: b.patch, what: 'the patch in the request' }, who, b.reason);
     } catch (err) {
-      throw new HttpError(400, 'BAD_POLICY', (err as Error).message);
+      // The body is a schema-valid policy or patch: what is refused is the policy it makes.
+      throw new HttpError(409, 'POLICY_REFUSED', (err as Error).message);
     }
     o.logger.info({ operator: who, command: 'policy', version: set.version, written: set.written }, 'operator command');
     return {

@@ -3,6 +3,14 @@
 // real responses against these schemas, and schemathesis fuzzes the server from the document.
 import { z } from 'zod';
 import { OrderStatus } from '../domain/events.js';
+import { RiskPolicy } from '../domain/risk-policy.js';
+
+/** An ISO 8601 UTC time, e.g. 2026-01-02T03:04:05Z or with up to 9 fractional digits. */
+export const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$/;
+/** A cursor this API gives out. */
+export const CURSOR = /^c[0-9a-z]{1,11}$/;
+/** A risk scope. */
+export const SCOPE = /^(global|account:.+|strategy:.+)$/;
 
 const dec = z.string().describe('exact decimal as text');
 
@@ -109,21 +117,21 @@ export const Status = z.object({
   policy_version: z.number().int(),
 });
 
-export const ScopeBody = z.object({
-  scope: z.string().default('global').describe('global, account:NAME or strategy:NAME'),
+export const ScopeBody = z.strictObject({
+  scope: z.string().regex(SCOPE).default('global').describe('global, account:NAME or strategy:NAME'),
   reason: z.string().min(1).describe('why (recorded)'),
 });
 
-export const QuarantineBody = z.object({
-  venue: z.string().min(1).describe('BINANCE, OKX or KUCOIN'),
+export const QuarantineBody = z.strictObject({
+  venue: z.enum(['BINANCE', 'OKX', 'KUCOIN']),
   env: z.enum(['staging', 'prod']),
   account: z.string().default('default'),
   reason: z.string().min(1),
 });
 
 export const PolicyBody = z.union([
-  z.object({ policy: z.record(z.string(), z.unknown()).describe('the whole new policy (schemas/risk-policy.schema.json)'), reason: z.string().min(1) }),
-  z.object({ patch: z.record(z.string(), z.unknown()).describe('a JSON merge patch (RFC 7386) of the policy in force'), reason: z.string().min(1) }),
+  z.strictObject({ policy: RiskPolicy.describe('the whole new policy (schemas/risk-policy.schema.json)'), reason: z.string().min(1) }),
+  z.strictObject({ patch: z.record(z.string(), z.unknown()).describe('a JSON merge patch (RFC 7386) of the policy in force'), reason: z.string().min(1) }),
 ]);
 
 export const Accepted = z.object({
@@ -149,10 +157,10 @@ const ordersQuery = {
   strategy: { schema: z.string(), description: 'only this strategy' },
   status: { schema: OrderStatus, description: 'only orders in this status' },
   venue: { schema: z.string(), description: 'only this venue (e.g. SIM, BINANCE)' },
-  since: { schema: z.string(), description: 'only orders whose last event is at or after this time (ISO 8601)' },
-  until: { schema: z.string(), description: 'only orders whose last event is before this time (ISO 8601)' },
+  since: { schema: z.string().regex(ISO_UTC), description: 'only orders whose last event is at or after this time (ISO 8601 UTC)' },
+  until: { schema: z.string().regex(ISO_UTC), description: 'only orders whose last event is before this time (ISO 8601 UTC)' },
   limit: { schema: z.int().min(1).max(1000), description: 'orders per page (default 100)' },
-  cursor: { schema: z.string(), description: 'next_cursor of the previous page' },
+  cursor: { schema: z.string().regex(CURSOR), description: 'next_cursor of the previous page, or an order’s cursor' },
 };
 
 export const OPERATIONS: Record<string, Record<'get' | 'post', Op | undefined>> = {
@@ -180,15 +188,28 @@ export const OPERATIONS: Record<string, Record<'get' | 'post', Op | undefined>> 
   },
   '/control/policy': {
     get: undefined,
-    post: { summary: 'operator: put a risk policy in force, or patch the one in force', body: PolicyBody, ok: Accepted, errors: [400, 401], auth: true },
+    post: {
+      summary: 'operator: put a risk policy in force, or patch the one in force; 409 when the rules refuse the result (the policy in force stays)',
+      body: PolicyBody,
+      ok: Accepted,
+      errors: [400, 401, 409],
+      auth: true,
+    },
   },
 };
 
 /** A JSON Schema for the document: inline, so without a `$schema` of its own. */
-function json(s: z.ZodType): Record<string, unknown> {
-  const { $schema: _, ...rest } = z.toJSONSchema(s, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+function json(s: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  // Requests are described as they may be sent (defaults optional), responses as they come back.
+  const { $schema: _, ...rest } = z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }
+
+const ERROR_TEXT: Record<number, string> = {
+  401: 'missing or wrong operator token',
+  404: 'not found',
+  409: 'refused by the rules of what may be in force; nothing changed',
+};
 
 /** The OpenAPI 3.1 document of the API. */
 export function openApiDocument(version: string): Record<string, unknown> {
@@ -198,7 +219,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       if (!op) continue;
       const parameters = [
         ...Object.entries(op.path ?? {}).map(([name, description]) => ({ name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1 } })),
-        ...Object.entries(op.query ?? {}).map(([name, q]) => ({ name, in: 'query', required: false, description: q.description, schema: json(q.schema) })),
+        ...Object.entries(op.query ?? {}).map(([name, q]) => ({ name, in: 'query', required: false, description: q.description, schema: json(q.schema, 'input') })),
       ];
       const responses: Record<string, unknown> = {
         '200': {
@@ -211,7 +232,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           code === 503 && op.ok !== 'text'
             ? { description: 'not ready or failing', content: { 'application/json': { schema: json(op.ok) } } }
             : {
-                description: code === 401 ? 'missing or wrong operator token' : code === 404 ? 'not found' : 'bad request',
+                description: ERROR_TEXT[code] ?? 'bad request',
                 content: { 'application/json': { schema: json(ApiError) } },
               };
       }
@@ -219,7 +240,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       paths[path][method] = {
         summary: op.summary,
         ...(parameters.length ? { parameters } : {}),
-        ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(op.body) } } } } : {}),
+        ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(op.body, 'input') } } } } : {}),
         responses,
         ...(op.auth ? { security: [{ operatorToken: [] }] } : {}),
       };

@@ -121,7 +121,11 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly feedSubscribers = new Gauge({ name: 'fillstream_feed_subscribers', help: 'WebSocket feed subscribers connected', registers: [this.registry] });
-  readonly feedDropped = new Counter({ name: 'fillstream_feed_dropped_total', help: 'Feed subscribers dropped for reading too slowly (close code 4008)', registers: [this.registry] });
+  readonly feedDropped = new Counter({
+    name: 'fillstream_feed_dropped_total',
+    help: 'Feed subscribers dropped for reading too slowly (close code 4008)',
+    registers: [this.registry],
+  });
   readonly ready = new Gauge({
     name: 'fillstream_ready',
     help: '1 once the process restored its state and reconciled its venues, 0 before and while quarantined',

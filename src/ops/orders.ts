@@ -6,7 +6,7 @@
 import { OrderStatus, type OrderStatus as Status } from '../domain/events.js';
 import type { OrderState } from '../oms/order.js';
 import type { z } from 'zod';
-import type { ApiOrder } from './contract.js';
+import { CURSOR, ISO_UTC, type ApiOrder } from './contract.js';
 
 export interface OrdersQuery {
   account?: string;
@@ -27,14 +27,11 @@ export const SCAN_BUDGET = 20_000;
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1_000;
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
 /** Cursor text: the index of the next order to look at, base36 behind a version letter. */
 export const cursorOf = (index: number): string => `c${index.toString(36)}`;
 
 function parseCursor(c: string): number {
-  const m = /^c([0-9a-z]{1,11})$/.exec(c);
-  const n = m ? parseInt(m[1], 36) : NaN;
+  const n = CURSOR.test(c) ? parseInt(c.slice(1), 36) : NaN;
   if (!Number.isSafeInteger(n) || n < 0) throw new BadQuery(`cursor ${JSON.stringify(c)} is not one this API gave out`);
   return n;
 }
@@ -58,8 +55,8 @@ export function parseOrdersQuery(q: Record<string, unknown>): OrdersQuery {
   for (const k of ['since', 'until'] as const) {
     const v = str(k);
     if (v === undefined) continue;
-    if (!ISO.test(v) || Number.isNaN(Date.parse(v))) throw new BadQuery(`${k} ${JSON.stringify(v)}: use an ISO 8601 UTC time such as 2026-01-02T03:04:05Z`);
-    out[k] = new Date(v).toISOString();
+    if (!ISO_UTC.test(v)) throw new BadQuery(`${k} ${JSON.stringify(v)}: use an ISO 8601 UTC time such as 2026-01-02T03:04:05Z`);
+    out[k] = canonicalTime(v);
   }
   const limit = str('limit');
   if (limit !== undefined) {
@@ -70,6 +67,12 @@ export function parseOrdersQuery(q: Record<string, unknown>): OrdersQuery {
   const cursor = str('cursor');
   if (cursor !== undefined) out.start = parseCursor(cursor);
   return out;
+}
+
+/** Event times are written with 6 fractional digits: the query's time in that form compares as text. */
+function canonicalTime(v: string): string {
+  const [secs, frac = ''] = v.slice(0, -1).split('.');
+  return `${secs}.${frac.padEnd(6, '0').slice(0, 6)}Z`;
 }
 
 export function apiOrder(s: OrderState, index: number): z.infer<typeof ApiOrder> {

@@ -63,6 +63,9 @@ describe('serve: the HTTP API over the embedded log', () => {
     const missing = await getJson(`${s.url}/nowhere`);
     assert.equal(missing.status, 404);
     ApiError.parse(missing.body);
+    const wrongMethod = await fetch(`${s.url}/orders`, { method: 'DELETE' });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'GET, HEAD');
   });
 
   it('exports every metric of the catalog that it has figures for, and only catalog names', async () => {
@@ -198,7 +201,10 @@ describe('serve: the HTTP API over the embedded log', () => {
     const before = Status.parse((await getJson(`${s.url}/status`)).body).policy_version;
     const refused = await post(`${s.url}/control/policy`, { policy: { rules: [{ rule: 'max_order_notional' }] }, reason: 'broken' }, ALICE.token);
     assert.equal(refused.status, 400);
-    assert.equal(ApiError.parse(refused.body).code, 'BAD_POLICY');
+    assert.equal(ApiError.parse(refused.body).code, 'BAD_BODY');
+    const conflicting = await post(`${s.url}/control/policy`, { policy: { rules: [{ rule: 'order_size' }] }, reason: 'no bounds' }, ALICE.token);
+    assert.equal(conflicting.status, 409, JSON.stringify(conflicting.body));
+    assert.equal(ApiError.parse(conflicting.body).code, 'POLICY_REFUSED');
     const patched = await post(`${s.url}/control/policy`, { patch: { max_order_notional_usd: '2500000' }, reason: 'wider limit' }, ALICE.token);
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     assert.equal(patched.body.accepted, true);
@@ -206,7 +212,7 @@ describe('serve: the HTTP API over the embedded log', () => {
     const again = await post(`${s.url}/control/policy`, { patch: { max_order_notional_usd: '2500000' }, reason: 'same again' }, ALICE.token);
     assert.equal(again.body.accepted, false);
 
-    const cq = await post(`${s.url}/control/clear-quarantine`, { venue: 'binance', env: 'prod', reason: 'reviewed the orphan' }, ALICE.token);
+    const cq = await post(`${s.url}/control/clear-quarantine`, { venue: 'BINANCE', env: 'prod', reason: 'reviewed the orphan' }, ALICE.token);
     assert.equal(cq.status, 200);
     assert.equal(cq.body.command, 'clear-quarantine');
   });

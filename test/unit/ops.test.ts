@@ -89,12 +89,14 @@ describe('/orders pages', () => {
   it('parses queries and names the bad parameter', () => {
     assert.deepEqual(parseOrdersQuery({}), { limit: 100, start: 0, account: undefined, strategy: undefined, venue: undefined });
     assert.equal(parseOrdersQuery({ limit: '7', cursor: cursorOf(42) }).start, 42);
-    assert.equal(parseOrdersQuery({ since: '2026-01-01T00:00:00Z' }).since, '2026-01-01T00:00:00.000Z');
+    assert.equal(parseOrdersQuery({ since: '2026-01-01T00:00:00Z' }).since, '2026-01-01T00:00:00.000000Z');
+    assert.equal(parseOrdersQuery({ until: '2026-01-01T00:00:00.5Z' }).until, '2026-01-01T00:00:00.500000Z');
     for (const [q, re] of [
       [{ limit: '1001' }, /limit/],
       [{ status: 'OPEN' }, /status "OPEN": use one of NEW/],
       [{ cursor: '12' }, /cursor/],
       [{ until: '2026-01-01' }, /until/],
+      [{ since: '2026-13-01T00:00:00Z' }, /since/],
       [{ account: ['a', 'b'] }, /account: give it once/],
     ] as const)
       assert.throws(
