@@ -66,7 +66,7 @@ describe('the operator page in chromium', () => {
     assert.equal(halted.operator, 'alice');
     assert.equal(halted.reason, 'halted from the page');
     // The page shows the new state once risk has acted on it.
-    await page.waitForFunction(() => [...document.querySelectorAll('#states td.HALTED')].length > 0, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#states td.HALTED').length > 0, { timeout: 10_000 });
     assert.deepEqual(errors, []);
   });
 });
