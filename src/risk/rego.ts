@@ -99,7 +99,7 @@ const decoder = new TextDecoder();
 function evaluator(loaded: LoadedPolicy, entrypoint: number): (input: unknown) => unknown {
   if (!((loaded.minorVersion as number) >= 2)) return (input) => loaded.evaluate(input, entrypoint) as unknown;
   const exports = (loaded.wasmInstance as { exports: unknown }).exports as OpaExports;
-  const memory = loaded.mem;
+  const memory = loaded.mem as unknown as WasmMemory;
   // Fixed from setData on: the input goes above the data, and opa_eval's heap above the input.
   const inputAt = loaded.dataHeapPtr as number;
   const dataAt = loaded.dataAddr;

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The operator page in a real headless browser (Debian's chromium, driven by puppeteer-core): it
 // loads, live events appear in the blotter, and a halt from the page, with the token it asks for,
 // reaches the log under the operator's name.
@@ -39,22 +38,21 @@ describe('the operator page in chromium', () => {
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(s.url, { waitUntil: 'load' });
     assert.equal(await page.title(), 'fillstream operator');
-    await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'live', { timeout: 15_000 });
+    await page.waitForFunction(`document.getElementById('connection')?.textContent === 'live'`, { timeout: 15_000 });
 
     // Intents arrive after the page connected: their events must show up in the blotter.
     appendFileSync(intents, lines.slice(300).join('\n') + '\n');
-    await page.waitForFunction(() => document.querySelectorAll('#events tr[data-type="OrderFilled"]').length > 0, { timeout: 20_000 });
+    await page.waitForFunction(`document.querySelectorAll('#events tr[data-type="OrderFilled"]').length > 0`, { timeout: 20_000 });
     const count = await page.$eval('#count', (e) => Number(e.textContent));
     assert.ok(count > 0);
-    await page.waitForFunction(() => document.querySelectorAll('#positions tr').length > 0, { timeout: 10_000 });
+    await page.waitForFunction(`document.querySelectorAll('#positions tr').length > 0`, { timeout: 10_000 });
     assert.ok((await page.$eval('#role', (e) => e.textContent ?? '')).includes('serve on embedded'));
 
     // Halt from the page: it asks for the token (a prompt), posts, and the log records it.
     page.on('dialog', (d) => void d.accept(ALICE.token));
-    await page.$eval('#scope', (e) => ((e as HTMLInputElement).value = 'account:acct-2'));
-    await page.$eval('#reason', (e) => ((e as HTMLInputElement).value = 'halted from the page'));
+    await page.evaluate(`document.getElementById('scope').value = 'account:acct-2'; document.getElementById('reason').value = 'halted from the page'`);
     await page.click('#halt');
-    await page.waitForFunction(() => (document.getElementById('message')?.textContent ?? '').startsWith('halt sent'), { timeout: 10_000 });
+    await page.waitForFunction(`(document.getElementById('message')?.textContent ?? '').startsWith('halt sent')`, { timeout: 10_000 });
     const halted = await until('the halt on the log', async () => {
       let found: { operator: string; reason: string } | undefined;
       await s.ops.tail!.log.scan([TOPICS.risk], (r) => {
@@ -66,7 +64,7 @@ describe('the operator page in chromium', () => {
     assert.equal(halted.operator, 'alice');
     assert.equal(halted.reason, 'halted from the page');
     // The page shows the new state once risk has acted on it.
-    await page.waitForFunction(() => document.querySelectorAll('#states td.HALTED').length > 0, { timeout: 10_000 });
+    await page.waitForFunction(`document.querySelectorAll('#states td.HALTED').length > 0`, { timeout: 10_000 });
     assert.deepEqual(errors, []);
   });
 });
