@@ -43,6 +43,11 @@ test: build
 	npx tsc -p tsconfig.test.json
 	@$(MAKE) --no-print-directory lint
 	infra/dev/opa.sh test policies/rego
+	infra/dev/helm.sh lint --strict helm/fillstream
+	infra/dev/helm.sh lint --strict helm/fillstream -f helm/fillstream/ci/secrets-values.yaml
+	@# The rendered manifests must parse (helm template fails on bad YAML); what they say is checked by test/infra/helm.test.ts.
+	infra/dev/helm.sh template fillstream helm/fillstream -f helm/fillstream/ci/secrets-values.yaml >/dev/null
+	infra/dev/helm.sh template fillstream helm/fillstream --set partitions=1,serviceMonitor.enabled=false,topics.create=false >/dev/null
 	export SERVICES_STATE=$(CURDIR)/.cache/services.test.started; \
 	trap 'infra/dev/services.sh down' EXIT; \
 	service_env=$$(infra/dev/services.sh up) || exit $$?; \
