@@ -8,7 +8,7 @@ import { microsToIso, nowMicros } from '../domain/time.js';
 import { gatewayStage } from '../gateway/stage.js';
 import { openEmbeddedLog, type LogCompression } from '../log/embedded/index.js';
 import { KAFKA_TOPICS, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
-import type { Consumer, EventLog } from '../log/types.js';
+import type { Consumer, EventLog, OutRecord } from '../log/types.js';
 import { createSyntheticMarket } from '../market/synthetic.js';
 import { loadNdjsonMarket } from '../market/ndjson.js';
 import type { MarketData } from '../market/types.js';
@@ -35,6 +35,7 @@ import { liveSessionFrom } from './venues.js';
 import type { VenuesFile } from '../domain/venues.js';
 import type { LiveSession } from '../gateway/session.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { IntentTracer } from '../ops/tracing.js';
 
 export type Fsync = 'always' | 'batch' | 'off';
 
@@ -78,6 +79,8 @@ export interface PipelineOptions {
   venues?: VenuesFile;
   /** Prometheus metrics: per-stage batches and commits, and the gateway's send and answer times. */
   metrics?: Metrics;
+  /** OpenTelemetry: a span per step of each intent from what the stages write. */
+  tracer?: IntentTracer;
 }
 
 /** `decide` is normalizer, risk and router fused into one stage (src/decide/): run it or those three, never both. */
@@ -196,7 +199,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       router: () => routerStage({ market }),
       gateway: () => gatewayStage({ venues: { sim: venue }, live, onSubmit: o.onSubmit, observe: m && gatewayObserver(m) }),
     };
-    const observed = (make: () => Stage) => (m ? () => timedStage(make(), m) : make);
+    const tracer = o.tracer;
+    const observed = (make: () => Stage) => (m || tracer ? () => observedStage(make(), m, tracer) : make);
     const names = STAGE_NAMES.filter((n) => run.has(n));
     const redis = o.redis;
     if (run.has('projector') && redis) sinks.push(['projector', () => RedisProjector.open({ redisUrl: redis.url, prefix: redis.prefix, log, market, signal: stopping.signal })]);
@@ -260,20 +264,24 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   }
 }
 
-/** The stage with each batch's decision timed. */
-function timedStage(s: Stage, m: Metrics): Stage {
-  const batch = m.stageBatch.labels(s.name);
+/** The stage with each batch's decision timed (metrics) and traced (a span per step of each intent it wrote). */
+function observedStage(s: Stage, m: Metrics | undefined, tracer: IntentTracer | undefined): Stage {
+  const batch = m?.stageBatch.labels(s.name);
+  const seen = (startWall: number, t0: number, out: OutRecord[]): OutRecord[] => {
+    batch?.observe((performance.now() - t0) / 1000);
+    tracer?.record(s.name, out, startWall, Date.now());
+    return out;
+  };
   return {
     name: s.name,
     input: s.input,
     also: s.also,
     restore: (log) => s.restore(log),
     handle: (b) => {
+      const startWall = tracer ? Date.now() : 0;
       const t0 = performance.now();
       const out = s.handle(b);
-      if (out instanceof Promise) return out.finally(() => batch.observe((performance.now() - t0) / 1000));
-      batch.observe((performance.now() - t0) / 1000);
-      return out;
+      return out instanceof Promise ? out.then((o) => seen(startWall, t0, o)) : seen(startWall, t0, out);
     },
   };
 }

@@ -56,6 +56,7 @@ import { Metrics } from '../ops/metrics.js';
 import { createLogger } from '../ops/log.js';
 import { openApiDocument } from '../ops/contract.js';
 import { OperatorTokens } from '../ops/tokens.js';
+import { tracerFromEnv } from '../ops/tracing.js';
 
 const ratioArg = (v: string) => {
   const n = Number(v);
@@ -218,8 +219,9 @@ const pipelineCommand = (name: string, description: string) =>
     .option('--idle-timeout <s>', 'with --until-idle: give up (exit 75) when work is pending and nothing moves for this long, e.g. a server away', intArg('--idle-timeout'), 60)
     .option('--venues <file>', 'live venues (JSON, schemas/venues.schema.json): staging and prod orders trade there; without it only env "sim" orders trade, on the simulator');
 
-async function runCommand(o: RunCommandOptions, defaultStages: readonly (StageName | SinkName)[] | undefined, onStarted?: RunOptions['onStarted']): Promise<void> {
+async function runCommand(o: RunCommandOptions, defaultStages: readonly (StageName | SinkName)[] | undefined, onStarted?: RunOptions['onStarted'], role = 'run'): Promise<void> {
   const signal = stopSignal();
+  const tracer = tracerFromEnv(`fillstream-${role}`);
   const progress = startProgress();
   const started = performance.now();
   const audit = auditFor(o);
@@ -244,6 +246,7 @@ async function runCommand(o: RunCommandOptions, defaultStages: readonly (StageNa
       stages: o.stages === undefined ? defaultStages : [...stageList(o.stages), ...sinksFor(o)],
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
       metrics: onStarted ? processMetrics : undefined,
+      tracer,
       onStarted,
     });
     progress.done();
@@ -252,6 +255,7 @@ async function runCommand(o: RunCommandOptions, defaultStages: readonly (StageNa
     else console.log([renderOrders(view, o.limit), renderPositions(view, market), renderSummary(summary)].join('\n\n'));
   } finally {
     progress.done();
+    await tracer?.shutdown();
   }
 }
 
@@ -269,20 +273,25 @@ pipelineCommand(
   .action((o: RunCommandOptions & { port: number; host: string }) => {
     const logger = createLogger({ role: 'serve' });
     const defaults = o.bus === 'kafka' ? [...sinksFor(o)] : undefined;
-    return runCommand(o, defaults, async (p) => {
-      const ops = await startOps(p, {
-        role: 'serve',
-        version: VERSION,
-        port: o.port,
-        host: o.host,
-        metrics: processMetrics,
-        logger,
-        settings: { ...o },
-        data: { tokens: OperatorTokens.fromEnv() },
-      });
-      console.error(`fillstream: serving ${ops.url} (API, /feed, operator page at /); SIGTERM stops it`);
-      return () => ops.close();
-    });
+    return runCommand(
+      o,
+      defaults,
+      async (p) => {
+        const ops = await startOps(p, {
+          role: 'serve',
+          version: VERSION,
+          port: o.port,
+          host: o.host,
+          metrics: processMetrics,
+          logger,
+          settings: { ...o },
+          data: { tokens: OperatorTokens.fromEnv() },
+        });
+        console.error(`fillstream: serving ${ops.url} (API, /feed, operator page at /); SIGTERM stops it`);
+        return () => ops.close();
+      },
+      'serve',
+    );
   });
 
 program
@@ -459,8 +468,10 @@ program
     const names: readonly string[] = [...STAGE_NAMES, ...SINK_NAMES];
     if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);
     const signal = stopSignal();
+    const tracer = tracerFromEnv(`fillstream-${name}`);
     const p = await startPipeline({
       signal,
+      tracer,
       dataDir: o.dataDir,
       books: o.books,
       seed: o.seed,
@@ -491,6 +502,7 @@ program
     } finally {
       await admin.close().catch(() => undefined);
       await p.close();
+      await tracer?.shutdown().catch(() => undefined);
       // Everything is committed and closed by now; a socket kafkajs reopened during a broker
       // restart must not keep the process alive (seen after restarts: up to the broker's 10 min).
       setTimeout(() => process.exit(), 2_000).unref();

@@ -45,3 +45,15 @@ function spanId(eventId: string): string {
   const lo = (b >>> 0 || 1).toString(16).padStart(8, '0');
   return hi + lo;
 }
+
+/** The span id of an intent's own (parent) span: every stage's span of the intent hangs under it. */
+export function intentSpanId(intentId: string): string {
+  return spanId(`intent\u0000${intentId}`);
+}
+
+/** Trace and span id of a traceparent; undefined when it is not a valid one. */
+export function parseTraceparent(traceparent: string | undefined): { traceId: string; spanId: string } | undefined {
+  if (traceparent === undefined) return undefined;
+  const m = TRACEPARENT.exec(traceparent);
+  return m && m[1] !== ZERO_TRACE && m[2] !== '0000000000000000' ? { traceId: m[1], spanId: m[2] } : undefined;
+}
