@@ -36,6 +36,8 @@ import type { VenuesFile } from '../domain/venues.js';
 import type { LiveSession } from '../gateway/session.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { IntentTracer } from '../ops/tracing.js';
+import { logStageOutput } from '../ops/log.js';
+import type { Logger } from 'pino';
 
 export type Fsync = 'always' | 'batch' | 'off';
 
@@ -81,6 +83,8 @@ export interface PipelineOptions {
   metrics?: Metrics;
   /** OpenTelemetry: a span per step of each intent from what the stages write. */
   tracer?: IntentTracer;
+  /** Structured log lines about each intent's events (pino; levels decide how many). */
+  logger?: Logger;
 }
 
 /** `decide` is normalizer, risk and router fused into one stage (src/decide/): run it or those three, never both. */
@@ -200,7 +204,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       gateway: () => gatewayStage({ venues: { sim: venue }, live, onSubmit: o.onSubmit, observe: m && gatewayObserver(m) }),
     };
     const tracer = o.tracer;
-    const observed = (make: () => Stage) => (m || tracer ? () => observedStage(make(), m, tracer) : make);
+    const logger = o.logger;
+    const observed = (make: () => Stage) => (m || tracer || logger ? () => observedStage(make(), { metrics: m, tracer, logger }) : make);
     const names = STAGE_NAMES.filter((n) => run.has(n));
     const redis = o.redis;
     if (run.has('projector') && redis) sinks.push(['projector', () => RedisProjector.open({ redisUrl: redis.url, prefix: redis.prefix, log, market, signal: stopping.signal })]);
@@ -265,11 +270,13 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
 }
 
 /** The stage with each batch's decision timed (metrics) and traced (a span per step of each intent it wrote). */
-function observedStage(s: Stage, m: Metrics | undefined, tracer: IntentTracer | undefined): Stage {
-  const batch = m?.stageBatch.labels(s.name);
+function observedStage(s: Stage, o: { metrics?: Metrics; tracer?: IntentTracer; logger?: Logger }): Stage {
+  const { tracer, logger } = o;
+  const batch = o.metrics?.stageBatch.labels(s.name);
   const seen = (startWall: number, t0: number, out: OutRecord[]): OutRecord[] => {
     batch?.observe((performance.now() - t0) / 1000);
     tracer?.record(s.name, out, startWall, Date.now());
+    if (logger) logStageOutput(logger, s.name, out);
     return out;
   };
   return {

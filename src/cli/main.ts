@@ -57,6 +57,7 @@ import { createLogger } from '../ops/log.js';
 import { openApiDocument } from '../ops/contract.js';
 import { OperatorTokens } from '../ops/tokens.js';
 import { tracerFromEnv } from '../ops/tracing.js';
+import type { Logger } from 'pino';
 
 const ratioArg = (v: string) => {
   const n = Number(v);
@@ -219,7 +220,13 @@ const pipelineCommand = (name: string, description: string) =>
     .option('--idle-timeout <s>', 'with --until-idle: give up (exit 75) when work is pending and nothing moves for this long, e.g. a server away', intArg('--idle-timeout'), 60)
     .option('--venues <file>', 'live venues (JSON, schemas/venues.schema.json): staging and prod orders trade there; without it only env "sim" orders trade, on the simulator');
 
-async function runCommand(o: RunCommandOptions, defaultStages: readonly (StageName | SinkName)[] | undefined, onStarted?: RunOptions['onStarted'], role = 'run'): Promise<void> {
+async function runCommand(
+  o: RunCommandOptions,
+  defaultStages: readonly (StageName | SinkName)[] | undefined,
+  onStarted?: RunOptions['onStarted'],
+  role = 'run',
+  logger?: Logger,
+): Promise<void> {
   const signal = stopSignal();
   const tracer = tracerFromEnv(`fillstream-${role}`);
   const progress = startProgress();
@@ -247,6 +254,8 @@ async function runCommand(o: RunCommandOptions, defaultStages: readonly (StageNa
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
       metrics: onStarted ? processMetrics : undefined,
       tracer,
+      // run prints its summary and stays quiet otherwise, unless a log level is asked for.
+      logger: logger ?? (process.env.FILLSTREAM_LOG_LEVEL ? createLogger({ role }) : undefined),
       onStarted,
     });
     progress.done();
@@ -469,9 +478,11 @@ program
     if (!names.includes(name)) throw new Error(`unknown stage ${name}: use one of ${names.join(', ')}`);
     const signal = stopSignal();
     const tracer = tracerFromEnv(`fillstream-${name}`);
+    const logger = createLogger({ role: name });
     const p = await startPipeline({
       signal,
       tracer,
+      logger,
       dataDir: o.dataDir,
       books: o.books,
       seed: o.seed,
@@ -490,7 +501,7 @@ program
       port: o.adminPort ?? adminPortFromEnv(),
       host: o.adminHost,
       metrics: processMetrics,
-      logger: createLogger({ role: name }),
+      logger,
       settings: { stage: name, ...o },
     }).catch(async (e: unknown) => {
       await p.close();

@@ -36,6 +36,7 @@ export async function serveInProcess(o: Omit<RunOptions, 'signal' | 'onStarted' 
     ...o,
     signal: ac.signal,
     metrics,
+    logger,
     onStarted: async (p) => {
       const ops = await startOps(p, {
         role: 'serve',

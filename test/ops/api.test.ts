@@ -265,6 +265,18 @@ describe('serve: the HTTP API over the embedded log', () => {
     assert.equal(await closed, CLOSE_SLOW_CONSUMER);
   });
 
+  it('logs each event about an intent as a JSON line with intent_id, trace_id and stage', () => {
+    const lines = s.logs.flatMap((l) => l.split('\n')).filter((l) => l.includes('"event_type"'));
+    assert.ok(lines.length > 1_000, `${lines.length} lines`);
+    for (const l of lines) {
+      const j = JSON.parse(l) as Record<string, unknown>;
+      if (!j.intent_id) continue;
+      assert.match(String(j.trace_id), /^[0-9a-f]{32}$/, l);
+      assert.ok(['normalizer', 'risk', 'router', 'gateway'].includes(String(j.stage)), l);
+    }
+    assert.ok(lines.some((l) => l.includes('"event_type":"OrderFilled"') && l.includes('"level":20')));
+  });
+
   it('puts no secret in any response or log line', async () => {
     const bodies = await Promise.all(
       ['/config', '/status', '/healthz', '/readyz', '/metrics', '/orders?limit=5', '/positions', '/pnl'].map(async (p) => (await fetch(`${s.url}${p}`)).text()),
