@@ -23,6 +23,7 @@ import { redisProjection } from './redis.js';
 import { clickhouseRowsPerSec } from './audit.js';
 import { venueBench } from './venues.js';
 import { riskDecisions } from './risk.js';
+import { apiOrdersBench, observedThroughputBench, wsFanoutBench } from './ops.js';
 import { parsePolicy } from '../src/risk/policy.js';
 import type { VenueName } from '../src/assembly/venue-factories.js';
 
@@ -310,6 +311,9 @@ else if (part === 'throughput_journal_inline') await throughput(dir, 'journal_in
 else if (part === 'throughput_log_uncompressed') await throughput(dir, 'log_uncompressed');
 else if (part === 'throughput_full_risk') await throughputFullRisk(dir);
 else if (part === 'risk') await riskDecisions(emit);
+else if (part === 'api_orders') await apiOrdersBench(dir, emit);
+else if (part === 'ws_fanout') await wsFanoutBench(dir, emit);
+else if (part === 'throughput_observed') await observedThroughputBench(dir, emit);
 else if (part === 'journal_catch_up') await journalCatchUp(dir);
 else if (part === 'latency') await latency(dir);
 else if (part === 'replay') await replay(dir);
@@ -353,6 +357,9 @@ else {
       'throughput_log_uncompressed',
       'throughput_full_risk',
       'risk',
+      'api_orders',
+      'ws_fanout',
+      'throughput_observed',
       'journal_catch_up',
       'latency',
       'replay',

@@ -18,7 +18,7 @@ import { OPERATIONS, PolicyBody, QuarantineBody, ScopeBody, openApiDocument, typ
 import { CLOSE_BAD_REQUEST, DEFAULT_MAX_BUFFERED, Subscriber, parseFeedRequest } from './feed.js';
 import type { Metrics } from './metrics.js';
 import { OPERATOR_PAGE } from './page.js';
-import { BadQuery, apiOrder, pageOrders, parseOrdersQuery } from './orders.js';
+import { BadQuery, OrderJsonCache, apiOrder, pageOrdersJson, parseOrdersQuery } from './orders.js';
 import { tailRecord, type LogTail } from './tail.js';
 import { bearer, type OperatorTokens } from './tokens.js';
 
@@ -124,9 +124,10 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   if (!data) return app;
   const { tail, log, market, tokens } = data;
 
-  app.get('/orders', (req) => {
+  const orderJson = new OrderJsonCache();
+  app.get('/orders', (req, reply) => {
     const q = parseOrdersQuery(req.query as Record<string, unknown>);
-    return pageOrders(q, tail.orderIds, tail.byAccount, (c) => tail.view.orders.get(c));
+    return reply.type('application/json; charset=utf-8').send(pageOrdersJson(q, tail.orderIds, tail.byAccount, (c) => tail.view.orders.get(c), orderJson));
   });
 
   app.get('/orders/:id', async (req) => {

@@ -112,13 +112,54 @@ export function pageOrders(
   byAccount: ReadonlyMap<string, readonly number[]>,
   get: (coid: string) => OrderState | undefined,
 ): { orders: z.infer<typeof ApiOrder>[]; next_cursor: string | null; scanned: number } {
-  const orders: z.infer<typeof ApiOrder>[] = [];
+  const page = walk(q, ids, byAccount, get, apiOrder);
+  return { orders: page.items, next_cursor: page.next_cursor, scanned: page.scanned };
+}
+
+/** The same page as JSON text, each order's JSON reused from `cache` while the order is unchanged. */
+export function pageOrdersJson(
+  q: OrdersQuery,
+  ids: readonly string[],
+  byAccount: ReadonlyMap<string, readonly number[]>,
+  get: (coid: string) => OrderState | undefined,
+  cache: OrderJsonCache,
+): string {
+  const page = walk(q, ids, byAccount, get, (s, i) => cache.json(s, i));
+  return `{"orders":[${page.items.join(',')}],"next_cursor":${page.next_cursor === null ? 'null' : `"${page.next_cursor}"`},"scanned":${page.scanned}}`;
+}
+
+/**
+ * Each order's JSON as /orders sends it, kept while the order's figures stay the same: most pages
+ * show orders that are done, so most of a page is text already made. An order's state is folded in
+ * place, so what changed is read from its figures, not from its identity.
+ */
+export class OrderJsonCache {
+  private readonly byId = new Map<string, { status: string; fills: number; ts: string; filled: string; vid: string | undefined; json: string }>();
+
+  json(s: OrderState, index: number): string {
+    const id = s.order.client_order_id;
+    const hit = this.byId.get(id);
+    if (hit && hit.status === s.status && hit.fills === s.fills && hit.ts === s.ts && hit.filled === s.filled_qty && hit.vid === s.venue_order_id) return hit.json;
+    const json = JSON.stringify(apiOrder(s, index));
+    this.byId.set(id, { status: s.status, fills: s.fills, ts: s.ts, filled: s.filled_qty, vid: s.venue_order_id, json });
+    return json;
+  }
+}
+
+function walk<T>(
+  q: OrdersQuery,
+  ids: readonly string[],
+  byAccount: ReadonlyMap<string, readonly number[]>,
+  get: (coid: string) => OrderState | undefined,
+  item: (s: OrderState, index: number) => T,
+): { items: T[]; next_cursor: string | null; scanned: number } {
+  const items: T[] = [];
   // The indexes to walk: every order's, or the account's (sorted: a binary search finds the start).
   const own = q.account !== undefined ? (byAccount.get(q.account) ?? []) : undefined;
   const total = own ? own.length : ids.length;
   let pos = own ? lowerBound(own, q.start) : Math.min(q.start, ids.length);
   let scanned = 0;
-  while (pos < total && orders.length < q.limit && scanned < SCAN_BUDGET) {
+  while (pos < total && items.length < q.limit && scanned < SCAN_BUDGET) {
     const index = own ? own[pos] : pos;
     pos++;
     scanned++;
@@ -129,10 +170,10 @@ export function pageOrders(
     if (q.venue !== undefined && s.order.venue !== q.venue) continue;
     if (q.since !== undefined && s.ts < q.since) continue;
     if (q.until !== undefined && s.ts >= q.until) continue;
-    orders.push(apiOrder(s, index));
+    items.push(item(s, index));
   }
   const nextIndex = pos < total ? (own ? own[pos] : pos) : undefined;
-  return { orders, next_cursor: nextIndex === undefined ? null : cursorOf(nextIndex), scanned };
+  return { items, next_cursor: nextIndex === undefined ? null : cursorOf(nextIndex), scanned };
 }
 
 function lowerBound(a: readonly number[], x: number): number {
