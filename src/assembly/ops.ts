@@ -75,6 +75,7 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
   const ready = () => {
     const reasons: string[] = [];
     if (failure) reasons.push(failure);
+    for (const c of p.consumers) if (!isSink(c.group) && !p.restored.has(c.group)) reasons.push(`stage ${c.group} has not restored its state yet`);
     if (tail && !tail.isCaughtUp()) reasons.push('still folding the log');
     for (const [venue, s] of Object.entries(tail?.view.venues ?? {})) if (s.quarantined) reasons.push(`${venue} quarantined: ${s.quarantined}`);
     return { ok: reasons.length === 0, reasons };

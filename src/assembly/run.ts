@@ -109,6 +109,8 @@ export interface Pipeline {
   /** The simulated venue, when the gateway runs here. */
   venue: Venue | undefined;
   consumers: Consumer[];
+  /** Stages that have rebuilt their state from the log (on Kafka after their first assignment; a gateway's restore includes its venues' reconciliation). */
+  restored: ReadonlySet<string>;
   /** Records waiting in the inputs of all stages together. */
   backlog(): number;
   /** True when every stage has handled and committed everything in its input. */
@@ -205,7 +207,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     };
     const tracer = o.tracer;
     const logger = o.logger;
-    const observed = (make: () => Stage) => (m || tracer || logger ? () => observedStage(make(), { metrics: m, tracer, logger }) : make);
+    const restored = new Set<string>();
+    const observed = (make: () => Stage) => () => observedStage(make(), { metrics: m, tracer, logger, restored });
     const names = STAGE_NAMES.filter((n) => run.has(n));
     const redis = o.redis;
     if (run.has('projector') && redis) sinks.push(['projector', () => RedisProjector.open({ redisUrl: redis.url, prefix: redis.prefix, log, market, signal: stopping.signal })]);
@@ -236,6 +239,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       market,
       venue: v,
       consumers,
+      restored,
       backlog: () => stageConsumers.reduce((n, c) => n + c.lag(), 0),
       idle,
       failed,
@@ -270,8 +274,13 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
 }
 
 /** The stage with each batch's decision timed (metrics) and traced (a span per step of each intent it wrote). */
-function observedStage(s: Stage, o: { metrics?: Metrics; tracer?: IntentTracer; logger?: Logger }): Stage {
+function observedStage(s: Stage, o: { metrics?: Metrics; tracer?: IntentTracer; logger?: Logger; restored: Set<string> }): Stage {
   const { tracer, logger } = o;
+  const restore = async (log: EventLog) => {
+    await s.restore(log);
+    o.restored.add(s.name);
+  };
+  if (!o.metrics && !tracer && !logger) return { name: s.name, input: s.input, also: s.also, restore, handle: (b) => s.handle(b) };
   const batch = o.metrics?.stageBatch.labels(s.name);
   const seen = (startWall: number, t0: number, out: OutRecord[]): OutRecord[] => {
     batch?.observe((performance.now() - t0) / 1000);
@@ -283,7 +292,7 @@ function observedStage(s: Stage, o: { metrics?: Metrics; tracer?: IntentTracer; 
     name: s.name,
     input: s.input,
     also: s.also,
-    restore: (log) => s.restore(log),
+    restore,
     handle: (b) => {
       const startWall = tracer ? Date.now() : 0;
       const t0 = performance.now();

@@ -30,10 +30,14 @@ async function start(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): P
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const p: Proc = { child, stderr: '', url: '' };
   child.stderr!.on('data', (d: Buffer) => (p.stderr += d.toString('utf8')));
-  p.url = await until(`${args.slice(0, 2).join(' ')} listening`, () => {
-    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}: ${p.stderr}`);
-    return pattern.exec(p.stderr)?.[1];
-  }, 90_000);
+  p.url = await until(
+    `${args.slice(0, 2).join(' ')} listening`,
+    () => {
+      if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}: ${p.stderr}`);
+      return pattern.exec(p.stderr)?.[1];
+    },
+    90_000,
+  );
   return p;
 }
 
@@ -56,7 +60,12 @@ describe('ops on Kafka: stage admin ports, serve, and traces in Jaeger', () => {
 
   before(async () => {
     const out = execFileSync(join(ROOT, 'infra/dev/jaeger.sh'), ['start'], { encoding: 'utf8' });
-    const vars = Object.fromEntries(out.trim().split('\n').map((l) => l.split('=') as [string, string]));
+    const vars = Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=') as [string, string]),
+    );
     jaeger = { otlp: vars.JAEGER_OTLP_HTTP, query: vars.JAEGER_QUERY_URL };
     const env = {
       ...process.env,
@@ -120,7 +129,11 @@ describe('ops on Kafka: stage admin ports, serve, and traces in Jaeger', () => {
   it("carries an operator's halt from serve to the decide stage", async () => {
     const r = await post(`${serve.url}/control/halt`, { scope: 'account:acct-1', reason: 'ops test' }, ALICE.token);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    await until('the halt in force', async () => Status.parse((await getJson(`${serve.url}/status`)).body).trading_states['account:acct-1']?.mode === 'HALTED' || undefined, 60_000);
+    await until(
+      'the halt in force',
+      async () => Status.parse((await getJson(`${serve.url}/status`)).body).trading_states['account:acct-1']?.mode === 'HALTED' || undefined,
+      60_000,
+    );
     const metrics = await (await fetch(`${serve.url}/metrics`)).text();
     assert.match(metrics, /^fillstream_trading_state\{scope="account:acct-1"\} 2$/m);
   });
