@@ -29,7 +29,7 @@ interface Proc {
 async function start(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Promise<Proc> {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const p: Proc = { child, stderr: '', url: '' };
-  child.stderr!.on('data', (d: Buffer) => (p.stderr += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (p.stderr += d.toString('utf8')));
   p.url = await until(
     `${args.slice(0, 2).join(' ')} listening`,
     () => {
