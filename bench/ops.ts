@@ -43,7 +43,9 @@ async function load(args: string[]): Promise<Record<string, number>> {
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
 }
 
-const quietLogger = () => createLogger({ role: 'bench', level: 'warn' });
+/** The API on a pipeline, as `serve` has it, logging warnings only. */
+const serveOn = (p: Pipeline, metrics = new Metrics(), logger = createLogger({ role: 'bench', level: 'warn' })) =>
+  startOps(p, { role: 'serve', version: 'bench', port: 0, host: '127.0.0.1', metrics, logger, settings: {}, data: { tokens: new OperatorTokens({}) } });
 
 /** GET /orders pages (100 orders each, at cursors all over the listing) against 100,000 orders. */
 export async function apiOrdersBench(work: string, emit: Emit): Promise<void> {
@@ -53,16 +55,7 @@ export async function apiOrdersBench(work: string, emit: Emit): Promise<void> {
   try {
     await fill(p, intentsFile(work, 'api-intents.ndjson', API_ORDERS));
     const t0 = performance.now();
-    const ops = await startOps(p, {
-      role: 'serve',
-      version: 'bench',
-      port: 0,
-      host: '127.0.0.1',
-      metrics: new Metrics(),
-      logger: quietLogger(),
-      settings: {},
-      data: { tokens: new OperatorTokens({}) },
-    });
+    const ops = await serveOn(p);
     const foldSeconds = (performance.now() - t0) / 1000;
     try {
       const orders = ops.tail!.orderIds.length;
@@ -95,16 +88,7 @@ export async function wsFanoutBench(work: string, emit: Emit): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
   const p = await startPipeline({ dataDir, fsync: 'always' });
   try {
-    const ops = await startOps(p, {
-      role: 'serve',
-      version: 'bench',
-      port: 0,
-      host: '127.0.0.1',
-      metrics: new Metrics(),
-      logger: quietLogger(),
-      settings: {},
-      data: { tokens: new OperatorTokens({}) },
-    });
+    const ops = await serveOn(p);
     try {
       const file = intentsFile(work, 'feed-intents.ndjson', FEED_INTENTS);
       const subscribers = 10;
@@ -171,18 +155,7 @@ export async function observedThroughputBench(work: string, emit: Emit): Promise
       const tracer = observed ? new IntentTracer({ service: 'fillstream-bench', endpoint: `http://127.0.0.1:${port.trim()}` }) : undefined;
       const logger = observed ? createLogger({ role: 'bench', level: 'info', destination: devNull() }) : undefined;
       const p = await startPipeline({ dataDir, fsync: 'always', metrics, tracer, logger });
-      const ops = observed
-        ? await startOps(p, {
-            role: 'serve',
-            version: 'bench',
-            port: 0,
-            host: '127.0.0.1',
-            metrics: metrics!,
-            logger: logger!,
-            settings: {},
-            data: { tokens: new OperatorTokens({}) },
-          })
-        : undefined;
+      const ops = observed ? await serveOn(p, metrics, logger) : undefined;
       const t0 = performance.now();
       await fill(p, file);
       const seconds = (performance.now() - t0) / 1000;
