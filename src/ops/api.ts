@@ -96,9 +96,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       .send({ error: `${req.method} is not allowed on ${path}: use ${allowed.join(', ')}`, code: 'METHOD_NOT_ALLOWED' });
   };
   // Before any body parsing: a method with a body (QUERY, PUT…) on a path that does not take it is a 405, whatever its content type.
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') notAllowed(req, reply);
-    return Promise.resolve();
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST' && notAllowed(req, reply)) return;
+    done();
   });
   app.setNotFoundHandler((req, reply) => notAllowed(req, reply) ?? reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND' }));
 
