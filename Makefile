@@ -43,6 +43,8 @@ test: build
 	npx tsc -p tsconfig.test.json
 	@$(MAKE) --no-print-directory lint
 	infra/dev/opa.sh test policies/rego
+	infra/dev/prometheus.sh promtool check rules infra/prometheus/alerts.yml
+	infra/dev/prometheus.sh promtool test rules infra/prometheus/alerts.test.yml
 	export SERVICES_STATE=$(CURDIR)/.cache/services.test.started; \
 	trap 'infra/dev/services.sh down' EXIT; \
 	service_env=$$(infra/dev/services.sh up) || exit $$?; \
