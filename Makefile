@@ -48,6 +48,13 @@ test: build
 	@# The rendered manifests must parse (helm template fails on bad YAML); what they say is checked by test/infra/helm.test.ts.
 	infra/dev/helm.sh template fillstream helm/fillstream -f helm/fillstream/ci/secrets-values.yaml >/dev/null
 	infra/dev/helm.sh template fillstream helm/fillstream --set partitions=1,serviceMonitor.enabled=false,topics.create=false >/dev/null
+	infra/dev/prometheus.sh promtool check rules infra/prometheus/alerts.yml
+	infra/dev/prometheus.sh promtool test rules infra/prometheus/alerts.test.yml
+	@# The test peers the ops tests start: built once from the Go module proxy into .cache/ (seconds when built before).
+	infra/dev/prometheus.sh fetch prometheus
+	infra/dev/jaeger.sh fetch
+	infra/dev/schemathesis.sh fetch
+	infra/dev/chromium.sh bin >/dev/null
 	export SERVICES_STATE=$(CURDIR)/.cache/services.test.started; \
 	trap 'infra/dev/services.sh down' EXIT; \
 	service_env=$$(infra/dev/services.sh up) || exit $$?; \
