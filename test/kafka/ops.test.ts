@@ -74,6 +74,8 @@ describe('ops on Kafka: stage admin ports, serve, and traces in Jaeger', () => {
       FILLSTREAM_LOG_LEVEL: 'debug',
       OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlp,
     };
+    // The CLI runs inherit it.
+    process.env.FILLSTREAM_TOPIC_PREFIX = prefix;
     const created = cli(['topics', 'create', '--partitions', '2'], undefined, 120_000);
     assert.equal(created.status, 0, created.stderr);
     const dir = tempDir('kafka-ops');
