@@ -137,9 +137,9 @@ async function waitFor(read: () => number): Promise<number> {
 }
 
 /**
- * The default embedded run with the operating surface on (Prometheus metrics, OTLP traces to a
- * local collector that discards them, pino at info, and the API folding the log) beside the same
- * run with all of it off, one after the other in this process.
+ * The default embedded run with observability on (Prometheus metrics, OTLP traces of every intent
+ * to a local collector that discards them, pino at info) beside the same run with it off, one
+ * after the other in this process; then traces sampled one in ten, and the API's fold apart.
  */
 export async function observedThroughputBench(work: string, emit: Emit): Promise<void> {
   const file = intentsFile(work, 'observed-intents.ndjson', OBSERVED_INTENTS);
@@ -148,14 +148,17 @@ export async function observedThroughputBench(work: string, emit: Emit): Promise
   collector.stdout.on('data', (d: Buffer) => (port += d.toString('utf8')));
   while (!port.includes('\n')) await new Promise((r) => setTimeout(r, 10));
   try {
-    const run = async (observed: boolean): Promise<number> => {
+    const run = async (observed: boolean | string, ratio = 1): Promise<number> => {
       const dataDir = join(work, observed ? 'observed-on' : 'observed-off');
       rmSync(dataDir, { recursive: true, force: true });
-      const metrics = observed ? new Metrics() : undefined;
-      const tracer = observed ? new IntentTracer({ service: 'fillstream-bench', endpoint: `http://127.0.0.1:${port.trim()}` }) : undefined;
-      const logger = observed ? createLogger({ role: 'bench', level: 'info', destination: devNull() }) : undefined;
+      // Metrics, traces and logs by default; BENCH_OBSERVED_PARTS picks others (api: the API folding the log in this process).
+      const parts = new Set(typeof observed === 'string' ? observed.split(',') : ['metrics', 'traces', 'logs']);
+      const on = (part: string) => observed !== false && parts.has(part);
+      const metrics = on('metrics') || on('api') ? new Metrics() : undefined;
+      const tracer = on('traces') ? new IntentTracer({ service: 'fillstream-bench', endpoint: `http://127.0.0.1:${port.trim()}`, ratio }) : undefined;
+      const logger = on('logs') || on('api') ? createLogger({ role: 'bench', level: 'info', destination: devNull() }) : undefined;
       const p = await startPipeline({ dataDir, fsync: 'always', metrics, tracer, logger });
-      const ops = observed ? await serveOn(p, metrics, logger) : undefined;
+      const ops = on('api') ? await serveOn(p, metrics, logger) : undefined;
       const t0 = performance.now();
       await fill(p, file);
       const seconds = (performance.now() - t0) / 1000;
@@ -166,18 +169,64 @@ export async function observedThroughputBench(work: string, emit: Emit): Promise
       return Math.round(OBSERVED_INTENTS / seconds);
     };
     const off = await run(false);
-    const on = await run(true);
+    const on = await run(process.env.BENCH_OBSERVED_PARTS ?? true);
+    const sampled = await run(true, 0.1);
+    const api = await run('api');
+    const floor = await sdkSpansPerSec(`http://127.0.0.1:${port.trim()}`);
     emit({
       bench: 'embedded_throughput_observed_vs_off',
       intents: OBSERVED_INTENTS,
       intents_per_sec_same_run_off: off,
       intents_per_sec_observed: on,
       observability_cost_pct: +((100 * (off - on)) / off).toFixed(1),
-      observed: 'prom-client metrics, OTLP/HTTP spans (one per step of each intent) to a local collector, pino at info, the API folding the log',
+      // Beside the default: one intent in ten traced (OTEL_TRACES_SAMPLER=traceidratio, _ARG=0.1).
+      intents_per_sec_observed_traces_sampled_10pct: sampled,
+      observability_cost_pct_traces_sampled_10pct: +((100 * (off - sampled)) / off).toFixed(1),
+      // The floor: the OpenTelemetry SDK alone making and exporting spans, one thread, this process.
+      floor_sdk_spans_per_sec: floor,
+      spans_per_intent: 7,
+      floor_sdk_us_per_intent: +((7 * 1e6) / floor).toFixed(1),
+      floor_max_intents_per_sec_all_traced: Math.round(1 / (1 / off + 7 / floor)),
+      // Apart: serve's API folding the log in the same process (the embedded serve), metrics on.
+      intents_per_sec_with_api_fold: api,
+      api_fold_cost_pct: +((100 * (off - api)) / off).toFixed(1),
+      observed: 'prom-client metrics, OTLP/HTTP spans (the intent and one per step: 7 for a filled order) to a local collector from a worker thread, pino at info',
     });
   } finally {
     collector.kill();
   }
+}
+
+/** Spans/s the OpenTelemetry SDK makes and exports (to the discarding collector) on one thread: what each traced intent's 7 spans cost at least. */
+async function sdkSpansPerSec(endpoint: string): Promise<number> {
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace');
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+  const { trace } = await import('@opentelemetry/api');
+  const sdk = new NodeSDK({
+    serviceName: 'floor',
+    autoDetectResources: false,
+    instrumentations: [],
+    metricReaders: [],
+    spanProcessors: [
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), maxQueueSize: 131_072, maxExportBatchSize: 4_096, scheduledDelayMillis: 200 }),
+    ],
+  });
+  sdk.start();
+  const tracer = trace.getTracer('floor');
+  const n = 200_000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = tracer.startSpan('step', {
+      startTime: Date.now(),
+      attributes: { 'fillstream.intent_id': `i${i}`, 'fillstream.stage': 'gateway', 'fillstream.event_type': 'OrderFilled' },
+    });
+    s.end();
+    // Let the batch processor export as it would in a running process.
+    if (i % 4_096 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await sdk.shutdown();
+  return Math.round(n / ((performance.now() - t0) / 1000));
 }
 
 function devNull(): NodeJS.WritableStream {
