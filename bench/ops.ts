@@ -59,17 +59,22 @@ export async function apiOrdersBench(work: string, emit: Emit): Promise<void> {
     const foldSeconds = (performance.now() - t0) / 1000;
     try {
       const orders = ops.tail!.orderIds.length;
-      const r = await load(['http', ops.url, String(orders), '32', '6']);
+      const connections = Number(process.env.BENCH_API_CONNECTIONS ?? 16);
+      const r = await load(['http', ops.url, String(orders), String(connections), '6']);
+      // Beside it: twice the clients at once.
+      const busy = await load(['http', ops.url, String(orders), String(connections * 2), '6']);
       emit({
         bench: 'api_orders',
         orders_in_store: orders,
         page_size: 100,
-        connections: 32,
+        connections,
         api_orders_rps: r.rps,
         api_orders_p50_ms: r.p50,
         api_orders_p99_ms: r.p99,
         requests: r.requests,
-        errors: r.errors,
+        errors: r.errors + busy.errors,
+        [`api_orders_rps_${connections * 2}_connections`]: busy.rps,
+        [`api_orders_p99_ms_${connections * 2}_connections`]: busy.p99,
         store: 'the API process’s fold of the log (no REDIS_URL)',
         fold_seconds_at_start: +foldSeconds.toFixed(2),
       });
