@@ -10,6 +10,9 @@ import { TRADING_STATE_VALUE, type Metrics } from '../ops/metrics.js';
 import { LogTail } from '../ops/tail.js';
 import { OperatorTokens } from '../ops/tokens.js';
 import { ordersByStatus } from '../projections/view.js';
+import { connectRedis } from '../projections/redis/client.js';
+import { redisKeys } from '../projections/redis/keys.js';
+import { RedisReads } from '../ops/redis-reads.js';
 import { SINK_NAMES, type Pipeline } from './run.js';
 
 /** A sink this far behind makes the process degraded (it still serves). */
@@ -25,7 +28,7 @@ export interface OpsOptions {
   /** The options the process runs with, shown redacted at /config. */
   settings: Record<string, unknown>;
   /** serve: fold the log and serve the data routes, the control endpoints, the feed and the page. */
-  data?: { tokens?: OperatorTokens; feedMaxBuffered?: number };
+  data?: { tokens?: OperatorTokens; feedMaxBuffered?: number; redis?: { url: string; prefix?: string } };
 }
 
 export interface Ops {
@@ -87,6 +90,8 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     if (o.data?.tokens?.lastError) degraded.push(`operator tokens file refused (the previous tokens stay): ${o.data.tokens.lastError}`);
     return { degraded, failing: failure ? [failure] : [] };
   };
+  const redis = o.data?.redis && connectRedis(o.data.redis.url);
+  const reads = redis && new RedisReads(redis, redisKeys(o.data?.redis?.prefix));
   const app = await buildApi({
     role: o.role,
     version: o.version,
@@ -96,7 +101,7 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     health,
     ready,
     stages: () => p.consumers.map((c) => ({ name: c.group, lag: c.lag(), busy: c.busy() })),
-    data: tail && { tail, log: p.log, market: p.market, tokens: o.data?.tokens ?? OperatorTokens.fromEnv() },
+    data: tail && { tail, log: p.log, market: p.market, tokens: o.data?.tokens ?? OperatorTokens.fromEnv(), reads },
     feedMaxBuffered: o.data?.feedMaxBuffered,
   });
   const url = await app.listen({ port: o.port, host: o.host });
@@ -108,6 +113,7 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     async close() {
       await app.close();
       await tail?.stop();
+      redis?.disconnect();
     },
   };
 }

@@ -294,7 +294,8 @@ pipelineCommand(
           metrics: processMetrics,
           logger,
           settings: { ...o },
-          data: { tokens: OperatorTokens.fromEnv() },
+          // Orders and positions from the Redis projection when REDIS_URL is set.
+          data: { tokens: OperatorTokens.fromEnv(), redis: redisOptions() },
         });
         console.error(`fillstream: serving ${ops.url} (API, /feed, operator page at /); SIGTERM stops it`);
         return () => ops.close();

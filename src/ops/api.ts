@@ -18,6 +18,7 @@ import { OPERATIONS, PolicyBody, QuarantineBody, ScopeBody, openApiDocument, typ
 import { CLOSE_BAD_REQUEST, DEFAULT_MAX_BUFFERED, Subscriber, parseFeedRequest } from './feed.js';
 import type { Metrics } from './metrics.js';
 import { OPERATOR_PAGE } from './page.js';
+import type { RedisReads } from './redis-reads.js';
 import { BadQuery, OrderJsonCache, apiOrder, pageOrdersJson, parseOrdersQuery } from './orders.js';
 import { tailRecord, type LogTail } from './tail.js';
 import { bearer, type OperatorTokens } from './tokens.js';
@@ -47,6 +48,8 @@ export interface ApiOptions {
     tokens: OperatorTokens;
     /** Lifecycle from the ClickHouse journal, when one is configured. */
     journal?: (intentId: string) => Promise<z.infer<typeof Lifecycle>['events']>;
+    /** Orders and positions from the Redis projection (REDIS_URL), instead of this process's fold. */
+    reads?: RedisReads;
   };
   /** Most feed subscribers at once. */
   maxSubscribers?: number;
@@ -125,16 +128,20 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   const { tail, log, market, tokens } = data;
 
   const orderJson = new OrderJsonCache();
-  app.get('/orders', (req, reply) => {
+  const reads = data.reads;
+  app.get('/orders', async (req, reply) => {
     const q = parseOrdersQuery(req.query as Record<string, unknown>);
-    return reply.type('application/json; charset=utf-8').send(pageOrdersJson(q, tail.orderIds, tail.byAccount, (c) => tail.view.orders.get(c), orderJson));
+    const body = reads ? await reads.page(q) : pageOrdersJson(q, tail.orderIds, tail.byAccount, (c) => tail.view.orders.get(c), orderJson);
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   app.get('/orders/:id', async (req) => {
     const id = (req.params as { id: string }).id;
     const order = tail.view.orders.get(id);
     const intentId = order ? order.order.intent_id : id;
-    const orders = [...tail.view.orders.values()].filter((s) => s.order.intent_id === intentId);
+    const orders = reads
+      ? (await reads.ordersOfIntent(intentId)).map((o) => apiOrder(o.state, o.seq))
+      : [...tail.view.orders.values()].filter((s) => s.order.intent_id === intentId).map((s) => apiOrder(s, tail.orderIds.indexOf(s.order.client_order_id)));
     let events: z.infer<typeof Lifecycle>['events'];
     let source: 'clickhouse' | 'log';
     if (data.journal) {
@@ -145,15 +152,18 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       source = 'log';
     }
     if (events.length === 0 && orders.length === 0) throw new HttpError(404, 'NOT_FOUND', `no intent or order ${id}`);
-    return { intent_id: intentId, orders: orders.map((s) => apiOrder(s, tail.orderIds.indexOf(s.order.client_order_id))), events, source } satisfies z.infer<typeof Lifecycle>;
+    return { intent_id: intentId, orders, events, source } satisfies z.infer<typeof Lifecycle>;
   });
 
-  app.get('/positions', (req) => {
+  /** Positions and their time: from Redis when configured, else this process's fold. */
+  const held = async () => (reads ? reads.positions() : tail.view);
+  app.get('/positions', async (req) => {
     const account = (req.query as { account?: unknown }).account;
     if (account !== undefined && typeof account !== 'string') throw new BadQuery('account: give it once, as text');
-    const mtm = markPositions(tail.view, market);
+    const view = await held();
+    const mtm = markPositions(view, market);
     return {
-      marked_at: tail.view.last_ts,
+      marked_at: view.last_ts,
       positions: mtm.positions
         .filter((p) => account === undefined || p.account === account)
         .map((p) => ({
@@ -173,9 +183,10 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     };
   });
 
-  app.get('/pnl', () => {
-    const mtm = markPositions(tail.view, market);
-    return { marked_at: tail.view.last_ts, by_quote: mtm.totals, by_account: byAccount(mtm), other_fees: mtm.other_fees };
+  app.get('/pnl', async () => {
+    const view = await held();
+    const mtm = markPositions(view, market);
+    return { marked_at: view.last_ts, by_quote: mtm.totals, by_account: byAccount(mtm), other_fees: mtm.other_fees };
   });
 
   // Operator actions: a bearer token names the operator; the act is an event with that name.

@@ -46,7 +46,12 @@ export async function serveInProcess(o: Omit<RunOptions, 'signal' | 'onStarted' 
         metrics,
         logger,
         settings: { data_dir: o.dataDir },
-        data: { tokens: o.tokens ?? new OperatorTokens({ env: `${ALICE.name}:${ALICE.token},${BOB.name}:${BOB.token}` }), feedMaxBuffered: o.feedMaxBuffered },
+        data: {
+          tokens: o.tokens ?? new OperatorTokens({ env: `${ALICE.name}:${ALICE.token},${BOB.name}:${BOB.token}` }),
+          feedMaxBuffered: o.feedMaxBuffered,
+          // With Redis, the API reads orders and positions from the projection, as serve does.
+          redis: o.redis,
+        },
       });
       started(ops);
       return () => ops.close();

@@ -22,6 +22,12 @@ export interface RedisKeys {
   rejectsByCode: string;
   /** HASH: policy_version and the policy in force (JSON): what the risk stage decides with. */
   risk: string;
+  /** STRING: the last number given to an order, in the order orders first reached the projection. */
+  orderSeq: string;
+  /** ZSET: client order ids scored by that number (the API's /orders cursor). */
+  ordersBySeq: string;
+  /** ZSET: the account's client order ids, scored the same. */
+  accountOrdersBySeq(account: string): string;
 }
 
 export function redisKeys(prefix = DEFAULT_REDIS_PREFIX): RedisKeys {
@@ -37,5 +43,8 @@ export function redisKeys(prefix = DEFAULT_REDIS_PREFIX): RedisKeys {
     dlqByCode: `${prefix}dlq_by_code`,
     rejectsByCode: `${prefix}rejects_by_code`,
     risk: `${prefix}risk`,
+    orderSeq: `${prefix}order_seq`,
+    ordersBySeq: `${prefix}orders_by_seq`,
+    accountOrdersBySeq: (a) => `${prefix}orders_by_seq:${a}`,
   };
 }

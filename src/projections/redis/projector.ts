@@ -32,6 +32,9 @@ export const PROJECTOR_TOPICS: readonly string[] = ALL_TOPICS;
  * the script again after a dropped connection lost its answer, and a fold of the same log gives
  * the same state whoever wrote it.
  */
+/** The script's own op: number a new order and index it (not a Redis command). */
+const INDEX_OP = 'FS_INDEX_ORDER';
+
 export const APPLY_BATCH = `
 local n = tonumber(ARGV[1])
 local i = 2
@@ -63,7 +66,17 @@ while pos <= #ops do
     a[k] = string.sub(ops, c + 1, c + len)
     pos = c + len + 1
   end
-  redis.call(unpack(a))
+  if a[1] == '${INDEX_OP}' then
+    -- a[2] order seq key, a[3] index, a[4] the account's index, a[5] client order id: numbered
+    -- once, the first time the projection sees the order (a rewrite after a restart keeps it).
+    if not redis.call('ZSCORE', a[3], a[5]) then
+      local n = redis.call('INCR', a[2])
+      redis.call('ZADD', a[3], n, a[5])
+      redis.call('ZADD', a[4], n, a[5])
+    end
+  else
+    redis.call(unpack(a))
+  end
   count = count + 1
 end
 i = 2
@@ -231,7 +244,10 @@ export class RedisProjector implements Sink {
       // Index entries only when they change (all writes are idempotent, so after a restart, when
       // this memory is empty, writing them again is harmless).
       const was = this.indexed.get(coid);
-      if (was === undefined) op('SET', k.intent(s.order.intent_id), coid);
+      if (was === undefined) {
+        op('SET', k.intent(s.order.intent_id), coid);
+        op(INDEX_OP, k.orderSeq, k.ordersBySeq, k.accountOrdersBySeq(s.order.account), coid);
+      }
       if (open && was !== true) op('SADD', k.open(s.order.account), coid);
       if (!open && was !== false) op('SREM', k.open(s.order.account), coid);
       this.indexed.set(coid, open);
