@@ -13,6 +13,7 @@ import { ordersByStatus } from '../projections/view.js';
 import { connectRedis } from '../projections/redis/client.js';
 import { redisKeys } from '../projections/redis/keys.js';
 import { RedisReads } from '../ops/redis-reads.js';
+import { clickhouseClient, intentEvents } from '../audit/index.js';
 import { SINK_NAMES, type Pipeline } from './run.js';
 
 /** A sink this far behind makes the process degraded (it still serves). */
@@ -28,7 +29,7 @@ export interface OpsOptions {
   /** The options the process runs with, shown redacted at /config. */
   settings: Record<string, unknown>;
   /** serve: fold the log and serve the data routes, the control endpoints, the feed and the page. */
-  data?: { tokens?: OperatorTokens; feedMaxBuffered?: number; redis?: { url: string; prefix?: string } };
+  data?: { tokens?: OperatorTokens; feedMaxBuffered?: number; redis?: { url: string; prefix?: string }; clickhouseUrl?: string };
 }
 
 export interface Ops {
@@ -92,6 +93,15 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
   };
   const redis = o.data?.redis && connectRedis(o.data.redis.url);
   const reads = redis && new RedisReads(redis, redisKeys(o.data?.redis?.prefix));
+  // Lifecycles from the ClickHouse journal when there is one (its query by intent reads a few granules).
+  const clickhouse = o.data?.clickhouseUrl ? clickhouseClient(o.data.clickhouseUrl) : undefined;
+  const journal =
+    clickhouse &&
+    (async (intentId: string) =>
+      (await intentEvents(clickhouse, intentId)).map((r) => {
+        const event = JSON.parse(r.payload) as Record<string, unknown>;
+        return { topic: r.log_topic, partition: r.log_partition, offset: r.log_offset, type: r.event_type, ts: String(event.ts ?? ''), event };
+      }));
   const app = await buildApi({
     role: o.role,
     version: o.version,
@@ -101,7 +111,7 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     health,
     ready,
     stages: () => p.consumers.map((c) => ({ name: c.group, lag: c.lag(), busy: c.busy() })),
-    data: tail && { tail, log: p.log, market: p.market, tokens: o.data?.tokens ?? OperatorTokens.fromEnv(), reads },
+    data: tail && { tail, log: p.log, market: p.market, tokens: o.data?.tokens ?? OperatorTokens.fromEnv(), reads, journal },
     feedMaxBuffered: o.data?.feedMaxBuffered,
   });
   const url = await app.listen({ port: o.port, host: o.host });
@@ -114,6 +124,7 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
       await app.close();
       await tail?.stop();
       redis?.disconnect();
+      await clickhouse?.close();
     },
   };
 }

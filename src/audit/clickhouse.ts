@@ -183,3 +183,17 @@ export class ClickHouseStore implements JournalStore {
     return retrying(fn, { ...this.policy, before });
   }
 }
+
+/** One intent's events from the journal, in event-time order: where each is in the log, and its payload. */
+export async function intentEvents(
+  client: ClickHouseClient,
+  intentId: string,
+): Promise<{ log_topic: string; log_partition: number; log_offset: number; event_type: string; payload: string }[]> {
+  const rs = await client.query({
+    // A quoted literal, not a query parameter: the Debian server (18.16) has no parameters.
+    query: `SELECT log_topic, log_partition, log_offset, event_type, payload FROM ${EVENTS_TABLE} WHERE intent_id = ${sqlString(intentId)} ORDER BY ts_us, log_topic, log_partition, log_offset`,
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ log_topic: string; log_partition: number; log_offset: number | string; event_type: string; payload: string }>();
+  return rows.map((r) => ({ ...r, log_partition: Number(r.log_partition), log_offset: Number(r.log_offset) }));
+}

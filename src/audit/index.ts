@@ -9,7 +9,7 @@ import { JournalSink, type BatchOptions } from './sink.js';
 import { fetchDay } from './sql.js';
 import { verifyDay, type VerifyReport } from './verify.js';
 
-export { migrate, ClickHouseStore, clickhouseClient } from './clickhouse.js';
+export { migrate, ClickHouseStore, clickhouseClient, intentEvents } from './clickhouse.js';
 export { openEmbeddedSql, type EmbeddedSql } from './embedded.js';
 export { FileStore, auditDir, storedEnds } from './files.js';
 export { JournalSink, AUDIT_TOPICS, type BatchOptions } from './sink.js';

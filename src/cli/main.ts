@@ -295,7 +295,7 @@ pipelineCommand(
           logger,
           settings: { ...o },
           // Orders and positions from the Redis projection when REDIS_URL is set.
-          data: { tokens: OperatorTokens.fromEnv(), redis: redisOptions() },
+          data: { tokens: OperatorTokens.fromEnv(), redis: redisOptions(), clickhouseUrl: o.audit === false ? undefined : process.env.CLICKHOUSE_URL || undefined },
         });
         console.error(`fillstream: serving ${ops.url} (API, /feed, operator page at /); SIGTERM stops it`);
         return () => ops.close();

@@ -51,7 +51,7 @@ export class RedisReads {
         if (q.until !== undefined && s.ts >= q.until) continue;
         items.push(JSON.stringify(apiOrder(s, seqs[i])));
       }
-      start = (i < seqs.length ? seqs[i] : seqs[seqs.length - 1] + 1);
+      start = i < seqs.length ? seqs[i] : seqs[seqs.length - 1] + 1;
       if (items.length >= q.limit || scanned >= SCAN_BUDGET) {
         // More to look at? One count answers it.
         next = (await this.redis.zcount(key, start, '+inf')) > 0 ? start : null;

@@ -51,6 +51,7 @@ export async function serveInProcess(o: Omit<RunOptions, 'signal' | 'onStarted' 
           feedMaxBuffered: o.feedMaxBuffered,
           // With Redis, the API reads orders and positions from the projection, as serve does.
           redis: o.redis,
+          clickhouseUrl: o.audit?.clickhouseUrl,
         },
       });
       started(ops);
