@@ -100,7 +100,7 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     (async (intentId: string) =>
       (await intentEvents(clickhouse, intentId)).map((r) => {
         const event = JSON.parse(r.payload) as Record<string, unknown>;
-        return { topic: r.log_topic, partition: r.log_partition, offset: r.log_offset, type: r.event_type, ts: String(event.ts ?? ''), event };
+        return { topic: r.log_topic, partition: r.log_partition, offset: r.log_offset, type: r.event_type, ts: typeof event.ts === 'string' ? event.ts : '', event };
       }));
   const app = await buildApi({
     role: o.role,
