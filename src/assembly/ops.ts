@@ -16,6 +16,9 @@ import { RedisReads } from '../ops/redis-reads.js';
 import { clickhouseClient, intentEvents } from '../audit/index.js';
 import { SINK_NAMES, type Pipeline } from './run.js';
 
+/** Rate-limit budget left below which a venue makes the process degraded. */
+const LOW_HEADROOM = 0.1;
+
 /** A sink this far behind makes the process degraded (it still serves). */
 const SINK_BEHIND_RECORDS = 10_000;
 
@@ -57,6 +60,11 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
       else m.stageLag.set({ stage: c.group }, c.lag());
       m.stageUp.set({ stage: c.group }, failure ? 0 : 1);
     }
+    for (const { venue, health } of p.liveHealth()) {
+      m.venueHeadroom.set({ venue }, health.rate_headroom);
+      m.venueUp.set({ venue }, health.connected && !health.halted ? 1 : 0);
+      m.venueHalted.set({ venue }, health.halted ? 1 : 0);
+    }
     if (!tail) return;
     const v = tail.view;
     m.advance(m.intents, v.intents);
@@ -88,6 +96,12 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     const degraded: string[] = [];
     for (const c of p.consumers) if (isSink(c.group) && c.lag() > SINK_BEHIND_RECORDS) degraded.push(`sink ${c.group} is ${c.lag()} records behind`);
     for (const [venue, s] of Object.entries(tail?.view.venues ?? {})) if (s.halted) degraded.push(`${venue} halted: ${s.halted}`);
+    for (const { venue, health } of p.liveHealth()) {
+      if (!health.connected) degraded.push(`${venue}: the user-data stream is not connected`);
+      if (health.backoff_until_ms !== undefined && health.backoff_until_ms > Date.now())
+        degraded.push(`${venue} throttled: nothing is sent until ${new Date(health.backoff_until_ms).toISOString()}`);
+      else if (health.rate_headroom < LOW_HEADROOM) degraded.push(`${venue} near its rate limit: ${Math.round(health.rate_headroom * 100)}% of the budget left`);
+    }
     if (o.data?.tokens?.lastError) degraded.push(`operator tokens file refused (the previous tokens stay): ${o.data.tokens.lastError}`);
     return { degraded, failing: failure ? [failure] : [] };
   };

@@ -19,7 +19,7 @@ import { DEFAULT_POLICY } from '../risk/policy.js';
 import { policiesInLog, riskStage } from '../risk/stage.js';
 import { routerStage } from '../router/stage.js';
 import { openSimVenue } from '../venues/sim/index.js';
-import type { Venue } from '../venues/types.js';
+import type { Venue, VenueHealth } from '../venues/types.js';
 import { fromRecord, toRecord, typeOf } from '../runtime/codec.js';
 import type { RegoBundle } from '../risk/rego.js';
 import { intakeFile, intakeStream } from '../intake/intake.js';
@@ -108,6 +108,8 @@ export interface Pipeline {
   market: MarketData;
   /** The simulated venue, when the gateway runs here. */
   venue: Venue | undefined;
+  /** The live venues' standing (connection, rate-limit headroom), when the gateway runs here with a venues file. */
+  liveHealth(): { venue: string; health: VenueHealth }[];
   consumers: Consumer[];
   /** Stages that have rebuilt their state from the log (on Kafka after their first assignment; a gateway's restore includes its venues' reconciliation). */
   restored: ReadonlySet<string>;
@@ -238,6 +240,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       log,
       market,
       venue: v,
+      liveHealth: () => (lv ? lv.venues.map((x) => ({ venue: `${x.env}:${x.venue}`, health: x.adapter.health() })) : []),
       consumers,
       restored,
       backlog: () => stageConsumers.reduce((n, c) => n + c.lag(), 0),
@@ -316,7 +319,12 @@ function committedObserver(m: Metrics, stage: string): (inputs: number, outputs:
 function gatewayObserver(m: Metrics): NonNullable<Parameters<typeof gatewayStage>[0]['observe']> {
   return {
     submitted: (order, s) => m.intentToSubmit.observe({ venue: `${order.env}:${order.venue}` }, s),
-    answered: (order, s) => m.submitToAck.observe({ venue: `${order.env}:${order.venue}` }, s),
+    answered: (order, s, outcome) => {
+      const venue = `${order.env}:${order.venue}`;
+      // No answer (a timeout, a 5xx, a lost connection) or a refusal to serve us: a venue error.
+      if (outcome === 'answered') m.submitToAck.observe({ venue }, s);
+      else m.venueErrors.inc({ venue, kind: outcome === 'unknown' ? 'no_answer' : 'halted' });
+    },
   };
 }
 

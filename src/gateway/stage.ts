@@ -22,7 +22,7 @@ export interface GatewayOptions {
   /** Called when an order reaches its venue (benchmarks measure latency with it). */
   onSubmit?: (order: Order) => void;
   /** Metrics: each order as it is sent (with the wall time since its routed record was appended) and as its answer comes. */
-  observe?: { submitted(order: Order, sinceRoutedSeconds: number): void; answered(order: Order, seconds: number): void };
+  observe?: { submitted(order: Order, sinceRoutedSeconds: number): void; answered(order: Order, seconds: number, outcome: VenueAnswer['kind']): void };
 }
 
 export const eventBase = (o: Order) => `${o.intent_id}/order/${o.leg}/${o.attempt}`;
@@ -249,7 +249,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
       const t0 = ob ? performance.now() : 0;
       if (ob) for (const p of sending) ob.submitted(p.state.order, (Date.now() - p.routedMs) / 1000);
       for (const res of await venue.submit(mine)) results.set(res.client_order_id, res);
-      if (ob) for (const p of sending) ob.answered(p.state.order, (performance.now() - t0) / 1000);
+      if (ob) for (const p of sending) ob.answered(p.state.order, (performance.now() - t0) / 1000, 'answered');
     }
     // Live venues: each order on its own, all at once; answers decided in input order.
     const answers = await Promise.all(pending.map((p) => (live?.serves(p.state.order) ? placeLive(p) : undefined)));
@@ -299,7 +299,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     opts.observe?.submitted(order, (Date.now() - p.routedMs) / 1000);
     const t0 = performance.now();
     const answer = await lv.adapter.place(order, p.state.ts);
-    opts.observe?.answered(order, (performance.now() - t0) / 1000);
+    opts.observe?.answered(order, (performance.now() - t0) / 1000, answer.kind);
     return fromAnswer(lv, order, answer);
   }
 

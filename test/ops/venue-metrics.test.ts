@@ -1,0 +1,52 @@
+// Venue health on the operating surface: serve with a live venue (the Binance emulator on
+// loopback, its real protocol) exports the venue's rate-limit headroom and standing, times its
+// answers, and counts a placement that got no answer as a venue error.
+import assert from 'node:assert/strict';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadVenuesFile } from '../../src/assembly/venues.js';
+import { Health } from '../../src/ops/contract.js';
+import { tempDir } from '../helpers/cli.js';
+import { liveIntent, liveVenue, type LiveVenueFixture } from '../helpers/live.js';
+import { getJson, serveInProcess, until, type Served } from '../helpers/serve.js';
+
+describe('venue health in metrics', () => {
+  let s: Served;
+  let fx: LiveVenueFixture;
+  let intents: string;
+  const saved = { ...process.env };
+
+  before(async () => {
+    const dir = tempDir('venue-metrics');
+    fx = await liveVenue('BINANCE', dir);
+    // The venues file names the keys' variables; this process is the one that reads them.
+    for (const [k, v] of Object.entries(fx.env)) if (k.startsWith('FS_TEST_')) process.env[k] = v;
+    intents = join(dir, 'intents.ndjson');
+    writeFileSync(intents, JSON.stringify(liveIntent('vm-1', 'BINANCE', 'BTCUSDT')) + '\n');
+    s = await serveInProcess({ dataDir: join(dir, 'data'), intents, venues: loadVenuesFile(fx.venuesFile) });
+  });
+  after(async () => {
+    await s?.stop();
+    await fx?.close();
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+  });
+
+  const metric = async (re: RegExp) => re.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1];
+
+  it("exports the venue's headroom, standing and answer times", async () => {
+    const acks = await until('the order answered', () => metric(/^fillstream_submit_to_ack_seconds_count\{venue="staging:BINANCE"\} (\d+)$/m), 30_000);
+    assert.ok(Number(acks) >= 1);
+    const headroom = Number(await metric(/^fillstream_venue_rate_limit_headroom_ratio\{venue="staging:BINANCE"\} ([\d.e-]+)$/m));
+    assert.ok(headroom > 0 && headroom <= 1, String(headroom));
+    assert.equal(await metric(/^fillstream_venue_up\{venue="staging:BINANCE"\} (\d)$/m), '1');
+    assert.equal(Health.parse((await getJson(`${s.url}/healthz`)).body).status, 'ok');
+  });
+
+  it('counts a placement with no answer as a venue error', async () => {
+    fx.em.faults.http_5xx = 1;
+    appendFileSync(intents, JSON.stringify(liveIntent('vm-2', 'BINANCE', 'BTCUSDT')) + '\n');
+    const errors = await until('the error counted', () => metric(/^fillstream_venue_errors_total\{venue="staging:BINANCE",kind="no_answer"\} (\d+)$/m), 30_000);
+    assert.equal(errors, '1');
+  });
+});
