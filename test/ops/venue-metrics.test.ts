@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadVenuesFile } from '../../src/assembly/venues.js';
 import { Health } from '../../src/ops/contract.js';
 import { tempDir } from '../helpers/cli.js';
-import { liveIntent, liveVenue, type LiveVenueFixture } from '../helpers/live.js';
+import { KEYS, liveIntent, liveVenue, type LiveVenueFixture } from '../helpers/live.js';
 import { getJson, serveInProcess, until, type Served } from '../helpers/serve.js';
 
 describe('venue health in metrics', () => {
@@ -48,5 +48,13 @@ describe('venue health in metrics', () => {
     appendFileSync(intents, JSON.stringify(liveIntent('vm-2', 'BINANCE', 'BTCUSDT')) + '\n');
     const errors = await until('the error counted', () => metric(/^fillstream_venue_errors_total\{venue="staging:BINANCE",kind="no_answer"\} (\d+)$/m), 30_000);
     assert.equal(errors, '1');
+  });
+
+  it("puts none of the venue's keys in any response or log line", async () => {
+    const bodies = await Promise.all(
+      ['/config', '/status', '/healthz', '/readyz', '/metrics', '/orders', '/orders/vm-1', '/positions'].map(async (p) => (await fetch(`${s.url}${p}`)).text()),
+    );
+    assert.ok(s.logs.length > 0);
+    for (const text of [...bodies, ...s.logs]) for (const secret of [KEYS.api_secret, KEYS.passphrase]) assert.ok(!text.includes(secret), `${secret} leaked`);
   });
 });
