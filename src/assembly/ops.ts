@@ -65,7 +65,14 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
       m.venueUp.set({ venue }, health.connected && !health.halted ? 1 : 0);
       m.venueHalted.set({ venue }, health.halted ? 1 : 0);
     }
-    if (!tail) return;
+    if (!tail) {
+      // A gateway process: its venues' standing from its own fold.
+      for (const [venue, s] of p.venueStanding()) {
+        m.venueHalted.set({ venue }, s.halted ? 1 : 0);
+        m.venueQuarantined.set({ venue }, s.quarantined ? 1 : 0);
+      }
+      return;
+    }
     const v = tail.view;
     m.advance(m.intents, v.intents);
     m.advance(m.duplicates, v.duplicates);
@@ -89,13 +96,15 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     if (failure) reasons.push(failure);
     for (const c of p.consumers) if (!isSink(c.group) && !p.restored.has(c.group)) reasons.push(`stage ${c.group} has not restored its state yet`);
     if (tail && !tail.isCaughtUp()) reasons.push('still folding the log');
-    for (const [venue, s] of Object.entries(tail?.view.venues ?? {})) if (s.quarantined) reasons.push(`${venue} quarantined: ${s.quarantined}`);
+    // serve reads standings from its fold; a gateway process from its own.
+    const standing = tail ? Object.entries(tail.view.venues) : [...p.venueStanding()];
+    for (const [venue, s] of standing) if (s.quarantined) reasons.push(`${venue} quarantined: ${s.quarantined}`);
     return { ok: reasons.length === 0, reasons };
   };
   const health = () => {
     const degraded: string[] = [];
     for (const c of p.consumers) if (isSink(c.group) && c.lag() > SINK_BEHIND_RECORDS) degraded.push(`sink ${c.group} is ${c.lag()} records behind`);
-    for (const [venue, s] of Object.entries(tail?.view.venues ?? {})) if (s.halted) degraded.push(`${venue} halted: ${s.halted}`);
+    for (const [venue, s] of tail ? Object.entries(tail.view.venues) : [...p.venueStanding()]) if (s.halted) degraded.push(`${venue} halted: ${s.halted}`);
     for (const { venue, health } of p.liveHealth()) {
       if (!health.connected) degraded.push(`${venue}: the user-data stream is not connected`);
       if (health.backoff_until_ms !== undefined && health.backoff_until_ms > Date.now())

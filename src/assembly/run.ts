@@ -110,6 +110,8 @@ export interface Pipeline {
   venue: Venue | undefined;
   /** The live venues' standing (connection, rate-limit headroom), when the gateway runs here with a venues file. */
   liveHealth(): { venue: string; health: VenueHealth }[];
+  /** Venues the gateway here holds halted or quarantined (`env:VENUE`), as its own fold says. */
+  venueStanding(): ReadonlyMap<string, { halted?: string; quarantined?: string }>;
   consumers: Consumer[];
   /** Stages that have rebuilt their state from the log (on Kafka after their first assignment; a gateway's restore includes its venues' reconciliation). */
   restored: ReadonlySet<string>;
@@ -210,7 +212,13 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     const tracer = o.tracer;
     const logger = o.logger;
     const restored = new Set<string>();
-    const observed = (make: () => Stage) => () => observedStage(make(), { metrics: m, tracer, logger, restored });
+    // The stage instances in use (on Kafka a stage is made again after each assignment).
+    const current = new Map<string, Stage>();
+    const observed = (make: () => Stage) => () => {
+      const s = make();
+      current.set(s.name, s);
+      return observedStage(s, { metrics: m, tracer, logger, restored });
+    };
     const names = STAGE_NAMES.filter((n) => run.has(n));
     const redis = o.redis;
     if (run.has('projector') && redis) sinks.push(['projector', () => RedisProjector.open({ redisUrl: redis.url, prefix: redis.prefix, log, market, signal: stopping.signal })]);
@@ -241,6 +249,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       market,
       venue: v,
       liveHealth: () => (lv ? lv.venues.map((x) => ({ venue: `${x.env}:${x.venue}`, health: x.adapter.health() })) : []),
+      venueStanding: () => current.get('gateway')?.standing?.() ?? new Map(),
       consumers,
       restored,
       backlog: () => stageConsumers.reduce((n, c) => n + c.lag(), 0),

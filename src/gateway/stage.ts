@@ -144,6 +144,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
   return {
     name: 'gateway',
     input: TOPICS.gateway,
+    standing: () => standing,
     async restore(log: EventLog) {
       // Status events are folded from their headers; only routed orders and fills are parsed.
       await log.scan([TOPICS.gateway], (r) => {

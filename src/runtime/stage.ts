@@ -11,6 +11,8 @@ export interface Stage {
   restore(log: EventLog): Promise<void>;
   /** Decide on one batch of input records; the returned records commit with the batch's offsets. */
   handle(batch: LogRecord[]): Promise<OutRecord[]> | OutRecord[];
+  /** The gateway: each live venue's standing (`env:VENUE` → halted, quarantined), for health and readiness. */
+  standing?(): ReadonlyMap<string, { halted?: string; quarantined?: string }>;
 }
 
 export const wallClockIso = (): string => new Date().toISOString();

@@ -9,7 +9,7 @@ import { loadVenuesFile } from '../../src/assembly/venues.js';
 import { Health } from '../../src/ops/contract.js';
 import { tempDir } from '../helpers/cli.js';
 import { KEYS, liveIntent, liveVenue, type LiveVenueFixture } from '../helpers/live.js';
-import { getJson, serveInProcess, until, type Served } from '../helpers/serve.js';
+import { ALICE, getJson, post, serveInProcess, until, type Served } from '../helpers/serve.js';
 
 describe('venue health in metrics', () => {
   let s: Served;
@@ -58,3 +58,43 @@ describe('venue health in metrics', () => {
     for (const text of [...bodies, ...s.logs]) for (const secret of [KEYS.api_secret, KEYS.passphrase]) assert.ok(!text.includes(secret), `${secret} leaked`);
   });
 });
+
+describe('a quarantine on the operating surface', () => {
+  let s: Served;
+  let fx: LiveVenueFixture;
+  const saved = { ...process.env };
+
+  before(async () => {
+    const dir = tempDir('venue-quarantine');
+    fx = await liveVenue('BINANCE', dir);
+    // An order on the venue that fillstream did not place: reconciliation quarantines the account.
+    fx.em.exchange.place({ client_order_id: 'manual1', symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', tif: 'GTC', qty: '0.002', price: '30000' });
+    for (const [k, v] of Object.entries(fx.env)) if (k.startsWith('FS_TEST_')) process.env[k] = v;
+    const intents = join(dir, 'intents.ndjson');
+    writeFileSync(intents, '');
+    s = await serveInProcess({ dataDir: join(dir, 'data'), intents, venues: loadVenuesFile(fx.venuesFile) });
+  });
+  after(async () => {
+    await s?.stop();
+    await fx?.close();
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+  });
+
+  it('is not ready while quarantined, says why, exports it, and is ready again once an operator clears it', async () => {
+    const notReady = await until('not ready', async () => {
+      const r = await getJson<{ ready: boolean; reasons: string[] }>(`${s.url}/readyz`);
+      return r.status === 503 && r.body.reasons.some((x) => x.includes('quarantined')) ? r.body : undefined;
+    });
+    assert.match(notReady.reasons.join(' '), /staging:BINANCE quarantined: .*did not place/);
+    assert.equal(await metricOf(s, /^fillstream_venue_quarantined\{venue="staging:BINANCE"\} (\d)$/m), '1');
+    fx.em.exchange.cancel({ client_order_id: 'manual1' });
+    const cleared = await post(`${s.url}/control/clear-quarantine`, { venue: 'BINANCE', env: 'staging', account: 'acct', reason: 'a manual order, reviewed' }, ALICE.token);
+    assert.equal(cleared.status, 200);
+    await until('ready again', async () => ((await getJson(`${s.url}/readyz`)).status === 200 ? true : undefined));
+    assert.equal(await metricOf(s, /^fillstream_venue_quarantined\{venue="staging:BINANCE"\} (\d)$/m), '0');
+  });
+});
+
+async function metricOf(s: Served, re: RegExp): Promise<string | undefined> {
+  return re.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1];
+}
