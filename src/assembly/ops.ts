@@ -55,6 +55,7 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
   const isSink = (name: string) => (SINK_NAMES as readonly string[]).includes(name);
 
   m.addCollector(() => {
+    m.ready.set(ready().ok ? 1 : 0);
     for (const c of p.consumers) {
       if (isSink(c.group)) m.sinkLag.set({ sink: c.group }, c.lag());
       else m.stageLag.set({ stage: c.group }, c.lag());
