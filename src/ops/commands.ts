@@ -9,13 +9,12 @@ import { risk } from '../risk/decide.js';
 import { parsePolicy } from '../risk/policy.js';
 import { policiesInLog } from '../risk/stage.js';
 import { toRecord } from '../runtime/codec.js';
+import { SCOPE } from './contract.js';
 
 export const RISK_ACTS = ['halt', 'resume', 'reduce', 'flatten', 'break-glass-flatten'] as const;
 export type RiskAct = (typeof RISK_ACTS)[number];
 export const VENUE_ACTS = ['resume', 'halt', 'clear-quarantine'] as const;
 export type VenueAct = (typeof VENUE_ACTS)[number];
-
-const SCOPE = /^(global|account:.+|strategy:.+)$/;
 
 /** The scope as given, or an error naming the forms it may take. */
 export function checkScope(scope: string): string {

@@ -5,12 +5,12 @@ import { z } from 'zod';
 import { OrderStatus } from '../domain/events.js';
 import { RiskPolicy } from '../domain/risk-policy.js';
 
-/** An ISO 8601 UTC time, e.g. 2026-01-02T03:04:05Z or with up to 9 fractional digits. */
-export const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$/;
-/** A cursor this API gives out. */
-export const CURSOR = /^c[0-9a-z]{1,11}$/;
-/** A risk scope. */
-export const SCOPE = /^(global|account:.+|strategy:.+)$/;
+/** An ISO 8601 UTC time, e.g. 2026-01-02T03:04:05Z or with up to 9 fractional digits. ASCII digits only: a JSON Schema client's `\d` may be Unicode's. */
+export const ISO_UTC = /^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z$/;
+/** A cursor this API gives out: base36 of at most 10 digits, so it stays a safe integer. */
+export const CURSOR = /^c[0-9a-z]{1,10}$/;
+/** A risk scope: global, or an account or strategy named in printable characters (no control characters). */
+export const SCOPE = /^(global|(account|strategy):[^\u0000-\u001f\u007f]+)$/;
 
 const dec = z.string().describe('exact decimal as text');
 
