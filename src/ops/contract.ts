@@ -10,6 +10,7 @@ export const ISO_UTC = /^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01]
 /** A cursor this API gives out: base36 of at most 10 digits, so it stays a safe integer. */
 export const CURSOR = /^c[0-9a-z]{1,10}$/;
 /** A risk scope: global, or an account or strategy named in printable characters (no control characters). */
+// eslint-disable-next-line no-control-regex -- the control characters are what it keeps out
 export const SCOPE = /^(global|(account|strategy):[^\u0000-\u001f\u007f]+)$/;
 
 const dec = z.string().describe('exact decimal as text');
