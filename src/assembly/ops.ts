@@ -92,20 +92,20 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     }
   });
 
+  /** Venues' standing: serve reads it from its fold of the log, a gateway process from its own. */
+  const standings = (): [string, { halted?: string; quarantined?: string }][] => (tail ? Object.entries(tail.view.venues) : [...p.venueStanding()]);
   const ready = () => {
     const reasons: string[] = [];
     if (failure) reasons.push(failure);
     for (const c of p.consumers) if (!isSink(c.group) && !p.restored.has(c.group)) reasons.push(`stage ${c.group} has not restored its state yet`);
     if (tail && !tail.isCaughtUp()) reasons.push('still folding the log');
-    // serve reads standings from its fold; a gateway process from its own.
-    const standing = tail ? Object.entries(tail.view.venues) : [...p.venueStanding()];
-    for (const [venue, s] of standing) if (s.quarantined) reasons.push(`${venue} quarantined: ${s.quarantined}`);
+    for (const [venue, s] of standings()) if (s.quarantined) reasons.push(`${venue} quarantined: ${s.quarantined}`);
     return { ok: reasons.length === 0, reasons };
   };
   const health = () => {
     const degraded: string[] = [];
     for (const c of p.consumers) if (isSink(c.group) && c.lag() > SINK_BEHIND_RECORDS) degraded.push(`sink ${c.group} is ${c.lag()} records behind`);
-    for (const [venue, s] of tail ? Object.entries(tail.view.venues) : [...p.venueStanding()]) if (s.halted) degraded.push(`${venue} halted: ${s.halted}`);
+    for (const [venue, s] of standings()) if (s.halted) degraded.push(`${venue} halted: ${s.halted}`);
     for (const { venue, health } of p.liveHealth()) {
       if (!health.connected) degraded.push(`${venue}: the user-data stream is not connected`);
       if (health.backoff_until_ms !== undefined && health.backoff_until_ms > Date.now())

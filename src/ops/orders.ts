@@ -148,6 +148,17 @@ export class OrderJsonCache {
   }
 }
 
+/** True when the order passes the query's filters other than the account (which picks the index walked). */
+export function passes(q: OrdersQuery, s: OrderState): boolean {
+  return (
+    (q.strategy === undefined || s.order.strategy === q.strategy) &&
+    (q.status === undefined || s.status === q.status) &&
+    (q.venue === undefined || s.order.venue === q.venue) &&
+    (q.since === undefined || s.ts >= q.since) &&
+    (q.until === undefined || s.ts < q.until)
+  );
+}
+
 function walk<T>(
   q: OrdersQuery,
   ids: readonly string[],
@@ -167,12 +178,7 @@ function walk<T>(
     scanned++;
     const s = get(ids[index]);
     if (!s) continue;
-    if (q.strategy !== undefined && s.order.strategy !== q.strategy) continue;
-    if (q.status !== undefined && s.status !== q.status) continue;
-    if (q.venue !== undefined && s.order.venue !== q.venue) continue;
-    if (q.since !== undefined && s.ts < q.since) continue;
-    if (q.until !== undefined && s.ts >= q.until) continue;
-    items.push(item(s, index));
+    if (passes(q, s)) items.push(item(s, index));
   }
   const nextIndex = pos < total ? (own ? own[pos] : pos) : undefined;
   return { items, next_cursor: nextIndex === undefined ? null : cursorOf(nextIndex), scanned };

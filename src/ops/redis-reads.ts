@@ -6,9 +6,9 @@ import { emptyView, type View } from '../projections/view.js';
 import type { Redis } from '../projections/redis/client.js';
 import type { RedisKeys } from '../projections/redis/keys.js';
 import type { StoredOrder } from '../projections/redis/projector.js';
-import { bookOfPositions, type Position } from '../positions/positions.js';
+import { readRedisPositions } from '../projections/redis/reader.js';
 import type { OrderState } from '../oms/order.js';
-import { SCAN_BUDGET, apiOrder, cursorOf, type OrdersQuery } from './orders.js';
+import { SCAN_BUDGET, apiOrder, cursorOf, passes, type OrdersQuery } from './orders.js';
 
 /** Orders fetched per round trip while a filter skips some. */
 const CHUNK = 500;
@@ -44,12 +44,7 @@ export class RedisReads {
         const v = values[i];
         if (v === null) continue;
         const s = stateOf(v);
-        if (q.strategy !== undefined && s.order.strategy !== q.strategy) continue;
-        if (q.status !== undefined && s.status !== q.status) continue;
-        if (q.venue !== undefined && s.order.venue !== q.venue) continue;
-        if (q.since !== undefined && s.ts < q.since) continue;
-        if (q.until !== undefined && s.ts >= q.until) continue;
-        items.push(JSON.stringify(apiOrder(s, seqs[i])));
+        if (passes(q, s)) items.push(JSON.stringify(apiOrder(s, seqs[i])));
       }
       start = i < seqs.length ? seqs[i] : seqs[seqs.length - 1] + 1;
       if (items.length >= q.limit || scanned >= SCAN_BUDGET) {
@@ -72,11 +67,7 @@ export class RedisReads {
   /** Positions and the time they are marked at (the projection's last order event time), as a View. */
   async positions(): Promise<View> {
     const view = emptyView();
-    const positions: Position[] = [];
-    for (const account of (await this.redis.smembers(this.k.accounts)).sort()) {
-      for (const v of Object.values(await this.redis.hgetall(this.k.positions(account)))) positions.push(JSON.parse(v) as Position);
-    }
-    view.positions = bookOfPositions(positions);
+    view.positions = await readRedisPositions(this.redis, this.k);
     view.last_ts = (await this.redis.hget(this.k.counts, 'last_ts')) ?? '';
     return view;
   }

@@ -2,7 +2,7 @@
 // exactly as it does a fold of the log.
 import { scanPrefix, type Redis } from './client.js';
 import type { OrderState } from '../../oms/order.js';
-import { bookOfPositions, type Position } from '../../positions/positions.js';
+import { bookOfPositions, type Position, type PositionBook } from '../../positions/positions.js';
 import { emptyView, type View } from '../view.js';
 import type { RedisKeys } from './keys.js';
 import type { StoredOrder } from './projector.js';
@@ -24,12 +24,17 @@ export async function readRedisView(redis: Redis, k: RedisKeys): Promise<View> {
       view.orders.set(o.order.client_order_id, { ...o, fingerprints: [] } satisfies OrderState);
     }
   }
+  view.positions = await readRedisPositions(redis, k);
+  return view;
+}
+
+/** Every account's positions in the projection, as a book. */
+export async function readRedisPositions(redis: Redis, k: RedisKeys): Promise<PositionBook> {
   const positions: Position[] = [];
   for (const account of (await redis.smembers(k.accounts)).sort()) {
     for (const v of Object.values(await redis.hgetall(k.positions(account)))) positions.push(JSON.parse(v) as Position);
   }
-  view.positions = bookOfPositions(positions);
-  return view;
+  return bookOfPositions(positions);
 }
 
 /** The applied-offset watermarks: `<topic>/<partition>` → next offset. */
