@@ -59,9 +59,13 @@ test: build
 	trap 'infra/dev/services.sh down' EXIT; \
 	service_env=$$(infra/dev/services.sh up) || exit $$?; \
 	set -a; eval "$$service_env"; set +a; \
-	node --import tsx --test --test-concurrency=1 --test-reporter=spec $$(find test -name '*.test.ts' | sort); status=$$?; \
+	mkdir -p .cache/test-results; \
+	node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+	  --test-reporter=tap --test-reporter-destination=.cache/test-results/main.tap $$(find test -name '*.test.ts' | sort); status=$$?; \
 	echo "== the Kafka tests again on kafkajs (FILLSTREAM_KAFKA_CLIENT=kafkajs) =="; \
-	FILLSTREAM_KAFKA_CLIENT=kafkajs node --import tsx --test --test-concurrency=1 --test-reporter=spec $(KAFKA_TESTS) || status=1; \
+	FILLSTREAM_KAFKA_CLIENT=kafkajs node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+	  --test-reporter=tap --test-reporter-destination=.cache/test-results/kafkajs.tap $(KAFKA_TESTS) || status=1; \
+	infra/dev/test-summary.sh .cache/test-results/main.tap .cache/test-results/kafkajs.tap; \
 	exit $$status
 
 # Prints only KEY=value lines, e.g. eval "$(make -s services-up)"; services-down stops what it started.
