@@ -50,9 +50,9 @@ module.exports = {
       name: 'the-fused-stage-takes-deciders-only',
       severity: 'error',
       comment:
-        "The fused decide stage composes the normalizer, risk and router deciders, never their adapters; it shares risk's reading of the log (inputs.ts) and its pure fold (state.ts).",
+        "The fused decide stage composes the normalizer, risk and router deciders, never their adapters; it shares risk's and the router's reading of the log (inputs.ts) and their pure folds (state.ts).",
       from: { path: '^src/decide/' },
-      to: { path: STAGES, pathNot: ['^src/decide/', '^src/(normalizer|risk|router)/decide\\.ts$', '^src/risk/(policy|state|inputs)\\.ts$'] },
+      to: { path: STAGES, pathNot: ['^src/decide/', '^src/(normalizer|risk|router)/decide\\.ts$', '^src/risk/(policy|state|inputs)\\.ts$', '^src/router/(state|inputs)\\.ts$'] },
     },
     {
       name: 'assembly-only-from-cli',

@@ -18,6 +18,7 @@ import { risk } from '../risk/decide.js';
 import { DEFAULT_POLICY } from '../risk/policy.js';
 import { policiesInLog, riskStage } from '../risk/stage.js';
 import { routerStage } from '../router/stage.js';
+import type { RouterSettings } from '../router/decide.js';
 import { openSimVenue } from '../venues/sim/index.js';
 import type { Venue, VenueHealth } from '../venues/types.js';
 import { fromRecord, toRecord, typeOf } from '../runtime/codec.js';
@@ -79,6 +80,8 @@ export interface PipelineOptions {
   signal?: AbortSignal;
   /** Live venues (the venues file): staging and prod orders trade there; without it only `sim` orders trade. */
   venues?: VenuesFile;
+  /** How the router weighs venues for an intent with several candidates (default DEFAULT_ROUTER_SETTINGS). */
+  routing?: RouterSettings;
   /** Prometheus metrics: per-stage batches and commits, and the gateway's send and answer times. */
   metrics?: Metrics;
   /** OpenTelemetry: a span per step of each intent from what the stages write. */
@@ -203,10 +206,10 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     }
     const m = o.metrics;
     const make: Record<StageName, () => Stage> = {
-      decide: () => decideStage({ market }),
+      decide: () => decideStage({ market, routing: o.routing }),
       normalizer: () => normalizerStage({ market }),
       risk: () => riskStage({ market }),
-      router: () => routerStage({ market }),
+      router: () => routerStage({ market, settings: o.routing }),
       gateway: () => gatewayStage({ venues: { sim: venue }, live, onSubmit: o.onSubmit, observe: m && gatewayObserver(m) }),
     };
     const tracer = o.tracer;

@@ -46,7 +46,7 @@ import { loadVenuesFile } from '../assembly/venues.js';
 import { registerAuditCommands } from './audit.js';
 import { registerVenueCommands } from './venues.js';
 import { registerControlCommands } from './control.js';
-import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions } from './options.js';
+import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions, routingFromEnv } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
 import { firstLine, permanentIn, stopIn } from '../domain/faults.js';
 import { sinksBehind, type SinkStanding } from '../assembly/sinks-behind.js';
@@ -252,6 +252,7 @@ async function runCommand(
       audit,
       stages: o.stages === undefined ? defaultStages : [...stageList(o.stages), ...sinksFor(o)],
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
+      routing: routingFromEnv(),
       metrics: onStarted ? processMetrics : undefined,
       tracer,
       // run prints its summary and stays quiet otherwise, unless a log level is asked for.
@@ -494,6 +495,7 @@ program
       audit: { clickhouseUrl: process.env.CLICKHOUSE_URL || undefined },
       stages: [name as StageName | SinkName],
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
+      routing: routingFromEnv(),
       metrics: processMetrics,
     });
     const admin = await startOps(p, {

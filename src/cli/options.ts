@@ -5,6 +5,8 @@ import { openLogReadOnly } from '../assembly/run.js';
 import { KAFKA_TOPICS, kafkaClientOf, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
 import { DEFAULT_REDIS_PREFIX } from '../projections/redis/keys.js';
+import { isDecimalString } from '../domain/decimal.js';
+import { DEFAULT_ROUTER_SETTINGS, type RouterSettings } from '../router/decide.js';
 
 export const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
 
@@ -52,4 +54,17 @@ export function redisOptions(): { url: string; prefix: string } | undefined {
 /** The log a read-only command folds: the data dir's embedded log, or the Kafka topics. */
 export function openReadLog(o: { dataDir: string; bus: string }): Promise<EventLog> {
   return o.bus === 'kafka' ? openKafkaLog(kafkaOptions('fillstream-reader'), KAFKA_TOPICS) : openLogReadOnly(o.dataDir);
+}
+
+/**
+ * The smart router's settings from the environment: FILLSTREAM_ROUTE_LATENCY_BPS_PER_MS (bps of
+ * notional per ms of a venue's placement round trip, default 0.01) and FILLSTREAM_ROUTE_SPLIT
+ * (on, the default, or off: the whole order always goes to one venue).
+ */
+export function routingFromEnv(env: NodeJS.ProcessEnv = process.env): RouterSettings {
+  const perMs = env.FILLSTREAM_ROUTE_LATENCY_BPS_PER_MS?.trim() || DEFAULT_ROUTER_SETTINGS.latency_bps_per_ms;
+  if (!isDecimalString(perMs) || perMs.startsWith('-')) throw new Error(`FILLSTREAM_ROUTE_LATENCY_BPS_PER_MS must be a decimal of 0 or more bps per ms, got ${perMs}`);
+  const split = (env.FILLSTREAM_ROUTE_SPLIT ?? 'on').trim().toLowerCase();
+  if (split !== 'on' && split !== 'off') throw new Error(`FILLSTREAM_ROUTE_SPLIT must be on or off, got ${split}`);
+  return { latency_bps_per_ms: perMs, split: split === 'on' };
 }

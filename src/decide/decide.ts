@@ -2,10 +2,12 @@
 // raw intent to a routed order in one step (and on Kafka, one transaction). It decides exactly what
 // the three stages decide one after another: each part sees the state its own stage would.
 import type { InPlaceDecider } from '../domain/decider.js';
+import type { Event } from '../domain/events.js';
 import { normalizer, type NormalizeIntent, type NormalizerEvent, type NormalizerFact, type NormalizerState } from '../normalizer/decide.js';
 import { isRiskEvent, risk, type CompliancePolicy, type RiskEvent, type RiskState } from '../risk/decide.js';
 import { isGatewayFact, type RiskFact } from '../risk/state.js';
-import { router, type RouterEvent, type RouterState } from '../router/decide.js';
+import { router, type RouterEvent, type RouterSettings, type RouterState } from '../router/decide.js';
+import { isRouterFact } from '../router/state.js';
 
 export interface PretradeState {
   normalizer: NormalizerState;
@@ -16,13 +18,15 @@ export interface PretradeState {
 export type PretradeEvent = NormalizerEvent | RiskEvent | RouterEvent;
 
 /** A raw intent with what its three parts read: the market, and the compliance policy in force. */
-export type PretradeCommand = NormalizeIntent & { compliance?: CompliancePolicy };
+export type PretradeCommand = NormalizeIntent & { compliance?: CompliancePolicy; routing?: RouterSettings };
 
-/** What the composed fold takes: any of the three parts' events, an accepted intent known from its headers, or what risk folds of the gateway's events. */
-export type PretradeFact = PretradeEvent | NormalizerFact | RiskFact;
+/** What the composed fold takes: any of the three parts' events, an accepted intent known from its headers, or what risk and the router fold of the gateway's events. */
+export type PretradeFact = PretradeEvent | NormalizerFact | RiskFact | Event;
 
 /** Facts risk folds: its own events, operator commands, the gateway's order events. */
 const forRisk = (e: PretradeFact): e is RiskFact => isRiskEvent(e) || e.type === 'OperatorCommand' || isGatewayFact(e.type);
+/** Facts the router folds: the gateway's order and venue events, and its own decisions. */
+const forRouter = (e: PretradeFact): e is Event => isRouterFact(e.type) || e.type === 'OrderChangeRouted' || e.type === 'RouteDecided';
 
 export const pretrade = {
   initialState: (): PretradeState => ({ normalizer: normalizer.initialState(), risk: risk.initialState(), router: router.initialState() }),
@@ -38,21 +42,30 @@ export const pretrade = {
       for (const verdict of risk.decide(assess, state.risk)) {
         out.push(verdict);
         if (verdict.type !== 'RiskApproved' && verdict.type !== 'OrderChangeApproved') continue;
-        for (const routed of router.decide({ approved: verdict, market: command.market }, state.router)) out.push(routed);
+        for (const routed of router.decide({ approved: verdict, market: command.market, settings: command.routing }, state.router)) out.push(routed);
       }
     }
     return out;
   },
   evolve(state: PretradeState, event: PretradeFact): PretradeState {
-    if (forRisk(event)) return { ...state, risk: risk.evolve(state.risk, event) };
-    if (event.type === 'OrderChangeRouted') return { ...state, router: router.evolve(state.router) };
-    const next = normalizer.evolve(state.normalizer, event);
-    return next === state.normalizer ? state : { ...state, normalizer: next };
+    const toRisk = forRisk(event);
+    const toRouter = forRouter(event);
+    if (!toRisk && !toRouter) {
+      const next = normalizer.evolve(state.normalizer, event);
+      return next === state.normalizer ? state : { ...state, normalizer: next };
+    }
+    return {
+      ...state,
+      ...(toRisk ? { risk: risk.evolve(state.risk, event) } : {}),
+      ...(toRouter ? { router: router.evolve(state.router, event) } : {}),
+    };
   },
   evolveInPlace(state: PretradeState, event: PretradeFact): PretradeState {
-    if (forRisk(event)) state.risk = risk.evolveInPlace(state.risk, event);
-    else if (event.type === 'OrderChangeRouted') state.router = router.evolve(state.router);
-    else normalizer.evolveInPlace(state.normalizer, event);
+    const toRisk = forRisk(event);
+    const toRouter = forRouter(event);
+    if (toRisk) state.risk = risk.evolveInPlace(state.risk, event);
+    if (toRouter) state.router = router.evolveInPlace(state.router, event);
+    if (!toRisk && !toRouter) normalizer.evolveInPlace(state.normalizer, event);
     return state;
   },
 } satisfies InPlaceDecider<PretradeCommand, PretradeState, PretradeEvent, PretradeFact>;

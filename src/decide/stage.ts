@@ -13,12 +13,13 @@ import { normalizeCommand, placementOf, type IntentPlacement } from '../normaliz
 import { risk } from '../risk/decide.js';
 import { ComplianceInForce, restoreRisk, riskInput } from '../risk/inputs.js';
 import { decideInto } from '../runtime/decide-into.js';
-import { router } from '../router/decide.js';
+import { router, type RouterSettings } from '../router/decide.js';
+import { restoreRouter, routerFactOf } from '../router/inputs.js';
 import { pretrade } from './decide.js';
 
 export const DECIDE_GROUP = 'decide';
 
-export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[]; compliance?: ComplianceInForce }): Stage {
+export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[]; compliance?: ComplianceInForce; routing?: RouterSettings }): Stage {
   let state = pretrade.initialState();
   let placement: IntentPlacement | undefined;
   const compliance = opts.compliance ?? new ComplianceInForce();
@@ -42,6 +43,7 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
       });
       const restored = await restoreRisk(log, DECIDE_GROUP, { policiesLogged: true });
       state.risk = restored.state;
+      state.router = await restoreRouter(log, DECIDE_GROUP, opts.market);
       if (restored.compliance) await compliance.apply(restored.compliance);
     },
     async handle(batch: LogRecord[]): Promise<OutRecord[]> {
@@ -53,7 +55,10 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
       for (const r of batch) {
         if (r.topic !== TOPICS.intents) {
           const from = out.length;
-          const s = riskInput(state.risk, r, out, now, riskOpts);
+          // One parse for both folds: the router's, then risk's.
+          const fact = r.topic === TOPICS.gateway ? routerFactOf(r) : undefined;
+          if (fact) state.router = router.evolveInPlace(state.router, fact);
+          const s = riskInput(state.risk, fact && r.decoded === undefined ? { ...r, decoded: fact } : r, out, now, riskOpts);
           state.risk = s.state;
           settle = s.settle ?? settle;
           if (s.compliance) await compliance.apply(s.compliance);
@@ -61,7 +66,10 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
           for (let i = from, end = out.length; i < end; i++) {
             const approved = out[i].decoded as Event | undefined;
             if (approved?.type !== 'RiskApproved') continue;
-            for (const routed of router.decide({ approved, market: opts.market }, state.router)) out.push(toRecord(routed, now, out[i].headers?.[HEADER_TRACEPARENT]));
+            for (const routed of router.decide({ approved, market: opts.market, settings: opts.routing }, state.router)) {
+              state.router = router.evolveInPlace(state.router, routed);
+              out.push(toRecord(routed, now, out[i].headers?.[HEADER_TRACEPARENT]));
+            }
           }
           continue;
         }
@@ -73,7 +81,8 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
         }
         const plain = normalizeCommand(r, opts.market, opts.venuePreference);
         // No copy per intent unless a compliance bundle is in force.
-        const command = compliance.current ? { ...plain, compliance: compliance.current } : plain;
+        const withRouting = opts.routing ? { ...plain, routing: opts.routing } : plain;
+        const command = compliance.current ? { ...withRouting, compliance: compliance.current } : withRouting;
         const input = traceOf(r);
         for (const e of pretrade.decide(command, state)) {
           state = pretrade.evolveInPlace(state, e);

@@ -287,7 +287,44 @@ export const FlattenCompleted = ev(
   }),
 );
 export const OrderRouted = ev('OrderRouted', z.object({ order: Order }));
-export const OrderSubmitted = ev('OrderSubmitted', z.object({ client_order_id: z.string(), venue: z.string(), recovered: z.boolean() }));
+/** One candidate venue of a routing decision: what the order would cost there, or why it was left out. */
+export const RouteCandidate = z.object({
+  instrument_id: z.string(),
+  excluded: z.string().optional().describe('why the venue took no part (halted, quarantined, short of balance, no book)'),
+  filled_qty: dec.optional().describe('what walking its book fills of the whole order, within the limit and the balance'),
+  vwap: dec.optional(),
+  fee: dec.optional().describe('taker fee on the walked notional'),
+  latency_ms: dec.optional().describe("the venue's measured placement round trip"),
+  penalty: dec.optional().describe('latency penalty on the walked notional'),
+  cost: dec.optional().describe('BUY: notional + fee + penalty; SELL: notional - fee - penalty'),
+  cost_bps: dec.optional().describe('cost per unit against the intent reference price, bps (positive: worse)'),
+  qty: dec.describe('what the route gives this venue'),
+});
+/** Why an intent went where it went: every candidate venue and its cost, whole or split. */
+export const RouteDecided = ev(
+  'RouteDecided',
+  z.object({
+    side: Side,
+    qty: dec,
+    split: z.boolean(),
+    latency_bps_per_ms: dec,
+    candidates: z.array(RouteCandidate),
+    cost: dec.optional().describe('the chosen route priced like a candidate'),
+    cost_bps: dec.optional(),
+    unrouted_qty: dec.describe('what no venue could take (below every lot, every cap reached)'),
+    reason: z.string(),
+  }),
+);
+export const OrderSubmitted = ev(
+  'OrderSubmitted',
+  z.object({
+    client_order_id: z.string(),
+    venue: z.string(),
+    env: Env.optional().describe('where the order went: sim orders go to the simulator whatever their venue'),
+    recovered: z.boolean(),
+    latency_ms: z.number().optional().describe("the placement's round trip as the gateway measured it (ms, to the µs): the router's latency penalty reads it"),
+  }),
+);
 export const OrderAcked = ev('OrderAcked', z.object({ client_order_id: z.string(), venue_order_id: z.string() }));
 export const OrderFilled = ev('OrderFilled', z.object({ client_order_id: z.string(), fill: Fill, cum_qty: dec, avg_price: dec, status: z.enum(['PARTIALLY_FILLED', 'FILLED']) }));
 export const OrderCanceled = ev('OrderCanceled', z.object({ client_order_id: z.string(), reason: z.string() }));
@@ -367,6 +404,7 @@ export const VenueReady = ev(
     can_withdraw: z.boolean().optional(),
     clock_offset_ms: z.number(),
     instruments: z.array(z.object({ symbol: z.string(), base: z.string(), quote: z.string(), tick_size: dec, lot_size: dec, min_qty: dec, max_qty: dec, min_notional: dec })),
+    balances: z.record(z.string(), dec).optional().describe('free balance by asset when the venue reports it (what open orders lock is not free)'),
     reconciled: z.object({ checked: z.number().int(), reports: z.number().int(), orphans: z.number().int(), missing: z.number().int() }),
   }),
 );
@@ -405,6 +443,7 @@ export const Event = z.discriminatedUnion('type', [
   FlattenStarted,
   FlattenCompleted,
   OrderRouted,
+  RouteDecided,
   OrderSubmitted,
   OrderAcked,
   OrderFilled,
@@ -455,6 +494,7 @@ export const EVENT_TOPIC: Record<EventType, TopicName> = {
   FlattenStarted: TOPICS.router,
   FlattenCompleted: TOPICS.router,
   OrderRouted: TOPICS.gateway,
+  RouteDecided: TOPICS.audit,
   OrderSubmitted: TOPICS.gateway,
   OrderAcked: TOPICS.gateway,
   OrderFilled: TOPICS.gateway,

@@ -46,6 +46,18 @@ export const IntentConstraints = z.strictObject({
   max_slippage_bps: z.number().min(0).max(10_000).optional(),
   stop_loss: decimalInput.optional(),
   expire_at: rfc3339.optional(),
+  /** The venues a bare symbol may go to, in order of preference (default: every venue listing it). */
+  venues: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(32)
+        .regex(/^[A-Za-z0-9_-]+$/, 'must be a venue name, e.g. BINANCE'),
+    )
+    .min(1)
+    .max(16)
+    .optional(),
 });
 
 // Compiled (zod >= 4.5): a valid intent is checked by generated straight-line code, about 4x

@@ -210,6 +210,7 @@ export class LiveSession {
         ...(startup?.can_withdraw !== undefined ? { can_withdraw: startup.can_withdraw } : {}),
         clock_offset_ms: startup?.clock_offset_ms ?? 0,
         instruments: startup?.instruments ?? [],
+        ...(startup?.balances ? { balances: startup.balances } : {}),
         reconciled: { checked: liveOrders.length, reports: r.reports.length, orphans: r.orphans.length, missing: r.missing.length },
       }),
     );

@@ -110,7 +110,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
   };
 
   const applyStanding = (e: Event) => {
-    if (!('venue' in e.data) || !('env' in e.data)) return;
+    if (!('venue' in e.data) || !('env' in e.data) || e.data.env === undefined) return;
     const key = liveKey(e.data.env, e.data.venue);
     const s = standing.get(key) ?? {};
     if (e.type === 'VenueHalted') s.halted = e.data.reason;
@@ -240,6 +240,8 @@ export function gatewayStage(opts: GatewayOptions): Stage {
   async function place(pending: Pending[], now: string): Promise<OutRecord[]> {
     const out: OutRecord[] = [];
     const results = new Map<string, VenueOrderResult>();
+    // How long each env's batch took to be answered: each of its orders' placement round trip.
+    const batchLatency = new Map<string, number>();
     // The simulator takes a batch at once and answers every order in it.
     for (const [env, venue] of Object.entries(opts.venues) as [Order['env'], Venue][]) {
       const sending = pending.filter((p) => p.state.order.env === env && !live?.serves(p.state.order));
@@ -249,7 +251,9 @@ export function gatewayStage(opts: GatewayOptions): Stage {
       const ob = opts.observe;
       const t0 = ob ? performance.now() : 0;
       if (ob) for (const p of sending) ob.submitted(p.state.order, (Date.now() - p.routedMs) / 1000);
+      const sentAt = performance.now();
       for (const res of await venue.submit(mine)) results.set(res.client_order_id, res);
+      batchLatency.set(env, roundMs(performance.now() - sentAt));
       if (ob) for (const p of sending) ob.answered(p.state.order, (performance.now() - t0) / 1000, 'answered');
     }
     // Live venues: each order on its own, all at once; answers decided in input order.
@@ -261,7 +265,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
       const sent = results.get(order.client_order_id);
       let command: OrderCommand;
       if (answer) command = answer.command(envelope);
-      else if (sent) command = { kind: 'submitted', recovered: sent.recovered, reports: sent.reports, envelope };
+      else if (sent) command = { kind: 'submitted', recovered: sent.recovered, reports: sent.reports, envelope, latency_ms: batchLatency.get(order.env) };
       // An order no gateway took was never sent: it goes from NEW straight to REJECTED.
       else command = { kind: 'reports', reports: noGateway(order, p.state.ts), envelope };
       if (answer?.halted) out.push(answer.halted);
@@ -300,14 +304,15 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     opts.observe?.submitted(order, (Date.now() - p.routedMs) / 1000);
     const t0 = performance.now();
     const answer = await lv.adapter.place(order, p.state.ts);
-    opts.observe?.answered(order, (performance.now() - t0) / 1000, answer.kind);
-    return fromAnswer(lv, order, answer);
+    const took = performance.now() - t0;
+    opts.observe?.answered(order, took / 1000, answer.kind);
+    return fromAnswer(lv, order, answer, roundMs(took));
   }
 
-  function fromAnswer(lv: LiveVenue, order: Order, answer: VenueAnswer): { command: (envelope: EnvelopeSeed) => OrderCommand; halted?: OutRecord } {
+  function fromAnswer(lv: LiveVenue, order: Order, answer: VenueAnswer, latencyMs: number): { command: (envelope: EnvelopeSeed) => OrderCommand; halted?: OutRecord } {
     switch (answer.kind) {
       case 'answered':
-        return { command: (envelope) => ({ kind: 'submitted', recovered: answer.recovered ?? false, reports: answer.reports, envelope }) };
+        return { command: (envelope) => ({ kind: 'submitted', recovered: answer.recovered ?? false, reports: answer.reports, envelope, latency_ms: latencyMs }) };
       case 'unknown':
         return { command: (envelope) => ({ kind: 'no_answer', reason: answer.reason, envelope }) };
       case 'halted': {
@@ -440,3 +445,6 @@ function endsOrder(e: OmsEvent | undefined): boolean {
 function noGateway(order: Order, ts: string): VenueReport[] {
   return [{ kind: 'REJECTED', code: 'NO_GATEWAY', reason: `no ${order.env} gateway is configured for ${order.venue}; only env "sim" orders can trade here`, ts }];
 }
+
+/** Milliseconds to the microsecond: what a latency is recorded with. */
+const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;

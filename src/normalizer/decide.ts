@@ -239,9 +239,17 @@ function normalize(intent: Intent, tsUs: number, ts: string, strategy: string, c
   const badPrice = (limit && checkAmount('constraints.limit_price', limit)) || (stop && checkAmount('constraints.stop_loss', stop));
   if (badPrice) return badPrice;
 
-  const candidates = resolveInstrument(intent.instrument_id, ctx);
-  if (candidates.length === 0) {
+  const listed = resolveInstrument(intent.instrument_id, ctx);
+  if (listed.length === 0) {
     return bad('UNKNOWN_INSTRUMENT', `unknown instrument ${intent.instrument_id}: use VENUE:SYMBOL (e.g. BINANCE:BTCUSDT) or a listed symbol`);
+  }
+  let candidates = listed;
+  if (c.venues !== undefined) {
+    if (intent.instrument_id.includes(':')) return bad('INVALID_CONSTRAINTS', `constraints.venues applies to a bare symbol; ${intent.instrument_id} names its venue`);
+    const wanted = [...new Set(c.venues.map((v) => v.toUpperCase()))];
+    candidates = wanted.map((v) => listed.find((s) => s.venue === v)).filter((s): s is InstrumentSpec => s !== undefined);
+    if (candidates.length === 0)
+      return bad('UNKNOWN_INSTRUMENT', `${intent.instrument_id} is listed on ${listed.map((s) => s.venue).join(', ')}, none of constraints.venues (${wanted.join(', ')})`);
   }
   const primary = candidates[0];
   const ccy = (intent.size.ccy ?? (intent.size.type === 'notional' ? primary.quote : primary.base)).toUpperCase();

@@ -84,7 +84,7 @@ export type OrderFact = Event | OrderStatusFact;
 
 export type OrderCommand =
   /** The gateway placed the order on its venue (recovered: the venue already had it), with the venue's reports so far. */
-  | { kind: 'submitted'; recovered: boolean; reports: readonly VenueReport[]; envelope: EnvelopeSeed }
+  | { kind: 'submitted'; recovered: boolean; reports: readonly VenueReport[]; envelope: EnvelopeSeed; latency_ms?: number }
   /** Reports that did not come from placing it: later venue messages, or the gateway's refusal of an order it never sent. */
   | { kind: 'reports'; reports: readonly VenueReport[]; envelope: EnvelopeSeed }
   /** The gateway sent the order and no answer came (timeout, 5xx, connection lost). */
@@ -100,7 +100,10 @@ export const oms = {
   decide(command: OrderCommand, state: OrderState | undefined): OmsEvent[] {
     if (state === undefined) return [];
     let s = state;
-    const events: OmsEvent[] = command.kind === 'reports' ? [] : decideSubmitted(s, command.envelope, command.kind === 'submitted' && command.recovered);
+    const events: OmsEvent[] =
+      command.kind === 'reports'
+        ? []
+        : decideSubmitted(s, command.envelope, command.kind === 'submitted' && command.recovered, command.kind === 'submitted' ? command.latency_ms : undefined);
     for (const e of events) s = evolveOrder(s, e);
     if (command.kind === 'no_answer') {
       if (s.status === 'SUBMITTED') events.push(unknown(s, command.envelope, command.reason));
@@ -301,7 +304,7 @@ function unknown(state: OrderState, seed: EnvelopeSeed, reason: string): EventOf
 }
 
 /** The gateway sent the order: OrderSubmitted from NEW (or again from UNKNOWN, once the venue said it has no such order), otherwise an anomaly. */
-function decideSubmitted(state: OrderState, seed: EnvelopeSeed, recovered: boolean): OmsEvent[] {
+function decideSubmitted(state: OrderState, seed: EnvelopeSeed, recovered: boolean, latencyMs: number | undefined): OmsEvent[] {
   if (state.status !== 'NEW' && state.status !== 'UNKNOWN') {
     return [anomaly(state, seed, 'submit', 'SUBMIT', { kind: 'ILLEGAL_TRANSITION', reason: `cannot submit an order in status ${state.status}` }, state.ts)];
   }
@@ -309,7 +312,13 @@ function decideSubmitted(state: OrderState, seed: EnvelopeSeed, recovered: boole
     {
       ...envelope(state, seed, state.status === 'NEW' ? 'submitted' : 'resubmitted', state.ts),
       type: 'OrderSubmitted',
-      data: { client_order_id: state.order.client_order_id, venue: state.order.venue, recovered },
+      data: {
+        client_order_id: state.order.client_order_id,
+        venue: state.order.venue,
+        env: state.order.env,
+        recovered,
+        ...(latencyMs !== undefined ? { latency_ms: latencyMs } : {}),
+      },
     },
   ];
 }

@@ -1,47 +1,75 @@
-// Routing: a risk-approved intent becomes a concrete order for one venue. Pure.
-import { ceilTo, dec, floorTo, fmt } from '../domain/decimal.js';
-import { makeEvent } from '../domain/envelope.js';
-import type { Decider } from '../domain/decider.js';
-import type { EventOf, Order } from '../domain/events.js';
+// Routing: a risk-approved intent becomes orders on venues: its one venue's, or for several
+// candidates the cheapest route, whole or split (src/router/cost.ts). Pure.
+import { ceilTo, dec, floorTo, fmt, ZERO, type Dec } from '../domain/decimal.js';
+import { makeEvent, type EventSeed } from '../domain/envelope.js';
+import type { InPlaceDecider } from '../domain/decider.js';
+import type { Event, EventOf, NormalizedIntent, Order } from '../domain/events.js';
 import { clientOrderId } from '../domain/ids.js';
 import { midPrice, quantityForNotional } from '../market/book.js';
-import type { MarketData } from '../market/types.js';
+import type { Book, InstrumentSpec, MarketData } from '../market/types.js';
 import { isoToMicros } from '../domain/time.js';
+import { costBps, planRoute, type RoutePlan, type VenueQuote } from './cost.js';
+import { cloneRouterState, emptyRouterState, evolveRouter, venueKey, type RouterState } from './state.js';
+
+const ONE = dec(1);
+
+/** A candidate of a routing decision, as recorded. */
+type RouteCandidate = EventOf<'RouteDecided'>['data']['candidates'][number];
+
+/** How the smart router weighs venues: penalty per ms of ack latency, and whether it may split. */
+export interface RouterSettings {
+  /** bps of notional added per ms of a venue's measured placement round trip. */
+  latency_bps_per_ms: string;
+  /** false: the whole order goes to the cheapest venue, never split. */
+  split: boolean;
+}
+
+export const DEFAULT_ROUTER_SETTINGS: RouterSettings = Object.freeze({ latency_bps_per_ms: '0.01', split: true });
 
 /** A risk-approved intent to route, with the venues' instruments and books (read at the intent's time). */
 export interface RouteIntent {
   approved: EventOf<'RiskApproved' | 'OrderChangeApproved'>;
   market: MarketData;
+  settings?: RouterSettings;
 }
 
-/** Stateless today: the smart router will keep venue latencies and balances here. */
-export type RouterState = null;
+export type { RouterState } from './state.js';
 
-export type RouterEvent = EventOf<'OrderRouted' | 'OrderChangeRouted'>;
+export type RouterEvent = EventOf<'OrderRouted' | 'OrderChangeRouted' | 'RouteDecided'>;
 
+/** What the router folds: its own events, and the gateway's (standings, latencies, balances, fills). */
+export type RouterFact = RouterEvent | Event;
+
+/**
+ * The router's decider. Its state is folded in place by the stages that own it (`evolve` copies
+ * it first). A hold on a balance is priced with the instrument's fee: a stage gives its state the
+ * market's instruments (routerStateFor).
+ */
 export const router = {
-  initialState: (): RouterState => null,
-  decide: (command: RouteIntent, _state: RouterState): RouterEvent[] => [
-    command.approved.type === 'OrderChangeApproved' ? routeChange(command.approved) : route(command as RouteOrder),
-  ],
-  evolve: (state: RouterState): RouterState => state,
-} satisfies Decider<RouteIntent, RouterState, RouterEvent>;
+  initialState: (): RouterState => emptyRouterState(),
+  decide: (command: RouteIntent, state: RouterState): RouterEvent[] =>
+    command.approved.type === 'OrderChangeApproved' ? [routeChange(command.approved)] : route(command as RouteOrder, state),
+  evolve: (state: RouterState, event: RouterFact): RouterState => evolveRouter(cloneRouterState(state), event),
+  evolveInPlace: (state: RouterState, event: RouterFact): RouterState => evolveRouter(state, event),
+} satisfies InPlaceDecider<RouteIntent, RouterState, RouterEvent, RouterFact>;
 
-type RouteOrder = { approved: EventOf<'RiskApproved'>; market: MarketData };
+type RouteOrder = { approved: EventOf<'RiskApproved'>; market: MarketData; settings?: RouterSettings };
 
 /** A cancel or amend goes where the target's orders are: the gateway holds them. */
-function routeChange(event: EventOf<'OrderChangeApproved'>): RouterEvent {
+function routeChange(event: EventOf<'OrderChangeApproved'>): EventOf<'OrderChangeRouted'> {
   const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
   return makeEvent('OrderChangeRouted', `${event.intent_id}/route/change`, seed, { request: event.data.request });
 }
 
-function route({ approved: event, market }: RouteOrder): RouterEvent {
-  const intent = event.data.intent;
-  // The smart router (cost model, splits) replaces this choice later: the first candidate wins.
-  const instrumentId = intent.venues[0];
-  const spec = market.instrument(instrumentId)!;
-  const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
+function route(cmd: RouteOrder, state: RouterState): RouterEvent[] {
+  const intent = cmd.approved.data.intent;
+  if (intent.venues.length > 1) return routeSmart(cmd, state);
+  return [routeWhole(cmd)];
+}
 
+function routeWhole({ approved: event, market }: RouteOrder): EventOf<'OrderRouted'> {
+  const intent = event.data.intent;
+  const spec = market.instrument(intent.venues[0])!;
   // Risk may have narrowed the candidates to a venue other than the one the intent was sized on:
   // quantity and reference price then come from the chosen venue's own book.
   let qty = intent.qty;
@@ -55,26 +83,20 @@ function route({ approved: event, market }: RouteOrder): RouterEvent {
       if (walked) qty = fmt(walked);
     }
   }
+  // A notional-sized intent may land on a venue with a coarser lot than the one it was sized on.
+  if (intent.size.type === 'notional') qty = fmt(floorTo(dec(qty), dec(spec.lot_size)));
+  return childOrder(event, spec, qty, refPrice, 0);
+}
 
-  let orderType = intent.order_type;
-  let tif = intent.tif;
-  let limitPrice = intent.limit_price;
-  // A slippage cap on a MARKET order becomes a marketable LIMIT at the protective price:
-  // venues do not take a price guard on market orders, and this keeps the cap exact.
-  if (orderType === 'MARKET' && intent.max_slippage_bps !== undefined) {
-    const ref = dec(refPrice);
-    const band = dec(intent.max_slippage_bps).div(10_000);
-    const tick = dec(spec.tick_size);
-    const guard = intent.side === 'BUY' ? floorTo(ref.times(dec(1).plus(band)), tick) : ceilTo(ref.times(dec(1).minus(band)), tick);
-    orderType = 'LIMIT';
-    limitPrice = fmt(guard);
-    tif = tif === 'FOK' ? 'FOK' : 'IOC';
-  }
-
+/** The order one venue gets for `qty` of the intent, its order type and limit from the intent's constraints. */
+function childOrder(event: EventOf<'RiskApproved'>, spec: InstrumentSpec, qty: string, refPrice: string, leg: number): EventOf<'OrderRouted'> {
+  const intent = event.data.intent;
+  const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
+  const { orderType, limitPrice, tif } = orderTerms(intent, spec, refPrice);
   const order: Order = {
-    client_order_id: clientOrderId(intent.intent_id, 0, 0),
+    client_order_id: clientOrderId(intent.intent_id, leg, 0),
     intent_id: intent.intent_id,
-    leg: 0,
+    leg,
     attempt: 0,
     account: intent.account,
     strategy: intent.strategy,
@@ -84,13 +106,180 @@ function route({ approved: event, market }: RouteOrder): RouterEvent {
     symbol: spec.symbol,
     side: intent.side,
     order_type: orderType,
-    // A notional-sized intent may land on a venue with a coarser lot than the one it was sized on.
-    qty: intent.size.type === 'notional' ? fmt(floorTo(dec(qty), dec(spec.lot_size))) : qty,
+    qty,
     ...(limitPrice !== undefined ? { limit_price: limitPrice } : {}),
     tif,
     ...(intent.expire_at !== undefined ? { expire_at: intent.expire_at } : {}),
     ...(intent.stop_loss !== undefined ? { stop_loss: intent.stop_loss } : {}),
     ref_price: refPrice,
   };
-  return makeEvent('OrderRouted', `${intent.intent_id}/route/0`, seed, { order });
+  return makeEvent('OrderRouted', `${intent.intent_id}/route/${leg}`, seed, { order });
+}
+
+/**
+ * Order type, limit and time in force on one venue. A slippage cap on a MARKET order becomes a
+ * marketable LIMIT at the protective price off that venue's reference (venues take no price guard
+ * on market orders, and this keeps the cap exact).
+ */
+function orderTerms(intent: NormalizedIntent, spec: InstrumentSpec, refPrice: string): { orderType: Order['order_type']; limitPrice?: string; tif: Order['tif'] } {
+  if (intent.order_type !== 'MARKET' || intent.max_slippage_bps === undefined) return { orderType: intent.order_type, limitPrice: intent.limit_price, tif: intent.tif };
+  return { orderType: 'LIMIT', limitPrice: fmt(slippageGuard(intent, spec, dec(refPrice))), tif: intent.tif === 'FOK' ? 'FOK' : 'IOC' };
+}
+
+function slippageGuard(intent: NormalizedIntent, spec: InstrumentSpec, ref: Dec): Dec {
+  const band = dec(intent.max_slippage_bps!).div(10_000);
+  const tick = dec(spec.tick_size);
+  return intent.side === 'BUY' ? floorTo(ref.times(ONE.plus(band)), tick) : ceilTo(ref.times(ONE.minus(band)), tick);
+}
+
+/**
+ * An intent with several candidate venues: each priced from its book at the intent's time (walk,
+ * taker fee, latency penalty), those that cannot take it left out with the reason, then the whole
+ * order on the cheapest or split across them where that is cheaper. The decision is recorded with
+ * every candidate and its cost before the orders it gives.
+ */
+function routeSmart(cmd: RouteOrder, state: RouterState): RouterEvent[] {
+  const event = cmd.approved;
+  const intent = event.data.intent;
+  const settings = cmd.settings ?? DEFAULT_ROUTER_SETTINGS;
+  const tsUs = isoToMicros(intent.ts);
+  const perMs = dec(settings.latency_bps_per_ms);
+  const qty = dec(intent.qty);
+  const ref = dec(intent.ref_price);
+  const rows: RouteCandidate[] = [];
+  const quotes: VenueQuote[] = [];
+  const quoted: number[] = [];
+  const specs: InstrumentSpec[] = [];
+  const mids: Dec[] = [];
+  for (const id of intent.venues) {
+    const spec = cmd.market.instrument(id);
+    if (!spec) {
+      rows.push({ instrument_id: id, excluded: 'not a listed instrument', qty: '0' });
+      continue;
+    }
+    const key = venueKey(intent.env, spec.venue);
+    const latency = state.latency.get(key);
+    const row: RouteCandidate = { instrument_id: id, qty: '0' };
+    if (latency !== undefined) row.latency_ms = fmt(latency);
+    rows.push(row);
+    const halted = state.halted.get(key);
+    const quarantined = state.quarantined.get(key);
+    const book = cmd.market.bookAt(id, tsUs);
+    const mid = midPrice(book);
+    if (halted !== undefined) row.excluded = `${spec.venue} (${intent.env}) is halted: ${halted}`;
+    else if (quarantined !== undefined) row.excluded = `${spec.venue} (${intent.env}) is in quarantine: ${quarantined}`;
+    else if (!book || !mid) row.excluded = `no book for ${id} at ${intent.ts}`;
+    if (row.excluded !== undefined) continue;
+    const q = quoteOf(intent, spec, book!, mid!, latency, perMs, state.balances.get(key));
+    if (typeof q === 'string') {
+      row.excluded = q;
+      continue;
+    }
+    quotes.push(q);
+    quoted.push(rows.length - 1);
+    specs.push(spec);
+    mids.push(mid!);
+  }
+
+  const events: RouterEvent[] = [];
+  const plan = quotes.length > 0 ? planRoute(quotes, intent.side, qty, settings.split) : undefined;
+  const children: { spec: InstrumentSpec; qty: Dec; mid: Dec }[] = [];
+  if (plan) {
+    plan.whole.forEach((p, k) => {
+      const row = rows[quoted[k]];
+      row.filled_qty = fmt(p.filled);
+      if (p.filled.gt(0)) row.vwap = fmt(p.notional.div(p.filled).round(12));
+      row.fee = fmt(p.fee);
+      row.penalty = fmt(p.penalty);
+      row.cost = fmt(p.cost);
+      const bps = costBps(intent.side, p, ref);
+      if (bps !== undefined) row.cost_bps = fmt(bps);
+      if (plan.dropped.has(k)) row.excluded = `left out of the split: ${plan.dropped.get(k)!}`;
+      if (plan.qty[k].gt(0)) {
+        row.qty = fmt(plan.qty[k]);
+        children.push({ spec: specs[k], qty: plan.qty[k], mid: mids[k] });
+      }
+    });
+  }
+  const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
+  let reason: string;
+  if (children.length === 0) {
+    // No venue can take it: the first candidate gets it whole, and its gateway or venue refuses it with the reason.
+    const fallback = cmd.market.instrument(intent.venues[0])!;
+    rows[0].qty = intent.qty;
+    reason = `no candidate can take ${intent.qty} ${intent.base}: sent to ${fallback.instrument_id}, the first candidate, which will refuse or fill what it can`;
+    events.push(decided(seed, intent, settings, rows, plan, reason));
+    events.push(childOrder(event, fallback, intent.qty, intent.ref_price, 0));
+    return events;
+  }
+  reason =
+    children.length === 1
+      ? `whole on ${children[0].spec.instrument_id}: the cheapest venue for ${fmt(children[0].qty)} ${intent.base}`
+      : `split across ${children.map((c) => `${c.spec.instrument_id} ${fmt(c.qty)}`).join(', ')}: cheaper than any venue alone`;
+  events.push(decided(seed, intent, settings, rows, plan, reason));
+  children.forEach((c, leg) => events.push(childOrder(event, c.spec, fmt(c.qty), fmt(c.mid), leg)));
+  return events;
+}
+
+function decided(
+  seed: EventSeed,
+  intent: NormalizedIntent,
+  settings: RouterSettings,
+  rows: RouteCandidate[],
+  plan: RoutePlan | undefined,
+  reason: string,
+): EventOf<'RouteDecided'> {
+  const data: EventOf<'RouteDecided'>['data'] = {
+    side: intent.side,
+    qty: intent.qty,
+    split: plan?.split ?? false,
+    latency_bps_per_ms: settings.latency_bps_per_ms,
+    candidates: rows,
+    unrouted_qty: plan ? fmt(plan.unrouted) : intent.qty,
+    reason,
+  };
+  if (plan && plan.chosen.filled.gt(0)) {
+    data.cost = fmt(plan.chosen.cost);
+    const bps = costBps(intent.side, plan.chosen, dec(intent.ref_price));
+    if (bps !== undefined) data.cost_bps = fmt(bps);
+  }
+  return makeEvent('RouteDecided', `${intent.intent_id}/route/decided`, seed, data);
+}
+
+/** One venue as the cost model sees it, or why it cannot take the order. */
+function quoteOf(
+  intent: NormalizedIntent,
+  spec: InstrumentSpec,
+  book: Book,
+  mid: Dec,
+  latency: Dec | undefined,
+  perMs: Dec,
+  balances: Map<string, Dec> | undefined,
+): VenueQuote | string {
+  let limit: Dec | undefined;
+  if (intent.order_type === 'LIMIT' && intent.limit_price !== undefined) limit = dec(intent.limit_price);
+  else if (intent.max_slippage_bps !== undefined) limit = slippageGuard(intent, spec, mid);
+  const fee = dec(spec.taker_fee);
+  let maxQty = dec(spec.max_qty);
+  let maxFunds: Dec | undefined;
+  if (balances) {
+    // A venue whose free balance is known and short is left out; a partial one caps its share.
+    const asset = intent.side === 'BUY' ? spec.quote : spec.base;
+    const free = balances.get(asset) ?? ZERO;
+    if (!free.gt(0)) return `no free ${asset} on ${spec.venue} (${fmt(free)})`;
+    if (intent.side === 'BUY') maxFunds = free;
+    else if (free.lt(maxQty)) maxQty = free;
+  }
+  return {
+    spec,
+    book,
+    fee,
+    penalty: latency === undefined ? ZERO : perMs.times(latency).div(10_000),
+    ...(limit !== undefined ? { limit } : {}),
+    maxQty,
+    ...(maxFunds !== undefined ? { maxFunds } : {}),
+    lot: dec(spec.lot_size),
+    minQty: dec(spec.min_qty),
+    minNotional: dec(spec.min_notional),
+  };
 }

@@ -63,6 +63,8 @@ export interface VenueStartup {
   /** Venue clock minus local clock, ms, as measured. */
   clock_offset_ms: number;
   instruments: VenueInstrumentRules[];
+  /** Free balance by asset, when the venue says (the router leaves out venues short of one). */
+  balances?: Record<string, string>;
 }
 
 /** How close the gateway runs to the venue's limits, for health and metrics. */

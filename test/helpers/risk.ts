@@ -78,10 +78,11 @@ export function policySet(policy: unknown, version = 1): EventOf<'RiskPolicySet'
 
 export const assess = (intent: EventOf<'IntentAccepted'>, m: MarketData = market): RiskCommand => ({ kind: 'assess', intent, market: m });
 
-/** The order the router makes of an approval. */
+/** The order the router makes of an approval (whole on one venue: risk's tests follow one order per intent). */
 export function routed(a: EventOf<'RiskApproved'>): EventOf<'OrderRouted'> {
-  const [e] = router.decide({ approved: a, market }, null);
-  assert.ok(e.type === 'OrderRouted');
+  const events = router.decide({ approved: a, market, settings: { latency_bps_per_ms: '0', split: false } }, router.initialState());
+  const e = events.find((x) => x.type === 'OrderRouted');
+  assert.ok(e?.type === 'OrderRouted');
   return e;
 }
 

@@ -100,9 +100,13 @@ test('submitted: NEW -> SUBMITTED, with envelope from the order and seed', () =>
     recorded_at: seed.recorded_at,
     ts: T0,
   });
-  assert.deepEqual(e.data, { client_order_id: 'fs-coid-1', venue: 'BINANCE', recovered: true });
+  assert.deepEqual(e.data, { client_order_id: 'fs-coid-1', venue: 'BINANCE', env: 'sim', recovered: true });
   assert.ok(EventSchema.safeParse(e).success, 'event matches the schema');
   assert.equal(w.state?.status, 'SUBMITTED');
+  // The placement's round trip, as the gateway measured it, is recorded for the router.
+  const [timed] = given(oms, ...routed()).when({ kind: 'submitted', recovered: false, reports: [], envelope: seed, latency_ms: 12.345 }).events;
+  assert.ok(timed.type === 'OrderSubmitted');
+  assert.equal(timed.data.latency_ms, 12.345);
 });
 
 test("submitted with the venue's reports so far: OrderSubmitted, then what each report gives", () => {

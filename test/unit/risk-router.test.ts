@@ -122,7 +122,7 @@ test('router builds the venue order with a deterministic client order id', () =>
     });
   assert.ok(r.type === 'OrderRouted');
   assert.match(r.data.order.client_order_id, /^[A-Za-z0-9]{32}$/);
-  assert.deepEqual(router.decide(route(a), null), [r], 'pure: same input, same order');
+  assert.deepEqual(router.decide(route(a), router.initialState()), [r], 'pure: same input, same order');
 });
 
 test('router turns a slippage cap into a marketable LIMIT IOC at the protective price on the tick', () => {

@@ -2,7 +2,7 @@
 // key), amend by cancel/replace (the replacement is <root>r<n>), queries that rebuild an order's
 // whole history from the venue (its chain of replacements and their trades), and the user-data
 // stream over the WebSocket API.
-import { dec, fmt, ZERO } from '../../domain/decimal.js';
+import { dec, fmt, isDecimalString, ZERO } from '../../domain/decimal.js';
 import type { Order, VenueReport } from '../../domain/events.js';
 import { BoundedMap, NoAnswer } from '../transport.js';
 import type { AmendChange, OrderRef, VenueAdapter, VenueAnswer, VenueHealth, VenueMessage, VenueOrderSnapshot, VenueStartup } from '../types.js';
@@ -39,6 +39,7 @@ interface RawAccount {
   canTrade: boolean;
   canWithdraw: boolean;
   canDeposit: boolean;
+  balances?: { asset: string; free: string; locked: string }[];
 }
 
 const failure = (what: string, e: RawError): Error => new Error(`Binance ${what} refused: ${e.code} ${e.msg}`);
@@ -274,6 +275,7 @@ export function createBinanceAdapter(input: BinanceConfig): VenueAdapter {
         can_withdraw: restrictions.ok ? restrictions.body.enableWithdrawals : undefined,
         clock_offset_ms: rest.clockOffsetMs,
         instruments: instrumentRules(info.body),
+        balances: freeBalances(account.body.balances),
       };
     },
 
@@ -315,4 +317,12 @@ export function createBinanceAdapter(input: BinanceConfig): VenueAdapter {
       await rest.close();
     },
   };
+}
+
+/** The account's free balances (what open orders lock is not free), as canonical decimals. */
+function freeBalances(raw: RawAccount['balances']): Record<string, string> | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  const out: Record<string, string> = {};
+  for (const b of raw) if (typeof b?.asset === 'string' && typeof b.free === 'string' && isDecimalString(b.free)) out[b.asset] = fmt(dec(b.free));
+  return out;
 }
