@@ -13,6 +13,7 @@ import { dec, fmt, ZERO } from '../domain/decimal.js';
 import type { MarkToMarket, PnlTotals } from '../positions/positions.js';
 import { markPositions } from '../projections/view.js';
 import { HEADER_INTENT_ID } from '../runtime/codec.js';
+import { parentOf } from '../oms/parent.js';
 import { appendToAll, appendToRisk, riskCommand, setPolicy, venueCommand, RISK_ACTS } from './commands.js';
 import { OPERATIONS, PolicyBody, QuarantineBody, ScopeBody, openApiDocument, type Lifecycle, type Status } from './contract.js';
 import { CLOSE_BAD_REQUEST, DEFAULT_MAX_BUFFERED, Subscriber, parseFeedRequest } from './feed.js';
@@ -152,7 +153,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       source = 'log';
     }
     if (events.length === 0 && orders.length === 0) throw new HttpError(404, 'NOT_FOUND', `no intent or order ${id}`);
-    return { intent_id: intentId, orders, events, source } satisfies z.infer<typeof Lifecycle>;
+    return { intent_id: intentId, ...(orders.length > 0 ? { parent: parentOf(orders) } : {}), orders, events, source } satisfies z.infer<typeof Lifecycle>;
   });
 
   /** Positions and their time: from Redis when configured, else this process's fold. */

@@ -63,8 +63,19 @@ export const LifecycleEvent = z.object({
   event: z.record(z.string(), z.unknown()),
 });
 
+/** An intent over its child orders (a split gives several): status, fills summed, average price. */
+export const ApiParent = z.object({
+  status: z.enum(['WORKING', 'FILLED', 'PARTIALLY_FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']),
+  children: z.number().int(),
+  open: z.number().int(),
+  qty: dec,
+  filled_qty: dec,
+  avg_price: dec,
+});
+
 export const Lifecycle = z.object({
   intent_id: z.string(),
+  parent: ApiParent.optional().describe('the intent over its orders, when it has any'),
   orders: z.array(ApiOrder),
   events: z.array(LifecycleEvent),
   source: z.enum(['clickhouse', 'log']),

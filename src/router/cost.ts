@@ -1,12 +1,13 @@
 // The smart router's cost model: what an order costs on each candidate venue, walked through the
 // venue's book at the intent's time, and the cheapest way to place it, whole on one venue or split
 // across several (marginal levels first). Pure and exact: decimals throughout.
-import { dec, floorTo, RoundingMode, ZERO, type Dec } from '../domain/decimal.js';
+import { dec, floorTo, ZERO, type Dec } from '../domain/decimal.js';
 import type { Side } from '../domain/intent.js';
 import type { Book, InstrumentSpec } from '../market/types.js';
 
 const ONE = dec(1);
 const BPS = dec(10_000);
+const LAST_PLACE = dec('0.000000000000000001');
 
 /** One candidate venue as the cost model sees it. */
 export interface VenueQuote {
@@ -96,7 +97,10 @@ class Cursor {
     let room = this.q.maxQty.minus(this.filled);
     if (this.q.maxFunds !== undefined) {
       const funds = this.q.maxFunds.minus(this.notional.times(this.spend));
-      const byFunds = funds.gt(0) ? funds.div(price.times(this.spend)).round(18, RoundingMode.Down) : ZERO;
+      const unit = price.times(this.spend);
+      let byFunds = funds.gt(0) ? funds.div(unit) : ZERO;
+      // The quotient is rounded to 18 places, maybe up: then one unit in the last place less.
+      if (byFunds.times(unit).gt(funds)) byFunds = byFunds.minus(LAST_PLACE);
       if (byFunds.lt(room)) room = byFunds;
     }
     return room;
@@ -198,6 +202,15 @@ function fits(q: VenueQuote, side: Side, already: Priced, qty: Dec): boolean {
   return true;
 }
 
+/** What one venue may take of the whole order: floored to its lot, within its caps (a part past its book rests there only if its funds hold it). */
+function wholeSize(q: VenueQuote, side: Side, qty: Dec): Dec {
+  const x = floorTo(qty.lt(q.maxQty) ? qty : q.maxQty, q.lot);
+  if (side !== 'BUY' || q.maxFunds === undefined) return x;
+  const walked = priceOn(q, side, x);
+  const rest = x.minus(walked.filled);
+  return rest.gt(0) && !fits(q, side, walked, rest) ? floorTo(walked.filled, q.lot) : x;
+}
+
 /** Quantities for the split: the merged walk, floored to each lot, the odd remainder placed where a lot takes it. */
 function splitQuantities(quotes: VenueQuote[], side: Side, qty: Dec, active: boolean[], rates: Dec[]): { qty: Dec[]; unrouted: Dec } {
   const cursors: Cursor[] = [];
@@ -241,15 +254,15 @@ function splitQuantities(quotes: VenueQuote[], side: Side, qty: Dec, active: boo
  */
 export function planRoute(quotes: VenueQuote[], side: Side, qty: Dec, allowSplit = true): RoutePlan {
   const rates = quotes.map((q) => rateOf(side, q));
-  const whole = quotes.map((q) => priceOn(q, side, floorTo(qty, q.lot)));
+  const sizes = quotes.map((q) => wholeSize(q, side, qty));
+  const whole = quotes.map((q, i) => priceOn(q, side, sizes[i]));
   const dropped = new Map<number, string>();
 
   // The best venue alone: the most filled, then the best cost per unit, then the caller's order.
   let best = -1;
   for (let i = 0; i < quotes.length; i++) {
     const w = whole[i];
-    const lot = floorTo(qty, quotes[i].lot);
-    if (!lot.gt(0) || belowMinimum(quotes[i], side, lot)) continue;
+    if (!sizes[i].gt(0) || belowMinimum(quotes[i], side, sizes[i])) continue;
     if (best < 0) best = i;
     else {
       const b = whole[best];
@@ -261,7 +274,7 @@ export function planRoute(quotes: VenueQuote[], side: Side, qty: Dec, allowSplit
   const wholePlan = (): RoutePlan => {
     const out = quotes.map(() => ZERO);
     if (best < 0) return { split: false, qty: out, unrouted: qty, whole, chosen: total([]), dropped };
-    out[best] = floorTo(qty, quotes[best].lot);
+    out[best] = sizes[best];
     return { split: false, qty: out, unrouted: qty.minus(out[best]), whole, chosen: priceOn(quotes[best], side, out[best]), dropped };
   };
   if (!allowSplit || quotes.length < 2) return wholePlan();
