@@ -23,6 +23,7 @@ import { redisProjection } from './redis.js';
 import { clickhouseRowsPerSec } from './audit.js';
 import { venueBench } from './venues.js';
 import { riskDecisions } from './risk.js';
+import { routerDecisions } from './router.js';
 import { apiOrdersBench, observedThroughputBench, wsFanoutBench } from './ops.js';
 import { parsePolicy } from '../src/risk/policy.js';
 import type { VenueName } from '../src/assembly/venue-factories.js';
@@ -311,6 +312,7 @@ else if (part === 'throughput_journal_inline') await throughput(dir, 'journal_in
 else if (part === 'throughput_log_uncompressed') await throughput(dir, 'log_uncompressed');
 else if (part === 'throughput_full_risk') await throughputFullRisk(dir);
 else if (part === 'risk') await riskDecisions(emit);
+else if (part === 'router') routerDecisions(emit);
 else if (part === 'api_orders') await apiOrdersBench(dir, emit);
 else if (part === 'ws_fanout') await wsFanoutBench(dir, emit);
 else if (part === 'throughput_observed') await observedThroughputBench(dir, emit);
@@ -357,6 +359,7 @@ else {
       'throughput_log_uncompressed',
       'throughput_full_risk',
       'risk',
+      'router',
       'api_orders',
       'ws_fanout',
       'throughput_observed',

@@ -292,7 +292,7 @@ export const RouteCandidate = z.object({
   instrument_id: z.string(),
   excluded: z.string().optional().describe('why the venue took no part (halted, quarantined, short of balance, no book)'),
   filled_qty: dec.optional().describe('what walking its book fills of the whole order, within the limit and the balance'),
-  vwap: dec.optional(),
+  notional: dec.optional().describe('Σ qty × price of that walk (its average price is notional / filled_qty)'),
   fee: dec.optional().describe('taker fee on the walked notional'),
   latency_ms: dec.optional().describe("the venue's measured placement round trip"),
   penalty: dec.optional().describe('latency penalty on the walked notional'),

@@ -40,6 +40,8 @@ export interface Priced {
   penalty: Dec;
   /** BUY: what the fill costs with fee and penalty; SELL: what it brings after them. */
   cost: Dec;
+  /** The effective price (fee and penalty in) of the last level the walk took from. */
+  marginal?: Dec;
 }
 
 /** The route the model chose: quantities per quote (same order as the quotes), whole or split. */
@@ -63,102 +65,100 @@ const rateOf = (side: Side, q: VenueQuote): Dec => (side === 'BUY' ? ONE.plus(q.
 /** True when a is a better effective price than b for `side`. */
 const better = (side: Side, a: Dec, b: Dec): boolean => (side === 'BUY' ? a.lt(b) : a.gt(b));
 
-/** A walk through one venue's levels, bounded by its limit and caps. */
-class Cursor {
-  level = 0;
-  /** Taken from the current level so far. */
-  usedAtLevel = ZERO;
-  filled = ZERO;
-  notional = ZERO;
-  private eff: Dec | undefined;
-  private readonly levels: Book['asks'];
-  private readonly spend: Dec;
-
-  constructor(
-    readonly q: VenueQuote,
-    readonly side: Side,
-    readonly rate: Dec,
-  ) {
-    this.levels = side === 'BUY' ? q.book.asks : q.book.bids;
-    this.spend = ONE.plus(q.fee);
-  }
-
-  /** The effective price of the next unit on this venue, or undefined when nothing more may be taken. */
-  next(): Dec | undefined {
-    if (this.eff !== undefined) return this.eff;
-    const lv = this.levels[this.level];
-    if (!lv || (this.q.limit && (this.side === 'BUY' ? lv.price.gt(this.q.limit) : lv.price.lt(this.q.limit)))) return undefined;
-    if (!this.room(lv.price).gt(0)) return undefined;
-    return (this.eff = lv.price.times(this.rate));
-  }
-
-  /** Base quantity the caps still allow at `price`. */
-  private room(price: Dec): Dec {
-    let room = this.q.maxQty.minus(this.filled);
-    if (this.q.maxFunds !== undefined) {
-      const funds = this.q.maxFunds.minus(this.notional.times(this.spend));
-      const unit = price.times(this.spend);
-      let byFunds = funds.gt(0) ? funds.div(unit) : ZERO;
-      // The quotient is rounded to 18 places, maybe up: then one unit in the last place less.
-      if (byFunds.times(unit).gt(funds)) byFunds = byFunds.minus(LAST_PLACE);
-      if (byFunds.lt(room)) room = byFunds;
-    }
-    return room;
-  }
-
-  /** Take up to `want` from the current level; returns what was taken. */
-  take(want: Dec): Dec {
-    const lv = this.levels[this.level];
-    const left = lv.qty.minus(this.usedAtLevel);
-    let t = want.lt(left) ? want : left;
-    const room = this.room(lv.price);
-    if (room.lt(t)) t = room;
-    this.filled = this.filled.plus(t);
-    this.notional = this.notional.plus(t.times(lv.price));
-    this.usedAtLevel = this.usedAtLevel.plus(t);
-    if (this.usedAtLevel.gte(lv.qty)) {
-      this.level++;
-      this.usedAtLevel = ZERO;
-      this.eff = undefined;
-    } else if (t.lt(want)) this.eff = undefined; // a cap ran out inside the level
-    return t;
-  }
+/**
+ * What one venue alone gives an order: the levels its walk takes from (within the limit and the
+ * caps), each with its price, its effective price (fee and penalty in) and the quantity taken.
+ * The merged walk of a split reads these ladders: a venue's share never goes past its own walk.
+ */
+interface Ladder {
+  price: Dec[];
+  eff: Dec[];
+  take: Dec[];
+  priced: Priced;
 }
 
-/** Takes `qty` from the cursors' levels, the best effective price first, until it is done or none can give more. */
-function fill(cursors: Cursor[], side: Side, qty: Dec): Dec {
+/** Walks one venue's levels for `qty`: stops at the limit, at max qty and, for a BUY, where its free funds run out. */
+function walk(q: VenueQuote, side: Side, rate: Dec, qty: Dec): Ladder {
+  const levels = side === 'BUY' ? q.book.asks : q.book.bids;
+  const limit = q.limit;
+  const spend = q.maxFunds === undefined ? undefined : ONE.plus(q.fee);
+  let remaining = qty.lt(q.maxQty) ? qty : q.maxQty;
+  let filled = ZERO;
+  let notional = ZERO;
+  const price: Dec[] = [];
+  const eff: Dec[] = [];
+  const take: Dec[] = [];
+  for (let k = 0; k < levels.length && remaining.gt(0); k++) {
+    const lv = levels[k];
+    if (limit && (side === 'BUY' ? lv.price.gt(limit) : lv.price.lt(limit))) break;
+    let t = lv.qty.lt(remaining) ? lv.qty : remaining;
+    if (spend) {
+      // What the funds left pay for at this level, fee in; the 18-place quotient never rounds up.
+      const funds = q.maxFunds!.minus(notional.times(spend));
+      const unit = lv.price.times(spend);
+      let byFunds = funds.gt(0) ? funds.div(unit) : ZERO;
+      if (byFunds.times(unit).gt(funds)) byFunds = byFunds.minus(LAST_PLACE);
+      if (byFunds.lt(t)) t = byFunds;
+      if (!t.gt(0)) break;
+    }
+    price.push(lv.price);
+    eff.push(lv.price.times(rate));
+    take.push(t);
+    filled = k === 0 ? t : filled.plus(t);
+    notional = k === 0 ? t.times(lv.price) : notional.plus(t.times(lv.price));
+    remaining = remaining.minus(t);
+    if (t.lt(lv.qty) && remaining.gt(0)) break; // the funds ran out inside the level
+  }
+  return { price, eff, take, priced: charges(side, q, filled, notional, eff.length > 0 ? eff[eff.length - 1] : undefined) };
+}
+
+/**
+ * The merged walk over several ladders: the best effective price first, until `qty` is taken or
+ * every ladder is spent. Returns each venue's share and its notional.
+ */
+function merge(ladders: (Ladder | undefined)[], side: Side, qty: Dec): { qty: Dec[]; notional: Dec[]; marginal: (Dec | undefined)[] } {
+  const n = ladders.length;
+  const at = new Array<number>(n).fill(0);
+  const left: (Dec | undefined)[] = ladders.map((l) => (l && l.take.length > 0 ? l.take[0] : undefined));
+  const got = ladders.map(() => ZERO);
+  const notional = ladders.map(() => ZERO);
+  const marginal: (Dec | undefined)[] = ladders.map(() => undefined);
   let remaining = qty;
   while (remaining.gt(0)) {
-    let best: Cursor | undefined;
-    let bestEff: Dec | undefined;
-    for (const c of cursors) {
-      const eff = c.next();
-      if (eff !== undefined && (bestEff === undefined || better(side, eff, bestEff))) {
-        best = c;
-        bestEff = eff;
-      }
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      if (left[i] === undefined) continue;
+      if (best < 0 || better(side, ladders[i]!.eff[at[i]], ladders[best]!.eff[at[best]])) best = i;
     }
-    if (!best) break;
-    const t = best.take(remaining);
-    if (t.lte(0)) break;
+    if (best < 0) break;
+    const l = ladders[best]!;
+    const k = at[best];
+    const avail = left[best]!;
+    const t = avail.lt(remaining) ? avail : remaining;
+    got[best] = got[best].plus(t);
+    notional[best] = notional[best].plus(t.times(l.price[k]));
+    marginal[best] = l.eff[k];
     remaining = remaining.minus(t);
+    if (t.lt(avail)) left[best] = avail.minus(t);
+    else {
+      at[best] = k + 1;
+      left[best] = k + 1 < l.take.length ? l.take[k + 1] : undefined;
+    }
   }
-  return remaining;
+  return { qty: got, notional, marginal };
 }
 
 /** Fee, penalty and cost of a walked notional on one venue. */
-function charges(side: Side, q: VenueQuote, filled: Dec, notional: Dec): Priced {
+function charges(side: Side, q: VenueQuote, filled: Dec, notional: Dec, marginal?: Dec): Priced {
   const fee = notional.times(q.fee);
   const penalty = notional.times(q.penalty);
   const cost = side === 'BUY' ? notional.plus(fee).plus(penalty) : notional.minus(fee).minus(penalty);
-  return { filled, notional, fee, penalty, cost };
+  return marginal === undefined ? { filled, notional, fee, penalty, cost } : { filled, notional, fee, penalty, cost, marginal };
 }
 
 /** The walk of `qty` on one venue alone, within its limit and caps. */
 export function priceOn(q: VenueQuote, side: Side, qty: Dec): Priced {
-  const c = new Cursor(q, side, rateOf(side, q));
-  fill([c], side, qty);
-  return charges(side, q, c.filled, c.notional);
+  return walk(q, side, rateOf(side, q), qty).priced;
 }
 
 /** The sum of priced parts. */
@@ -211,39 +211,56 @@ function wholeSize(q: VenueQuote, side: Side, qty: Dec): Dec {
   return rest.gt(0) && !fits(q, side, walked, rest) ? floorTo(walked.filled, q.lot) : x;
 }
 
-/** Quantities for the split: the merged walk, floored to each lot, the odd remainder placed where a lot takes it. */
-function splitQuantities(quotes: VenueQuote[], side: Side, qty: Dec, active: boolean[], rates: Dec[]): { qty: Dec[]; unrouted: Dec } {
-  const cursors: Cursor[] = [];
-  const at: number[] = [];
-  quotes.forEach((q, i) => {
-    if (active[i]) {
-      cursors.push(new Cursor(q, side, rates[i]));
-      at.push(i);
-    }
-  });
-  fill(cursors, side, qty);
+/**
+ * Quantities for the split: the merged walk over the active venues' ladders, floored to each lot,
+ * the odd remainder placed where a lot takes it. A share the flooring left as walked keeps its
+ * walk's price (no second walk).
+ */
+function splitQuantities(quotes: VenueQuote[], side: Side, qty: Dec, active: boolean[], ladders: Ladder[]): { qty: Dec[]; unrouted: Dec; priced: (Priced | undefined)[] } {
+  const m = merge(
+    ladders.map((l, i) => (active[i] ? l : undefined)),
+    side,
+    qty,
+  );
   const out = quotes.map(() => ZERO);
+  const priced: (Priced | undefined)[] = quotes.map(() => undefined);
   let placed = ZERO;
-  cursors.forEach((c, k) => {
-    out[at[k]] = floorTo(c.filled, quotes[at[k]].lot);
-    placed = placed.plus(out[at[k]]);
-  });
-  // What the books could not give, and what the lots cut off: to the venues already in the split
-  // (largest first), then any other, as far as their lots and caps take it.
+  for (let i = 0; i < quotes.length; i++) {
+    if (!m.qty[i].gt(0)) continue;
+    out[i] = floorTo(m.qty[i], quotes[i].lot);
+    if (out[i].eq(m.qty[i])) priced[i] = charges(side, quotes[i], m.qty[i], m.notional[i], m.marginal[i]);
+    placed = placed.plus(out[i]);
+  }
+  // What the books could not give, and what the lots cut off: to the venues in the split (largest
+  // share first), as far as their lots and caps take it.
   let rest = qty.minus(placed);
   if (rest.gt(0)) {
-    const order = at.slice().sort((a, b) => out[b].cmp(out[a]));
+    const order = quotes.map((_, i) => i).filter((i) => active[i]);
+    order.sort((a, b) => out[b].cmp(out[a]));
     for (const i of order) {
       if (!rest.gt(0)) break;
       const add = floorTo(rest, quotes[i].lot);
       if (!add.gt(0)) continue;
-      const priced = priceOn(quotes[i], side, out[i]);
-      if (!fits(quotes[i], side, priced, add)) continue;
+      if (!fits(quotes[i], side, priced[i] ?? priceOn(quotes[i], side, out[i]), add)) continue;
       out[i] = out[i].plus(add);
+      priced[i] = undefined;
       rest = rest.minus(add);
     }
   }
-  return { qty: out, unrouted: rest };
+  return { qty: out, unrouted: rest, priced };
+}
+
+/** True when no other venue's first level beats the last level the best venue alone would take: a split could not be cheaper. */
+function nothingBetterElsewhere(quotes: VenueQuote[], side: Side, rates: Dec[], best: number, w: Priced): boolean {
+  if (w.marginal === undefined) return false;
+  for (let i = 0; i < quotes.length; i++) {
+    if (i === best) continue;
+    const q = quotes[i];
+    const top = side === 'BUY' ? q.book.asks[0] : q.book.bids[0];
+    if (!top || (q.limit && (side === 'BUY' ? top.price.gt(q.limit) : top.price.lt(q.limit)))) continue;
+    if (better(side, top.price.times(rates[i]), w.marginal)) return false;
+  }
+  return true;
 }
 
 /**
@@ -254,8 +271,10 @@ function splitQuantities(quotes: VenueQuote[], side: Side, qty: Dec, active: boo
  */
 export function planRoute(quotes: VenueQuote[], side: Side, qty: Dec, allowSplit = true): RoutePlan {
   const rates = quotes.map((q) => rateOf(side, q));
+  // One walk per venue for the whole order; a second only where the venue's lot or cap cut it.
+  const ladders = quotes.map((q, i) => walk(q, side, rates[i], qty));
   const sizes = quotes.map((q) => wholeSize(q, side, qty));
-  const whole = quotes.map((q, i) => priceOn(q, side, sizes[i]));
+  const whole = quotes.map((q, i) => (sizes[i].eq(qty) ? ladders[i].priced : priceOn(q, side, sizes[i])));
   const dropped = new Map<number, string>();
 
   // The best venue alone: the most filled, then the best cost per unit, then the caller's order.
@@ -275,13 +294,15 @@ export function planRoute(quotes: VenueQuote[], side: Side, qty: Dec, allowSplit
     const out = quotes.map(() => ZERO);
     if (best < 0) return { split: false, qty: out, unrouted: qty, whole, chosen: total([]), dropped };
     out[best] = sizes[best];
-    return { split: false, qty: out, unrouted: qty.minus(out[best]), whole, chosen: priceOn(quotes[best], side, out[best]), dropped };
+    return { split: false, qty: out, unrouted: qty.minus(out[best]), whole, chosen: whole[best], dropped };
   };
   if (!allowSplit || quotes.length < 2) return wholePlan();
+  // The best venue alone fills it all and no other venue's touch beats its last level: whole.
+  if (best >= 0 && whole[best].filled.eq(qty) && nothingBetterElsewhere(quotes, side, rates, best, whole[best])) return wholePlan();
   const active = quotes.map(() => true);
-  let split: { qty: Dec[]; unrouted: Dec } | undefined;
+  let split: ReturnType<typeof splitQuantities> | undefined;
   for (let round = 0; round < quotes.length; round++) {
-    const s = splitQuantities(quotes, side, qty, active, rates);
+    const s = splitQuantities(quotes, side, qty, active, ladders);
     let ok = true;
     s.qty.forEach((x, i) => {
       if (!x.gt(0)) return;
@@ -298,7 +319,7 @@ export function planRoute(quotes: VenueQuote[], side: Side, qty: Dec, allowSplit
     }
   }
   if (!split || split.qty.filter((x) => x.gt(0)).length < 2) return wholePlan();
-  const parts = split.qty.map((x, i) => (x.gt(0) ? priceOn(quotes[i], side, x) : undefined)).filter((p): p is Priced => p !== undefined);
+  const parts = split.qty.map((x, i) => (x.gt(0) ? (split.priced[i] ?? priceOn(quotes[i], side, x)) : undefined)).filter((p): p is Priced => p !== undefined);
   const chosen = total(parts);
   if (best >= 0) {
     const w = whole[best];
@@ -311,7 +332,8 @@ export function planRoute(quotes: VenueQuote[], side: Side, qty: Dec, allowSplit
 /** Cost per unit against a reference price, in bps (positive: worse than the reference), to 2 places. */
 export function costBps(side: Side, p: Priced, ref: Dec): Dec | undefined {
   if (!p.filled.gt(0) || !ref.gt(0)) return undefined;
-  const unit = p.cost.div(p.filled);
-  const diff = side === 'BUY' ? unit.minus(ref) : ref.minus(unit);
-  return diff.div(ref).times(BPS).round(2);
+  // (cost / filled − ref) / ref in one division: (cost − ref × filled) / (ref × filled).
+  const atRef = ref.times(p.filled);
+  const diff = side === 'BUY' ? p.cost.minus(atRef) : atRef.minus(p.cost);
+  return diff.times(BPS).div(atRef).round(2);
 }

@@ -12,6 +12,8 @@ import { costBps, planRoute, type RoutePlan, type VenueQuote } from './cost.js';
 import { cloneRouterState, emptyRouterState, evolveRouter, venueKey, type RouterState } from './state.js';
 
 const ONE = dec(1);
+/** One basis point as a rate: multiplying by it is exact, where dividing by 10,000 rounds. */
+const PER_BP = dec('0.0001');
 
 /** A candidate of a routing decision, as recorded. */
 type RouteCandidate = EventOf<'RouteDecided'>['data']['candidates'][number];
@@ -188,7 +190,7 @@ function routeSmart(cmd: RouteOrder, state: RouterState): RouterEvent[] {
     plan.whole.forEach((p, k) => {
       const row = rows[quoted[k]];
       row.filled_qty = fmt(p.filled);
-      if (p.filled.gt(0)) row.vwap = fmt(p.notional.div(p.filled).round(12));
+      row.notional = fmt(p.notional);
       row.fee = fmt(p.fee);
       row.penalty = fmt(p.penalty);
       row.cost = fmt(p.cost);
@@ -259,8 +261,8 @@ function quoteOf(
   let limit: Dec | undefined;
   if (intent.order_type === 'LIMIT' && intent.limit_price !== undefined) limit = dec(intent.limit_price);
   else if (intent.max_slippage_bps !== undefined) limit = slippageGuard(intent, spec, mid);
-  const fee = dec(spec.taker_fee);
-  let maxQty = dec(spec.max_qty);
+  const rules = rulesOf(spec);
+  let maxQty = rules.maxQty;
   let maxFunds: Dec | undefined;
   if (balances) {
     // A venue whose free balance is known and short is left out; a partial one caps its share.
@@ -270,16 +272,35 @@ function quoteOf(
     if (intent.side === 'BUY') maxFunds = free;
     else if (free.lt(maxQty)) maxQty = free;
   }
-  return {
+  const q: VenueQuote = {
     spec,
     book,
-    fee,
-    penalty: latency === undefined ? ZERO : perMs.times(latency).div(10_000),
-    ...(limit !== undefined ? { limit } : {}),
+    fee: rules.fee,
+    penalty: latency === undefined || perMs.coef === 0n ? ZERO : perMs.times(latency).times(PER_BP),
     maxQty,
-    ...(maxFunds !== undefined ? { maxFunds } : {}),
-    lot: dec(spec.lot_size),
-    minQty: dec(spec.min_qty),
-    minNotional: dec(spec.min_notional),
+    lot: rules.lot,
+    minQty: rules.minQty,
+    minNotional: rules.minNotional,
   };
+  if (limit !== undefined) q.limit = limit;
+  if (maxFunds !== undefined) q.maxFunds = maxFunds;
+  return q;
+}
+
+/** An instrument's rules as decimals, parsed once per spec. */
+interface Rules {
+  fee: Dec;
+  maxQty: Dec;
+  lot: Dec;
+  minQty: Dec;
+  minNotional: Dec;
+}
+const rulesBySpec = new WeakMap<InstrumentSpec, Rules>();
+function rulesOf(spec: InstrumentSpec): Rules {
+  let r = rulesBySpec.get(spec);
+  if (!r) {
+    r = { fee: dec(spec.taker_fee), maxQty: dec(spec.max_qty), lot: dec(spec.lot_size), minQty: dec(spec.min_qty), minNotional: dec(spec.min_notional) };
+    rulesBySpec.set(spec, r);
+  }
+  return r;
 }
