@@ -19,6 +19,7 @@ import { DEFAULT_POLICY } from '../risk/policy.js';
 import { policiesInLog, riskStage } from '../risk/stage.js';
 import { routerStage } from '../router/stage.js';
 import type { RouterSettings } from '../router/decide.js';
+import type { ChainSettings } from '../chains/decide.js';
 import { openSimVenue } from '../venues/sim/index.js';
 import type { Venue, VenueHealth } from '../venues/types.js';
 import { fromRecord, toRecord, typeOf } from '../runtime/codec.js';
@@ -82,6 +83,8 @@ export interface PipelineOptions {
   venues?: VenuesFile;
   /** How the router weighs venues for an intent with several candidates (default DEFAULT_ROUTER_SETTINGS). */
   routing?: RouterSettings;
+  /** Chains: slots and the fill timeout of a live leg (default DEFAULT_CHAIN_SETTINGS; operators change slots at run time). */
+  chains?: ChainSettings;
   /** Prometheus metrics: per-stage batches and commits, and the gateway's send and answer times. */
   metrics?: Metrics;
   /** OpenTelemetry: a span per step of each intent from what the stages write. */
@@ -206,10 +209,10 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     }
     const m = o.metrics;
     const make: Record<StageName, () => Stage> = {
-      decide: () => decideStage({ market, routing: o.routing }),
+      decide: () => decideStage({ market, routing: o.routing, chains: o.chains }),
       normalizer: () => normalizerStage({ market }),
       risk: () => riskStage({ market }),
-      router: () => routerStage({ market, settings: o.routing }),
+      router: () => routerStage({ market, settings: o.routing, chains: o.chains }),
       gateway: () => gatewayStage({ venues: { sim: venue }, live, onSubmit: o.onSubmit, observe: m && gatewayObserver(m) }),
     };
     const tracer = o.tracer;

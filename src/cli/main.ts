@@ -46,7 +46,7 @@ import { loadVenuesFile } from '../assembly/venues.js';
 import { registerAuditCommands } from './audit.js';
 import { registerVenueCommands } from './venues.js';
 import { registerControlCommands } from './control.js';
-import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions, routingFromEnv } from './options.js';
+import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions, routingFromEnv, chainsFromEnv } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
 import { firstLine, permanentIn, stopIn } from '../domain/faults.js';
 import { sinksBehind, type SinkStanding } from '../assembly/sinks-behind.js';
@@ -253,6 +253,7 @@ async function runCommand(
       stages: o.stages === undefined ? defaultStages : [...stageList(o.stages), ...sinksFor(o)],
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
       routing: routingFromEnv(),
+      chains: chainsFromEnv(),
       metrics: onStarted ? processMetrics : undefined,
       tracer,
       // run prints its summary and stays quiet otherwise, unless a log level is asked for.
@@ -496,6 +497,7 @@ program
       stages: [name as StageName | SinkName],
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
       routing: routingFromEnv(),
+      chains: chainsFromEnv(),
       metrics: processMetrics,
     });
     const admin = await startOps(p, {

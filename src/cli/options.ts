@@ -7,6 +7,7 @@ import type { EventLog } from '../log/types.js';
 import { DEFAULT_REDIS_PREFIX } from '../projections/redis/keys.js';
 import { isDecimalString } from '../domain/decimal.js';
 import { DEFAULT_ROUTER_SETTINGS, type RouterSettings } from '../router/decide.js';
+import { DEFAULT_CHAIN_SETTINGS, type ChainSettings } from '../chains/decide.js';
 
 export const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
 
@@ -67,4 +68,24 @@ export function routingFromEnv(env: NodeJS.ProcessEnv = process.env): RouterSett
   const split = (env.FILLSTREAM_ROUTE_SPLIT ?? 'on').trim().toLowerCase();
   if (split !== 'on' && split !== 'off') throw new Error(`FILLSTREAM_ROUTE_SPLIT must be on or off, got ${split}`);
   return { latency_bps_per_ms: perMs, split: split === 'on' };
+}
+
+/**
+ * Chain settings from the environment: FILLSTREAM_CHAIN_SLOTS (chains in flight at once, default 4;
+ * operators change it at run time with `fillstream chains slots N`) and FILLSTREAM_CHAIN_FILL_TIMEOUT_MS
+ * (a live leg's order expires on its venue this long after it is sent, default 10000).
+ */
+export function chainsFromEnv(env: NodeJS.ProcessEnv = process.env): ChainSettings {
+  const whole = (name: string, fallback: number): number => {
+    const v = env[name]?.trim();
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number of 0 or more, got ${v}`);
+    return n;
+  };
+  return {
+    slots: whole('FILLSTREAM_CHAIN_SLOTS', DEFAULT_CHAIN_SETTINGS.slots),
+    paused: false,
+    fill_timeout_ms: whole('FILLSTREAM_CHAIN_FILL_TIMEOUT_MS', DEFAULT_CHAIN_SETTINGS.fill_timeout_ms),
+  };
 }

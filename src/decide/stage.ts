@@ -14,12 +14,20 @@ import { risk } from '../risk/decide.js';
 import { ComplianceInForce, restoreRisk, riskInput } from '../risk/inputs.js';
 import { decideInto } from '../runtime/decide-into.js';
 import { router, type RouterSettings } from '../router/decide.js';
-import { restoreRouter, routerFactOf } from '../router/inputs.js';
-import { pretrade } from './decide.js';
+import { restoreRouting, routingInput } from '../router/inputs.js';
+import { nowMicros } from '../domain/time.js';
+import type { ChainSettings } from '../chains/decide.js';
+import { pretrade, type PretradeCommand } from './decide.js';
 
 export const DECIDE_GROUP = 'decide';
 
-export function decideStage(opts: { market: MarketData; venuePreference?: readonly string[]; compliance?: ComplianceInForce; routing?: RouterSettings }): Stage {
+export function decideStage(opts: {
+  market: MarketData;
+  venuePreference?: readonly string[];
+  compliance?: ComplianceInForce;
+  routing?: RouterSettings;
+  chains?: ChainSettings;
+}): Stage {
   let state = pretrade.initialState();
   let placement: IntentPlacement | undefined;
   const compliance = opts.compliance ?? new ComplianceInForce();
@@ -35,15 +43,17 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
       placement = intentPlacement(log);
       await log.scan([TOPICS.risk], (r) => {
         const type = typeOf(r);
-        if (type === 'IntentAccepted') state = pretrade.evolveInPlace(state, { type, intent_id: r.headers[HEADER_INTENT_ID] });
+        if (type === 'IntentAccepted' || type === 'ChainRequested') state = pretrade.evolveInPlace(state, { type, intent_id: r.headers[HEADER_INTENT_ID] });
         else if (type === undefined || type === 'OrderChangeRequested') {
           const e = fromRecord(r);
-          if (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested') state = pretrade.evolveInPlace(state, e);
+          if (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested' || e.type === 'ChainRequested') state = pretrade.evolveInPlace(state, e);
         }
       });
       const restored = await restoreRisk(log, DECIDE_GROUP, { policiesLogged: true });
       state.risk = restored.state;
-      state.router = await restoreRouter(log, DECIDE_GROUP, opts.market);
+      const routing = await restoreRouting(log, DECIDE_GROUP, opts.market, opts.chains);
+      state.router = routing.router;
+      state.chains = routing.chains;
       if (restored.compliance) await compliance.apply(restored.compliance);
     },
     async handle(batch: LogRecord[]): Promise<OutRecord[]> {
@@ -55,9 +65,8 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
       for (const r of batch) {
         if (r.topic !== TOPICS.intents) {
           const from = out.length;
-          // One parse for both folds: the router's, then risk's.
-          const fact = r.topic === TOPICS.gateway ? routerFactOf(r) : undefined;
-          if (fact) state.router = router.evolveInPlace(state.router, fact);
+          // One parse for the folds: the router's and the chains' (a chain may go on to its next leg), then risk's.
+          const fact = r.topic === TOPICS.gateway ? routingInput(state, r, out, now, opts.market) : undefined;
           const s = riskInput(state.risk, fact && r.decoded === undefined ? { ...r, decoded: fact } : r, out, now, riskOpts);
           state.risk = s.state;
           settle = s.settle ?? settle;
@@ -79,10 +88,11 @@ export function decideStage(opts: { market: MarketData; venuePreference?: readon
           out.push(forwardedIntent(r, home));
           continue;
         }
-        const plain = normalizeCommand(r, opts.market, opts.venuePreference);
-        // No copy per intent unless a compliance bundle is in force.
-        const withRouting = opts.routing ? { ...plain, routing: opts.routing } : plain;
-        const command = compliance.current ? { ...withRouting, compliance: compliance.current } : withRouting;
+        // The command is this record's own object: filled in place, no copy per intent.
+        const command: PretradeCommand = normalizeCommand(r, opts.market, opts.venuePreference);
+        command.now_us = nowMicros();
+        if (opts.routing) command.routing = opts.routing;
+        if (compliance.current) command.compliance = compliance.current;
         const input = traceOf(r);
         for (const e of pretrade.decide(command, state)) {
           state = pretrade.evolveInPlace(state, e);

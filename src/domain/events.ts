@@ -124,6 +124,7 @@ export const DEAD_LETTER_CODES = [
   'INVALID_SIZE',
   'NO_MARKET_DATA',
   'SIZE_BELOW_LOT',
+  'INVALID_CHAIN',
   'INTERNAL',
 ] as const;
 export const DeadLetterCode = z.enum(DEAD_LETTER_CODES);
@@ -384,6 +385,149 @@ export const OrderChangeRejected = ev(
   z.object({ client_order_id: z.string().optional(), kind: z.enum(['cancel', 'amend']), code: z.string(), reason: z.string() }),
 );
 
+/** One leg of a chain as the chain decider runs it: its instrument on the chain's venue and its rules. */
+export const ChainLeg = z.object({
+  instrument_id: z.string().describe('VENUE:SYMBOL'),
+  pair: z.string().describe('as the signal named it'),
+  side: Side,
+  base: z.string(),
+  quote: z.string(),
+  fee_rate: dec,
+  fee_currency: z.string(),
+  base_increment: dec,
+  quote_increment: dec,
+  base_min_size: dec,
+  quote_min_size: dec,
+});
+export type ChainLeg = z.infer<typeof ChainLeg>;
+
+const bookLevels = z.array(z.tuple([dec, dec])).describe('[price, qty], best first');
+/** The book a leg was priced on when the signal was made. */
+export const ChainBook = z.object({ ts: time, bids: bookLevels, asks: bookLevels });
+
+/** A multi-leg chain after validation: every leg funded by the previous leg's fill, on one venue. */
+export const NormalizedChain = z.object({
+  chain_id: z.string(),
+  ts: time.describe('when the signal was made'),
+  account: z.string(),
+  strategy: z.string(),
+  labels: z.record(z.string(), z.string()),
+  env: Env,
+  venue: z.string(),
+  mode: z.enum(['live', 'paper']).describe("live: orders through the gateway (the simulator for env sim); paper: fills from the legs' own books"),
+  primary_quote: z.string(),
+  starting_amount: dec.describe('what the first leg is given, in the primary quote'),
+  predicted_bps: dec,
+  triangle: z.array(z.string()).describe('the currencies in the order the chain goes through them'),
+  legs: z.array(ChainLeg),
+  books: z.array(ChainBook),
+  book_ts: time.describe('when the books were sampled: a signal older than the last one seen for its triangle is stale'),
+  on_failure: z.enum(['keep', 'unwind']).describe('on FAILED or ABORTED: keep what is held, or sell it back to the primary quote'),
+  signal_times: z.record(z.string(), time).optional().describe('producer-side times (socket arrival, book update, evaluation)'),
+});
+export type NormalizedChain = z.infer<typeof NormalizedChain>;
+
+export const CHAIN_REFUSE_CODES = ['PAUSED', 'STALE', 'BELOW_MINIMUM', 'NO_SLOT', 'ISOLATED', 'NO_MARKET_DATA'] as const;
+export const ChainRefuseCode = z.enum(CHAIN_REFUSE_CODES);
+
+/** A chain signal, validated (normalizer → risk). */
+export const ChainRequested = ev('ChainRequested', z.object({ chain: NormalizedChain }));
+/** Risk let the chain through: trading is ACTIVE for its account, strategy and the whole book (risk → the chain decider). */
+export const ChainApproved = ev('ChainApproved', z.object({ chain: NormalizedChain, policy_version: z.number().int() }));
+/** Not started: paused, halted, stale, below a leg's minimum, no free slot, or isolated from a chain in flight. */
+export const ChainRefused = ev('ChainRefused', z.object({ code: ChainRefuseCode, reason: z.string(), triangle: z.array(z.string()) }));
+/** Admitted: it holds a slot until its report. */
+export const ChainStarted = ev(
+  'ChainStarted',
+  z.object({
+    chain: NormalizedChain,
+    at_us: z.number().describe('wall clock, µs, when it was admitted'),
+    slots: z.number().int(),
+    in_flight: z.number().int(),
+    fill_timeout_ms: z.number().int().describe("a live leg's order expires on its venue this long after it is sent"),
+  }),
+);
+/** A leg sent: what it was given and what it may spend (its order goes out beside this, on exec.gateway, unless paper). */
+export const ChainLegPlaced = ev(
+  'ChainLegPlaced',
+  z.object({
+    leg: z.number().int(),
+    client_order_id: z.string(),
+    input: dec.describe('what the previous leg delivered (the starting amount for the first)'),
+    input_ccy: z.string(),
+    funds: dec.optional().describe('BUY: quote it may spend, the fee held back'),
+    qty: dec,
+    limit_price: dec.optional(),
+    dust: dec.describe('left unspent by the fee hold and the floors, in the input currency'),
+    paper: z.boolean(),
+    at_us: z.number(),
+    ending: z
+      .object({ status: z.enum(['FAILED', 'ABORTED']), error: z.string() })
+      .optional()
+      .describe('an unwind (held inventory sold back to the primary quote): how the chain ended, reported once it is done'),
+  }),
+);
+/** A leg's order ended (or paper mode filled it): what it filled and delivered. */
+export const ChainLegFilled = ev(
+  'ChainLegFilled',
+  z.object({
+    leg: z.number().int(),
+    client_order_id: z.string(),
+    status: OrderStatus,
+    filled_qty: dec,
+    notional: dec,
+    avg_price: dec,
+    fee: dec,
+    fee_ccy: z.string(),
+    delivered: dec.describe('in the output currency, a fee charged in it taken off'),
+    at_us: z.number(),
+  }),
+);
+/** A chain's report: one per admitted chain, FILLED, FAILED or ABORTED. */
+export const ChainCompleted = ev(
+  'ChainCompleted',
+  z.object({
+    status: z.enum(['FILLED', 'FAILED', 'ABORTED']),
+    error: z.string().optional(),
+    triangle: z.array(z.string()),
+    predicted_bps: dec,
+    effective_bps: dec.optional(),
+    profit: dec.optional().describe('in the primary quote'),
+    spent: dec.describe('what the first leg spent, in the primary quote'),
+    held: z.object({ asset: z.string(), amount: dec }).optional().describe('inventory left mid-chain (kept, or what the unwind could not sell)'),
+    unwound: z.object({ asset: z.string(), sold: dec, delivered: dec }).optional(),
+    legs: z.array(
+      z.object({
+        leg: z.number().int(),
+        pair: z.string(),
+        side: Side,
+        input_ccy: z.string(),
+        output_ccy: z.string(),
+        filled_qty: dec,
+        avg_price: dec,
+        fee: dec,
+        fee_ccy: z.string(),
+        delivered: dec,
+        dust: dec,
+        latency_ms: z.number().describe('order sent to its fill received'),
+      }),
+    ),
+    books: z.array(z.object({ leg: z.number().int(), ts: time, best_bid: dec.optional(), best_ask: dec.optional() })),
+    timings: z.array(z.object({ step: z.string(), ms: z.number() })).describe('signal→receive, receive→first order, each order fired and fill received (from receipt), leg→leg'),
+  }),
+);
+/** An operator's word to the chain decider: pause or resume admission, set the slots, cancel a chain between legs. */
+export const ChainCommand = ev(
+  'ChainCommand',
+  z.object({
+    command: z.enum(['pause', 'resume', 'slots', 'cancel']),
+    slots: z.number().int().min(0).max(1000).optional(),
+    chain_id: z.string().optional(),
+    operator: z.string(),
+    reason: z.string(),
+  }),
+);
+
 /** Where a venue report came from. */
 export const ReportSource = z.enum(['stream', 'query', 'trades', 'reconcile']);
 /**
@@ -466,6 +610,14 @@ export const Event = z.discriminatedUnion('type', [
   VenueResumed,
   AccountQuarantined,
   QuarantineCleared,
+  ChainRequested,
+  ChainApproved,
+  ChainRefused,
+  ChainStarted,
+  ChainLegPlaced,
+  ChainLegFilled,
+  ChainCompleted,
+  ChainCommand,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];
@@ -517,4 +669,15 @@ export const EVENT_TOPIC: Record<EventType, TopicName> = {
   VenueResumed: TOPICS.gateway,
   AccountQuarantined: TOPICS.gateway,
   QuarantineCleared: TOPICS.gateway,
+  // A chain is requested and approved like an intent; once admitted it lives beside its legs'
+  // orders: the chain decider (router or decide stage) reads it with the gateway's fills, and a
+  // restore folds it from there.
+  ChainRequested: TOPICS.risk,
+  ChainApproved: TOPICS.router,
+  ChainRefused: TOPICS.gateway,
+  ChainStarted: TOPICS.gateway,
+  ChainLegPlaced: TOPICS.gateway,
+  ChainLegFilled: TOPICS.gateway,
+  ChainCompleted: TOPICS.gateway,
+  ChainCommand: TOPICS.gateway,
 };

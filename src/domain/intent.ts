@@ -109,3 +109,52 @@ export const OrderChangeIntent = z
     if (v.kind === 'amend' && v.qty === undefined && v.limit_price === undefined) ctx.addIssue({ code: 'custom', message: 'an amend needs qty or limit_price', path: ['kind'] });
   });
 export type OrderChangeIntent = z.infer<typeof OrderChangeIntent>;
+
+const chainLevels = z.array(z.tuple([decimalInput, decimalInput])).max(200);
+
+/**
+ * A multi-leg chain (kind "chain"): legs on one venue, each funded by the previous leg's fill,
+ * from and back to the primary quote. A leg's rules default to its instrument's (lot, minimums,
+ * taker fee charged in the quote).
+ */
+export const ChainIntent = z.strictObject({
+  kind: z.literal('chain'),
+  intent_id: idText,
+  ts: rfc3339,
+  account: idText.max(64).default('default'),
+  venue: z
+    .string()
+    .min(1)
+    .max(32)
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a venue name, e.g. BINANCE'),
+  mode: z.enum(['live', 'paper']).default('live'),
+  primary_quote: z.string().min(1).max(16),
+  starting_amount: decimalInput,
+  predicted_bps: decimalInput.default('0'),
+  triangle: z.array(z.string().min(1).max(16)).max(8).optional(),
+  legs: z
+    .array(
+      z.strictObject({
+        pair: z.string().min(1).max(32),
+        side: z.preprocess(upper, Side),
+        fee_rate: decimalInput.optional(),
+        fee_currency: z.string().min(1).max(16).optional(),
+        base_increment: decimalInput.optional(),
+        quote_increment: decimalInput.optional(),
+        base_min_size: decimalInput.optional(),
+        quote_min_size: decimalInput.optional(),
+      }),
+    )
+    .min(2)
+    .max(6),
+  books: z
+    .array(z.strictObject({ ts: rfc3339.optional(), bids: chainLevels, asks: chainLevels }))
+    .min(2)
+    .max(6),
+  book_ts: rfc3339,
+  on_failure: z.enum(['keep', 'unwind']).default('keep'),
+  signal_times: z.record(z.string().min(1).max(64), rfc3339).optional(),
+  labels: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
+  env: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), Env).default('sim'),
+});
+export type ChainIntent = z.infer<typeof ChainIntent>;

@@ -1,7 +1,7 @@
 // JSON Schemas of the public contracts, generated from the zod schemas (the single source of truth).
 import { z } from 'zod';
 import { DeadLetter, Event, Fill, NormalizedIntent, Order, RiskPolicy, VenueReport } from './events.js';
-import { Intent, OrderChangeIntent } from './intent.js';
+import { ChainIntent, Intent, OrderChangeIntent } from './intent.js';
 import { VenuesFile } from './venues.js';
 
 const ID_BASE = 'https://fillstream.dev/schemas/';
@@ -21,6 +21,7 @@ export function jsonSchemas(): Record<string, Record<string, unknown>> {
       'fillstream cancel or amend of an earlier intent (exec.intents, kind cancel | amend)',
       'input',
     ),
+    'chain.schema.json': schema('chain.schema.json', ChainIntent, 'fillstream multi-leg chain (exec.intents, kind chain)', 'input'),
     'event.schema.json': schema('event.schema.json', Event, 'fillstream event (exec.risk, exec.router, exec.gateway, exec.audit, exec.dlq)'),
     'normalized-intent.schema.json': schema('normalized-intent.schema.json', NormalizedIntent, 'normalized intent'),
     'order.schema.json': schema('order.schema.json', Order, 'order'),

@@ -3,8 +3,9 @@ import { type z } from 'zod';
 import { dec, digits, floorTo, fmt, type Dec } from '../domain/decimal.js';
 import { makeEvent, positionId } from '../domain/envelope.js';
 import type { InPlaceDecider } from '../domain/decider.js';
-import type { DeadLetterCode, Event, EventOf, LogPosition, NormalizedIntent, OrderChangeRequest } from '../domain/events.js';
-import { Intent, OrderChangeIntent } from '../domain/intent.js';
+import type { DeadLetterCode, Event, EventOf, LogPosition, NormalizedChain, NormalizedIntent, OrderChangeRequest } from '../domain/events.js';
+import { ChainIntent, Intent, OrderChangeIntent } from '../domain/intent.js';
+import { normalizeChain, type ChainProblem } from './chain.js';
 import { microsToIso, parseRfc3339Micros } from '../domain/time.js';
 import { wireSchemaId } from '../domain/wire.js';
 import { midPrice, quantityForNotional } from '../market/book.js';
@@ -50,7 +51,7 @@ export function normalizeCommand(
 /** What resolving an instrument reads: the listings, and the venue preference for a bare symbol. */
 export type InstrumentContext = Pick<NormalizeIntent, 'market' | 'venue_preference'>;
 
-export type NormalizerEvent = EventOf<'IntentAccepted' | 'OrderChangeRequested' | 'IntentDuplicate' | 'DeadLetter'>;
+export type NormalizerEvent = EventOf<'IntentAccepted' | 'OrderChangeRequested' | 'ChainRequested' | 'IntentDuplicate' | 'DeadLetter'>;
 
 /** What evolve reads of an event: a restore folds these from record headers, unparsed. */
 export type NormalizerFact = Pick<Event, 'type' | 'intent_id'>;
@@ -73,7 +74,7 @@ export const normalizer = {
 } satisfies InPlaceDecider<NormalizeIntent, NormalizerState, NormalizerEvent, NormalizerFact>;
 
 /** Events whose intent_id a later message with the same id duplicates: orders, cancels and amends share one id space. */
-const isSeenType = (type: string): boolean => type === 'IntentAccepted' || type === 'OrderChangeRequested';
+const isSeenType = (type: string): boolean => type === 'IntentAccepted' || type === 'OrderChangeRequested' || type === 'ChainRequested';
 
 /**
  * Where the records of exec.intents are decided: how many partitions the topic has, and the
@@ -124,6 +125,7 @@ function decideIntent(command: NormalizeIntent, state: NormalizerState): Normali
   const parsed = parse(raw);
   if ('code' in parsed) return [deadLetter(raw, source, parsed, microsToIso(command.arrived_us))];
   if ('change' in parsed) return decideChange(parsed.change, raw, source, state);
+  if ('chain' in parsed) return decideChain(parsed.chain, raw, source, state, command.market);
   const intent = parsed.intent;
   const tsUs = parseRfc3339Micros(intent.ts)!; // the schema checked it
   const causation = positionId(source);
@@ -146,6 +148,22 @@ function decideIntent(command: NormalizeIntent, state: NormalizerState): Normali
   }
   if ('code' in normalized) return [deadLetter(raw, source, normalized, seed.ts, seed)];
   return [makeEvent('IntentAccepted', `${intent.intent_id}/accepted`, seed, { intent: normalized })];
+}
+
+/** A chain: validated here, run by the chain decider (src/chains/). */
+function decideChain(chain: ChainIntent, raw: Buffer, source: LogPosition, state: NormalizerState, market: MarketData): NormalizerEvent[] {
+  const causation = positionId(source);
+  const strategy = chain.labels.strategy ?? 'default';
+  const seed = { intent_id: chain.intent_id, account: chain.account, strategy, ts: microsToIso(parseRfc3339Micros(chain.ts)!), causation };
+  if (state.seen.has(chain.intent_id)) return [makeEvent('IntentDuplicate', `${chain.intent_id}/duplicate/${causation}`, seed, { source })];
+  let n: NormalizedChain | ChainProblem;
+  try {
+    n = normalizeChain(chain, strategy, market);
+  } catch (e) {
+    n = { reason: `normalizer could not process this chain: ${(e as Error).message}` };
+  }
+  if ('reason' in n) return [deadLetter(raw, source, { code: 'INVALID_CHAIN', reason: n.reason }, seed.ts, seed)];
+  return [makeEvent('ChainRequested', `${chain.intent_id}/accepted`, seed, { chain: n })];
 }
 
 /** A cancel or amend: validated here, acted on by the gateway once risk let it through. */
@@ -171,7 +189,7 @@ function decideChange(change: OrderChangeIntent, raw: Buffer, source: LogPositio
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function parse(raw: Buffer): { intent: Intent } | { change: OrderChangeIntent } | Rejection {
+function parse(raw: Buffer): { intent: Intent } | { change: OrderChangeIntent } | { chain: ChainIntent } | Rejection {
   if (raw.length > MAX_INTENT_BYTES) {
     return { code: 'OVERSIZED', reason: `intent is ${raw.length} bytes; the limit is ${MAX_INTENT_BYTES}` };
   }
@@ -200,9 +218,13 @@ function parse(raw: Buffer): { intent: Intent } | { change: OrderChangeIntent } 
     const c = OrderChangeIntent.safeParse(json);
     return c.success ? { change: c.data } : schemaRejection(c.error);
   }
+  if (kind === 'chain') {
+    const c = ChainIntent.safeParse(json);
+    return c.success ? { chain: c.data } : schemaRejection(c.error);
+  }
   // An order may say so (kind "order"); the contract without a kind is an order too.
   if (kind === 'order') delete (json as { kind?: unknown }).kind;
-  else if (kind !== undefined) return { code: 'SCHEMA', reason: `unknown message kind ${JSON.stringify(kind)}: expected order (or none), cancel or amend` };
+  else if (kind !== undefined) return { code: 'SCHEMA', reason: `unknown message kind ${JSON.stringify(kind)}: expected order (or none), cancel, amend or chain` };
   const r = Intent.safeParse(json);
   if (!r.success) return schemaRejection(r.error);
   return { intent: r.data };

@@ -29,13 +29,15 @@ export type RiskCommand =
   | { kind: 'set_policy'; policy: RiskPolicy; ts: string; operator?: string; reason?: string }
   /** A cancel or amend of an earlier intent's orders. */
   | { kind: 'change'; request: EventOf<'OrderChangeRequested'> }
+  /** A multi-leg chain: it starts only where trading is ACTIVE (it holds inventory between legs). */
+  | { kind: 'chain'; request: EventOf<'ChainRequested'> }
   /** An operator's command (halt, resume, reduce, flatten, break-glass flatten). */
   | { kind: 'operator'; command: EventOf<'OperatorCommand'>; market: MarketData; compliance?: CompliancePolicy }
   /** After order events were folded: flattens whose closing intents all ended are reported. */
   | { kind: 'settle'; ts: string };
 
 export type RiskEvent = EventOf<
-  'RiskPolicySet' | 'RiskApproved' | 'RiskRejected' | 'RiskWarned' | 'OrderChangeApproved' | 'TradingStateChanged' | 'FlattenStarted' | 'FlattenCompleted'
+  'RiskPolicySet' | 'RiskApproved' | 'RiskRejected' | 'RiskWarned' | 'OrderChangeApproved' | 'ChainApproved' | 'TradingStateChanged' | 'FlattenStarted' | 'FlattenCompleted'
 >;
 
 const RISK_EVENTS: ReadonlySet<string> = new Set([
@@ -44,6 +46,7 @@ const RISK_EVENTS: ReadonlySet<string> = new Set([
   'RiskRejected',
   'RiskWarned',
   'OrderChangeApproved',
+  'ChainApproved',
   'TradingStateChanged',
   'FlattenStarted',
   'FlattenCompleted',
@@ -60,6 +63,8 @@ export const risk = {
         return setPolicy(state, command.policy, { intent_id: '', account: '', strategy: '', ts: command.ts, causation: 'operator' }, command.operator, command.reason);
       case 'change':
         return [assessChange(state, command.request)];
+      case 'chain':
+        return [assessChain(state, command.request)];
       case 'operator':
         return operate(state, command.command, command.market, command.compliance);
       case 'settle':
@@ -203,6 +208,27 @@ function assessChange(state: RiskState, event: EventOf<'OrderChangeRequested'>):
     });
   }
   return makeEvent('OrderChangeApproved', `${event.intent_id}/risk`, seed, { request, policy_version: state.version });
+}
+
+/** A chain passes when nothing it trades for is halted or reducing: the policy's latch, the book, its account, its strategy. */
+function assessChain(state: RiskState, event: EventOf<'ChainRequested'>): RiskEvent {
+  const seed = seedOf(event);
+  if (compilePolicy(state.policy).halted)
+    return makeEvent('RiskRejected', `${event.intent_id}/risk`, seed, {
+      code: 'HALTED',
+      reason: 'trading is halted: the policy in force sets the halt latch',
+      ...under(state, undefined),
+    });
+  for (const scope of ['global', `account:${event.account}`, `strategy:${event.strategy}`]) {
+    const st = state.standings.get(scope);
+    if (st)
+      return makeEvent('RiskRejected', `${event.intent_id}/risk`, seed, {
+        code: st.mode === 'HALTED' ? 'HALTED' : 'REDUCE_ONLY',
+        reason: `${scope} is ${st.mode} (${st.reason}): a chain holds inventory between legs, so it starts only where trading is ACTIVE`,
+        ...under(state, undefined),
+      });
+  }
+  return makeEvent('ChainApproved', `${event.intent_id}/risk`, seed, { chain: event.data.chain, policy_version: state.version });
 }
 
 const MODE_OF: Record<string, TradingMode> = { halt: 'HALTED', resume: 'ACTIVE', reduce: 'REDUCING' };

@@ -126,12 +126,14 @@ export function riskInput(
 }
 
 function decideOn(state: RiskState, e: Event, out: OutRecord[], now: string, trace: string | undefined, o: RiskStageOptions): RiskState {
-  if (o.skipAccepted && (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested')) return state;
+  if (o.skipAccepted && (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested' || e.type === 'ChainRequested')) return state;
   switch (e.type) {
     case 'IntentAccepted':
       return decideInto(risk, state, { kind: 'assess', intent: e, market: o.market, compliance: o.compliance?.current }, out, now, trace);
     case 'OrderChangeRequested':
       return decideInto(risk, state, { kind: 'change', request: e }, out, now, trace);
+    case 'ChainRequested':
+      return decideInto(risk, state, { kind: 'chain', request: e }, out, now, trace);
     case 'OperatorCommand': {
       const s = decideInto(risk, state, { kind: 'operator', command: e, market: o.market, compliance: o.compliance?.current }, out, now, trace);
       return risk.evolveInPlace(s, e);

@@ -93,7 +93,9 @@ export function evolveRouter(s: RouterState, e: Event): RouterState {
       if (e.data.balances) s.balances.set(venueKey(e.data.env, e.data.venue), new Map(Object.entries(e.data.balances).map(([a, v]) => [a, dec(v)])));
       return s;
     case 'OrderSubmitted': {
-      if (e.data.latency_ms === undefined || e.data.env === undefined || e.data.recovered) return s;
+      // The simulator's round trip is not its venue's: sim routing stays a function of the books
+      // alone (a backtest decides the same however fast the machine ran it).
+      if (e.data.latency_ms === undefined || e.data.env === undefined || e.data.env === 'sim' || e.data.recovered) return s;
       const key = venueKey(e.data.env, e.data.venue);
       const x = dec(e.data.latency_ms);
       const prev = s.latency.get(key);

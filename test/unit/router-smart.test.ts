@@ -41,7 +41,7 @@ function approved(id: string, intent: Record<string, unknown>): EventOf<'RiskApp
 
 const decide = (a: EventOf<'RiskApproved'>, state: RouterState = routerStateFor(market), settings?: RouterSettings): RouterEvent[] =>
   router.decide({ approved: a, market, settings }, state);
-const fold = (events: Event[]): RouterState => events.reduce((s, e) => evolveRouter(s, e), routerStateFor(market));
+const apply = (events: Event[]): RouterState => events.reduce((s, e) => evolveRouter(s, e), routerStateFor(market));
 const gw = (type: string, data: Record<string, unknown>): Event =>
   ({ ...makeEvent('VenueHalted', `gw/${type}`, { intent_id: '', account: '', strategy: '', ts: T0, causation: 'gw' }, data as never), type }) as Event;
 
@@ -100,7 +100,7 @@ test('constraints.venues picks and orders the candidates', () => {
 });
 
 test('halted and quarantined venues are left out with the reason', () => {
-  const s = fold([
+  const s = apply([
     gw('VenueHalted', { venue: 'BINANCE', env: 'sim', reason: 'HTTP 418' }),
     gw('AccountQuarantined', { venue: 'OKX', env: 'sim', reason: 'an order fillstream did not place' }),
   ]);
@@ -112,10 +112,10 @@ test('halted and quarantined venues are left out with the reason', () => {
     ['KUCOIN'],
   );
   // Resumed and cleared: back in.
-  const back = fold([gw('VenueHalted', { venue: 'BINANCE', env: 'sim', reason: 'x' }), gw('VenueResumed', { venue: 'BINANCE', env: 'sim', reason: 'ok', operator: 'op' })]);
+  const back = apply([gw('VenueHalted', { venue: 'BINANCE', env: 'sim', reason: 'x' }), gw('VenueResumed', { venue: 'BINANCE', env: 'sim', reason: 'ok', operator: 'op' })]);
   assert.equal(split(decide(approved('h2', {}), back)).decided.data.candidates[0].excluded, undefined);
   // Every venue out: the first candidate gets it whole, and the decision says why.
-  const all = fold(['BINANCE', 'OKX', 'KUCOIN'].map((v) => gw('VenueHalted', { venue: v, env: 'sim', reason: 'down' })));
+  const all = apply(['BINANCE', 'OKX', 'KUCOIN'].map((v) => gw('VenueHalted', { venue: v, env: 'sim', reason: 'down' })));
   const none = split(decide(approved('h3', {}), all));
   assert.match(none.decided.data.reason, /no candidate can take/);
   assert.equal(none.orders[0].data.order.instrument_id, 'BINANCE:BTCUSDT');
@@ -124,7 +124,7 @@ test('halted and quarantined venues are left out with the reason', () => {
 test('a venue short of balance is left out or capped, and routed orders hold what they may spend until they end', () => {
   const ready = (venue: string, balances: Record<string, string>) =>
     gw('VenueReady', { venue, env: 'sim', can_trade: true, clock_offset_ms: 0, instruments: [], balances, reconciled: { checked: 0, reports: 0, orphans: 0, missing: 0 } });
-  const s = fold([ready('BINANCE', { USDT: '0' }), ready('OKX', { USDT: '10015' })]);
+  const s = apply([ready('BINANCE', { USDT: '0' }), ready('OKX', { USDT: '10015' })]);
   const { decided, orders } = split(decide(approved('b1', {}), s));
   assert.match(decided.data.candidates[0].excluded ?? '', /no free USDT on BINANCE/);
   // OKX's 10015 USDT pays for about 0.1 BTC at 100010 with its fee: the rest goes to KUCOIN.
@@ -144,7 +144,7 @@ test('a venue short of balance is left out or capped, and routed orders hold wha
 });
 
 test('measured latency is a penalty: a slow venue loses an order its quote alone would win', () => {
-  const slow = fold([gw('OrderSubmitted', { client_order_id: 'x', venue: 'BINANCE', env: 'sim', recovered: false, latency_ms: 500 })]);
+  const slow = apply([gw('OrderSubmitted', { client_order_id: 'x', venue: 'BINANCE', env: 'sim', recovered: false, latency_ms: 500 })]);
   const fast = split(decide(approved('l1', { size: { type: 'quantity', value: '0.05' } })));
   assert.equal(fast.orders[0].data.order.venue, 'BINANCE');
   const { decided, orders } = split(decide(approved('l1', { size: { type: 'quantity', value: '0.05' } }), slow));

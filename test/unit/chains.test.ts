@@ -1,0 +1,208 @@
+// The chain decider (src/chains/): sizing, admission, the cascade, outcomes and the report.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dec } from '../../src/domain/decimal.js';
+import type { Event, EventOf } from '../../src/domain/events.js';
+import { chains, type ChainEvent, type ChainsState } from '../../src/chains/decide.js';
+import { delivered, legOrder, type LegRules } from '../../src/chains/sizing.js';
+import { approvedChain, chainCommand, legEnd, legFill, market, triangle } from '../helpers/chains.js';
+
+const NOW = 1_000_000;
+const admit = (raw: Record<string, unknown>, s: ChainsState, now = NOW): ChainEvent[] => chains.decide({ kind: 'request', event: approvedChain(raw), market, now_us: now }, s);
+const apply = (s: ChainsState, events: readonly Event[]): ChainsState => events.reduce((x, e) => chains.evolveInPlace(x, e), s);
+/** Folds a gateway event, then decides on it, as the stages do. */
+function venue(s: ChainsState, e: Event, now = NOW + 500): ChainEvent[] {
+  apply(s, [e]);
+  const out = chains.decide({ kind: 'order', event: e as EventOf<'OrderFilled'>, market, now_us: now }, s);
+  apply(s, out);
+  return out;
+}
+const types = (es: readonly Event[]) => es.map((e) => e.type);
+const routed = (es: readonly Event[]) => es.find((e): e is EventOf<'OrderRouted'> => e.type === 'OrderRouted')!;
+const report = (es: readonly Event[]) => es.find((e): e is EventOf<'ChainCompleted'> => e.type === 'ChainCompleted')!;
+
+const rules = (o: Partial<LegRules> = {}): LegRules => ({
+  side: 'BUY',
+  base: 'BTC',
+  quote: 'USDT',
+  fee_rate: dec('0.001'),
+  fee_currency: 'USDT',
+  base_increment: dec('0.00001'),
+  quote_increment: dec('0.01'),
+  base_min_size: dec('0.00001'),
+  quote_min_size: dec('1'),
+  ...o,
+});
+
+test('a buy leg holds its fee back, floors its funds and its quantity, and never pays more than it was given', () => {
+  const o = legOrder(rules(), dec('1000'), [{ price: dec('60000'), qty: dec('1') }])!;
+  assert.equal(o.funds?.toString(), '999', '1000 / 1.001 = 999.000999…, floored to the cent');
+  assert.equal(o.qty.toString(), '0.01665');
+  assert.equal(o.limit?.toString(), '60000');
+  assert.ok(o.qty.times(o.limit).times('1.001').lte(dec('1000')), 'at its limit, with the fee, within the 1000 given');
+  assert.equal(o.dust.toString(), '0.001', 'what the floor left: 1000 − 999 × 1.001');
+  // A sell floors its size to the base increment; the remainder is dust.
+  const sell = legOrder(rules({ side: 'SELL', base: 'ETH', base_increment: dec('0.001') }), dec('0.33266'), [])!;
+  assert.equal(sell.qty.toString(), '0.332');
+  assert.equal(sell.dust.toString(), '0.00066');
+  // Funds that run past the first level are priced at the level where they run out.
+  const deep = legOrder(rules(), dec('100000'), [
+    { price: dec('60000'), qty: dec('1') },
+    { price: dec('60100'), qty: dec('5') },
+  ])!;
+  assert.equal(deep.limit?.toString(), '60100');
+});
+
+test('what a fill delivers: a fee in the output currency is taken off it', () => {
+  const f = { filled: dec('2'), notional: dec('6000'), fee: dec('6'), fee_ccy: 'USDT' };
+  assert.equal(delivered(rules({ side: 'SELL', base: 'ETH' }), f).toString(), '5994');
+  assert.equal(delivered(rules(), { ...f, fee: dec('0.002'), fee_ccy: 'BTC' }).toString(), '1.998');
+  assert.equal(delivered(rules(), f).toString(), '2', 'a quote fee on a buy leaves the base whole');
+});
+
+test('paper mode: the chain runs leg by leg on its own books, in one decision, with the same sizing as live', () => {
+  const s = chains.initialState();
+  const out = admit(triangle('p1', { mode: 'paper' }), s);
+  assert.deepEqual(types(out), ['ChainStarted', 'ChainLegPlaced', 'ChainLegFilled', 'ChainLegPlaced', 'ChainLegFilled', 'ChainLegPlaced', 'ChainLegFilled', 'ChainCompleted']);
+  const r = report(out);
+  assert.equal(r.data.status, 'FILLED');
+  // 1000 USDT → 0.01665 BTC (999 + 0.999 fee) → 0.3326 ETH → 1001.126 − 1.001126 fee = 1000.124874 USDT.
+  assert.deepEqual(
+    r.data.legs.map((l) => [l.filled_qty, l.delivered]),
+    [
+      ['0.01665', '0.01665'],
+      ['0.3326', '0.3326'],
+      ['0.3326', '1000.124874'],
+    ],
+  );
+  assert.equal(r.data.spent, '999.999');
+  assert.equal(r.data.profit, '0.125874');
+  assert.equal(r.data.effective_bps, '1.26');
+  assert.equal(r.data.predicted_bps, '1.5');
+  assert.ok(r.data.timings.some((t) => t.step === 'leg0_to_leg1'));
+  assert.equal(apply(s, out).inflight.size, 0, 'the report frees the slot');
+});
+
+test('live: each leg is sized from the previous leg’s actual fill, a partial one included', () => {
+  const s = chains.initialState();
+  const started = admit(triangle('l1'), s);
+  assert.deepEqual(types(started), ['ChainStarted', 'ChainLegPlaced', 'OrderRouted']);
+  apply(s, started);
+  const o0 = routed(started).data.order;
+  assert.deepEqual([o0.side, o0.order_type, o0.tif, o0.qty, o0.limit_price, o0.leg], ['BUY', 'LIMIT', 'IOC', '0.01665', '60000', 0]);
+  // Leg 0 fills in two trades, cheaper than its limit: what was received (0.01665 BTC) funds leg 1.
+  assert.deepEqual(venue(s, legFill(routed(started), '0.01', '59990', '0.5999', 'USDT', '0.01', false, 1)), []);
+  const next = venue(s, legFill(routed(started), '0.00665', '59995', '0.398966', 'USDT', '0.01665', true, 2));
+  assert.deepEqual(types(next), ['ChainLegFilled', 'ChainLegPlaced', 'OrderRouted']);
+  const leg1 = next.find((e): e is EventOf<'ChainLegPlaced'> => e.type === 'ChainLegPlaced')!;
+  assert.equal(leg1.data.input, '0.01665');
+  assert.equal(leg1.data.funds, '0.016633', 'fee held back and floored to the ETHBTC quote increment');
+  // Leg 1 fills 0.2 of its 0.3326 ETH, then the IOC rest is canceled: 0.2 ETH goes on to leg 2.
+  venue(s, legFill(routed(next), '0.2', '0.05', '0.00001', 'BTC', '0.2', false));
+  const third = venue(s, legEnd(routed(next), 'OrderCanceled'));
+  assert.equal(third.find((e): e is EventOf<'ChainLegPlaced'> => e.type === 'ChainLegPlaced')!.data.qty, '0.2');
+  const done = venue(s, legFill(routed(third), '0.2', '3010', '0.602', 'USDT', '0.2', true));
+  const r = report(done);
+  assert.equal(r.data.status, 'FILLED');
+  assert.equal(r.data.legs[2].delivered, '601.398');
+  assert.equal(s.inflight.size, 0);
+});
+
+test('admission: paused, stale, below a minimum, no slot, isolation', () => {
+  const s = chains.initialState({ slots: 2, paused: false, fill_timeout_ms: 10_000 });
+  apply(s, [chainCommand('pause')]);
+  assert.equal((admit(triangle('a0'), s)[0] as EventOf<'ChainRefused'>).data.code, 'PAUSED');
+  apply(s, [chainCommand('resume')]);
+  apply(s, admit(triangle('a1', { book_ts: '2026-03-01T12:00:05Z' }), s));
+  // Stale: books older than those a chain on the same triangle was started with.
+  const stale = admit(triangle('a2', { book_ts: '2026-03-01T12:00:01Z' }), s)[0] as EventOf<'ChainRefused'>;
+  assert.equal(stale.data.code, 'STALE');
+  // Isolation: the same triangle, a shared pair or the same primary quote while a1 is in flight.
+  const same = admit(triangle('a3', { book_ts: '2026-03-01T12:00:06Z' }), s)[0] as EventOf<'ChainRefused'>;
+  assert.equal(same.data.code, 'ISOLATED');
+  assert.match(same.data.reason, /same triangle/);
+  const shared = admit(
+    triangle('a4', {
+      primary_quote: 'BTC',
+      starting_amount: '0.1',
+      legs: [
+        { pair: 'ETHBTC', side: 'buy', quote_increment: '0.000001' },
+        { pair: 'ETHBTC', side: 'sell' },
+      ],
+      books: [
+        { asks: [['0.05', '10']], bids: [['0.0499', '10']] },
+        { asks: [['0.05', '10']], bids: [['0.0499', '10']] },
+      ],
+    }),
+    s,
+  )[0] as EventOf<'ChainRefused'>;
+  assert.equal(shared.data.code, 'ISOLATED');
+  assert.match(shared.data.reason, /trades BINANCE:ETHBTC too/);
+  // Below a leg's minimum: 1 USDT buys less BTC than its lot.
+  const small = admit(triangle('a5', { starting_amount: '0.5', primary_quote: 'USDT' }), chains.initialState())[0] as EventOf<'ChainRefused'>;
+  assert.equal(small.data.code, 'BELOW_MINIMUM');
+  // No slot: one slot, one chain in flight.
+  const one = chains.initialState({ slots: 1, paused: false, fill_timeout_ms: 10_000 });
+  apply(one, admit(triangle('b1'), one));
+  const full = admit(triangle('b2', { primary_quote: 'USDT' }), one)[0] as EventOf<'ChainRefused'>;
+  assert.equal(full.data.code, 'NO_SLOT');
+  apply(one, [chainCommand('slots', { slots: 3 })]);
+  assert.equal(one.settings.slots, 3, 'slots are changed at run time');
+});
+
+test('FAILED when a leg is rejected: what the chain holds is reported, or sold back when the policy says unwind', () => {
+  const s = chains.initialState();
+  const a = admit(triangle('f1'), s);
+  apply(s, a);
+  const b = venue(s, legFill(routed(a), '0.01665', '60000', '0.999', 'USDT', '0.01665', true));
+  const c = venue(s, legEnd(routed(b), 'OrderRejected'));
+  const r = report(c);
+  assert.equal(r.data.status, 'FAILED');
+  assert.match(r.data.error ?? '', /rejected: -2010 insufficient balance/);
+  assert.deepEqual(r.data.held, { asset: 'BTC', amount: '0.01665' });
+  assert.equal(r.data.profit, undefined);
+
+  const u = chains.initialState();
+  const a2 = admit(triangle('f2', { on_failure: 'unwind' }), u);
+  apply(u, a2);
+  const b2 = venue(u, legFill(routed(a2), '0.01665', '60000', '0.999', 'USDT', '0.01665', true));
+  const c2 = venue(u, legEnd(routed(b2), 'OrderExpired'));
+  assert.deepEqual(types(c2), ['ChainLegFilled', 'ChainLegPlaced', 'OrderRouted'], 'the unwind goes out before the report');
+  const unwind = routed(c2).data.order;
+  assert.deepEqual([unwind.instrument_id, unwind.side, unwind.qty], ['BINANCE:BTCUSDT', 'SELL', '0.01665']);
+  const d2 = venue(u, legFill(routed(c2), '0.01665', '59990', '0.998833', 'USDT', '0.01665', true));
+  const r2 = report(d2);
+  assert.equal(r2.data.status, 'FAILED');
+  assert.deepEqual(r2.data.unwound, { asset: 'BTC', sold: '0.01665', delivered: '997.834667' });
+  assert.equal(r2.data.held, undefined);
+  assert.equal(u.inflight.size, 0);
+});
+
+test('ABORTED: an operator cancel is honoured between legs, never mid-leg', () => {
+  const s = chains.initialState();
+  const a = admit(triangle('c1'), s);
+  apply(s, a);
+  apply(s, [chainCommand('cancel', { chain_id: 'c1' })]);
+  const b = venue(s, legFill(routed(a), '0.01665', '60000', '0.999', 'USDT', '0.01665', true));
+  assert.deepEqual(types(b), ['ChainLegFilled', 'ChainCompleted']);
+  const r = report(b);
+  assert.equal(r.data.status, 'ABORTED');
+  assert.match(r.data.error ?? '', /canceled by an operator/);
+  assert.deepEqual(r.data.held, { asset: 'BTC', amount: '0.01665' });
+});
+
+test('the decider is pure and its fold rebuilds the state the events were decided on', () => {
+  const s = chains.initialState();
+  const before = JSON.stringify([...s.inflight.keys()]);
+  const a = admit(triangle('z1'), s);
+  assert.deepEqual(admit(triangle('z1'), s), a, 'same command, same state: same events');
+  assert.equal(JSON.stringify([...s.inflight.keys()]), before, 'decide leaves the state as it was');
+  const copy = chains.evolve(s, a[0]);
+  assert.equal(copy.inflight.size, 1);
+  assert.equal(s.inflight.size, 0, 'evolve copies');
+  // Folding the same events twice (a stage reads its own events back) changes nothing more.
+  apply(s, a);
+  apply(s, a);
+  assert.equal(s.inflight.size, 1);
+  assert.equal(s.byOrder.size, 1);
+});
