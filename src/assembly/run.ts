@@ -83,6 +83,8 @@ export interface PipelineOptions {
   venues?: VenuesFile;
   /** How the router weighs venues for an intent with several candidates (default DEFAULT_ROUTER_SETTINGS). */
   routing?: RouterSettings;
+  /** The simulator answers each batch this long after taking it (FILLSTREAM_SIM_LATENCY_MS; default 0). */
+  simLatencyMs?: number;
   /** Chains: slots and the fill timeout of a live leg (default DEFAULT_CHAIN_SETTINGS; operators change slots at run time). */
   chains?: ChainSettings;
   /** Prometheus metrics: per-stage batches and commits, and the gateway's send and answer times. */
@@ -201,7 +203,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   o.signal?.addEventListener('abort', () => stopping.abort(), { once: true });
   try {
     const market = await openMarket(dataDir, o);
-    if (run.has('gateway')) venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market });
+    if (run.has('gateway')) venue = await openSimVenue({ dir: join(dataDir, 'venue-sim'), market, latencyMs: o.simLatencyMs });
     if (run.has('gateway') && o.venues) live = liveSessionFrom(o.venues);
     if (run.has('risk') || run.has('decide')) {
       await putPolicyInForce(log, o.policy);

@@ -46,7 +46,8 @@ import { loadVenuesFile } from '../assembly/venues.js';
 import { registerAuditCommands } from './audit.js';
 import { registerVenueCommands } from './venues.js';
 import { registerControlCommands } from './control.js';
-import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions, routingFromEnv, chainsFromEnv } from './options.js';
+import { registerChainCommands } from './chains.js';
+import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog, redisOptions, routingFromEnv, chainsFromEnv, simLatencyFromEnv } from './options.js';
 import { LOG_COMPRESSIONS, type LogCompression } from '../log/embedded/index.js';
 import { firstLine, permanentIn, stopIn } from '../domain/faults.js';
 import { sinksBehind, type SinkStanding } from '../assembly/sinks-behind.js';
@@ -254,6 +255,7 @@ async function runCommand(
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
       routing: routingFromEnv(),
       chains: chainsFromEnv(),
+      simLatencyMs: simLatencyFromEnv(),
       metrics: onStarted ? processMetrics : undefined,
       tracer,
       // run prints its summary and stays quiet otherwise, unless a log level is asked for.
@@ -498,6 +500,7 @@ program
       venues: o.venues ? loadVenuesFile(o.venues) : undefined,
       routing: routingFromEnv(),
       chains: chainsFromEnv(),
+      simLatencyMs: simLatencyFromEnv(),
       metrics: processMetrics,
     });
     const admin = await startOps(p, {
@@ -656,6 +659,7 @@ function startProgress() {
 registerAuditCommands(program);
 registerVenueCommands(program, stopSignal);
 registerControlCommands(program);
+registerChainCommands(program);
 
 // Exit codes: 78 (EX_CONFIG) for a fault only a person fixes, 75 (EX_TEMPFAIL) when --until-idle
 // gave up waiting on a server, 1 for anything else.

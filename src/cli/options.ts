@@ -89,3 +89,12 @@ export function chainsFromEnv(env: NodeJS.ProcessEnv = process.env): ChainSettin
     fill_timeout_ms: whole('FILLSTREAM_CHAIN_FILL_TIMEOUT_MS', DEFAULT_CHAIN_SETTINGS.fill_timeout_ms),
   };
 }
+
+/** FILLSTREAM_SIM_LATENCY_MS: the simulator answers each batch of orders this long after taking it (default 0: at once). */
+export function simLatencyFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.FILLSTREAM_SIM_LATENCY_MS?.trim();
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new Error(`FILLSTREAM_SIM_LATENCY_MS must be a whole number of ms from 0 to 60000, got ${v}`);
+  return n;
+}

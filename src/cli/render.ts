@@ -61,6 +61,14 @@ export function renderSummary(s: Summary & Record<string, unknown>): string {
     ...(s.warnings > 0 ? [['risk warnings', int(s.warnings)]] : []),
     ...(s.closing > 0 ? [['flatten closings', int(s.closing)]] : []),
     ...(s.changes > 0 ? [['cancels/amends', int(s.changes)]] : []),
+    ...(s.chains.approved > 0
+      ? [
+          [
+            'chains',
+            `${int(s.chains.approved)}  (FILLED ${int(s.chains.filled)}, FAILED ${int(s.chains.failed)}, ABORTED ${int(s.chains.aborted)}, refused ${int(s.chains.refused)}${s.chains.refused > 0 ? `: ${codes(s.chains.refused_by_code)}` : ''}, in flight ${int(s.chains.in_flight)})`,
+          ],
+        ]
+      : []),
     ['orders', `${int(s.orders)}  (${status})`],
     ['fills', int(s.fills)],
     ['open orders', int(s.open_orders)],

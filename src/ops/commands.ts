@@ -65,6 +65,32 @@ export async function appendToAll(log: EventLog, topic: string, events: readonly
 
 export const appendToRisk = (log: EventLog, events: readonly Event[]): Promise<void> => appendToAll(log, TOPICS.risk, events);
 
+/** An operator's word to the chain decider (pause, resume, slots, cancel), recorded with who and why. */
+export function chainCommand(
+  command: 'pause' | 'resume' | 'slots' | 'cancel',
+  o: { slots?: number; chain_id?: string; operator: string; reason: string },
+  ts = microsToIso(nowMicros()),
+): EventOf<'ChainCommand'> {
+  const target = command === 'slots' ? String(o.slots) : command === 'cancel' ? o.chain_id : '';
+  return {
+    event_id: `chain-control/${command}/${target ?? ''}/${ts}`,
+    type: 'ChainCommand',
+    intent_id: o.chain_id ?? '',
+    account: '',
+    strategy: '',
+    ts,
+    causation: `operator:${o.operator}`,
+    recorded_at: '',
+    data: {
+      command,
+      ...(o.slots !== undefined ? { slots: o.slots } : {}),
+      ...(o.chain_id !== undefined ? { chain_id: o.chain_id } : {}),
+      operator: o.operator,
+      reason: o.reason,
+    },
+  };
+}
+
 /** RFC 7386 JSON merge patch: objects merge, null deletes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;

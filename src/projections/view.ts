@@ -40,6 +40,17 @@ export interface View {
   closing: number;
   /** Latest order event time (canonical ISO strings order like times): positions are marked at it. */
   last_ts: string;
+  /** Multi-leg chains risk let through, and what became of them. */
+  chains: ChainCounts;
+}
+
+export interface ChainCounts {
+  approved: number;
+  refused: number;
+  refused_by_code: Record<string, number>;
+  filled: number;
+  failed: number;
+  aborted: number;
 }
 
 export interface VenueStanding {
@@ -72,6 +83,7 @@ export function emptyView(): View {
     warnings: 0,
     closing: 0,
     last_ts: '',
+    chains: { approved: 0, refused: 0, refused_by_code: {}, filled: 0, failed: 0, aborted: 0 },
   };
 }
 
@@ -152,6 +164,18 @@ export function applyEvent(view: View, e: Event, resolve?: InstrumentResolver): 
       return;
     case 'OrderChangeApproved':
       view.changes++;
+      return;
+    case 'ChainApproved':
+      view.chains.approved++;
+      return;
+    case 'ChainRefused':
+      view.chains.refused++;
+      bump(view.chains.refused_by_code, e.data.code);
+      return;
+    case 'ChainCompleted':
+      if (e.data.status === 'FILLED') view.chains.filled++;
+      else if (e.data.status === 'FAILED') view.chains.failed++;
+      else view.chains.aborted++;
       return;
     case 'TradingStateChanged':
       if (e.data.to === 'ACTIVE') delete view.risk_states[e.data.scope];
@@ -267,6 +291,8 @@ export interface Summary {
   risk_states: View['risk_states'];
   warnings: number;
   closing: number;
+  /** Chains: approved by risk, refused by the chain decider, and reported (in flight: approved − refused − reported). */
+  chains: ChainCounts & { in_flight: number };
 }
 
 export function summarize(view: View, market: MarketData): Summary {
@@ -281,7 +307,7 @@ export function summarize(view: View, market: MarketData): Summary {
     accepted: view.accepted,
     rejected: view.rejected,
     changes: view.changes,
-    pending: view.intents - view.dlq - view.duplicates - view.accepted - view.rejected - view.changes,
+    pending: view.intents - view.dlq - view.duplicates - view.accepted - view.rejected - view.changes - view.chains.approved,
     orders: view.orders.size,
     fills: view.fills,
     open_orders: open,
@@ -299,5 +325,6 @@ export function summarize(view: View, market: MarketData): Summary {
     risk_states: view.risk_states,
     warnings: view.warnings,
     closing: view.closing,
+    chains: { ...view.chains, in_flight: view.chains.approved - view.chains.refused - view.chains.filled - view.chains.failed - view.chains.aborted },
   };
 }

@@ -24,6 +24,8 @@ export interface SimVenueOptions {
   market: MarketData;
   /** fsync after each batch: survives power loss, not just a process crash (default false). */
   fsync?: boolean;
+  /** The answer to a batch comes this long after it was taken (journaled): a venue's round trip rehearsed (default 0). */
+  latencyMs?: number;
 }
 
 /**
@@ -47,12 +49,14 @@ export class SimVenue implements Venue, VenueAdapter {
   private readonly resent = new Map<string, number>();
   private fd: number | undefined;
   private readonly fsync: boolean;
+  private readonly latencyMs: number;
   /** Journal lines dropped on open because the previous process died mid-write. */
   readonly tornLinesDropped: number;
 
   private constructor(opts: SimVenueOptions, fd: number, loaded: JournalContents, torn: number) {
     this.market = opts.market;
     this.fsync = opts.fsync ?? false;
+    this.latencyMs = opts.latencyMs ?? 0;
     this.fd = fd;
     this.tornLinesDropped = torn;
     this.venues = Object.freeze([...new Set(opts.market.instruments().map((s) => s.venue))]);
@@ -81,7 +85,10 @@ export class SimVenue implements Venue, VenueAdapter {
    * with their stored reports and recovered = true. The batch is durable before this returns.
    */
   async submit(orders: Order[]): Promise<VenueOrderResult[]> {
-    return this.submitSync(orders);
+    const results = this.submitSync(orders);
+    // Taken and journaled now; answered after the round trip, as a venue would.
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    return results;
   }
 
   /** Synchronous core of submit (the same guarantees). */
