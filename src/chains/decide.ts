@@ -82,7 +82,7 @@ export const chains = {
 } satisfies InPlaceDecider<ChainCommandInput, ChainsState, ChainEvent, Event>;
 
 /** The triangle's key: its currencies, in any order. */
-export const triangleKey = (c: Pick<NormalizedChain, 'triangle'>): string => [...new Set(c.triangle)].sort().join('/');
+export const triangleKey = (c: Pick<NormalizedChain, 'triangle' | 'venue'>): string => `${c.venue}:${[...new Set(c.triangle)].sort().join('/')}`;
 
 const seedOf = (c: NormalizedChain, causation: string, ts = c.ts): EventSeed => ({ intent_id: c.chain_id, account: c.account, strategy: c.strategy, ts, causation });
 
@@ -128,8 +128,10 @@ function admit(cmd: Extract<ChainCommandInput, { kind: 'request' }>, s: ChainsSt
   }
   if (s.inflight.size >= s.settings.slots) return refuse('NO_SLOT', `all ${s.settings.slots} slots are taken`);
   const pairs = new Set(c.legs.map((l) => l.instrument_id));
+  // Chains compete for a venue's balances: isolation holds between chains on the same venue.
   for (const [id, run] of s.inflight) {
     const other = run.chain;
+    if (other.venue !== c.venue) continue;
     if (triangleKey(other) === key) return refuse('ISOLATED', `chain ${id} on the same triangle ${key} is in flight`);
     const shared = other.legs.find((l) => pairs.has(l.instrument_id));
     if (shared) return refuse('ISOLATED', `chain ${id} in flight trades ${shared.instrument_id} too`);

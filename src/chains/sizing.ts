@@ -5,6 +5,7 @@ import type { BookLevel } from '../market/types.js';
 
 const ONE = dec(1);
 const BPS = dec(10_000);
+const LAST_PLACE = dec('0.000000000000000001');
 
 /** One leg's rules, as decimals. */
 export interface LegRules {
@@ -40,21 +41,29 @@ export const outputOf = (r: Pick<LegRules, 'side' | 'base' | 'quote'>): string =
  * The order for `amount` of a leg's input. A BUY holds the fee back (funds = amount / (1 + fee),
  * so funds and fee never exceed the amount), floors the funds to the quote increment, and buys as
  * much base as the funds pay for at the level of `asks` where they run out, floored to the base
- * increment: at that limit, quantity × price ≤ funds. A SELL floors the amount to the base increment.
- * Undefined when a BUY finds no ask.
+ * increment: at that limit, quantity × price ≤ funds. A SELL floors the amount to the base
+ * increment, after holding the fee back when it is charged in that base. Undefined when a BUY
+ * finds no ask.
  */
 export function legOrder(r: LegRules, amount: Dec, asks: readonly BookLevel[]): LegOrder | undefined {
+  const hold = ONE.plus(r.fee_rate);
   if (r.side === 'SELL') {
-    const qty = floorTo(amount, r.base_increment);
-    return { qty, dust: amount.minus(qty) };
+    // A fee taken in the base it sells is held back too: size and fee never exceed the amount.
+    const qty = floorTo(r.fee_currency === r.base ? divDown(amount, hold) : amount, r.base_increment);
+    return { qty, dust: amount.minus(r.fee_currency === r.base ? qty.times(hold) : qty) };
   }
-  const funds = floorTo(amount.div(ONE.plus(r.fee_rate)), r.quote_increment);
+  const funds = floorTo(divDown(amount, hold), r.quote_increment);
   const limit = limitForFunds(asks, funds);
   if (!limit) return undefined;
-  const qty = floorTo(funds.div(limit), r.base_increment);
-  // Never more than the funds at the limit, whatever the rounding of the quotient.
-  const safe = qty.times(limit).gt(funds) ? qty.minus(r.base_increment) : qty;
-  return { funds, qty: safe, limit, dust: amount.minus(funds.times(ONE.plus(r.fee_rate))) };
+  // Quantity × limit never exceeds the funds.
+  const qty = floorTo(divDown(funds, limit), r.base_increment);
+  return { funds, qty, limit, dust: amount.minus(funds.times(hold)) };
+}
+
+/** x / y to 18 places, rounded down (the division rounds half-even: it may round up). */
+function divDown(x: Dec, y: Dec): Dec {
+  const q = x.div(y);
+  return q.times(y).gt(x) ? q.minus(LAST_PLACE) : q;
 }
 
 /** The price of the ask level where spending `funds` from the best ask runs out (the last level when the book is thinner). */
