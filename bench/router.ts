@@ -51,13 +51,21 @@ function threeVenueMarket(): MarketData {
   return { instruments: () => specs, instrument: (id) => specs.find((s) => s.instrument_id === id), bookAt: (id) => books.get(id) };
 }
 
-/** Approved intents on the bare symbol: sizes from a few lots to a few BTC, both sides. */
+/** Approved intents on the bare symbol for a live env (so the measured latencies count): sizes from a few lots to a few BTC, both sides. */
 function approvals(market: MarketData): EventOf<'RiskApproved'>[] {
   const r = rng(42);
   const out: EventOf<'RiskApproved'>[] = [];
   for (let i = 0; i < INTENTS; i++) {
     const qty = (0.001 + r() * r() * 3).toFixed(5);
-    const raw = { intent_id: `r${i}`, ts: T0, account: `acct-${i % 8}`, instrument_id: 'BTCUSDT', side: r() < 0.5 ? 'BUY' : 'SELL', size: { type: 'quantity', value: qty } };
+    const raw = {
+      intent_id: `r${i}`,
+      ts: T0,
+      account: `acct-${i % 8}`,
+      instrument_id: 'BTCUSDT',
+      side: r() < 0.5 ? 'BUY' : 'SELL',
+      size: { type: 'quantity', value: qty },
+      env: 'staging',
+    };
     const [a] = normalizer.decide(
       { raw: Buffer.from(JSON.stringify(raw)), source: { topic: 'exec.intents', partition: 0, offset: i }, arrived_us: 0, market },
       normalizer.initialState(),
@@ -91,7 +99,7 @@ export function routerDecisions(emit: (o: Record<string, unknown>) => void): voi
         'OrderSubmitted',
         `lat/${venue}`,
         { intent_id: '', account: '', strategy: '', ts: T0, causation: 'bench' },
-        { client_order_id: venue, venue, env: 'sim', recovered: false, latency_ms: ms },
+        { client_order_id: venue, venue, env: 'staging', recovered: false, latency_ms: ms },
       ),
     );
   }

@@ -24,6 +24,7 @@ import { clickhouseRowsPerSec } from './audit.js';
 import { venueBench } from './venues.js';
 import { riskDecisions } from './risk.js';
 import { routerDecisions } from './router.js';
+import { chainsBench } from './chains.js';
 import { apiOrdersBench, observedThroughputBench, wsFanoutBench } from './ops.js';
 import { parsePolicy } from '../src/risk/policy.js';
 import type { VenueName } from '../src/assembly/venue-factories.js';
@@ -313,6 +314,7 @@ else if (part === 'throughput_log_uncompressed') await throughput(dir, 'log_unco
 else if (part === 'throughput_full_risk') await throughputFullRisk(dir);
 else if (part === 'risk') await riskDecisions(emit);
 else if (part === 'router') routerDecisions(emit);
+else if (part === 'chains') await chainsBench(emit);
 else if (part === 'api_orders') await apiOrdersBench(dir, emit);
 else if (part === 'ws_fanout') await wsFanoutBench(dir, emit);
 else if (part === 'throughput_observed') await observedThroughputBench(dir, emit);
@@ -360,6 +362,7 @@ else {
       'throughput_full_risk',
       'risk',
       'router',
+      'chains',
       'api_orders',
       'ws_fanout',
       'throughput_observed',

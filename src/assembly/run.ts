@@ -48,6 +48,11 @@ export interface PipelineOptions {
   /** NDJSON order books; without it the seeded synthetic market. */
   books?: string;
   seed?: number;
+  /**
+   * A market given in memory (library use, benchmarks) instead of --books or --seed: not recorded in
+   * the data dir, so its read commands need it again.
+   */
+  market?: MarketData;
   /** Risk policy to put in force (logged as RiskPolicySet when it differs from the one in force). */
   policy?: RiskPolicy;
   /** Compliance bundle to put in force (logged as CompliancePolicySet when it differs from the one in force). */
@@ -140,6 +145,7 @@ interface Manifest {
 
 /** A data dir is bound to its market data: the same log replayed against other books would diverge. */
 async function openMarket(dataDir: string, o: PipelineOptions): Promise<MarketData> {
+  if (o.market) return o.market;
   const path = join(dataDir, 'fillstream.json');
   const stored = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Manifest) : undefined;
   let want: Manifest['market'];

@@ -30,14 +30,14 @@ export class Dec {
   ) {}
 
   plus(y: DecLike): Dec {
-    const o = dec(y);
+    const o = typeof y === 'object' ? y : dec(y);
     const s = this.scale;
     if (s === o.scale) return new Dec(this.coef + o.coef, s);
     return s > o.scale ? new Dec(this.coef + o.coef * pow10(s - o.scale), s) : new Dec(this.coef * pow10(o.scale - s) + o.coef, o.scale);
   }
 
   minus(y: DecLike): Dec {
-    const o = dec(y);
+    const o = typeof y === 'object' ? y : dec(y);
     const s = this.scale;
     if (s === o.scale) return new Dec(this.coef - o.coef, s);
     return s > o.scale ? new Dec(this.coef - o.coef * pow10(s - o.scale), s) : new Dec(this.coef * pow10(o.scale - s) - o.coef, o.scale);
@@ -45,13 +45,13 @@ export class Dec {
 
   /** Exact product: no rounding. */
   times(y: DecLike): Dec {
-    const o = dec(y);
+    const o = typeof y === 'object' ? y : dec(y);
     return new Dec(this.coef * o.coef, this.scale + o.scale);
   }
 
   /** Quotient rounded half-even to 18 fractional digits; throws on division by zero. */
   div(y: DecLike): Dec {
-    const o = dec(y);
+    const o = typeof y === 'object' ? y : dec(y);
     if (o.coef === 0n) throw new RangeError('division by zero');
     // this / o × 10^18 = coef × 10^(18 + o.scale - scale) / o.coef
     const k = DIV_PLACES + o.scale - this.scale;
@@ -69,7 +69,7 @@ export class Dec {
 
   /** Remainder of the truncated division, with the sign of this (big.js mod); throws on zero. */
   mod(y: DecLike): Dec {
-    const o = dec(y);
+    const o = typeof y === 'object' ? y : dec(y);
     if (o.coef === 0n) throw new RangeError('division by zero');
     const s = this.scale;
     if (s === o.scale) return new Dec(this.coef % o.coef, s);
@@ -88,7 +88,9 @@ export class Dec {
 
   /** -1, 0 or 1 as this is less than, equal to or greater than y. */
   cmp(y: DecLike): -1 | 0 | 1 {
-    const o = dec(y);
+    // Against zero (the commonest comparison): the sign alone, no Dec made for the 0.
+    if (y === 0) return this.coef > 0n ? 1 : this.coef < 0n ? -1 : 0;
+    const o = typeof y === 'object' ? y : dec(y);
     let a = this.coef;
     let b = o.coef;
     if (this.scale > o.scale) b *= pow10(this.scale - o.scale);
@@ -274,6 +276,7 @@ function shortest(d: Dec): Dec {
 
 /** Decimal places of a step that is a power of ten (0.001 -> 3, 1 -> 0), else undefined. */
 function powerOfTenPlaces(step: Dec): number | undefined {
+  if (step.coef === 1n) return step.scale; // as parsed: "0.001" is 1 × 10^-3
   const s = shortest(step);
   return s.coef === 1n ? s.scale : undefined;
 }

@@ -298,7 +298,6 @@ export const RouteCandidate = z.object({
   latency_ms: dec.optional().describe("the venue's measured placement round trip"),
   penalty: dec.optional().describe('latency penalty on the walked notional'),
   cost: dec.optional().describe('BUY: notional + fee + penalty; SELL: notional - fee - penalty'),
-  cost_bps: dec.optional().describe('cost per unit against the intent reference price, bps (positive: worse)'),
   qty: dec.describe('what the route gives this venue'),
 });
 /** Why an intent went where it went: every candidate venue and its cost, whole or split. */
@@ -311,7 +310,7 @@ export const RouteDecided = ev(
     latency_bps_per_ms: dec,
     candidates: z.array(RouteCandidate),
     cost: dec.optional().describe('the chosen route priced like a candidate'),
-    cost_bps: dec.optional(),
+    cost_bps: dec.optional().describe('the chosen route per unit against the intent reference price, bps (positive: worse)'),
     unrouted_qty: dec.describe('what no venue could take (below every lot, every cap reached)'),
     reason: z.string(),
   }),

@@ -1,7 +1,7 @@
 // Intake of a chain (kind "chain" on exec.intents): each leg resolved to its instrument on the
 // chain's venue with its rules, the currencies checked to run from the primary quote back to it,
 // the books parsed. Pure.
-import { dec, fmt } from '../domain/decimal.js';
+import { dec, digits, fmt } from '../domain/decimal.js';
 import type { ChainLeg, NormalizedChain } from '../domain/events.js';
 import type { ChainIntent } from '../domain/intent.js';
 import { microsToIso, parseRfc3339Micros } from '../domain/time.js';
@@ -17,9 +17,9 @@ const MAX_DIGITS = 18;
 /** A positive decimal with at most 18 digits on each side of the point, as a canonical string; undefined otherwise. */
 function positive(v: string): string | undefined {
   const d = dec(v);
-  if (!d.gt(0)) return undefined;
-  const [i, f = ''] = fmt(d).split('.');
-  return i.length > MAX_DIGITS || f.length > MAX_DIGITS ? undefined : fmt(d);
+  if (d.coef <= 0n) return undefined;
+  const n = digits(d);
+  return n.int > MAX_DIGITS || n.frac > MAX_DIGITS ? undefined : fmt(d);
 }
 
 export function normalizeChain(c: ChainIntent, strategy: string, market: MarketData): NormalizedChain | ChainProblem {

@@ -72,9 +72,16 @@ const better = (side: Side, a: Dec, b: Dec): boolean => (side === 'BUY' ? a.lt(b
  */
 interface Ladder {
   price: Dec[];
-  eff: Dec[];
+  /** Price × (1 ± fee and penalty), worked out when the merge first looks at the level. */
+  eff: (Dec | undefined)[];
+  rate: Dec;
   take: Dec[];
   priced: Priced;
+}
+
+/** A ladder level's effective price. */
+function effAt(l: Ladder, k: number): Dec {
+  return (l.eff[k] ??= l.price[k].times(l.rate));
 }
 
 /** Walks one venue's levels for `qty`: stops at the limit, at max qty and, for a BUY, where its free funds run out. */
@@ -86,7 +93,7 @@ function walk(q: VenueQuote, side: Side, rate: Dec, qty: Dec): Ladder {
   let filled = ZERO;
   let notional = ZERO;
   const price: Dec[] = [];
-  const eff: Dec[] = [];
+  const eff: (Dec | undefined)[] = [];
   const take: Dec[] = [];
   for (let k = 0; k < levels.length && remaining.gt(0); k++) {
     const lv = levels[k];
@@ -102,14 +109,16 @@ function walk(q: VenueQuote, side: Side, rate: Dec, qty: Dec): Ladder {
       if (!t.gt(0)) break;
     }
     price.push(lv.price);
-    eff.push(lv.price.times(rate));
+    eff.push(undefined);
     take.push(t);
     filled = k === 0 ? t : filled.plus(t);
     notional = k === 0 ? t.times(lv.price) : notional.plus(t.times(lv.price));
     remaining = remaining.minus(t);
     if (t.lt(lv.qty) && remaining.gt(0)) break; // the funds ran out inside the level
   }
-  return { price, eff, take, priced: charges(side, q, filled, notional, eff.length > 0 ? eff[eff.length - 1] : undefined) };
+  const last = price.length - 1;
+  if (last >= 0) eff[last] = price[last].times(rate);
+  return { price, eff, rate, take, priced: charges(side, q, filled, notional, last >= 0 ? eff[last] : undefined) };
 }
 
 /**
@@ -128,7 +137,7 @@ function merge(ladders: (Ladder | undefined)[], side: Side, qty: Dec): { qty: De
     let best = -1;
     for (let i = 0; i < n; i++) {
       if (left[i] === undefined) continue;
-      if (best < 0 || better(side, ladders[i]!.eff[at[i]], ladders[best]!.eff[at[best]])) best = i;
+      if (best < 0 || better(side, effAt(ladders[i]!, at[i]), effAt(ladders[best]!, at[best]))) best = i;
     }
     if (best < 0) break;
     const l = ladders[best]!;
@@ -137,7 +146,7 @@ function merge(ladders: (Ladder | undefined)[], side: Side, qty: Dec): { qty: De
     const t = avail.lt(remaining) ? avail : remaining;
     got[best] = got[best].plus(t);
     notional[best] = notional[best].plus(t.times(l.price[k]));
-    marginal[best] = l.eff[k];
+    marginal[best] = effAt(l, k);
     remaining = remaining.minus(t);
     if (t.lt(avail)) left[best] = avail.minus(t);
     else {
@@ -151,8 +160,10 @@ function merge(ladders: (Ladder | undefined)[], side: Side, qty: Dec): { qty: De
 /** Fee, penalty and cost of a walked notional on one venue. */
 function charges(side: Side, q: VenueQuote, filled: Dec, notional: Dec, marginal?: Dec): Priced {
   const fee = notional.times(q.fee);
-  const penalty = notional.times(q.penalty);
-  const cost = side === 'BUY' ? notional.plus(fee).plus(penalty) : notional.minus(fee).minus(penalty);
+  // No measured latency (the simulator, a venue not yet traded): no penalty to work out.
+  const penalty = q.penalty.coef === 0n ? ZERO : notional.times(q.penalty);
+  const withFee = side === 'BUY' ? notional.plus(fee) : notional.minus(fee);
+  const cost = penalty === ZERO ? withFee : side === 'BUY' ? withFee.plus(penalty) : withFee.minus(penalty);
   return marginal === undefined ? { filled, notional, fee, penalty, cost } : { filled, notional, fee, penalty, cost, marginal };
 }
 

@@ -95,7 +95,9 @@ function childOrder(event: EventOf<'RiskApproved'>, spec: InstrumentSpec, qty: s
   const intent = event.data.intent;
   const seed = { intent_id: event.intent_id, account: event.account, strategy: event.strategy, ts: event.ts, causation: event.event_id };
   const { orderType, limitPrice, tif } = orderTerms(intent, spec, refPrice);
-  const order: Order = {
+  // Optional fields assigned in place, in the order events have always had: spreading
+  // `...(x ? { field } : {})` into the literal costs an object per field on the hot path.
+  const order = {
     client_order_id: clientOrderId(intent.intent_id, leg, 0),
     intent_id: intent.intent_id,
     leg,
@@ -109,12 +111,12 @@ function childOrder(event: EventOf<'RiskApproved'>, spec: InstrumentSpec, qty: s
     side: intent.side,
     order_type: orderType,
     qty,
-    ...(limitPrice !== undefined ? { limit_price: limitPrice } : {}),
-    tif,
-    ...(intent.expire_at !== undefined ? { expire_at: intent.expire_at } : {}),
-    ...(intent.stop_loss !== undefined ? { stop_loss: intent.stop_loss } : {}),
-    ref_price: refPrice,
-  };
+  } as Order;
+  if (limitPrice !== undefined) order.limit_price = limitPrice;
+  order.tif = tif;
+  if (intent.expire_at !== undefined) order.expire_at = intent.expire_at;
+  if (intent.stop_loss !== undefined) order.stop_loss = intent.stop_loss;
+  order.ref_price = refPrice;
   return makeEvent('OrderRouted', `${intent.intent_id}/route/${leg}`, seed, { order });
 }
 
@@ -145,14 +147,13 @@ function routeSmart(cmd: RouteOrder, state: RouterState): RouterEvent[] {
   const intent = event.data.intent;
   const settings = cmd.settings ?? DEFAULT_ROUTER_SETTINGS;
   const tsUs = isoToMicros(intent.ts);
-  const perMs = dec(settings.latency_bps_per_ms);
+  const perMs = settings.latency_bps_per_ms;
   const qty = dec(intent.qty);
-  const ref = dec(intent.ref_price);
   const rows: RouteCandidate[] = [];
   const quotes: VenueQuote[] = [];
   const quoted: number[] = [];
   const specs: InstrumentSpec[] = [];
-  const mids: Dec[] = [];
+  const books: Book[] = [];
   for (const id of intent.venues) {
     const spec = cmd.market.instrument(id);
     if (!spec) {
@@ -162,17 +163,16 @@ function routeSmart(cmd: RouteOrder, state: RouterState): RouterEvent[] {
     const key = venueKey(intent.env, spec.venue);
     const latency = state.latency.get(key);
     const row: RouteCandidate = { instrument_id: id, qty: '0' };
-    if (latency !== undefined) row.latency_ms = fmt(latency);
+    if (latency !== undefined) row.latency_ms = latencyOf(latency).text;
     rows.push(row);
     const halted = state.halted.get(key);
     const quarantined = state.quarantined.get(key);
     const book = cmd.market.bookAt(id, tsUs);
-    const mid = midPrice(book);
     if (halted !== undefined) row.excluded = `${spec.venue} (${intent.env}) is halted: ${halted}`;
     else if (quarantined !== undefined) row.excluded = `${spec.venue} (${intent.env}) is in quarantine: ${quarantined}`;
-    else if (!book || !mid) row.excluded = `no book for ${id} at ${intent.ts}`;
+    else if (!book || book.bids.length === 0 || book.asks.length === 0) row.excluded = `no book for ${id} at ${intent.ts}`;
     if (row.excluded !== undefined) continue;
-    const q = quoteOf(intent, spec, book!, mid!, latency, perMs, state.balances.get(key));
+    const q = quoteOf(intent, spec, book!, latency, perMs, state.balances.get(key));
     if (typeof q === 'string') {
       row.excluded = q;
       continue;
@@ -180,12 +180,12 @@ function routeSmart(cmd: RouteOrder, state: RouterState): RouterEvent[] {
     quotes.push(q);
     quoted.push(rows.length - 1);
     specs.push(spec);
-    mids.push(mid!);
+    books.push(book!);
   }
 
   const events: RouterEvent[] = [];
   const plan = quotes.length > 0 ? planRoute(quotes, intent.side, qty, settings.split) : undefined;
-  const children: { spec: InstrumentSpec; qty: Dec; mid: Dec }[] = [];
+  const children: { spec: InstrumentSpec; qty: Dec; book: Book }[] = [];
   if (plan) {
     plan.whole.forEach((p, k) => {
       const row = rows[quoted[k]];
@@ -194,12 +194,10 @@ function routeSmart(cmd: RouteOrder, state: RouterState): RouterEvent[] {
       row.fee = fmt(p.fee);
       row.penalty = fmt(p.penalty);
       row.cost = fmt(p.cost);
-      const bps = costBps(intent.side, p, ref);
-      if (bps !== undefined) row.cost_bps = fmt(bps);
       if (plan.dropped.has(k)) row.excluded = `left out of the split: ${plan.dropped.get(k)!}`;
       if (plan.qty[k].gt(0)) {
         row.qty = fmt(plan.qty[k]);
-        children.push({ spec: specs[k], qty: plan.qty[k], mid: mids[k] });
+        children.push({ spec: specs[k], qty: plan.qty[k], book: books[k] });
       }
     });
   }
@@ -219,7 +217,8 @@ function routeSmart(cmd: RouteOrder, state: RouterState): RouterEvent[] {
       ? `whole on ${children[0].spec.instrument_id}: the cheapest venue for ${fmt(children[0].qty)} ${intent.base}`
       : `split across ${children.map((c) => `${c.spec.instrument_id} ${fmt(c.qty)}`).join(', ')}: cheaper than any venue alone`;
   events.push(decided(seed, intent, settings, rows, plan, reason));
-  children.forEach((c, leg) => events.push(childOrder(event, c.spec, fmt(c.qty), fmt(c.mid), leg)));
+  // Each child's reference price is its own venue's mid.
+  children.forEach((c, leg) => events.push(childOrder(event, c.spec, fmt(c.qty), fmt(midPrice(c.book)!), leg)));
   return events;
 }
 
@@ -249,18 +248,10 @@ function decided(
 }
 
 /** One venue as the cost model sees it, or why it cannot take the order. */
-function quoteOf(
-  intent: NormalizedIntent,
-  spec: InstrumentSpec,
-  book: Book,
-  mid: Dec,
-  latency: Dec | undefined,
-  perMs: Dec,
-  balances: Map<string, Dec> | undefined,
-): VenueQuote | string {
+function quoteOf(intent: NormalizedIntent, spec: InstrumentSpec, book: Book, latency: Dec | undefined, perMs: string, balances: Map<string, Dec> | undefined): VenueQuote | string {
   let limit: Dec | undefined;
   if (intent.order_type === 'LIMIT' && intent.limit_price !== undefined) limit = dec(intent.limit_price);
-  else if (intent.max_slippage_bps !== undefined) limit = slippageGuard(intent, spec, mid);
+  else if (intent.max_slippage_bps !== undefined) limit = slippageGuard(intent, spec, midPrice(book)!);
   const rules = rulesOf(spec);
   let maxQty = rules.maxQty;
   let maxFunds: Dec | undefined;
@@ -276,7 +267,7 @@ function quoteOf(
     spec,
     book,
     fee: rules.fee,
-    penalty: latency === undefined || perMs.coef === 0n ? ZERO : perMs.times(latency).times(PER_BP),
+    penalty: latency === undefined ? ZERO : penaltyRate(latency, perMs),
     maxQty,
     lot: rules.lot,
     minQty: rules.minQty,
@@ -285,6 +276,23 @@ function quoteOf(
   if (limit !== undefined) q.limit = limit;
   if (maxFunds !== undefined) q.maxFunds = maxFunds;
   return q;
+}
+
+// A venue's latency changes only when a placement is folded (a new Dec each time): its text and
+// its penalty rate per setting are worked out once per value, not once per decision.
+const latencies = new WeakMap<Dec, { text: string; rates: Map<string, Dec> }>();
+function latencyOf(latency: Dec): { text: string; rates: Map<string, Dec> } {
+  let l = latencies.get(latency);
+  if (!l) latencies.set(latency, (l = { text: fmt(latency), rates: new Map() }));
+  return l;
+}
+
+/** bps per ms × the latency, as a rate of notional. */
+function penaltyRate(latency: Dec, perMs: string): Dec {
+  const rates = latencyOf(latency).rates;
+  let r = rates.get(perMs);
+  if (!r) rates.set(perMs, (r = dec(perMs).times(latency).times(PER_BP)));
+  return r;
 }
 
 /** An instrument's rules as decimals, parsed once per spec. */

@@ -111,6 +111,7 @@ test('a bare symbol splits across the venues where that is cheaper; every child 
       ['KUCOIN:BTC-USDT', '0.2'],
     ],
   );
-  for (const c of big.data.candidates) assert.ok(c.cost && c.cost_bps && c.fee, `${c.instrument_id} is priced`);
+  for (const c of big.data.candidates) assert.ok(c.cost && c.fee && c.notional && c.filled_qty, `${c.instrument_id} is priced`);
+  assert.ok(big.data.cost && big.data.cost_bps, 'the chosen route is priced, in bps of the reference too');
   assert.equal(audit.find((e) => e.intent_id === 'small')?.data.split, false);
 });

@@ -144,15 +144,19 @@ test('a venue short of balance is left out or capped, and routed orders hold wha
 });
 
 test('measured latency is a penalty: a slow venue loses an order its quote alone would win', () => {
-  const slow = apply([gw('OrderSubmitted', { client_order_id: 'x', venue: 'BINANCE', env: 'sim', recovered: false, latency_ms: 500 })]);
-  const fast = split(decide(approved('l1', { size: { type: 'quantity', value: '0.05' } })));
+  const slow = apply([gw('OrderSubmitted', { client_order_id: 'x', venue: 'BINANCE', env: 'staging', recovered: false, latency_ms: 500 })]);
+  const small = { size: { type: 'quantity', value: '0.05' }, env: 'staging' };
+  const fast = split(decide(approved('l1', small)));
   assert.equal(fast.orders[0].data.order.venue, 'BINANCE');
-  const { decided, orders } = split(decide(approved('l1', { size: { type: 'quantity', value: '0.05' } }), slow));
+  const { decided, orders } = split(decide(approved('l1', small), slow));
   assert.equal(decided.data.candidates[0].latency_ms, '500');
   assert.ok(dec(decided.data.candidates[0].penalty!).gt(0));
   assert.equal(orders[0].data.order.venue, 'OKX', '500 ms × 0.01 bps/ms = 5 bps outweighs BINANCE’s 1 bp better price');
-  const noPenalty = split(decide(approved('l1', { size: { type: 'quantity', value: '0.05' } }), slow, { latency_bps_per_ms: '0', split: true }));
+  const noPenalty = split(decide(approved('l1', small), slow, { latency_bps_per_ms: '0', split: true }));
   assert.equal(noPenalty.orders[0].data.order.venue, 'BINANCE');
+  // The simulator's round trip is not its venue's: sim intents route on the books alone.
+  const simSlow = apply([gw('OrderSubmitted', { client_order_id: 'y', venue: 'BINANCE', env: 'sim', recovered: false, latency_ms: 500 })]);
+  assert.equal(split(decide(approved('l2', { size: { type: 'quantity', value: '0.05' } }), simSlow)).orders[0].data.order.venue, 'BINANCE');
 });
 
 test('a slippage cap becomes a LIMIT IOC on each child at its own venue’s protective price, on its tick', () => {
