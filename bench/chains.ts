@@ -100,7 +100,7 @@ async function run(
         if (type !== 'ChainCompleted' && type !== 'ChainRefused') continue;
         const e = fromRecord(r);
         if (e.type === 'ChainCompleted') {
-          const d = (e).data;
+          const d = e.data;
           if (d.status === 'FILLED') filled++;
           else other[d.status] = (other[d.status] ?? 0) + 1;
           for (const t of d.timings) {

@@ -158,6 +158,9 @@ function nextLeg(run: ChainRun, i: number, amount: Dec, market: MarketData, now:
   if (!order) return finish(run, 'FAILED', `leg ${i} (${c.legs[i].pair}): no asks in its book to size the buy`, now, causation);
   const low = belowLegMinimum(r, order);
   if (low) return finish(run, 'FAILED', `leg ${i} (${c.legs[i].pair}): ${low}`, now, causation);
+  // A live buy's limit goes on the venue's tick, rounded down: still no more than its funds at it.
+  const spec = market.instrument(c.legs[i].instrument_id);
+  if (c.mode !== 'paper' && order.limit && spec) order.limit = floorTo(order.limit, dec(spec.tick_size));
   const coid = clientOrderId(c.chain_id, i, 0);
   const seed = seedOf(c, causation);
   const placed = makeEvent('ChainLegPlaced', `${c.chain_id}/chain/leg/${i}`, seed, {
@@ -180,7 +183,7 @@ function nextLeg(run: ChainRun, i: number, amount: Dec, market: MarketData, now:
     Object.assign(leg, { filled: f.filled, notional: f.notional, fee: f.fee, fee_ccy: f.fee_ccy });
     return [placed, ...legEnded(next, i, f.filled.gt(0) ? (f.filled.eq(order.qty) ? 'FILLED' : 'CANCELED') : 'EXPIRED', market, now, placed.event_id)];
   }
-  const spec = market.instrument(c.legs[i].instrument_id)!;
+  if (!spec) return finish(run, 'FAILED', `leg ${i}: ${c.legs[i].instrument_id} is not listed`, now, causation);
   const book0 = c.books[i];
   const mid = book0.bids.length > 0 && book0.asks.length > 0 ? dec(book0.bids[0][0]).plus(book0.asks[0][0]).times('0.5') : dec(order.limit ?? book0.bids[0]?.[0] ?? '0');
   const o: Order = {

@@ -40,7 +40,7 @@ before(() => {
 });
 
 /** A USDT → BTC → ETH → USDT chain on BINANCE, its books as the signal saw them. */
-function chain(id: string, o: Record<string, unknown> = {}, ethbtcAsk = '0.05'): string {
+function chain(id: string, o: Record<string, unknown> = {}, ethbtcIncrement?: string): string {
   return JSON.stringify({
     kind: 'chain',
     intent_id: id,
@@ -52,12 +52,12 @@ function chain(id: string, o: Record<string, unknown> = {}, ethbtcAsk = '0.05'):
     predicted_bps: '1.5',
     legs: [
       { pair: 'BTCUSDT', side: 'buy', quote_increment: '0.01' },
-      { pair: 'ETHBTC', side: 'buy', quote_increment: '0.000001' },
+      { pair: 'ETHBTC', side: 'buy', quote_increment: '0.000001', ...(ethbtcIncrement ? { base_increment: ethbtcIncrement } : {}) },
       { pair: 'ETHUSDT', side: 'sell' },
     ],
     books: [
       { asks: [['60000', '5']], bids: [['59990', '5']] },
-      { asks: [[ethbtcAsk, '10']], bids: [['0.0499', '10']] },
+      { asks: [['0.05', '10']], bids: [['0.0499', '10']] },
       { asks: [['3011', '50']], bids: [['3010', '50']] },
     ],
     book_ts: T(0),
@@ -104,14 +104,15 @@ test('chains on the simulator: a partial fill cascades, paper mode, stale and sm
   assert.ok(c1.data.timings.some((t) => t.step === 'leg1_to_leg2' && t.ms >= 0));
 
   // Then: a paper chain (fills from its own books, no order on the venue), a stale one, one too small,
-  // and one whose second leg the venue rejects (a limit off the tick), sold back to USDT.
+  // and one whose second leg the venue rejects (the signal's base increment finer than the venue's
+  // lot), its BTC sold back to USDT.
   appendFileSync(
     intents,
     [
       chain('p1', { mode: 'paper', book_ts: T(2) }),
       chain('s1', { book_ts: '2026-03-01T11:59:00Z' }),
       chain('m1', { starting_amount: '0.5', book_ts: T(3) }),
-      chain('f1', { on_failure: 'unwind', book_ts: T(4) }, '0.050005'),
+      chain('f1', { on_failure: 'unwind', book_ts: T(4) }, '0.00000001'),
     ].join('\n') + '\n',
   );
   const second = run();
@@ -130,7 +131,7 @@ test('chains on the simulator: a partial fill cascades, paper mode, stale and sm
   );
   const f1 = byId.get('f1')!;
   assert.equal(f1.data.status, 'FAILED');
-  assert.match(f1.data.error ?? '', /rejected: PRICE_FILTER/);
+  assert.match(f1.data.error ?? '', /rejected: LOT_SIZE/);
   assert.equal(f1.data.unwound?.asset, 'BTC');
   assert.equal(f1.data.unwound?.sold, '0.01665');
 
