@@ -37,6 +37,15 @@ export const PICKED = [
   'data.fill.price',
   'data.fill.fee',
   'data.fill.fee_ccy',
+  'data.side',
+  'data.qty',
+  'data.filled_qty',
+  'data.avg_price',
+  'data.notional',
+  'data.fee',
+  'data.fee_ccy',
+  'data.status',
+  'data.error',
 ] as const;
 
 export type PickedPath = (typeof PICKED)[number];

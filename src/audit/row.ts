@@ -142,8 +142,28 @@ export function journalRow(r: LogRecord, payload: string, prev: { last_offset: n
       break;
     case 'RiskRejected':
     case 'DeadLetter':
+    case 'ChainRefused':
       row.code = p('data.code');
       row.reason = p('data.reason');
+      break;
+    case 'RouteDecided':
+      row.side = p('data.side');
+      row.qty = p('data.qty');
+      row.reason = p('data.reason');
+      break;
+    case 'ChainLegFilled':
+      row.client_order_id = p('data.client_order_id');
+      row.qty = p('data.filled_qty');
+      row.price = p('data.avg_price');
+      row.notional = p('data.notional');
+      row.fee = p('data.fee');
+      row.fee_ccy = p('data.fee_ccy');
+      row.code = p('data.status');
+      break;
+    case 'ChainCompleted':
+      // The report's figures are in the payload; the chain_reports view reads them.
+      row.code = p('data.status');
+      row.reason = p('data.error');
       break;
     default:
       break;

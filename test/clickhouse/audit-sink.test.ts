@@ -4,6 +4,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clickhouseClient, migrate, verifyJournal } from '../../src/audit/index.js';
 import { ALL_TOPICS, TOPICS } from '../../src/domain/events.js';
@@ -62,6 +63,12 @@ before(async () => {
   const work = tempDir('audit-ch');
   dir = join(work, 'run');
   const intents = writeIntents(work, { count: 23_000, seed: 5, badRatio: 0.01, duplicateRatio: 0.01 });
+  // The bundled sample's chains too, so the chain reports have rows.
+  const sampleChains = readFileSync(join(ROOT, 'examples/intents.ndjson'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"kind":"chain"'));
+  assert.equal(sampleChains.length, 2);
+  appendFileSync(intents, sampleChains.join('\n') + '\n');
   const r = cli(['run', '--data-dir', dir, '--intents', intents, '--until-idle', '--fsync', 'off', '--no-audit', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const log = await openLogReadOnly(dir);
