@@ -11,22 +11,11 @@ import { normalizer } from '../src/normalizer/decide.js';
 import { router } from '../src/router/decide.js';
 import { planRoute, type VenueQuote } from '../src/router/cost.js';
 import { routerStateFor } from '../src/router/state.js';
+import { rng } from '../src/tools/generate.js';
 
 const INTENTS = Number(process.env.BENCH_ROUTER_INTENTS ?? 100_000);
 const LEVELS = 50;
 const T0 = '2026-03-01T12:00:00Z';
-
-/** A deterministic pseudo-random stream (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Three BTC/USDT books of 50 levels a side around 60,000, each venue a little off the others. */
 function threeVenueMarket(): MarketData {

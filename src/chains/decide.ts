@@ -8,7 +8,8 @@ import type { InPlaceDecider } from '../domain/decider.js';
 import type { ChainLeg, Event, EventOf, NormalizedChain, Order, OrderStatus } from '../domain/events.js';
 import { clientOrderId } from '../domain/ids.js';
 import { isoToMicros, microsToIso } from '../domain/time.js';
-import type { BookLevel, MarketData } from '../market/types.js';
+import type { BookLevel, InstrumentSpec, MarketData } from '../market/types.js';
+import { midPrice } from '../market/book.js';
 import { belowLegMinimum, delivered, inputOf, legOrder, outputOf, paperFill, profitOf, spent, type LegFill, type LegOrder, type LegRules } from './sizing.js';
 
 export interface ChainSettings {
@@ -186,10 +187,28 @@ function nextLeg(run: ChainRun, i: number, amount: Dec, market: MarketData, now:
   if (!spec) return finish(run, 'FAILED', `leg ${i}: ${c.legs[i].instrument_id} is not listed`, now, causation);
   const book0 = c.books[i];
   const mid = book0.bids.length > 0 && book0.asks.length > 0 ? dec(book0.bids[0][0]).plus(book0.asks[0][0]).times('0.5') : dec(order.limit ?? book0.bids[0]?.[0] ?? '0');
-  const o: Order = {
+  // A buy never pays more than its funds were sized at; a sell gives what it holds at the market.
+  const routed = legRouted(c, i, coid, spec, r.side, order.qty, order.limit, fmt(mid), seed, microsToIso(now + run.fill_timeout_ms * 1000));
+  return [placed, routed];
+}
+
+/** A leg's order (the unwind's too): IOC, LIMIT when it has a limit, else MARKET. */
+function legRouted(
+  c: NormalizedChain,
+  leg: number,
+  coid: string,
+  spec: InstrumentSpec,
+  side: 'BUY' | 'SELL',
+  qty: Dec,
+  limit: Dec | undefined,
+  refPrice: string,
+  seed: EventSeed,
+  expireAt?: string,
+): EventOf<'OrderRouted'> {
+  const order = {
     client_order_id: coid,
     intent_id: c.chain_id,
-    leg: i,
+    leg,
     attempt: 0,
     account: c.account,
     strategy: c.strategy,
@@ -197,16 +216,15 @@ function nextLeg(run: ChainRun, i: number, amount: Dec, market: MarketData, now:
     instrument_id: spec.instrument_id,
     venue: spec.venue,
     symbol: spec.symbol,
-    side: r.side,
-    // A buy never pays more than its funds were sized at; a sell gives what it holds at the market.
-    order_type: order.limit ? 'LIMIT' : 'MARKET',
-    qty: fmt(order.qty),
-    ...(order.limit ? { limit_price: fmt(order.limit) } : {}),
-    tif: 'IOC',
-    expire_at: microsToIso(now + run.fill_timeout_ms * 1000),
-    ref_price: fmt(mid),
-  };
-  return [placed, makeEvent('OrderRouted', `${c.chain_id}/route/${i}`, seed, { order: o })];
+    side,
+    order_type: limit ? 'LIMIT' : 'MARKET',
+    qty: fmt(qty),
+  } as Order;
+  if (limit) order.limit_price = fmt(limit);
+  order.tif = 'IOC';
+  if (expireAt !== undefined) order.expire_at = expireAt;
+  order.ref_price = refPrice;
+  return makeEvent('OrderRouted', `${c.chain_id}/route/${leg}`, seed, { order });
 }
 
 function onOrder(cmd: Extract<ChainCommandInput, { kind: 'order' }>, s: ChainsState): ChainEvent[] {
@@ -277,23 +295,8 @@ function finish(run: ChainRun, status: 'FILLED' | 'FAILED' | 'ABORTED', error: s
         const i = c.legs.length;
         const coid = clientOrderId(c.chain_id, i, 0);
         const seed = seedOf(c, causation);
-        const o: Order = {
-          client_order_id: coid,
-          intent_id: c.chain_id,
-          leg: i,
-          attempt: 0,
-          account: c.account,
-          strategy: c.strategy,
-          env: c.env,
-          instrument_id: spec.instrument_id,
-          venue: spec.venue,
-          symbol: spec.symbol,
-          side: 'SELL',
-          order_type: 'MARKET',
-          qty: fmt(qty),
-          tif: 'IOC',
-          ref_price: '0',
-        };
+        const mid = midPrice(market.bookAt(spec.instrument_id, isoToMicros(c.ts)));
+        const routed = legRouted(c, i, coid, spec, 'SELL', qty, undefined, mid ? fmt(mid) : '0', seed);
         const placed = makeEvent('ChainLegPlaced', `${c.chain_id}/chain/leg/${i}`, seed, {
           leg: i,
           client_order_id: coid,
@@ -305,7 +308,7 @@ function finish(run: ChainRun, status: 'FILLED' | 'FAILED' | 'ABORTED', error: s
           at_us: now,
           ending: { status, error: error ?? status },
         });
-        return [placed, makeEvent('OrderRouted', `${c.chain_id}/route/${i}`, seed, { order: o })];
+        return [placed, routed];
       }
     }
   }

@@ -1,18 +1,16 @@
 // `fillstream chains`: the chains in flight and the latest reports, folded from the log; and an
 // operator's words to the chain decider (pause, resume, slots, cancel), recorded with who and why.
 import type { Command } from 'commander';
-import { marketOf, openLogAt } from '../assembly/run.js';
+import { openLogAt } from '../assembly/run.js';
 import { DEFAULT_CHAIN_SETTINGS } from '../chains/decide.js';
 import { TOPICS, type EventOf } from '../domain/events.js';
 import { microsToIso } from '../domain/time.js';
 import { KAFKA_TOPICS, openKafkaLog } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
-import { createSyntheticMarket } from '../market/synthetic.js';
-import { loadNdjsonMarket } from '../market/ndjson.js';
 import { appendToAll, chainCommand } from '../ops/commands.js';
 import { restoreRouting } from '../router/inputs.js';
 import { fromRecord, typeOf } from '../runtime/codec.js';
-import { busOption, chainsFromEnv, dataDirOption, intArg, kafkaOptions, openReadLog } from './options.js';
+import { busOption, chainsFromEnv, dataDirOption, intArg, kafkaOptions, marketFor, openReadLog } from './options.js';
 import { table } from './table.js';
 
 interface WriteOptions {
@@ -72,7 +70,7 @@ export function registerChainCommands(program: Command): void {
     .option('--seed <n>', 'Kafka: seed of the synthetic market', intArg('--seed'), 1)
     .option('--json', 'print JSON')
     .action(async (o: { dataDir: string; bus: string; books?: string; seed: number; json?: boolean }) => {
-      const market = o.bus === 'kafka' ? (o.books ? await loadNdjsonMarket(o.books) : createSyntheticMarket({ seed: o.seed })) : await marketOf(o.dataDir, o.books);
+      const market = await marketFor(o);
       const log = await openReadLog(o);
       try {
         const { chains } = await restoreRouting(log, null, market, chainsFromEnv());

@@ -10,8 +10,6 @@ import { TOPICS, type EventOf } from '../domain/events.js';
 import { microsToIso, nowMicros, isoToMicros } from '../domain/time.js';
 import { KAFKA_TOPICS, openKafkaLog } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
-import { createSyntheticMarket } from '../market/synthetic.js';
-import { loadNdjsonMarket } from '../market/ndjson.js';
 import type { MarketData } from '../market/types.js';
 import type { RiskState } from '../risk/decide.js';
 import { restoreRisk } from '../risk/inputs.js';
@@ -22,7 +20,7 @@ import { loadRegoPolicy } from '../risk/rego.js';
 import { compileRegoDir, findOpa } from '../risk/rego-build.js';
 import { WhatIf } from '../risk/whatif.js';
 import { fromRecord, typeOf } from '../runtime/codec.js';
-import { busOption, dataDirOption, intArg, kafkaOptions, openReadLog } from './options.js';
+import { busOption, dataDirOption, intArg, kafkaOptions, marketFor, openReadLog } from './options.js';
 import { appendToRisk, checkScope, riskCommand, setPolicy } from '../ops/commands.js';
 import { table } from './table.js';
 
@@ -51,11 +49,6 @@ function readJson(path: string, what: string): unknown {
   } catch (e) {
     throw new Error(`cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e });
   }
-}
-
-async function marketFor(o: { dataDir: string; bus: string; books?: string; seed: number }): Promise<MarketData> {
-  if (o.bus !== 'kafka') return marketOf(o.dataDir, o.books);
-  return o.books ? loadNdjsonMarket(o.books) : createSyntheticMarket({ seed: o.seed });
 }
 
 export function registerControlCommands(program: Command): void {

@@ -1,7 +1,10 @@
 // Options and settings the fillstream commands share: the data dir, the bus, Kafka and Redis from
 // the environment, and the log a read-only command folds.
 import { InvalidArgumentError, Option } from 'commander';
-import { openLogReadOnly } from '../assembly/run.js';
+import { marketOf, openLogReadOnly } from '../assembly/run.js';
+import { createSyntheticMarket } from '../market/synthetic.js';
+import { loadNdjsonMarket } from '../market/ndjson.js';
+import type { MarketData } from '../market/types.js';
 import { KAFKA_TOPICS, kafkaClientOf, openKafkaLog, type KafkaLogOptions } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
 import { DEFAULT_REDIS_PREFIX } from '../projections/redis/keys.js';
@@ -97,4 +100,10 @@ export function simLatencyFromEnv(env: NodeJS.ProcessEnv = process.env): number 
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new Error(`FILLSTREAM_SIM_LATENCY_MS must be a whole number of ms from 0 to 60000, got ${v}`);
   return n;
+}
+
+/** The market a read command folds with: the data dir's (embedded), else --books or the synthetic seed (Kafka). */
+export async function marketFor(o: { dataDir: string; bus: string; books?: string; seed: number }): Promise<MarketData> {
+  if (o.bus !== 'kafka') return marketOf(o.dataDir, o.books);
+  return o.books ? loadNdjsonMarket(o.books) : createSyntheticMarket({ seed: o.seed });
 }

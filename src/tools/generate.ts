@@ -31,7 +31,7 @@ const INSTRUMENTS = [
 const APPROX_PRICE: Record<string, number> = { BTC: 65000, ETH: 3000, SOL: 150 };
 
 /** Small deterministic PRNG (mulberry32): reproducible samples without Math.random. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

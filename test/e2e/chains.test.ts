@@ -3,9 +3,9 @@
 // any point of a chain followed by a restart: no leg placed twice, one report per chain.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliJson, requireBuild, runUntil, tempDir } from '../helpers/cli.js';
+import { cli, cliJson, logBytes, requireBuild, runUntil, tempDir } from '../helpers/cli.js';
 import { assertVenueRequests, venuePlacements } from '../helpers/venue.js';
 import type { Summary } from '../../src/projections/view.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
@@ -150,14 +150,6 @@ test('chains on the simulator: a partial fill cascades, paper mode, stale and sm
   assert.equal(refused(gatewayEvents(dir)).find((r) => r.intent_id === 'q1')?.data.code, 'PAUSED');
 });
 
-const size = (p: string) => (existsSync(p) ? statSync(p).size : 0);
-const logBytes = (dir: string) =>
-  existsSync(join(dir, 'log'))
-    ? readdirSync(join(dir, 'log'))
-        .filter((f) => f.endsWith('.seg'))
-        .reduce((n, f) => n + size(join(dir, 'log', f)), 0)
-    : 0;
-
 test('SIGKILL at any point of a chain, then restart: every leg placed once, every admitted chain reported once, each leg sized from the last', async (t) => {
   const dir = join(work, 'crashy');
   const intents = join(work, 'many.ndjson');
@@ -172,12 +164,12 @@ test('SIGKILL at any point of a chain, then restart: every leg placed once, ever
   }, 100);
   const follow = ['run', '--data-dir', dir, '--books', books, '--intents', intents];
   const kills: string[] = [];
-  // Each leg's answer comes 20 ms after the venue took it, so a chain spans many kill points.
-  process.env.FILLSTREAM_SIM_LATENCY_MS = '20';
+  // Each leg's answer comes 60 ms after the venue took it, so a chain spans many kill points.
+  process.env.FILLSTREAM_SIM_LATENCY_MS = '60';
   try {
     for (const [i, at] of [8, 16, 24, 32, 40, 48].entries()) {
       // Killed once the feed reached `at` and this run did something of its own: took a leg on the
-      // venue (killed inside the venue's 20 ms round trip: between a leg's send and its answer), or,
+      // venue (killed inside the venue's 60 ms round trip: between a leg's send and its answer), or,
       // every other time, wrote to the log (a leg decided or filled: between legs).
       const placed0 = venuePlacements(dir);
       const log0 = logBytes(dir);
@@ -196,7 +188,9 @@ test('SIGKILL at any point of a chain, then restart: every leg placed once, ever
   assert.equal(s.chains.in_flight, 0, 'every admitted chain ended');
   assert.equal(s.chains.approved, N);
   assert.equal(s.chains.approved, s.chains.refused + s.chains.filled + s.chains.failed + s.chains.aborted);
-  assert.ok(s.chains.filled >= 10, `chains completed across the kills: ${JSON.stringify(s.chains)}`);
+  // How many get in depends on the machine's speed (isolation refuses those that come while one is
+  // in flight); what must hold whatever the timing is below.
+  assert.ok(s.chains.filled >= 1, `chains completed across the kills: ${JSON.stringify(s.chains)}`);
 
   const events = gatewayEvents(dir);
   const started = events.filter((e) => e.type === 'ChainStarted').map((e) => e.intent_id);
@@ -212,7 +206,14 @@ test('SIGKILL at any point of a chain, then restart: every leg placed once, ever
   }
   // The venue's own journal: each leg's client order id placed exactly once.
   const venue = await assertVenueRequests({ dataDir: dir, orders: s.orders, interrupted: true });
+  // A chain whose start and report are far apart in wall time went through a restart (a chain
+  // alone takes tens of ms here; a restart hundreds).
+  const at = (e: Event) => Date.parse(e.recorded_at);
+  const startedAt = new Map(events.filter((e) => e.type === 'ChainStarted').map((e) => [e.intent_id, at(e)]));
+  const across = reports(events).filter((r) => at(r) - (startedAt.get(r.intent_id) ?? at(r)) > 250).length;
+  assert.ok(venue.resends >= 1, 'a kill landed between a leg sent and its answer: the restart found it on the venue');
+  assert.ok(across >= 1, 'a chain went on across a restart');
   t.diagnostic(
-    `${s.chains.filled} chains filled, ${s.chains.refused} refused (${JSON.stringify(s.chains.refused_by_code)}); venue: ${venue.placed} orders placed, ${venue.resends} re-sends of orders whose commit a kill cut off`,
+    `${s.chains.filled} chains filled, ${s.chains.refused} refused (${JSON.stringify(s.chains.refused_by_code)}), ${across} across a restart; venue: ${venue.placed} orders placed, ${venue.resends} re-sends of orders whose commit a kill cut off`,
   );
 });

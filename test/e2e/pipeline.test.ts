@@ -1,9 +1,9 @@
 // End to end through the real CLI: 10,000 intents, rerun, replay, dead letters, SIGKILL and restart.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliJson, requireBuild, ROOT, runUntil, tempDir, writeIntents } from '../helpers/cli.js';
+import { cli, cliJson, logBytes, requireBuild, ROOT, runUntil, tempDir, writeIntents } from '../helpers/cli.js';
 import { assertVenueRequests, venuePlacements } from '../helpers/venue.js';
 import { openLogReadOnly } from '../../src/assembly/run.js';
 import { ALL_TOPICS, TOPICS } from '../../src/domain/events.js';
@@ -81,13 +81,6 @@ test('10,000 intents through the CLI: every intent is accounted for exactly once
 });
 
 const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
-/** Bytes in a data dir's log segments: how far the whole pipeline got, cheaply, while a run holds it. */
-const logBytes = (dir: string) =>
-  existsSync(join(dir, 'log'))
-    ? readdirSync(join(dir, 'log'))
-        .filter((f) => f.endsWith('.seg'))
-        .reduce((n, f) => n + size(join(dir, 'log', f)), 0)
-    : 0;
 const venueBytes = (dir: string) => size(join(dir, 'venue-sim', SIM_JOURNAL_FILE));
 
 /** Where a data dir stands between runs: intents read, records in all topics, orders placed on the venue. */

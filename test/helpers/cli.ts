@@ -1,7 +1,7 @@
 // Drive the built CLI as a user would: a real process, real files.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateIntents, type GenerateOptions } from '../../src/tools/generate.js';
@@ -73,4 +73,13 @@ export async function stopAll(procs: Map<string, ChildProcess>): Promise<void> {
       assert.equal(child.exitCode, 0, `stage ${name} stops cleanly on SIGTERM`);
     }),
   );
+}
+
+/** Bytes in a data dir's embedded log segments (0 before there are any): how far a run has written. */
+export function logBytes(dataDir: string): number {
+  const dir = join(dataDir, 'log');
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
 }
