@@ -274,6 +274,8 @@ export interface Summary {
   changes: number;
   pending: number;
   orders: number;
+  /** Intents with at least one order (a split's children count once; a chain's legs under its id). */
+  routed_intents: number;
   fills: number;
   open_orders: number;
   orders_by_status: Record<OrderStatus, number>;
@@ -295,6 +297,12 @@ export interface Summary {
   chains: ChainCounts & { in_flight: number };
 }
 
+function routedIntents(view: View): number {
+  const ids = new Set<string>();
+  for (const o of view.orders.values()) ids.add(o.order.intent_id);
+  return ids.size;
+}
+
 export function summarize(view: View, market: MarketData): Summary {
   const mtm = markPositions(view, market);
   const byStatus = ordersByStatus(view);
@@ -309,6 +317,7 @@ export function summarize(view: View, market: MarketData): Summary {
     changes: view.changes,
     pending: view.intents - view.dlq - view.duplicates - view.accepted - view.rejected - view.changes - view.chains.approved,
     orders: view.orders.size,
+    routed_intents: routedIntents(view),
     fills: view.fills,
     open_orders: open,
     orders_by_status: byStatus,

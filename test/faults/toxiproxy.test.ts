@@ -340,7 +340,7 @@ async function settleAndCheck(label: string, sinceExit: number): Promise<Outcome
   for (;;) {
     try {
       s = checkJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', dirs.gateway]);
-      const settled = s.intents === produced && s.pending === 0 && s.orders === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0;
+      const settled = s.intents === produced && s.pending === 0 && s.routed_intents === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0;
       if (settled) {
         redisState = checkJson<Summary>(['state', '--data-dir', dirs.gateway], { REDIS_URL: redisUrl(), FILLSTREAM_REDIS_PREFIX: redisPrefix });
         journal = await journalRows();

@@ -151,7 +151,7 @@ test('the broker restarts while four stage processes run: the pipeline settles i
       const r = cli(['replay', '--bus', 'kafka', '--data-dir', dirs.gateway, '--json']);
       if (r.status === 0) {
         s = JSON.parse(r.stdout) as Summary;
-        if (s.intents === N && s.pending === 0 && s.orders === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) break;
+        if (s.intents === N && s.pending === 0 && s.routed_intents === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) break;
       } else lastError = r.stderr;
       assert.ok(
         Date.now() < deadline,

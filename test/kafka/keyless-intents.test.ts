@@ -217,7 +217,7 @@ async function settled(n: number, dataDir: string): Promise<Summary> {
   for (;;) {
     const s = cliJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', dataDir]);
     const quiet = s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0;
-    if (s.intents === n && s.pending === 0 && s.orders === s.accepted && quiet) return s;
+    if (s.intents === n && s.pending === 0 && s.routed_intents === s.accepted && quiet) return s;
     still = s.events === last ? still + 1 : 0;
     last = s.events;
     if (s.intents === n && s.pending <= 0 && quiet && still >= 5) return s;

@@ -321,7 +321,7 @@ async function settled(n: number, dataDir: string): Promise<Summary> {
   const deadline = Date.now() + 240_000;
   for (;;) {
     const s = cliJson<Summary>(['replay', '--bus', 'kafka', '--data-dir', dataDir]);
-    if (s.intents === n && s.pending === 0 && s.orders === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) return s;
+    if (s.intents === n && s.pending === 0 && s.routed_intents === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) return s;
     assert.ok(Date.now() < deadline, `pipeline did not settle: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 2_000));
   }
