@@ -1,7 +1,7 @@
 // The smart router's cost model: what an order costs on each candidate venue, walked through the
 // venue's book at the intent's time, and the cheapest way to place it, whole on one venue or split
 // across several (marginal levels first). Pure and exact: decimals throughout.
-import { dec, floorTo, ZERO, type Dec } from '../domain/decimal.js';
+import { ceilTo, dec, floorTo, ZERO, type Dec } from '../domain/decimal.js';
 import type { Side } from '../domain/intent.js';
 import type { Book, InstrumentSpec } from '../market/types.js';
 
@@ -256,6 +256,28 @@ function splitQuantities(quotes: VenueQuote[], side: Side, qty: Dec, active: boo
       out[i] = out[i].plus(add);
       priced[i] = undefined;
       rest = rest.minus(add);
+    }
+  }
+  // A remainder finer than the lots that could take it: one venue takes a whole lot more and
+  // another, whose finer lot allows it, gives back the excess, so the route is exactly the order.
+  if (rest.gt(0)) {
+    const order = quotes.map((_, i) => i).filter((i) => active[i] && out[i].gt(0));
+    order.sort((a, b) => out[b].cmp(out[a]));
+    trade: for (const i of order) {
+      const up = ceilTo(rest, quotes[i].lot);
+      if (!fits(quotes[i], side, priced[i] ?? priceOn(quotes[i], side, out[i]), up)) continue;
+      const excess = up.minus(rest);
+      for (const j of order) {
+        if (j === i) continue;
+        const left = out[j].minus(excess);
+        if (!left.gt(0) || !floorTo(left, quotes[j].lot).eq(left) || belowMinimum(quotes[j], side, left)) continue;
+        out[i] = out[i].plus(up);
+        out[j] = left;
+        priced[i] = undefined;
+        priced[j] = undefined;
+        rest = ZERO;
+        break trade;
+      }
     }
   }
   return { qty: out, unrouted: rest, priced };

@@ -7,7 +7,8 @@ import { dec, ZERO, type Dec } from '../../src/domain/decimal.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
 import { chains, type ChainsState } from '../../src/chains/decide.js';
 import { legOrder, paperFill, spent, type LegRules } from '../../src/chains/sizing.js';
-import { approvedChain, legEnd, legFill, market, triangle, type Levels } from '../helpers/chains.js';
+import { approvedChain, chainCommand, legEnd, legFill, market, triangle, type Levels } from '../helpers/chains.js';
+import { given } from '../helpers/decider.js';
 
 const INCREMENTS = ['0', '0.00000001', '0.000001', '0.01', '1'];
 
@@ -133,5 +134,31 @@ test('chains in flight together never overdraw: each spends only its own startin
       }
     }),
     { numRuns: 400 },
+  );
+});
+
+test('the chain decider: its in-place fold equals the evolve fold over any run, and decide and evolve change no input', () => {
+  // The checks are given()'s and when()'s (test/helpers/decider.ts): at every step the two folds
+  // agree, evolve leaves its input as it was, decide is deterministic and leaves the state as it was.
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.boolean()), { minLength: 1, maxLength: 6 }), fc.boolean(), (fills, unwind) => {
+      const request = approvedChain(triangle('ip', { on_failure: unwind ? 'unwind' : 'keep' }));
+      const history: Event[] = [chainCommand('slots', { slots: 3 })];
+      history.push(...given(chains, ...history).when({ kind: 'request', event: request, market, now_us: 1 }).events);
+      for (const [pct, partial] of fills) {
+        const o = [...history].reverse().find((e): e is EventOf<'OrderRouted'> => e.type === 'OrderRouted');
+        if (!o || !given(chains, ...history).state.byOrder.has(o.data.order.client_order_id)) break;
+        // The venue's answer: a fill (partial, then the IOC rest canceled) or nothing at all.
+        const qty = dec(o.data.order.qty).times(pct).div(100).round(8, 0);
+        const full = qty.eq(dec(o.data.order.qty)) && !partial;
+        const answer: Event[] = qty.gt(0) ? [legFill(o, qty.toString(), o.data.order.limit_price ?? '3010', '0.1', 'USDT', qty.toString(), full)] : [];
+        if (!full) answer.push(legEnd(o, qty.gt(0) ? 'OrderCanceled' : 'OrderExpired'));
+        for (const e of answer) {
+          history.push(e);
+          history.push(...given(chains, ...history).when({ kind: 'order', event: e as EventOf<'OrderFilled'>, market, now_us: 2 }).events);
+        }
+      }
+    }),
+    { numRuns: 60 },
   );
 });

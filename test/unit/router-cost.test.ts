@@ -1,7 +1,7 @@
 // The smart router's cost model (src/router/cost.ts): walks, charges, whole against split.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dec, ZERO } from '../../src/domain/decimal.js';
+import { dec, isMultipleOf, ZERO } from '../../src/domain/decimal.js';
 import { belowMinimum, costBps, planRoute, priceOn, type VenueQuote } from '../../src/router/cost.js';
 import type { Book, InstrumentSpec } from '../../src/market/types.js';
 
@@ -186,4 +186,35 @@ test('when no venue fills it all, the route that fills the most wins, and the re
   assert.equal(plan.split, true);
   assert.equal(plan.chosen.filled.toString(), '2');
   assert.equal(plan.qty[0].plus(plan.qty[1]).toString(), '3', 'the unfilled part goes with the largest share (it may rest or expire there)');
+});
+
+test('a remainder finer than one venue’s lot is squared with another’s finer lot: the route is exactly the order', () => {
+  // B's funds cap its share at an odd 8-place quantity; A's lot is 0.00001: A takes one lot more
+  // and B gives the excess back, rather than leaving dust unrouted.
+  const a = quote(
+    'A',
+    [
+      ['100', '0.1'],
+      ['100.1', '0.1'],
+      ['100.5', '5'],
+    ],
+    [],
+    { lot: dec('0.00001'), minNotional: ZERO },
+  );
+  const b = quote(
+    'B',
+    [
+      ['100.01', '0.2'],
+      ['100.05', '1'],
+    ],
+    [],
+    { lot: dec('0.00000001'), maxFunds: dec('20'), minNotional: ZERO },
+  );
+  const plan = planRoute([a, b], 'BUY', dec('0.5'));
+  assert.equal(plan.split, true);
+  assert.equal(plan.qty[0].plus(plan.qty[1]).toString(), '0.5');
+  assert.equal(plan.unrouted.toString(), '0');
+  assert.ok(isMultipleOf(plan.qty[0], dec('0.00001')) && isMultipleOf(plan.qty[1], dec('0.00000001')));
+  const fundsB = priceOn(b, 'BUY', plan.qty[1]);
+  assert.ok(fundsB.notional.plus(fundsB.fee).lte(dec('20')), 'B within its funds');
 });

@@ -10,6 +10,7 @@ import type { Book, MarketData } from '../../src/market/types.js';
 import { normalizer } from '../../src/normalizer/decide.js';
 import { router, type RouterEvent, type RouterSettings } from '../../src/router/decide.js';
 import { evolveRouter, routerStateFor, type RouterState } from '../../src/router/state.js';
+import { given } from '../helpers/decider.js';
 
 const T0 = '2026-01-02T10:00:00Z';
 const lv = (p: string, q: string) => ({ price: dec(p), qty: dec(q) });
@@ -176,4 +177,31 @@ test('with split off the whole order goes to one venue', () => {
   assert.equal(decided.data.split, false);
   assert.equal(orders.length, 1);
   assert.equal(orders[0].data.order.qty, '0.5');
+});
+
+test('the router’s in-place fold equals its evolve fold, and neither decide nor evolve changes its input', () => {
+  // given() and when() check both folds at every step (test/helpers/decider.ts).
+  const ready = gw('VenueReady', {
+    venue: 'OKX',
+    env: 'staging',
+    can_trade: true,
+    clock_offset_ms: 0,
+    instruments: [],
+    balances: { USDT: '20000', BTC: '1' },
+    reconciled: { checked: 0, reports: 0, orphans: 0, missing: 0 },
+  });
+  const history: Event[] = [
+    ready,
+    gw('OrderSubmitted', { client_order_id: 'x', venue: 'BINANCE', env: 'staging', recovered: false, latency_ms: 12.5 }),
+    gw('VenueHalted', { venue: 'KUCOIN', env: 'staging', reason: 'down' }),
+  ];
+  // A fresh state that prices holds with this market, each time one is asked for.
+  const tested = { ...router, initialState: () => routerStateFor(market) };
+  const decided = given(tested, ...history).when({ approved: approved('g1', { env: 'staging' }), market }).events;
+  history.push(...decided);
+  const okx = decided.find((e): e is EventOf<'OrderRouted'> => e.type === 'OrderRouted' && e.data.order.venue === 'OKX');
+  assert.ok(okx, `OKX took a part: ${JSON.stringify(decided.map((e) => [e.type, e.type === 'RouteDecided' ? e.data.candidates : e.data]))}`);
+  history.push(gw('OrderCanceled', { client_order_id: okx.data.order.client_order_id, reason: 'IOC' }));
+  const end = given(tested, ...history).state;
+  assert.equal(end.balances.get('staging:OKX')!.get('USDT')!.toString(), '20000', `the hold is released when the order ends: ${JSON.stringify([...end.holds])}`);
 });
