@@ -1,71 +1,26 @@
 // The chain decider: multi-leg chains on one venue, each leg funded by the previous leg's fill.
-// Admission (paused, halted, stale, minimums, slots, isolation), the cascade with fee hold and
+// Admission (paused, stale, minimums, slots, isolation), the cascade with fee hold and
 // increment floors, FILLED / FAILED / ABORTED with an optional unwind, and one report per chain.
 // Pure: the wall clock comes in the commands (`now_us`) and is recorded in the events.
 import { dec, floorTo, fmt, ZERO, type Dec } from '../domain/decimal.js';
 import { makeEvent, type EventSeed } from '../domain/envelope.js';
 import type { InPlaceDecider } from '../domain/decider.js';
-import type { ChainLeg, Event, EventOf, NormalizedChain, Order, OrderStatus } from '../domain/events.js';
+import type { Event, EventOf, NormalizedChain, Order, OrderStatus } from '../domain/events.js';
 import { clientOrderId } from '../domain/ids.js';
 import { isoToMicros, microsToIso } from '../domain/time.js';
 import type { BookLevel, InstrumentSpec, MarketData } from '../market/types.js';
 import { midPrice } from '../market/book.js';
-import { belowLegMinimum, delivered, inputOf, legOrder, outputOf, paperFill, profitOf, spent, type LegFill, type LegOrder, type LegRules } from './sizing.js';
+import { belowLegMinimum, delivered, inputOf, legOrder, outputOf, paperFill, type LegFill } from './sizing.js';
+import { report } from './report.js';
+import { cloneChains, DEFAULT_CHAIN_SETTINGS, evolveChains, rulesOf, triangleKey, type ChainRun, type ChainSettings, type ChainsState, type LegRun } from './state.js';
 
-export interface ChainSettings {
-  /** Chains in flight at once. */
-  slots: number;
-  paused: boolean;
-  /** A live leg's order expires on its venue this long after it was sent (the gateway cancels it). */
-  fill_timeout_ms: number;
-}
-
-export const DEFAULT_CHAIN_SETTINGS: ChainSettings = Object.freeze({ slots: 4, paused: false, fill_timeout_ms: 10_000 });
-
-/** A leg in flight or done. */
-interface LegRun {
-  client_order_id: string;
-  input: Dec;
-  order: LegOrder;
-  fired_us: number;
-  filled: Dec;
-  notional: Dec;
-  fee: Dec;
-  fee_ccy: string | undefined;
-  done?: { status: OrderStatus; delivered: Dec; at_us: number };
-}
-
-interface ChainRun {
-  chain: NormalizedChain;
-  rules: LegRules[];
-  started_us: number;
-  fill_timeout_ms: number;
-  legs: LegRun[];
-  /** An operator asked to cancel: honoured before the next leg. */
-  cancel?: string;
-  /** Selling held inventory back after a failure: the report waits for it. */
-  unwind?: { leg: LegRun; asset: string; ending: { status: 'FAILED' | 'ABORTED'; error: string } };
-}
-
-export interface ChainsState {
-  settings: ChainSettings;
-  inflight: Map<string, ChainRun>;
-  /** Chains reported: their events coming round again change nothing. */
-  done: Set<string>;
-  /** A leg's client order id → its chain. */
-  byOrder: Map<string, string>;
-  /** Triangle key → the newest book time admitted for it: an older signal is stale. */
-  lastBookUs: Map<string, number>;
-}
+export { CHAIN_FACTS, DEFAULT_CHAIN_SETTINGS, evolveChains, triangleKey, type ChainSettings, type ChainsState } from './state.js';
 
 export type ChainCommandInput =
   | { kind: 'request'; event: EventOf<'ChainApproved'>; market: MarketData; now_us: number }
   | { kind: 'order'; event: EventOf<'OrderFilled' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired'>; market: MarketData; now_us: number };
 
 export type ChainEvent = EventOf<'ChainStarted' | 'ChainRefused' | 'ChainLegPlaced' | 'ChainLegFilled' | 'ChainCompleted' | 'OrderRouted'>;
-
-/** Event types the chain fold reads (besides its own). */
-export const CHAIN_FACTS: ReadonlySet<string> = new Set(['ChainStarted', 'ChainLegPlaced', 'ChainLegFilled', 'ChainCompleted', 'ChainCommand', 'OrderFilled']);
 
 export const chains = {
   initialState: (settings: ChainSettings = DEFAULT_CHAIN_SETTINGS): ChainsState => ({
@@ -82,24 +37,7 @@ export const chains = {
   evolveInPlace: (state: ChainsState, event: Event): ChainsState => evolveChains(state, event),
 } satisfies InPlaceDecider<ChainCommandInput, ChainsState, ChainEvent, Event>;
 
-/** The triangle's key: its currencies, in any order. */
-export const triangleKey = (c: Pick<NormalizedChain, 'triangle' | 'venue'>): string => `${c.venue}:${[...new Set(c.triangle)].sort().join('/')}`;
-
 const seedOf = (c: NormalizedChain, causation: string, ts = c.ts): EventSeed => ({ intent_id: c.chain_id, account: c.account, strategy: c.strategy, ts, causation });
-
-export function rulesOf(l: ChainLeg): LegRules {
-  return {
-    side: l.side,
-    base: l.base,
-    quote: l.quote,
-    fee_rate: dec(l.fee_rate),
-    fee_currency: l.fee_currency,
-    base_increment: dec(l.base_increment),
-    quote_increment: dec(l.quote_increment),
-    base_min_size: dec(l.base_min_size),
-    quote_min_size: dec(l.quote_min_size),
-  };
-}
 
 const levels = (side: 'BUY' | 'SELL', book: NormalizedChain['books'][number]): BookLevel[] =>
   (side === 'BUY' ? book.asks : book.bids).map(([price, qty]) => ({ price: dec(price), qty: dec(qty) }));
@@ -336,182 +274,4 @@ function unwindEnded(run: ChainRun, status: OrderStatus, now: number, causation:
   const left = l.input.minus(l.filled);
   const held = left.gt(0) ? { asset: u.asset, amount: left } : undefined;
   return [ended, report(run, u.ending.status, u.ending.error, held, { asset: u.asset, sold: fmt(l.filled), delivered: fmt(got) }, now, ended.event_id)];
-}
-
-const ms = (us: number): number => Math.round(us) / 1000;
-
-function report(
-  run: ChainRun,
-  status: 'FILLED' | 'FAILED' | 'ABORTED',
-  error: string | undefined,
-  held: { asset: string; amount: Dec } | undefined,
-  unwound: { asset: string; sold: string; delivered: string } | undefined,
-  now: number,
-  causation: string,
-): EventOf<'ChainCompleted'> {
-  const c = run.chain;
-  const legs = run.legs.filter((l, i) => i < c.legs.length && l.done);
-  const first = legs[0];
-  const firstSpent = first ? spent(run.rules[0], { filled: first.filled, notional: first.notional, fee: first.fee, fee_ccy: first.fee_ccy ?? run.rules[0].quote }) : ZERO;
-  const timings: { step: string; ms: number }[] = [];
-  const t0 = run.started_us;
-  timings.push({ step: 'signal_to_receive', ms: ms(t0 - isoToMicros(c.ts)) });
-  for (const [k, at] of Object.entries(c.signal_times ?? {})) timings.push({ step: k, ms: ms(isoToMicros(at) - t0) });
-  if (run.legs[0]) timings.push({ step: 'receive_to_first_order', ms: ms(run.legs[0].fired_us - t0) });
-  run.legs.forEach((l, i) => {
-    timings.push({ step: `leg${i}_order_fired`, ms: ms(l.fired_us - t0) });
-    if (l.done) timings.push({ step: `leg${i}_fill_received`, ms: ms(l.done.at_us - t0) });
-    const next = run.legs[i + 1];
-    if (next) timings.push({ step: `leg${i}_to_leg${i + 1}`, ms: ms(next.fired_us - l.fired_us) });
-  });
-  timings.push({ step: 'execution_complete', ms: ms(now - t0) });
-  const data: EventOf<'ChainCompleted'>['data'] = {
-    status,
-    triangle: c.triangle,
-    predicted_bps: c.predicted_bps,
-    spent: fmt(firstSpent),
-    legs: legs.map((l, i) => ({
-      leg: i,
-      pair: c.legs[i].pair,
-      side: run.rules[i].side,
-      input_ccy: inputOf(run.rules[i]),
-      output_ccy: outputOf(run.rules[i]),
-      filled_qty: fmt(l.filled),
-      avg_price: l.filled.gt(0) ? fmt(l.notional.div(l.filled)) : '0',
-      fee: fmt(l.fee),
-      fee_ccy: l.fee_ccy ?? run.rules[i].quote,
-      delivered: fmt(l.done!.delivered),
-      dust: fmt(l.order.dust),
-      latency_ms: ms(l.done!.at_us - l.fired_us),
-    })),
-    books: c.books.map((b, i) => ({
-      leg: i,
-      ts: b.ts,
-      ...(b.bids[0] ? { best_bid: b.bids[0][0] } : {}),
-      ...(b.asks[0] ? { best_ask: b.asks[0][0] } : {}),
-    })),
-    timings,
-  };
-  if (error !== undefined) data.error = error;
-  if (status === 'FILLED') {
-    const last = run.legs[c.legs.length - 1];
-    const p = profitOf(firstSpent, last.done!.delivered);
-    data.profit = fmt(p.profit);
-    data.effective_bps = fmt(p.bps);
-  }
-  if (held) data.held = { asset: held.asset, amount: fmt(held.amount) };
-  if (unwound) data.unwound = unwound;
-  return makeEvent('ChainCompleted', `${c.chain_id}/chain/report`, seedOf(c, causation), data);
-}
-
-/** Folds one event into the chains' state, in place. */
-export function evolveChains(s: ChainsState, e: Event): ChainsState {
-  switch (e.type) {
-    case 'ChainStarted': {
-      const c = e.data.chain;
-      if (s.inflight.has(e.intent_id) || s.done.has(e.intent_id)) return s;
-      s.inflight.set(e.intent_id, { chain: c, rules: c.legs.map(rulesOf), started_us: e.data.at_us, fill_timeout_ms: e.data.fill_timeout_ms, legs: [] });
-      const key = triangleKey(c);
-      const bookUs = isoToMicros(c.book_ts);
-      if ((s.lastBookUs.get(key) ?? -Infinity) < bookUs) s.lastBookUs.set(key, bookUs);
-      return s;
-    }
-    case 'ChainLegPlaced': {
-      const run = s.inflight.get(e.intent_id);
-      if (!run || s.byOrder.has(e.data.client_order_id)) return s;
-      const order: LegOrder = { qty: dec(e.data.qty), dust: dec(e.data.dust) };
-      if (e.data.funds !== undefined) order.funds = dec(e.data.funds);
-      if (e.data.limit_price !== undefined) order.limit = dec(e.data.limit_price);
-      const leg: LegRun = {
-        client_order_id: e.data.client_order_id,
-        input: dec(e.data.input),
-        order,
-        fired_us: e.data.at_us,
-        filled: ZERO,
-        notional: ZERO,
-        fee: ZERO,
-        fee_ccy: undefined,
-      };
-      s.byOrder.set(e.data.client_order_id, e.intent_id);
-      if (e.data.leg >= run.chain.legs.length) {
-        // The unwind: its report's status was decided with it (FAILED or ABORTED, kept until it ends).
-        run.unwind = { leg, asset: e.data.input_ccy, ending: e.data.ending ?? { status: 'FAILED', error: 'unwound' } };
-      } else run.legs[e.data.leg] = leg;
-      return s;
-    }
-    case 'ChainLegFilled': {
-      const run = s.inflight.get(e.intent_id);
-      if (!run) return s;
-      const leg = e.data.leg < run.chain.legs.length ? run.legs[e.data.leg] : run.unwind?.leg;
-      if (!leg) return s;
-      // Paper legs are filled by this event alone; live legs summed their OrderFilled events already.
-      leg.filled = dec(e.data.filled_qty);
-      leg.notional = dec(e.data.notional);
-      leg.fee = dec(e.data.fee);
-      leg.fee_ccy = e.data.fee_ccy;
-      leg.done = { status: e.data.status, delivered: dec(e.data.delivered), at_us: e.data.at_us };
-      return s;
-    }
-    case 'OrderFilled': {
-      const id = s.byOrder.get(e.data.client_order_id);
-      const run = id === undefined ? undefined : s.inflight.get(id);
-      if (!run) return s;
-      const leg = run.unwind?.leg.client_order_id === e.data.client_order_id ? run.unwind.leg : run.legs.find((l) => l.client_order_id === e.data.client_order_id);
-      if (!leg || leg.done) return s;
-      const f = e.data.fill;
-      leg.filled = leg.filled.plus(f.qty);
-      leg.notional = leg.notional.plus(dec(f.qty).times(f.price));
-      leg.fee = leg.fee.plus(f.fee);
-      leg.fee_ccy ??= f.fee_ccy;
-      return s;
-    }
-    case 'ChainCompleted': {
-      const run = s.inflight.get(e.intent_id);
-      if (!run) return s;
-      for (const l of run.legs) s.byOrder.delete(l.client_order_id);
-      if (run.unwind) s.byOrder.delete(run.unwind.leg.client_order_id);
-      s.inflight.delete(e.intent_id);
-      s.done.add(e.intent_id);
-      return s;
-    }
-    case 'ChainCommand':
-      switch (e.data.command) {
-        case 'pause':
-          s.settings.paused = true;
-          break;
-        case 'resume':
-          s.settings.paused = false;
-          break;
-        case 'slots':
-          if (e.data.slots !== undefined) s.settings.slots = e.data.slots;
-          break;
-        case 'cancel': {
-          const run = e.data.chain_id === undefined ? undefined : s.inflight.get(e.data.chain_id);
-          if (run) run.cancel = `${e.data.operator}: ${e.data.reason}`;
-          break;
-        }
-      }
-      return s;
-    default:
-      return s;
-  }
-}
-
-/** A copy sharing nothing mutable with `s` (the pure evolve folds into it). */
-function cloneChains(s: ChainsState): ChainsState {
-  const inflight = new Map<string, ChainRun>();
-  for (const [id, r] of s.inflight) {
-    inflight.set(id, {
-      ...r,
-      legs: r.legs.map((l) => ({ ...l })),
-      ...(r.unwind ? { unwind: { ...r.unwind, leg: { ...r.unwind.leg } } } : {}),
-    });
-  }
-  return {
-    settings: { ...s.settings },
-    inflight,
-    done: new Set(s.done),
-    byOrder: new Map(s.byOrder),
-    lastBookUs: new Map(s.lastBookUs),
-  };
 }
