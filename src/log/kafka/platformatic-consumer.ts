@@ -25,6 +25,22 @@ export interface PlatformaticConsumerHost {
 /** Partitions whose chunks are handled and committed at once (each in its own transaction), as on kafkajs. */
 const PARTITIONS_IN_FLIGHT = 8;
 
+/**
+ * Longest a fetch round or a commit may wait on the broker. A request on a connection the broker
+ * dropped (a broker restart) can stay unanswered forever; past this the consumer fails, and its
+ * supervisor rebuilds it from the group's committed offsets.
+ */
+const BROKER_STALL_MS = 60_000;
+
+/** `p`, or a rejection naming what stalled once `ms` passed without an answer. */
+function answeredWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what}: no answer from the broker in ${ms / 1000} s; the consumer is rebuilt`)), ms);
+  });
+  return Promise.race([p, stalled]).finally(() => clearTimeout(timer));
+}
+
 export class PlatformaticStageConsumer implements Consumer {
   readonly group: string;
   readonly done: Promise<void>;
@@ -105,7 +121,11 @@ export class PlatformaticStageConsumer implements Consumer {
           continue;
         }
         const roundStartedAt = performance.now();
-        const fetched = await fetchRound(c, (t) => this.log.physical(t), wants, this.log.fetchWaitMs);
+        const fetched = await answeredWithin(
+          fetchRound(c, (t) => this.log.physical(t), wants, this.log.fetchWaitMs),
+          this.log.fetchWaitMs + BROKER_STALL_MS,
+          `consumer ${this.group}: a fetch`,
+        );
         const one = async (f: Fetched) => {
           const key = `${f.topic}\u0000${f.partition}`;
           if (this.preparedFor !== this.joins || this.stopping || this.failure !== undefined) return;
@@ -124,7 +144,8 @@ export class PlatformaticStageConsumer implements Consumer {
     } catch (e) {
       this.fail(e);
     } finally {
-      await c.close().catch(() => undefined);
+      // A client stuck on a dropped connection may not close either: the failure goes on regardless.
+      await answeredWithin(c.close(), 5_000, `consumer ${this.group}: close`).catch(() => undefined);
     }
     // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what was caught earlier, as is
     if (this.failure !== undefined) throw this.failure;
@@ -160,7 +181,7 @@ export class PlatformaticStageConsumer implements Consumer {
         if (this.opts.positions) {
           // A sink stores its position with its data: nothing is committed to Kafka.
           if (out.length > 0) throw new Error(`consumer ${this.group}: a sink's handle returned records`);
-        } else await this.log.commit(this.group, [{ topic, partition, offset: next }], out);
+        } else await answeredWithin(this.log.commit(this.group, [{ topic, partition, offset: next }], out), BROKER_STALL_MS, `consumer ${this.group}: a commit`);
         this.opts.onCommitted?.(chunk.length, out.length, (performance.now() - t0) / 1000);
       });
       if (!ok) return false;
