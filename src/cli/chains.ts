@@ -1,16 +1,13 @@
 // `fillstream chains`: the chains in flight and the latest reports, folded from the log; and an
 // operator's words to the chain decider (pause, resume, slots, cancel), recorded with who and why.
 import type { Command } from 'commander';
-import { openLogAt } from '../assembly/run.js';
 import { DEFAULT_CHAIN_SETTINGS } from '../chains/decide.js';
 import { TOPICS, type EventOf } from '../domain/events.js';
 import { microsToIso } from '../domain/time.js';
-import { KAFKA_TOPICS, openKafkaLog } from '../log/kafka/index.js';
-import type { EventLog } from '../log/types.js';
 import { appendToAll, chainCommand } from '../ops/commands.js';
 import { restoreRouting } from '../router/inputs.js';
 import { fromRecord, typeOf } from '../runtime/codec.js';
-import { busOption, chainsFromEnv, dataDirOption, intArg, kafkaOptions, marketFor, openReadLog } from './options.js';
+import { busOption, chainsFromEnv, dataDirOption, intArg, marketFor, openForWrite, openReadLog } from './options.js';
 import { table } from './table.js';
 
 interface WriteOptions {
@@ -21,15 +18,7 @@ interface WriteOptions {
 }
 
 async function writeCommand(o: WriteOptions, e: EventOf<'ChainCommand'>): Promise<void> {
-  let log: EventLog;
-  if (o.bus === 'kafka') log = await openKafkaLog(kafkaOptions('fillstream-operator'), KAFKA_TOPICS);
-  else {
-    try {
-      log = await openLogAt(o.dataDir);
-    } catch (err) {
-      throw new Error(`cannot write to ${o.dataDir}: ${(err as Error).message} (on the embedded log, stop its \`run\` first: one writer per data dir)`, { cause: err });
-    }
-  }
+  const log = await openForWrite(o);
   try {
     // Every partition's chain decider hears it.
     await appendToAll(log, TOPICS.gateway, [e]);

@@ -4,12 +4,10 @@
 // `fillstream whatif`: the recorded intents decided again under another policy.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { marketOf, openLogAt, putComplianceInForce } from '../assembly/run.js';
+import { marketOf, putComplianceInForce } from '../assembly/run.js';
 import { fmt, ZERO } from '../domain/decimal.js';
 import { TOPICS, type EventOf } from '../domain/events.js';
 import { microsToIso, nowMicros, isoToMicros } from '../domain/time.js';
-import { KAFKA_TOPICS, openKafkaLog } from '../log/kafka/index.js';
-import type { EventLog } from '../log/types.js';
 import type { MarketData } from '../market/types.js';
 import type { RiskState } from '../risk/decide.js';
 import { restoreRisk } from '../risk/inputs.js';
@@ -20,7 +18,7 @@ import { loadRegoPolicy } from '../risk/rego.js';
 import { compileRegoDir, findOpa } from '../risk/rego-build.js';
 import { WhatIf } from '../risk/whatif.js';
 import { fromRecord, typeOf } from '../runtime/codec.js';
-import { busOption, dataDirOption, intArg, kafkaOptions, marketFor, openReadLog } from './options.js';
+import { busOption, dataDirOption, intArg, marketFor, openForWrite, openReadLog } from './options.js';
 import { appendToRisk, checkScope, riskCommand, setPolicy } from '../ops/commands.js';
 import { table } from './table.js';
 
@@ -31,16 +29,6 @@ interface WriteOptions {
   bus: string;
   reason: string;
   operator: string;
-}
-
-/** The log to write an operator's record to; on the embedded log the data dir's `run` must be stopped (one writer). */
-async function openForWrite(o: WriteOptions): Promise<EventLog> {
-  if (o.bus === 'kafka') return openKafkaLog(kafkaOptions('fillstream-operator'), KAFKA_TOPICS);
-  try {
-    return await openLogAt(o.dataDir);
-  } catch (e) {
-    throw new Error(`cannot write to ${o.dataDir}: ${(e as Error).message} (on the embedded log, stop its \`run\` first: one writer per data dir)`, { cause: e });
-  }
 }
 
 function readJson(path: string, what: string): unknown {

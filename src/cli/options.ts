@@ -1,7 +1,7 @@
 // Options and settings the fillstream commands share: the data dir, the bus, Kafka and Redis from
 // the environment, and the log a read-only command folds.
 import { InvalidArgumentError, Option } from 'commander';
-import { marketOf, openLogReadOnly } from '../assembly/run.js';
+import { marketOf, openLogAt, openLogReadOnly } from '../assembly/run.js';
 import { createSyntheticMarket } from '../market/synthetic.js';
 import { loadNdjsonMarket } from '../market/ndjson.js';
 import type { MarketData } from '../market/types.js';
@@ -106,4 +106,14 @@ export function simLatencyFromEnv(env: NodeJS.ProcessEnv = process.env): number 
 export async function marketFor(o: { dataDir: string; bus: string; books?: string; seed: number }): Promise<MarketData> {
   if (o.bus !== 'kafka') return marketOf(o.dataDir, o.books);
   return o.books ? loadNdjsonMarket(o.books) : createSyntheticMarket({ seed: o.seed });
+}
+
+/** The log to write an operator's record to; on the embedded log the data dir's `run` must be stopped (one writer). */
+export async function openForWrite(o: { dataDir: string; bus: string }): Promise<EventLog> {
+  if (o.bus === 'kafka') return openKafkaLog(kafkaOptions('fillstream-operator'), KAFKA_TOPICS);
+  try {
+    return await openLogAt(o.dataDir);
+  } catch (e) {
+    throw new Error(`cannot write to ${o.dataDir}: ${(e as Error).message} (on the embedded log, stop its \`run\` first: one writer per data dir)`, { cause: e });
+  }
 }
