@@ -14,7 +14,7 @@ import { risk } from '../risk/decide.js';
 import { ComplianceInForce, restoreRisk, riskInput } from '../risk/inputs.js';
 import { decideInto } from '../runtime/decide-into.js';
 import { router, type RouterSettings } from '../router/decide.js';
-import { restoreRouting, routingInput } from '../router/inputs.js';
+import { routingFold, routingInput } from '../router/inputs.js';
 import { nowMicros } from '../domain/time.js';
 import type { ChainSettings } from '../chains/decide.js';
 import { pretrade, type PretradeCommand } from './decide.js';
@@ -49,11 +49,12 @@ export function decideStage(opts: {
           if (e.type === 'IntentAccepted' || e.type === 'OrderChangeRequested' || e.type === 'ChainRequested') state = pretrade.evolveInPlace(state, e);
         }
       });
-      const restored = await restoreRisk(log, DECIDE_GROUP, { policiesLogged: true });
+      // Risk's fold and the router's and chains' read exec.gateway in one scan.
+      const routing = routingFold(opts.market, opts.chains);
+      const restored = await restoreRisk(log, DECIDE_GROUP, { policiesLogged: true, alsoGateway: routing.take });
       state.risk = restored.state;
-      const routing = await restoreRouting(log, DECIDE_GROUP, opts.market, opts.chains);
-      state.router = routing.router;
-      state.chains = routing.chains;
+      state.router = routing.state.router;
+      state.chains = routing.state.chains;
       if (restored.compliance) await compliance.apply(restored.compliance);
     },
     async handle(batch: LogRecord[]): Promise<OutRecord[]> {

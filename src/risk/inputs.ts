@@ -47,7 +47,11 @@ export class ComplianceInForce {
 export async function restoreRisk(
   log: EventLog,
   group: string | null,
-  o: { policiesLogged?: boolean } = {},
+  o: {
+    policiesLogged?: boolean;
+    /** Another fold of the same consumed gateway records (the fused stage's router and chains): one read of the topic for both. */
+    alsoGateway?: (r: LogRecord) => void;
+  } = {},
 ): Promise<{ state: RiskState; compliance?: EventOf<'CompliancePolicySet'> }> {
   const into = risk.initialState();
   let state = into;
@@ -84,7 +88,17 @@ export async function restoreRisk(
     [TOPICS.router],
     fold((t) => isRiskEvent({ type: t })),
   );
-  await log.scan([TOPICS.gateway], fold(isGatewayFact, gatewayUpTo));
+  const takeOrderEvent = fold(isGatewayFact, gatewayUpTo);
+  const also = o.alsoGateway;
+  await log.scan(
+    [TOPICS.gateway],
+    also === undefined
+      ? takeOrderEvent
+      : (r) => {
+          takeOrderEvent(r);
+          if (r.offset < gatewayUpTo[r.partition]) also(r);
+        },
+  );
   return compliance ? { state, compliance } : { state };
 }
 

@@ -26,22 +26,32 @@ export function routerFactOf(r: LogRecord): Event | undefined {
   return isRoutingFact(e.type) ? e : undefined;
 }
 
+/** An empty routing state and the fold of one gateway record into it (a restore hands it the records it consumed). */
+export function routingFold(market: MarketData, settings: ChainSettings = DEFAULT_CHAIN_SETTINGS): { state: RoutingState; take: (r: LogRecord) => void } {
+  const state: RoutingState = { router: routerStateFor(market), chains: chains.initialState(settings) };
+  return {
+    state,
+    take: (r) => {
+      const e = routerFactOf(r);
+      if (!e) return;
+      evolveRouter(state.router, e);
+      chains.evolveInPlace(state.chains, e);
+    },
+  };
+}
+
 /**
  * The router's and the chains' fold of exec.gateway up to the group's committed offsets (what the
  * stage had consumed); a null group folds the whole topic.
  */
 export async function restoreRouting(log: EventLog, group: string | null, market: MarketData, settings: ChainSettings = DEFAULT_CHAIN_SETTINGS): Promise<RoutingState> {
-  const state: RoutingState = { router: routerStateFor(market), chains: chains.initialState(settings) };
+  const f = routingFold(market, settings);
   const upTo: number[] = [];
   for (let p = 0; p < log.partitions(TOPICS.gateway); p++) upTo.push(group === null ? Number.MAX_SAFE_INTEGER : await log.committed(group, TOPICS.gateway, p));
   await log.scan([TOPICS.gateway], (r) => {
-    if (r.offset >= upTo[r.partition]) return;
-    const e = routerFactOf(r);
-    if (!e) return;
-    evolveRouter(state.router, e);
-    chains.evolveInPlace(state.chains, e);
+    if (r.offset < upTo[r.partition]) f.take(r);
   });
-  return state;
+  return f.state;
 }
 
 /** A chain decision: its events folded into both states and written. */
