@@ -46,6 +46,8 @@ export const PICKED = [
   'data.fee_ccy',
   'data.status',
   'data.error',
+  'data.outcome',
+  'data.free',
 ] as const;
 
 export type PickedPath = (typeof PICKED)[number];

@@ -160,6 +160,17 @@ export function journalRow(r: LogRecord, payload: string, prev: { last_offset: n
       row.fee_ccy = p('data.fee_ccy');
       row.code = p('data.status');
       break;
+    case 'OrderTested':
+      row.client_order_id = p('data.client_order_id');
+      row.venue = p('data.venue');
+      row.code = p('data.outcome');
+      row.reason = [p('data.code'), p('data.reason')].filter(Boolean).join(' ');
+      break;
+    case 'ChainBalanceSeen':
+      // What the balance showed (the payload has what the previous leg delivered and whether it was met).
+      row.qty = p('data.free');
+      row.reason = p('data.error');
+      break;
     case 'ChainCompleted':
       // The report's figures are in the payload; the chain_reports view reads them.
       row.code = p('data.status');

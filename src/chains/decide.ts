@@ -18,9 +18,13 @@ export { CHAIN_FACTS, DEFAULT_CHAIN_SETTINGS, evolveChains, triangleKey, type Ch
 
 export type ChainCommandInput =
   | { kind: 'request'; event: EventOf<'ChainApproved'>; market: MarketData; now_us: number }
-  | { kind: 'order'; event: EventOf<'OrderFilled' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired'>; market: MarketData; now_us: number };
+  | { kind: 'order'; event: EventOf<'OrderFilled' | 'OrderCanceled' | 'OrderRejected' | 'OrderExpired'>; market: MarketData; now_us: number }
+  | { kind: 'balance'; event: EventOf<'ChainBalanceSeen'>; market: MarketData; now_us: number }
+  | { kind: 'tested'; event: EventOf<'OrderTested'>; market: MarketData; now_us: number };
 
-export type ChainEvent = EventOf<'ChainStarted' | 'ChainRefused' | 'ChainLegPlaced' | 'ChainLegFilled' | 'ChainCompleted' | 'OrderRouted'>;
+export type ChainEvent = EventOf<
+  'ChainStarted' | 'ChainRefused' | 'ChainLegPlaced' | 'ChainLegFilled' | 'ChainCompleted' | 'OrderRouted' | 'ChainBalanceAwaited' | 'OrderTestRequested'
+>;
 
 export const chains = {
   initialState: (settings: ChainSettings = DEFAULT_CHAIN_SETTINGS): ChainsState => ({
@@ -31,7 +35,16 @@ export const chains = {
     lastBookUs: new Map(),
   }),
   decide(command: ChainCommandInput, state: ChainsState): ChainEvent[] {
-    return command.kind === 'request' ? admit(command, state) : onOrder(command, state);
+    switch (command.kind) {
+      case 'request':
+        return admit(command, state);
+      case 'order':
+        return onOrder(command, state);
+      case 'balance':
+        return onBalance(command, state);
+      case 'tested':
+        return onTested(command, state);
+    }
   },
   evolve: (state: ChainsState, event: Event): ChainsState => evolveChains(cloneChains(state), event),
   evolveInPlace: (state: ChainsState, event: Event): ChainsState => evolveChains(state, event),
@@ -77,14 +90,16 @@ function admit(cmd: Extract<ChainCommandInput, { kind: 'request' }>, s: ChainsSt
     if (other.primary_quote === c.primary_quote) return refuse('ISOLATED', `chain ${id} in flight works from ${c.primary_quote} too`);
   }
   const timeout = s.settings.fill_timeout_ms;
+  const wait = s.settings.balance_wait_ms;
   const started = makeEvent('ChainStarted', `${c.chain_id}/chain/started`, seed, {
     chain: c,
     at_us: cmd.now_us,
     slots: s.settings.slots,
     in_flight: s.inflight.size + 1,
     fill_timeout_ms: timeout,
+    balance_wait_ms: wait,
   });
-  const run: ChainRun = { chain: c, rules, started_us: cmd.now_us, fill_timeout_ms: timeout, legs: [] };
+  const run: ChainRun = { chain: c, rules, started_us: cmd.now_us, fill_timeout_ms: timeout, balance_wait_ms: wait, legs: [] };
   return [started, ...nextLeg(run, 0, dec(c.starting_amount), cmd.market, cmd.now_us, started.event_id)];
 }
 
@@ -97,9 +112,10 @@ function nextLeg(run: ChainRun, i: number, amount: Dec, market: MarketData, now:
   if (!order) return finish(run, 'FAILED', `leg ${i} (${c.legs[i].pair}): no asks in its book to size the buy`, now, causation);
   const low = belowLegMinimum(r, order);
   if (low) return finish(run, 'FAILED', `leg ${i} (${c.legs[i].pair}): ${low}`, now, causation);
-  // A live buy's limit goes on the venue's tick, rounded down: still no more than its funds at it.
+  // A buy's limit for a venue goes on its tick, rounded down: still no more than its funds at it.
   const spec = market.instrument(c.legs[i].instrument_id);
-  if (c.mode !== 'paper' && order.limit && spec) order.limit = floorTo(order.limit, dec(spec.tick_size));
+  const tested = c.mode === 'paper' && c.env !== 'sim';
+  if ((c.mode !== 'paper' || tested) && order.limit && spec) order.limit = floorTo(order.limit, dec(spec.tick_size));
   const coid = clientOrderId(c.chain_id, i, 0);
   const seed = seedOf(c, causation);
   const placed = makeEvent('ChainLegPlaced', `${c.chain_id}/chain/leg/${i}`, seed, {
@@ -117,17 +133,79 @@ function nextLeg(run: ChainRun, i: number, amount: Dec, market: MarketData, now:
   const leg: LegRun = { client_order_id: coid, input: amount, order, fired_us: now, filled: ZERO, notional: ZERO, fee: ZERO, fee_ccy: undefined };
   // The decisions that follow read the run as the fold will have it.
   const next: ChainRun = { ...run, legs: [...run.legs, leg] };
+  if (tested) {
+    // Paper on a venue: its order-test endpoint checks the order first (OrderTested goes on).
+    if (!spec) return finish(run, 'FAILED', `leg ${i}: ${c.legs[i].instrument_id} is not listed`, now, causation);
+    const routed = legRouted(c, i, coid, spec, r.side, order.qty, order.limit, midOf(c.books[i], order), seed);
+    return [placed, makeEvent('OrderTestRequested', `${c.chain_id}/chain/test/${i}`, seed, { leg: i, order: routed.data.order })];
+  }
   if (c.mode === 'paper') {
     const f = paperFill(r, order, book);
     Object.assign(leg, { filled: f.filled, notional: f.notional, fee: f.fee, fee_ccy: f.fee_ccy });
     return [placed, ...legEnded(next, i, f.filled.gt(0) ? (f.filled.eq(order.qty) ? 'FILLED' : 'CANCELED') : 'EXPIRED', market, now, placed.event_id)];
   }
   if (!spec) return finish(run, 'FAILED', `leg ${i}: ${c.legs[i].instrument_id} is not listed`, now, causation);
-  const book0 = c.books[i];
-  const mid = book0.bids.length > 0 && book0.asks.length > 0 ? dec(book0.bids[0][0]).plus(book0.asks[0][0]).times('0.5') : dec(order.limit ?? book0.bids[0]?.[0] ?? '0');
   // A buy never pays more than its funds were sized at; a sell gives what it holds at the market.
-  const routed = legRouted(c, i, coid, spec, r.side, order.qty, order.limit, fmt(mid), seed, microsToIso(now + run.fill_timeout_ms * 1000));
+  const routed = legRouted(c, i, coid, spec, r.side, order.qty, order.limit, midOf(c.books[i], order), seed, microsToIso(now + run.fill_timeout_ms * 1000));
   return [placed, routed];
+}
+
+/** The leg's reference price: its book's mid, else its limit or best bid. */
+function midOf(book: NormalizedChain['books'][number], order: { limit?: Dec }): string {
+  const mid = book.bids.length > 0 && book.asks.length > 0 ? dec(book.bids[0][0]).plus(book.asks[0][0]).times('0.5') : dec(order.limit ?? book.bids[0]?.[0] ?? '0');
+  return fmt(mid);
+}
+
+/** A live leg on a venue waits for its balance to show the previous leg's output before it is placed. */
+function awaitBalance(run: ChainRun, i: number, expected: Dec, now: number, causation: string): ChainEvent {
+  const c = run.chain;
+  return makeEvent('ChainBalanceAwaited', `${c.chain_id}/chain/await/${i}`, seedOf(c, causation), {
+    leg: i,
+    venue: c.venue,
+    env: c.env,
+    asset: inputOf(run.rules[i]),
+    expected: fmt(expected),
+    wait_ms: run.balance_wait_ms,
+    at_us: now,
+  });
+}
+
+/**
+ * The venue's balance as the gateway saw it: leg `leg` is placed with what the previous one
+ * delivered, or less when the balance shows less (never more: the rest of a balance is not the
+ * chain's). Nothing there after the wait fails the chain; a cancel during the wait aborts it.
+ */
+function onBalance(cmd: Extract<ChainCommandInput, { kind: 'balance' }>, s: ChainsState): ChainEvent[] {
+  const e = cmd.event;
+  const run = s.inflight.get(e.intent_id);
+  const w = run?.awaiting;
+  if (!run || !w || w.leg !== e.data.leg || run.legs[w.leg] !== undefined || run.unwind) return [];
+  if (run.cancel !== undefined) return finish(run, 'ABORTED', `canceled by an operator: ${run.cancel}`, cmd.now_us, e.event_id, cmd.market);
+  const free = e.data.free === undefined ? undefined : dec(e.data.free);
+  const amount = free === undefined || free.gte(w.expected) ? w.expected : free;
+  if (!amount.gt(0)) {
+    const why = e.data.error ?? `the ${w.asset} balance shows ${e.data.free ?? '?'} after ${e.data.waited_ms} ms`;
+    return finish(run, 'FAILED', `balance_timeout_leg${w.leg}: ${why}; leg ${w.leg - 1} delivered ${fmt(w.expected)} ${w.asset}`, cmd.now_us, e.event_id, cmd.market);
+  }
+  return nextLeg(run, w.leg, amount, cmd.market, cmd.now_us, e.event_id);
+}
+
+/** A paper leg's order test answered: accepted (or a venue without the endpoint) fills from its book; refused or unanswered fails the chain. */
+function onTested(cmd: Extract<ChainCommandInput, { kind: 'tested' }>, s: ChainsState): ChainEvent[] {
+  const e = cmd.event;
+  const run = s.inflight.get(e.intent_id);
+  const i = e.data.leg;
+  const leg = run?.legs[i];
+  if (!run || !leg || leg.done || leg.client_order_id !== e.data.client_order_id) return [];
+  if (e.data.outcome === 'rejected' || e.data.outcome === 'unknown') {
+    const why = `order test ${e.data.outcome === 'rejected' ? 'refused' : 'got no answer'}: ${[e.data.code, e.data.reason].filter(Boolean).join(' ')}`;
+    return legEnded(run, i, 'REJECTED', cmd.market, cmd.now_us, e.event_id, why);
+  }
+  const r = run.rules[i];
+  const f = paperFill(r, leg.order, levels(r.side, run.chain.books[i]));
+  const filled: LegRun = { ...leg, filled: f.filled, notional: f.notional, fee: f.fee, fee_ccy: f.fee_ccy };
+  const next: ChainRun = { ...run, legs: run.legs.map((l, k) => (k === i ? filled : l)) };
+  return legEnded(next, i, f.filled.gt(0) ? (f.filled.eq(leg.order.qty) ? 'FILLED' : 'CANCELED') : 'EXPIRED', cmd.market, cmd.now_us, e.event_id);
 }
 
 /** A leg's order (the unwind's too): IOC, LIMIT when it has a limit, else MARKET. */
@@ -207,6 +285,7 @@ function legEnded(run: ChainRun, i: number, status: OrderStatus, market: MarketD
   }
   if (i === c.legs.length - 1) return [ended, ...finish(done, 'FILLED', undefined, now, ended.event_id, market)];
   if (done.cancel !== undefined) return [ended, ...finish(done, 'ABORTED', `canceled by an operator: ${done.cancel}`, now, ended.event_id, market)];
+  if (c.mode === 'live' && c.env !== 'sim' && run.balance_wait_ms > 0) return [ended, awaitBalance(done, i + 1, out, now, ended.event_id)];
   return [ended, ...nextLeg(done, i + 1, out, market, now, ended.event_id)];
 }
 

@@ -11,9 +11,11 @@ export interface ChainSettings {
   paused: boolean;
   /** A live leg's order expires on its venue this long after it was sent (the gateway cancels it). */
   fill_timeout_ms: number;
+  /** Live venues: a leg waits this long for the venue's balance to show the previous leg's output (0: no wait). */
+  balance_wait_ms: number;
 }
 
-export const DEFAULT_CHAIN_SETTINGS: ChainSettings = Object.freeze({ slots: 4, paused: false, fill_timeout_ms: 10_000 });
+export const DEFAULT_CHAIN_SETTINGS: ChainSettings = Object.freeze({ slots: 4, paused: false, fill_timeout_ms: 10_000, balance_wait_ms: 2_000 });
 
 /** A leg in flight or done. */
 export interface LegRun {
@@ -33,7 +35,11 @@ export interface ChainRun {
   rules: LegRules[];
   started_us: number;
   fill_timeout_ms: number;
+  /** As admitted (ChainStarted): 0 when the log predates the wait. */
+  balance_wait_ms: number;
   legs: LegRun[];
+  /** Waiting for the venue's balance to show what leg `leg - 1` delivered, before placing `leg`. */
+  awaiting?: { leg: number; asset: string; expected: Dec };
   /** An operator asked to cancel: honoured before the next leg. */
   cancel?: string;
   /** Selling held inventory back after a failure: the report waits for it. */
@@ -52,7 +58,18 @@ export interface ChainsState {
 }
 
 /** Event types the chain fold reads (besides its own). */
-export const CHAIN_FACTS: ReadonlySet<string> = new Set(['ChainStarted', 'ChainLegPlaced', 'ChainLegFilled', 'ChainCompleted', 'ChainCommand', 'OrderFilled']);
+export const CHAIN_FACTS: ReadonlySet<string> = new Set([
+  'ChainStarted',
+  'ChainLegPlaced',
+  'ChainLegFilled',
+  'ChainCompleted',
+  'ChainCommand',
+  'ChainBalanceAwaited',
+  'OrderFilled',
+  // Not folded: the gateway's answers the decider goes on from.
+  'ChainBalanceSeen',
+  'OrderTested',
+]);
 
 /** The triangle's key: its currencies, in any order. */
 export const triangleKey = (c: Pick<NormalizedChain, 'triangle' | 'venue'>): string => `${c.venue}:${[...new Set(c.triangle)].sort().join('/')}`;
@@ -77,7 +94,14 @@ export function evolveChains(s: ChainsState, e: Event): ChainsState {
     case 'ChainStarted': {
       const c = e.data.chain;
       if (s.inflight.has(e.intent_id) || s.done.has(e.intent_id)) return s;
-      s.inflight.set(e.intent_id, { chain: c, rules: c.legs.map(rulesOf), started_us: e.data.at_us, fill_timeout_ms: e.data.fill_timeout_ms, legs: [] });
+      s.inflight.set(e.intent_id, {
+        chain: c,
+        rules: c.legs.map(rulesOf),
+        started_us: e.data.at_us,
+        fill_timeout_ms: e.data.fill_timeout_ms,
+        balance_wait_ms: e.data.balance_wait_ms ?? 0,
+        legs: [],
+      });
       const key = triangleKey(c);
       const bookUs = isoToMicros(c.book_ts);
       if ((s.lastBookUs.get(key) ?? -Infinity) < bookUs) s.lastBookUs.set(key, bookUs);
@@ -100,10 +124,17 @@ export function evolveChains(s: ChainsState, e: Event): ChainsState {
         fee_ccy: undefined,
       };
       s.byOrder.set(e.data.client_order_id, e.intent_id);
+      // Past any wait: the awaited leg (or the unwind that replaced it) is placed.
+      delete run.awaiting;
       if (e.data.leg >= run.chain.legs.length) {
         // The unwind: its report's status was decided with it (FAILED or ABORTED, kept until it ends).
         run.unwind = { leg, asset: e.data.input_ccy, ending: e.data.ending ?? { status: 'FAILED', error: 'unwound' } };
       } else run.legs[e.data.leg] = leg;
+      return s;
+    }
+    case 'ChainBalanceAwaited': {
+      const run = s.inflight.get(e.intent_id);
+      if (run && run.legs[e.data.leg] === undefined) run.awaiting = { leg: e.data.leg, asset: e.data.asset, expected: dec(e.data.expected) };
       return s;
     }
     case 'ChainLegFilled': {

@@ -71,7 +71,7 @@ export function registerChainCommands(program: Command): void {
             venue: run.chain.venue,
             mode: run.chain.mode,
             legs_done: `${done}/${run.chain.legs.length}`,
-            at_leg: run.unwind ? 'unwind' : String(run.legs.length - 1),
+            at_leg: run.unwind ? 'unwind' : run.awaiting ? `${run.awaiting.leg} (awaiting ${run.awaiting.asset} balance)` : String(run.legs.length - 1),
             started: microsToIso(run.started_us),
             cancel_asked: run.cancel !== undefined,
           };

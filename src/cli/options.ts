@@ -76,7 +76,9 @@ export function routingFromEnv(env: NodeJS.ProcessEnv = process.env): RouterSett
 /**
  * Chain settings from the environment: FILLSTREAM_CHAIN_SLOTS (chains in flight at once, default 4;
  * operators change it at run time with `fillstream chains slots N`) and FILLSTREAM_CHAIN_FILL_TIMEOUT_MS
- * (a live leg's order expires on its venue this long after it is sent, default 10000).
+ * (a live leg's order expires on its venue this long after it is sent, default 10000) and
+ * FILLSTREAM_CHAIN_BALANCE_WAIT_MS (on live venues, how long a leg waits for the venue's balance to
+ * show the previous leg's output, default 2000; 0 places it at once).
  */
 export function chainsFromEnv(env: NodeJS.ProcessEnv = process.env): ChainSettings {
   const whole = (name: string, fallback: number): number => {
@@ -90,6 +92,7 @@ export function chainsFromEnv(env: NodeJS.ProcessEnv = process.env): ChainSettin
     slots: whole('FILLSTREAM_CHAIN_SLOTS', DEFAULT_CHAIN_SETTINGS.slots),
     paused: false,
     fill_timeout_ms: whole('FILLSTREAM_CHAIN_FILL_TIMEOUT_MS', DEFAULT_CHAIN_SETTINGS.fill_timeout_ms),
+    balance_wait_ms: whole('FILLSTREAM_CHAIN_BALANCE_WAIT_MS', DEFAULT_CHAIN_SETTINGS.balance_wait_ms),
   };
 }
 

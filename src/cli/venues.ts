@@ -5,6 +5,7 @@ import { type Command, Option } from 'commander';
 import { openLogAt } from '../assembly/run.js';
 import { EMULATORS, type VenueName } from '../assembly/venue-factories.js';
 import { TOPICS } from '../domain/events.js';
+import { isDecimalString } from '../domain/decimal.js';
 import { parseFaults } from '../venues/emulator/admin.js';
 import { KAFKA_TOPICS, openKafkaLog } from '../log/kafka/index.js';
 import type { EventLog } from '../log/types.js';
@@ -26,6 +27,19 @@ function faultList(v: string): Record<string, string> {
   return out;
 }
 
+/** `--balances USDT=1000,BTC=1`: the emulated account's free balances at start (decimal strings). */
+function balanceList(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',').filter(Boolean)) {
+    const [asset, amount] = part.split('=').map((x) => x.trim());
+    if (!asset || amount === undefined || !isDecimalString(amount) || amount.startsWith('-')) {
+      throw new Error(`--balances ${v}: use ASSET=amount pairs with non-negative decimal amounts, e.g. USDT=1000,BTC=1`);
+    }
+    out[asset] = amount;
+  }
+  return out;
+}
+
 export function registerVenueCommands(program: Command, stopSignal: () => AbortSignal): void {
   program
     .command('emulate')
@@ -43,7 +57,12 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
     .option('--limits-multiplier <n>', "announce and apply the venue's rate limits times this (an account tier above the base one)", intArg('--limits-multiplier'), 1)
     .option('--withdrawals', "the key's permissions say it may withdraw (to rehearse the gateway refusing such production keys)")
     .option('--live', 'OKX: act as live trading, which takes prod keys (default: demo trading, staging keys)')
-    .option('--fault <list>', 'fault switches at start, e.g. latency_ms=20,http_5xx=2 (see /__emulator/faults)', faultList)
+    .option('--fault <list>', 'fault switches at start, e.g. latency_ms=20,http_5xx=2,balance_lag_ms=500 (see /__emulator/faults)', faultList)
+    .option(
+      '--balances <list>',
+      "the account's free balances at start, e.g. USDT=1000,BTC=1: exactly these, every other asset 0 (default: each quote asset 10,000,000, each base 100,000; see /__emulator/balances)",
+      balanceList,
+    )
     .action(
       async (
         venue: string,
@@ -56,6 +75,7 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
           books?: string;
           seed: number;
           fault?: Record<string, string>;
+          balances?: Record<string, string>;
           limitsMultiplier: number;
           withdrawals?: boolean;
           live?: boolean;
@@ -76,6 +96,7 @@ export function registerVenueCommands(program: Command, stopSignal: () => AbortS
           withdrawals: o.withdrawals ?? false,
           live: o.live ?? false,
           ...(faults ? { faults } : {}),
+          ...(o.balances ? { balances: o.balances } : {}),
         });
         // One JSON line on stdout, so a script can read where it listens.
         console.log(JSON.stringify({ venue, url: em.url, ws_url: em.wsUrl, admin: `${em.url}/__emulator/` }));

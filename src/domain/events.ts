@@ -444,6 +444,7 @@ export const ChainStarted = ev(
     slots: z.number().int(),
     in_flight: z.number().int(),
     fill_timeout_ms: z.number().int().describe("a live leg's order expires on its venue this long after it is sent"),
+    balance_wait_ms: z.number().int().optional().describe("live venues: how long a leg waits for the venue's balance to show the previous leg's output (0: no wait)"),
   }),
 );
 /** A leg sent: what it was given and what it may spend (its order goes out beside this, on exec.gateway, unless paper). */
@@ -524,6 +525,54 @@ export const ChainCommand = ev(
     chain_id: z.string().optional(),
     operator: z.string(),
     reason: z.string(),
+  }),
+);
+
+/**
+ * Before a live leg: the venue's balance must show what the previous leg delivered. The gateway
+ * asks the venue until it does or `wait_ms` from `at_us` has passed, and answers ChainBalanceSeen.
+ */
+export const ChainBalanceAwaited = ev(
+  'ChainBalanceAwaited',
+  z.object({
+    leg: z.number().int().describe('the leg placed once the balance is seen'),
+    venue: z.string(),
+    env: Env,
+    asset: z.string(),
+    expected: dec.describe('what the previous leg delivered, in this asset'),
+    wait_ms: z.number().int(),
+    at_us: z.number(),
+  }),
+);
+/** What the venue's balance showed for an awaited leg (the gateway's answer to ChainBalanceAwaited). */
+export const ChainBalanceSeen = ev(
+  'ChainBalanceSeen',
+  z.object({
+    leg: z.number().int(),
+    asset: z.string(),
+    expected: dec,
+    free: dec.optional().describe('free balance last read; absent when the venue could not be asked'),
+    met: z.boolean().describe('the free balance reached what was expected within the wait'),
+    waited_ms: z.number(),
+    asks: z.number().int().describe('balance reads made'),
+    error: z.string().optional(),
+    at_us: z.number(),
+  }),
+);
+/** A paper leg's order, for its venue's order-test endpoint: checked there like a placement, never placed. */
+export const OrderTestRequested = ev('OrderTestRequested', z.object({ leg: z.number().int(), order: Order }));
+/** The venue's word on a tested order; `untested` when the venue has no order-test endpoint. */
+export const OrderTested = ev(
+  'OrderTested',
+  z.object({
+    leg: z.number().int(),
+    client_order_id: z.string(),
+    venue: z.string(),
+    outcome: z.enum(['accepted', 'rejected', 'unknown', 'untested']),
+    code: z.string().optional(),
+    reason: z.string().optional(),
+    latency_ms: z.number(),
+    at_us: z.number(),
   }),
 );
 
@@ -617,6 +666,10 @@ export const Event = z.discriminatedUnion('type', [
   ChainLegFilled,
   ChainCompleted,
   ChainCommand,
+  ChainBalanceAwaited,
+  ChainBalanceSeen,
+  OrderTestRequested,
+  OrderTested,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];
@@ -679,4 +732,9 @@ export const EVENT_TOPIC: Record<EventType, TopicName> = {
   ChainLegFilled: TOPICS.gateway,
   ChainCompleted: TOPICS.gateway,
   ChainCommand: TOPICS.gateway,
+  // Asked of the gateway and answered by it, beside the chain's other events.
+  ChainBalanceAwaited: TOPICS.gateway,
+  ChainBalanceSeen: TOPICS.gateway,
+  OrderTestRequested: TOPICS.gateway,
+  OrderTested: TOPICS.gateway,
 };

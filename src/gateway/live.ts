@@ -3,7 +3,7 @@
 // stream, queries, reconciliation) is written to exec.gateway as VenueReportReceived, in the
 // partition of the order's account, and decided there by the gateway's OMS like any input.
 import type { Env } from '../domain/intent.js';
-import type { Event, Order } from '../domain/events.js';
+import type { Event, EventOf, Order } from '../domain/events.js';
 import { PermanentFault } from '../domain/faults.js';
 import { hash } from 'node:crypto';
 import { microsToIso, nowMicros } from '../domain/time.js';
@@ -20,6 +20,9 @@ export interface LiveVenue {
   account: string;
   adapter: VenueAdapter;
 }
+
+/** Milliseconds to the microsecond: what a latency is recorded with. */
+export const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 export const liveKey = (env: string, venue: string): string => `${env}:${venue}`;
 
@@ -78,6 +81,37 @@ export function venueEvent<T extends 'VenueReady' | 'VenueHalted' | 'AccountQuar
   } as Event;
   const r = toRecord(e, wallClockIso());
   return intent?.partition === undefined ? r : { ...r, partition: intent.partition };
+}
+
+/** The answer to a chain's balance wait (one per wait: its id says which). */
+export function balanceSeen(
+  w: EventOf<'ChainBalanceAwaited'>,
+  seen: { free?: string; met: boolean; waited_ms: number; asks: number; error?: string },
+  partition?: number,
+): OutRecord {
+  const e: EventOf<'ChainBalanceSeen'> = {
+    event_id: `${w.intent_id}/chain/balance/${w.data.leg}`,
+    type: 'ChainBalanceSeen',
+    intent_id: w.intent_id,
+    account: w.account,
+    strategy: w.strategy,
+    ts: w.ts,
+    causation: w.event_id,
+    recorded_at: '',
+    data: {
+      leg: w.data.leg,
+      asset: w.data.asset,
+      expected: w.data.expected,
+      ...(seen.free !== undefined ? { free: seen.free } : {}),
+      met: seen.met,
+      waited_ms: seen.waited_ms,
+      asks: seen.asks,
+      ...(seen.error !== undefined ? { error: seen.error } : {}),
+      at_us: nowMicros(),
+    },
+  };
+  const r = toRecord(e, wallClockIso());
+  return partition === undefined ? r : { ...r, partition };
 }
 
 /** Unsafe keys never trade: production keys that can withdraw, keys that cannot trade. */

@@ -2,12 +2,13 @@
 // the log each time a gateway stage attaches (on start, and after a Kafka stage is rebuilt), and
 // watched while it runs: user-data pushes are written to the log, orders whose answer never came
 // are asked about after the venue's own deadline, orders past expire_at are canceled.
-import type { Order } from '../domain/events.js';
+import { dec } from '../domain/decimal.js';
+import type { EventOf, Order } from '../domain/events.js';
 import type { EventLog, OutRecord } from '../log/types.js';
 import { isoToMicros } from '../domain/time.js';
 import type { OrderState } from '../oms/order.js';
 import type { VenueMessage, VenueStartup } from '../venues/types.js';
-import { checkStartup, liveKey, reconcile, reportReceived, venueEvent, type GatewayPortView, type KnownOrder, type LiveVenue } from './live.js';
+import { balanceSeen, checkStartup, roundMs, liveKey, reconcile, reportReceived, venueEvent, type GatewayPortView, type KnownOrder, type LiveVenue } from './live.js';
 
 export interface LiveSessionOptions {
   /** After a placement got no answer, wait this long before asking the venue: its own deadline for a request (Binance's recvWindow). */
@@ -18,6 +19,8 @@ export interface LiveSessionOptions {
   say?: (line: string) => void;
   /** How long start waits for each venue's user-data stream before trading on without it (default 10,000 ms). */
   streamWaitMs?: number;
+  /** A chain's balance wait reads the balance again after this long, then twice as long each time up to 250 ms (default 20). */
+  balancePollMs?: number;
 }
 
 export class LiveSession {
@@ -40,6 +43,10 @@ export class LiveSession {
   private readonly streamWaitMs: number;
   private writes: Promise<unknown> = Promise.resolve();
   private ticking = false;
+  private closing = false;
+  /** Balance waits in progress, by chain/leg. */
+  private readonly waits = new Map<string, Promise<void>>();
+  private readonly balancePollMs: number;
   readonly startups = new Map<string, VenueStartup>();
 
   constructor(
@@ -55,6 +62,7 @@ export class LiveSession {
     this.settleMs = o.settleMs ?? 5_000;
     this.tickMs = o.tickMs ?? 250;
     this.streamWaitMs = o.streamWaitMs ?? 10_000;
+    this.balancePollMs = o.balancePollMs ?? 20;
     this.say = o.say ?? ((l) => process.stderr.write(`fillstream: ${l}\n`));
   }
 
@@ -73,6 +81,49 @@ export class LiveSession {
 
   halted(lv: LiveVenue, reason: string): OutRecord {
     return venueEvent(lv, 'VenueHalted', `halted/${Date.now()}`, { venue: lv.venue, env: lv.env, reason });
+  }
+
+  /**
+   * A chain's balance wait: the venue's balance is read (at once, then at growing intervals) until
+   * it shows what the previous leg delivered or the wait, counted from when it was asked, is over;
+   * the answer goes to the log (the chain decider goes on from it). One read loop per wait, however
+   * often the request is handed over (a restore resumes the waits it finds unanswered).
+   */
+  awaitBalance(lv: LiveVenue, w: EventOf<'ChainBalanceAwaited'>, partition: number): void {
+    const key = `${w.intent_id}/${w.data.leg}`;
+    if (this.waits.has(key)) return;
+    const run = this.readBalance(lv, w)
+      .then((seen) => this.write([balanceSeen(w, seen, partition)]))
+      .catch((e: unknown) => this.say(`${lv.venue}: could not answer the balance wait of chain ${w.intent_id} (${(e as Error).message}); the next start asks again`))
+      .finally(() => this.waits.delete(key));
+    this.waits.set(key, run);
+  }
+
+  private async readBalance(lv: LiveVenue, w: EventOf<'ChainBalanceAwaited'>): Promise<{ free?: string; met: boolean; waited_ms: number; asks: number; error?: string }> {
+    const askedMs = w.data.at_us / 1000;
+    const deadline = askedMs + w.data.wait_ms;
+    const expected = dec(w.data.expected);
+    let free: string | undefined;
+    let error: string | undefined;
+    let asks = 0;
+    let pause = this.balancePollMs;
+    for (;;) {
+      try {
+        free = (await lv.adapter.balances([w.data.asset]))[w.data.asset] ?? '0';
+        error = undefined;
+        asks++;
+        if (dec(free).gte(expected)) return { free, met: true, waited_ms: roundMs(Date.now() - askedMs), asks };
+      } catch (e) {
+        asks++;
+        error = `could not read the ${w.data.asset} balance: ${(e as Error).message}`;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.closing) break;
+      await new Promise((ok) => setTimeout(ok, Math.min(pause, left)));
+      // Balance reads cost rate-limit weight: ask less often the longer it takes.
+      pause = Math.min(pause * 2, 250);
+    }
+    return { ...(free !== undefined ? { free } : {}), met: false, waited_ms: roundMs(Date.now() - askedMs), asks, ...(error !== undefined ? { error } : {}) };
   }
 
   queryLater(order: Order): void {
@@ -314,6 +365,8 @@ export class LiveSession {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.closing = true;
+    await Promise.all(this.waits.values());
     await this.writes.catch(() => undefined);
     await Promise.all(this.venues.map((v) => v.adapter.close().catch(() => undefined)));
   }

@@ -65,7 +65,7 @@ export function stepChains(st: RoutingState, cmd: ChainCommandInput, out: OutRec
 
 /**
  * A gateway record: folded by the router and the chain decider; when it ends a chain leg's order,
- * the chain goes on (its next leg) or ends (its report). Returns the event when it was parsed.
+ * or answers a chain's balance wait or order test, the chain goes on (its next leg) or ends (its report). Returns the event when it was parsed.
  */
 export function routingInput(st: RoutingState, r: LogRecord, out: OutRecord[], now: string, market: MarketData): Event | undefined {
   const e = routerFactOf(r);
@@ -74,5 +74,7 @@ export function routingInput(st: RoutingState, r: LogRecord, out: OutRecord[], n
   st.chains = chains.evolveInPlace(st.chains, e);
   if ((e.type === 'OrderFilled' || e.type === 'OrderCanceled' || e.type === 'OrderRejected' || e.type === 'OrderExpired') && st.chains.byOrder.has(e.data.client_order_id))
     stepChains(st, { kind: 'order', event: e, market, now_us: nowMicros() }, out, now, traceOf(r));
+  else if (e.type === 'ChainBalanceSeen' && st.chains.inflight.has(e.intent_id)) stepChains(st, { kind: 'balance', event: e, market, now_us: nowMicros() }, out, now, traceOf(r));
+  else if (e.type === 'OrderTested' && st.chains.inflight.has(e.intent_id)) stepChains(st, { kind: 'tested', event: e, market, now_us: nowMicros() }, out, now, traceOf(r));
   return e;
 }

@@ -99,6 +99,9 @@ export interface VenueConnection {
   timeout_ms?: number;
 }
 
+/** The venue's answer to an order test (a placement it validates and drops: nothing is placed). */
+export type OrderTestAnswer = { kind: 'accepted' } | { kind: 'rejected'; code: string; reason: string } | { kind: 'unknown'; reason: string };
+
 export interface VenueAdapter {
   /** Venue name as in instrument ids: BINANCE, OKX, KUCOIN, or the simulator's venues. */
   readonly venues: readonly string[];
@@ -112,6 +115,16 @@ export interface VenueAdapter {
   amend(ref: OrderRef & { filled_qty: string; order: Order }, change: AmendChange, ts: string): Promise<VenueAnswer>;
   /** The order the venue holds under this client order id, or undefined when it has none. Throws on transport failure. */
   query(ref: OrderRef): Promise<VenueOrderSnapshot | undefined>;
+  /**
+   * Free balance (not locked by open orders) of each asset asked, as canonical decimals; an asset
+   * the account does not hold is "0". Throws on transport failure.
+   */
+  balances(assets: readonly string[]): Promise<Record<string, string>>;
+  /**
+   * Validate an order with the venue's order-test endpoint (signed and checked like a placement,
+   * never placed). Absent on a venue without one (OKX).
+   */
+  testOrder?(order: Order, ts: string): Promise<OrderTestAnswer>;
   /** Every order open on the venue for these credentials (reconciliation). */
   openOrders(): Promise<VenueOrderSnapshot[]>;
   /** Trades since `sinceMs` (epoch ms) on these symbols, each tagged with its client order id when the venue gives it. */

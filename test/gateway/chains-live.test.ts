@@ -1,14 +1,16 @@
-// A chain on a live venue path: USDT → BTC → ETH → USDT on the Binance emulator through
-// `fillstream run --venues` (signed REST, the venue's own matching), each leg placed once.
+// Chains on live venue paths through `fillstream run --venues` (signed REST, the venue's own
+// matching and balances): USDT → BTC → ETH → USDT on the Binance emulator, each leg placed once;
+// each leg waiting for the venue's balance to show the previous leg's output (a SIGKILL during
+// the wait included); paper chains checked by the venues' order-test endpoints, nothing placed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, requireBuild, tempDir } from '../helpers/cli.js';
-import { eventsOf, liveVenue, until } from '../helpers/live.js';
-import type { EventOf } from '../../src/domain/events.js';
-import { fmt } from '../../src/domain/decimal.js';
+import { eventsOf, liveVenue, until, type LiveVenueFixture } from '../helpers/live.js';
+import type { Event, EventOf } from '../../src/domain/events.js';
+import { fmt, type Dec } from '../../src/domain/decimal.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
 
 requireBuild();
@@ -72,5 +74,261 @@ test('a three-leg chain on the Binance emulator: each leg sized from the last fi
     }
   } finally {
     await fx.close();
+  }
+});
+
+/**
+ * The signal's books for a chain on `venue`: its market now; for live legs asks a little above and
+ * bids a little below (a signal a moment old, so each buy's limit clears the book), for paper ones
+ * the venue's own top of book (prices on its tick, as a real signal's are).
+ */
+function booksNow(venue: string, symbols: string[], paper = false): { ts: string; books: { asks: string[][]; bids: string[][] }[] } {
+  const market = createSyntheticMarket({ seed: 1 });
+  const now = Date.now();
+  const skew = (x: Dec, by: string) => fmt(paper ? x : x.times(by));
+  return {
+    ts: new Date(now).toISOString(),
+    books: symbols.map((symbol) => {
+      const b = market.bookAt(`${venue}:${symbol}`, now * 1000)!;
+      return { asks: [[skew(b.asks[0].price, '1.002'), '100']], bids: [[skew(b.bids[0].price, '0.998'), '100']] };
+    }),
+  };
+}
+
+/** USDT → BTC → ETH → USDT on Binance, as the signal saw it now. */
+function binanceTriangle(id: string, o: Record<string, unknown> = {}): Record<string, unknown> {
+  const { ts, books } = booksNow('BINANCE', ['BTCUSDT', 'ETHBTC', 'ETHUSDT'], o.mode === 'paper');
+  return {
+    kind: 'chain',
+    intent_id: id,
+    ts,
+    account: 'acct',
+    venue: 'BINANCE',
+    primary_quote: 'USDT',
+    starting_amount: '500',
+    legs: [
+      { pair: 'BTCUSDT', side: 'buy', quote_increment: '0.01' },
+      { pair: 'ETHBTC', side: 'buy', quote_increment: '0.00000001' },
+      { pair: 'ETHUSDT', side: 'sell' },
+    ],
+    books,
+    book_ts: ts,
+    env: 'staging',
+    ...o,
+  };
+}
+
+/** `fillstream run` on these chains against the venue; stopped (SIGTERM, exit 0 expected) or killed by the caller. */
+function runChains(fx: LiveVenueFixture, dir: string, chains: Record<string, unknown>[], env: NodeJS.ProcessEnv = {}) {
+  const data = join(dir, 'data');
+  const intents = join(dir, 'intents.ndjson');
+  writeFileSync(intents, chains.map((c) => JSON.stringify(c)).join('\n') + '\n');
+  const start = (): { child: ChildProcess; exited: Promise<number | null>; err: () => string } => {
+    const child = spawn(process.execPath, [CLI, 'run', '--data-dir', data, '--intents', intents, '--venues', fx.venuesFile, '--fsync', 'off'], {
+      env: { ...fx.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))), err: () => err };
+  };
+  return { data, start };
+}
+
+const ofChain = <T extends Event['type']>(events: Event[], type: T, id: string) => events.filter((e): e is EventOf<T> => e.type === type && e.intent_id === id);
+const reportOf = async (data: string, id: string) => until(`the report of ${id}`, async () => ofChain(await eventsOf(data), 'ChainCompleted', id)[0], 30_000);
+
+test('live venues: each leg waits for the venue balance to show the previous leg’s output (the venue’s balance lags its fills)', async () => {
+  const dir = tempDir('chain-balance');
+  // Only USDT at the start: BTC and ETH show once the legs bought them, 300 ms after each trade.
+  const fx = await liveVenue('BINANCE', dir, { balances: { USDT: '10000' }, faults: { balance_lag_ms: 300 } });
+  try {
+    const run = runChains(fx, dir, [binanceTriangle('bal-tri')]);
+    const p = run.start();
+    try {
+      const report = await reportOf(run.data, 'bal-tri');
+      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${p.err()}`);
+      const events = await eventsOf(run.data);
+      const awaited = ofChain(events, 'ChainBalanceAwaited', 'bal-tri');
+      const seen = ofChain(events, 'ChainBalanceSeen', 'bal-tri');
+      const filled = ofChain(events, 'ChainLegFilled', 'bal-tri');
+      const placed = ofChain(events, 'ChainLegPlaced', 'bal-tri');
+      assert.deepEqual(
+        awaited.map((a) => [a.data.leg, a.data.asset]),
+        [
+          [1, 'BTC'],
+          [2, 'ETH'],
+        ],
+      );
+      for (const [i, s] of seen.entries()) {
+        assert.equal(s.data.met, true, JSON.stringify(s.data));
+        assert.equal(s.data.expected, filled[i].data.delivered, 'it waited for what the leg delivered');
+        assert.ok(s.data.asks >= 2, `the first read came before the balance moved (${s.data.asks} reads)`);
+        assert.ok(s.data.waited_ms >= 150, `waited ${s.data.waited_ms} ms for the lagging balance`);
+        const next = placed[i + 1];
+        assert.ok(next.data.at_us - filled[i].data.at_us >= 150_000, `leg ${i + 1} went out only once the balance showed`);
+        assert.equal(next.data.input, filled[i].data.delivered);
+      }
+      for (const x of placed) assert.equal(fx.em.exchange.placements.get(x.data.client_order_id), 1, `leg ${x.data.leg} placed once`);
+    } finally {
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
+    }
+  } finally {
+    await fx.close();
+  }
+});
+
+test('SIGKILL during a balance wait, then restart: the wait goes on from when it was asked, no leg placed twice', async () => {
+  const dir = tempDir('chain-balance-kill');
+  const fx = await liveVenue('BINANCE', dir, { balances: { USDT: '10000' }, faults: { balance_lag_ms: 2_500 } });
+  try {
+    const run = runChains(fx, dir, [binanceTriangle('kill-tri')], { FILLSTREAM_CHAIN_BALANCE_WAIT_MS: '8000' });
+    const first = run.start();
+    await until('the wait for BTC', async () => ofChain(await eventsOf(run.data), 'ChainBalanceAwaited', 'kill-tri')[0]);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const before = await eventsOf(run.data);
+    assert.equal(ofChain(before, 'ChainBalanceSeen', 'kill-tri').length, 0, 'killed while waiting');
+    const second = run.start();
+    try {
+      const report = await reportOf(run.data, 'kill-tri');
+      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${second.err()}`);
+      const events = await eventsOf(run.data);
+      const seen = ofChain(events, 'ChainBalanceSeen', 'kill-tri');
+      assert.deepEqual([...new Set(seen.map((s) => s.data.leg))], [1, 2]);
+      assert.ok(seen.every((s) => s.data.met));
+      assert.ok(seen[0].data.waited_ms >= 2_000, `counted from when the first process asked (${seen[0].data.waited_ms} ms)`);
+      const placed = ofChain(events, 'ChainLegPlaced', 'kill-tri');
+      assert.deepEqual(
+        placed.map((x) => x.data.leg),
+        [0, 1, 2],
+      );
+      for (const x of placed) assert.equal(fx.em.exchange.placements.get(x.data.client_order_id), 1, `leg ${x.data.leg} placed once`);
+      assert.equal(ofChain(events, 'ChainCompleted', 'kill-tri').length, 1);
+    } finally {
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exited, 0, `run stopped cleanly: ${second.err()}`);
+    }
+  } finally {
+    await fx.close();
+  }
+});
+
+test('paper chains on venues: every leg checked by the order-test endpoint, filled from its book, nothing placed; a refused test fails the chain', async () => {
+  const dir = tempDir('chain-paper');
+  const fx = await liveVenue('BINANCE', dir);
+  try {
+    const balances = JSON.stringify(Object.fromEntries(fx.em.exchange.balances()));
+    const run = runChains(fx, dir, [binanceTriangle('paper-tri', { mode: 'paper' })]);
+    const p = run.start();
+    try {
+      const report = await reportOf(run.data, 'paper-tri');
+      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${p.err()}`);
+      const events = await eventsOf(run.data);
+      const tested = ofChain(events, 'OrderTested', 'paper-tri');
+      assert.deepEqual(
+        tested.map((t) => [t.data.leg, t.data.outcome]),
+        [
+          [0, 'accepted'],
+          [1, 'accepted'],
+          [2, 'accepted'],
+        ],
+      );
+      for (const t of tested) assert.equal(fx.em.exchange.orderTests.get(t.data.client_order_id), 1, `leg ${t.data.leg} tested once`);
+      assert.equal(fx.em.exchange.placements.size, 0, 'nothing placed');
+      assert.equal(ofChain(events, 'OrderRouted', 'paper-tri').length, 0);
+      assert.equal(JSON.stringify(Object.fromEntries(fx.em.exchange.balances())), balances, 'the account is as it was');
+      assert.ok(report.data.legs.every((l) => Number(l.filled_qty) > 0));
+    } finally {
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
+    }
+  } finally {
+    await fx.close();
+  }
+  // KuCoin's /api/v1/hf/orders/test checks the balance too: 500 USDT asked of an account holding 10.
+  const kdir = tempDir('chain-paper-kucoin');
+  const kx = await liveVenue('KUCOIN', kdir, { balances: { USDT: '10' } });
+  try {
+    const { ts, books } = booksNow('KUCOIN', ['BTC-USDT', 'BTC-USDT'], true);
+    const chain = {
+      kind: 'chain',
+      intent_id: 'paper-kc',
+      ts,
+      account: 'acct',
+      venue: 'KUCOIN',
+      primary_quote: 'USDT',
+      starting_amount: '500',
+      legs: [
+        { pair: 'BTC-USDT', side: 'buy', quote_increment: '0.01' },
+        { pair: 'BTC-USDT', side: 'sell' },
+      ],
+      books,
+      book_ts: ts,
+      env: 'staging',
+      mode: 'paper',
+    };
+    const run = runChains(kx, kdir, [chain]);
+    const p = run.start();
+    try {
+      const report = await reportOf(run.data, 'paper-kc');
+      assert.equal(report.data.status, 'FAILED', p.err());
+      assert.match(report.data.error ?? '', /order test refused: 200004/);
+      const [t] = ofChain(await eventsOf(run.data), 'OrderTested', 'paper-kc');
+      assert.equal(kx.em.exchange.orderTests.get(t.data.client_order_id), 1);
+      assert.equal(kx.em.exchange.placements.size, 0, 'nothing placed');
+    } finally {
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
+    }
+  } finally {
+    await kx.close();
+  }
+});
+
+test('OKX and KuCoin: a two-leg live chain waits for each venue’s lagging balance (its own balance endpoint) and ends FILLED', async () => {
+  for (const venue of ['OKX', 'KUCOIN'] as const) {
+    const dir = tempDir(`chain-balance-${venue.toLowerCase()}`);
+    const fx = await liveVenue(venue, dir, { balances: { USDT: '10000' }, faults: { balance_lag_ms: 200 } });
+    try {
+      const { ts, books } = booksNow(venue, ['BTC-USDT', 'BTC-USDT']);
+      const id = `bal-${venue.toLowerCase()}`;
+      const run = runChains(fx, dir, [
+        {
+          kind: 'chain',
+          intent_id: id,
+          ts,
+          account: 'acct',
+          venue,
+          primary_quote: 'USDT',
+          starting_amount: '500',
+          legs: [
+            { pair: 'BTC-USDT', side: 'buy', quote_increment: '0.01' },
+            { pair: 'BTC-USDT', side: 'sell' },
+          ],
+          books,
+          book_ts: ts,
+          env: 'staging',
+        },
+      ]);
+      const p = run.start();
+      try {
+        const report = await reportOf(run.data, id);
+        assert.equal(report.data.status, 'FILLED', `${venue}: ${report.data.error ?? ''} ${p.err()}`);
+        const events = await eventsOf(run.data);
+        const [seen] = ofChain(events, 'ChainBalanceSeen', id);
+        const [filled] = ofChain(events, 'ChainLegFilled', id);
+        assert.equal(seen.data.met, true, `${venue}: ${JSON.stringify(seen.data)}`);
+        assert.equal(seen.data.expected, filled.data.delivered);
+        assert.ok(seen.data.asks >= 2 && seen.data.waited_ms >= 100, `${venue}: waited for the lagging balance (${seen.data.asks} reads, ${seen.data.waited_ms} ms)`);
+        for (const x of ofChain(events, 'ChainLegPlaced', id)) assert.equal(fx.em.exchange.placements.get(x.data.client_order_id), 1, `${venue} leg ${x.data.leg} placed once`);
+      } finally {
+        p.child.kill('SIGTERM');
+        assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
+      }
+    } finally {
+      await fx.close();
+    }
   }
 });

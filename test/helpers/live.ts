@@ -28,7 +28,16 @@ export interface LiveVenueFixture {
 export async function liveVenue(
   venue: VenueName,
   dir: string,
-  o: { faults?: Partial<FaultSwitches>; secret?: string; settleMs?: number; timeoutMs?: number; env?: 'staging' | 'prod'; withdrawals?: boolean } = {},
+  o: {
+    faults?: Partial<FaultSwitches>;
+    secret?: string;
+    settleMs?: number;
+    timeoutMs?: number;
+    env?: 'staging' | 'prod';
+    withdrawals?: boolean;
+    /** The account's starting balances (default: the emulator's generous ones). */
+    balances?: Record<string, string>;
+  } = {},
 ): Promise<LiveVenueFixture> {
   const env = o.env ?? 'staging';
   const em = await EMULATORS[venue]({
@@ -38,6 +47,7 @@ export async function liveVenue(
     passphrase: KEYS.passphrase,
     market: createSyntheticMarket({ seed: 1 }),
     faults: o.faults,
+    ...(o.balances ? { balances: o.balances } : {}),
     withdrawals: o.withdrawals ?? false,
     live: env === 'prod',
   });

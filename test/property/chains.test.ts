@@ -87,7 +87,7 @@ test('chains in flight together never overdraw: each spends only its own startin
   });
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 30 })), { minLength: 1, maxLength: 30 }), (steps) => {
-      const s: ChainsState = chains.initialState({ slots: 4, paused: false, fill_timeout_ms: 10_000 });
+      const s: ChainsState = chains.initialState({ slots: 4, paused: false, fill_timeout_ms: 10_000, balance_wait_ms: 2_000 });
       const ledger = new Ledger();
       ledger.add('BINANCE:USDT', dec('1000'));
       ledger.add('OKX:USDT', dec('500'));

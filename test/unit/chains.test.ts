@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dec } from '../../src/domain/decimal.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
-import { chains, type ChainEvent, type ChainsState } from '../../src/chains/decide.js';
+import { chains, DEFAULT_CHAIN_SETTINGS, type ChainEvent, type ChainsState } from '../../src/chains/decide.js';
+import { makeEvent } from '../../src/domain/envelope.js';
 import { delivered, legOrder, type LegRules } from '../../src/chains/sizing.js';
 import { approvedChain, chainCommand, legEnd, legFill, market, triangle } from '../helpers/chains.js';
 
@@ -109,7 +110,7 @@ test('live: each leg is sized from the previous leg’s actual fill, a partial o
 });
 
 test('admission: paused, stale, below a minimum, no slot, isolation', () => {
-  const s = chains.initialState({ slots: 2, paused: false, fill_timeout_ms: 10_000 });
+  const s = chains.initialState({ slots: 2, paused: false, fill_timeout_ms: 10_000, balance_wait_ms: 2_000 });
   apply(s, [chainCommand('pause')]);
   assert.equal((admit(triangle('a0'), s)[0] as EventOf<'ChainRefused'>).data.code, 'PAUSED');
   apply(s, [chainCommand('resume')]);
@@ -142,7 +143,7 @@ test('admission: paused, stale, below a minimum, no slot, isolation', () => {
   const small = admit(triangle('a5', { starting_amount: '0.5', primary_quote: 'USDT' }), chains.initialState())[0] as EventOf<'ChainRefused'>;
   assert.equal(small.data.code, 'BELOW_MINIMUM');
   // No slot: one slot, one chain in flight.
-  const one = chains.initialState({ slots: 1, paused: false, fill_timeout_ms: 10_000 });
+  const one = chains.initialState({ slots: 1, paused: false, fill_timeout_ms: 10_000, balance_wait_ms: 2_000 });
   apply(one, admit(triangle('b1'), one));
   const full = admit(triangle('b2', { primary_quote: 'USDT' }), one)[0] as EventOf<'ChainRefused'>;
   assert.equal(full.data.code, 'NO_SLOT');
@@ -205,4 +206,129 @@ test('the decider is pure and its fold rebuilds the state the events were decide
   apply(s, a);
   assert.equal(s.inflight.size, 1);
   assert.equal(s.byOrder.size, 1);
+});
+
+/** The gateway's answer to a balance wait: what the venue's balance showed. */
+function balanceSeen(awaited: EventOf<'ChainBalanceAwaited'>, free: string | undefined, met: boolean, n = 1): EventOf<'ChainBalanceSeen'> {
+  return makeEvent('ChainBalanceSeen', `${awaited.intent_id}/chain/balance/${awaited.data.leg}/${n}`, seedOf(awaited), {
+    leg: awaited.data.leg,
+    asset: awaited.data.asset,
+    expected: awaited.data.expected,
+    ...(free !== undefined ? { free } : {}),
+    met,
+    waited_ms: met ? 12 : awaited.data.wait_ms,
+    asks: 3,
+    at_us: NOW + 900,
+  });
+}
+const seedOf = (e: Event) => ({ intent_id: e.intent_id, account: e.account, strategy: e.strategy, ts: e.ts, causation: e.event_id });
+/** Folds a gateway answer (balance or order test), then decides on it, as the stages do. */
+function answer(s: ChainsState, e: EventOf<'ChainBalanceSeen' | 'OrderTested'>, now = NOW + 1000): ChainEvent[] {
+  apply(s, [e]);
+  const out =
+    e.type === 'ChainBalanceSeen' ? chains.decide({ kind: 'balance', event: e, market, now_us: now }, s) : chains.decide({ kind: 'tested', event: e, market, now_us: now }, s);
+  apply(s, out);
+  return out;
+}
+const awaitedOf = (es: readonly Event[]) => es.find((e): e is EventOf<'ChainBalanceAwaited'> => e.type === 'ChainBalanceAwaited')!;
+const placedOf = (es: readonly Event[]) => es.find((e): e is EventOf<'ChainLegPlaced'> => e.type === 'ChainLegPlaced')!;
+
+test('live venues: the next leg waits for the venue balance, and is sized from it when it shows less than was delivered', () => {
+  const s = chains.initialState();
+  const a = admit(triangle('b1', { env: 'staging' }), s);
+  apply(s, a);
+  const filled = venue(s, legFill(routed(a), '0.01665', '60000', '0.999', 'USDT', '0.01665', true));
+  assert.deepEqual(types(filled), ['ChainLegFilled', 'ChainBalanceAwaited'], 'no order before the balance shows the BTC');
+  const w = awaitedOf(filled);
+  assert.deepEqual([w.data.leg, w.data.asset, w.data.expected, w.data.wait_ms, w.data.venue, w.data.env], [1, 'BTC', '0.01665', 2000, 'BINANCE', 'staging']);
+  // The venue shows a little less BTC than the fills said (a fee the report did not carry): leg 1 spends what is there.
+  const next = answer(s, balanceSeen(w, '0.0166', false));
+  assert.deepEqual(types(next), ['ChainLegPlaced', 'OrderRouted']);
+  assert.equal(placedOf(next).data.input, '0.0166');
+  assert.deepEqual(answer(s, balanceSeen(w, '0.0166', false, 2)), [], 'a second answer to the same wait changes nothing');
+  // Leg 1 fills; the ETH shows in full (more than the chain delivered, other holdings): the sell is sized from what the chain delivered.
+  const l1 = venue(s, legFill(routed(next), '0.33', '0.05', '0', 'BTC', '0.33', true));
+  const w2 = awaitedOf(l1);
+  assert.equal(w2.data.asset, 'ETH');
+  const sell = answer(s, balanceSeen(w2, '5', true));
+  assert.equal(placedOf(sell).data.qty, '0.33');
+  const done = venue(s, legFill(routed(sell), '0.33', '3010', '0.9933', 'USDT', '0.33', true));
+  assert.equal(report(done).data.status, 'FILLED');
+  assert.ok(
+    report(done).data.timings.some((t) => t.step === 'leg1_to_leg2'),
+    'leg→leg includes the wait',
+  );
+});
+
+test('live venues: nothing in the balance after the wait fails the chain (sold back on unwind); a cancel during the wait aborts it; 0 ms places at once', () => {
+  const s = chains.initialState();
+  const a = admit(triangle('b2', { env: 'staging', on_failure: 'unwind' }), s);
+  apply(s, a);
+  const w = awaitedOf(venue(s, legFill(routed(a), '0.01665', '60000', '0.999', 'USDT', '0.01665', true)));
+  const failed = answer(s, balanceSeen(w, '0', false));
+  assert.deepEqual(types(failed), ['ChainLegPlaced', 'OrderRouted'], 'the unwind sells the BTC the chain holds back to USDT');
+  assert.match(placedOf(failed).data.ending?.error ?? '', /^balance_timeout_leg1: the BTC balance shows 0 after 2000 ms/);
+  assert.equal(routed(failed).data.order.symbol, 'BTCUSDT');
+
+  const c = chains.initialState();
+  const b = admit(triangle('b3', { env: 'staging' }), c);
+  apply(c, b);
+  const w3 = awaitedOf(venue(c, legFill(routed(b), '0.01665', '60000', '0.999', 'USDT', '0.01665', true)));
+  apply(c, [chainCommand('cancel', { chain_id: 'b3' })]);
+  const aborted = answer(c, balanceSeen(w3, '0.01665', true));
+  assert.equal(report(aborted).data.status, 'ABORTED');
+  assert.deepEqual(report(aborted).data.held, { asset: 'BTC', amount: '0.01665' });
+
+  const z = chains.initialState({ ...DEFAULT_CHAIN_SETTINGS, balance_wait_ms: 0 });
+  const d = admit(triangle('b4', { env: 'staging' }), z);
+  apply(z, d);
+  assert.deepEqual(types(venue(z, legFill(routed(d), '0.01665', '60000', '0.999', 'USDT', '0.01665', true))), ['ChainLegFilled', 'ChainLegPlaced', 'OrderRouted']);
+  // The simulator's fills are its balance: no wait there.
+  const sim = chains.initialState();
+  const e = admit(triangle('b5'), sim);
+  apply(sim, e);
+  assert.deepEqual(types(venue(sim, legFill(routed(e), '0.01665', '60000', '0.999', 'USDT', '0.01665', true))), ['ChainLegFilled', 'ChainLegPlaced', 'OrderRouted']);
+});
+
+test('paper on a venue: each leg goes to its order-test endpoint first, then fills from its book exactly as paper on the simulator', () => {
+  const tested = (req: EventOf<'OrderTestRequested'>, outcome: EventOf<'OrderTested'>['data']['outcome'], code?: string): EventOf<'OrderTested'> =>
+    makeEvent('OrderTested', `${req.intent_id}/chain/tested/${req.data.leg}`, seedOf(req), {
+      leg: req.data.leg,
+      client_order_id: req.data.order.client_order_id,
+      venue: req.data.order.venue,
+      outcome,
+      ...(code ? { code, reason: 'Filter failure: LOT_SIZE' } : {}),
+      latency_ms: 3.2,
+      at_us: NOW + 800,
+    });
+  const requestOf = (es: readonly Event[]) => es.find((e): e is EventOf<'OrderTestRequested'> => e.type === 'OrderTestRequested')!;
+  const sim = chains.initialState();
+  const simReport = report(admit(triangle('p-sim', { mode: 'paper' }), sim));
+  const s = chains.initialState();
+  const a = admit(triangle('p-venue', { mode: 'paper', env: 'staging' }), s);
+  assert.deepEqual(types(a), ['ChainStarted', 'ChainLegPlaced', 'OrderTestRequested']);
+  apply(s, a);
+  const o = requestOf(a).data.order;
+  assert.deepEqual([o.side, o.order_type, o.tif, o.qty, o.limit_price, o.env], ['BUY', 'LIMIT', 'IOC', '0.01665', '60000', 'staging']);
+  const b = answer(s, tested(requestOf(a), 'accepted'));
+  assert.deepEqual(types(b), ['ChainLegFilled', 'ChainLegPlaced', 'OrderTestRequested']);
+  assert.deepEqual(answer(s, tested(requestOf(a), 'accepted')), [], 'the same answer twice changes nothing');
+  // OKX has no order-test endpoint: the gateway says untested and the leg fills from its book all the same.
+  const c = answer(s, tested(requestOf(b), 'untested'));
+  const done = answer(s, tested(requestOf(c), 'accepted'));
+  const r = report(done);
+  assert.equal(r.data.status, 'FILLED');
+  assert.deepEqual(
+    r.data.legs.map((l) => [l.filled_qty, l.delivered]),
+    simReport.data.legs.map((l) => [l.filled_qty, l.delivered]),
+    'the same sizing, fee hold and floors as paper on the simulator',
+  );
+  // A refused test fails the chain, with the venue's reason.
+  const f = chains.initialState();
+  const x = admit(triangle('p-bad', { mode: 'paper', env: 'staging' }), f);
+  apply(f, x);
+  const refused = answer(f, tested(requestOf(x), 'rejected', '-1013'));
+  assert.deepEqual(types(refused), ['ChainLegFilled', 'ChainCompleted']);
+  assert.equal(report(refused).data.status, 'FAILED');
+  assert.match(report(refused).data.error ?? '', /order test refused: -1013 Filter failure: LOT_SIZE/);
 });

@@ -34,8 +34,10 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function rig(o: { faults?: Partial<FaultSwitches>; secret?: string; key?: string; timeoutMs?: number; recvWindowMs?: number } = {}): Promise<Rig> {
-  const emu = await startBinanceEmulator({ apiKey: API_KEY, apiSecret: API_SECRET, market: fixedMarket(), faults: o.faults });
+export async function rig(
+  o: { faults?: Partial<FaultSwitches>; secret?: string; key?: string; timeoutMs?: number; recvWindowMs?: number; balances?: Record<string, string> } = {},
+): Promise<Rig> {
+  const emu = await startBinanceEmulator({ apiKey: API_KEY, apiSecret: API_SECRET, market: fixedMarket(), faults: o.faults, balances: o.balances });
   const adapter = createBinanceAdapter({
     env: 'staging',
     rest_url: emu.url,

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ccxt from 'ccxt';
+import { dec, fmt } from '../../src/domain/decimal.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
 import { startBinanceEmulator, type BinanceEmulator } from '../../src/venues/binance/index.js';
 import { API_KEY, API_SECRET } from './binance-helpers.js';
@@ -64,6 +65,22 @@ test("ccxt binance with a wrong secret: refused with Binance's -1022, mapped by 
       return true;
     });
     assert.equal(emu.exchange.placements.size, 0);
+  } finally {
+    await emu.close();
+  }
+});
+
+test('ccxt binance fetchBalance reads the emulated account from /api/v3/account: free, locked by a resting order, total', async () => {
+  const emu = await startBinanceEmulator({ apiKey: API_KEY, apiSecret: API_SECRET, market: createSyntheticMarket({ seed: 7 }), balances: { USDT: '1000', BTC: '1' } });
+  try {
+    const ex = client(emu, API_SECRET);
+    await ex.loadMarkets();
+    const price = Math.floor(Number(emu.exchange.book('BTCUSDT')!.bids[0].price.toString()) * 0.9);
+    await ex.createOrder('BTC/USDT', 'limit', 'buy', 0.001, price);
+    const locked = dec('0.001').times(dec(String(price)));
+    const b = await ex.fetchBalance();
+    assert.deepEqual([b.USDT?.free, b.USDT?.used, b.USDT?.total], [Number(fmt(dec('1000').minus(locked))), Number(fmt(locked)), 1000]);
+    assert.deepEqual([b.BTC?.free, b.BTC?.used, b.BTC?.total], [1, 0, 1]);
   } finally {
     await emu.close();
   }

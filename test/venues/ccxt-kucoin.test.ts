@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ccxt from 'ccxt';
+import { dec, fmt } from '../../src/domain/decimal.js';
 import { startKucoinEmulator, type KucoinEmulator } from '../../src/venues/kucoin/index.js';
 import { book, KEY, PASSPHRASE, pinnedMarket, restingBuyPrice, SECRET } from './kucoin-helpers.js';
 
@@ -78,6 +79,28 @@ test('ccxt kucoin with a wrong secret: refused with KuCoin 400005, mapped by ccx
       return true;
     });
     assert.equal(emu.exchange.placements.size, 0);
+  } finally {
+    await emu.close();
+  }
+});
+
+test('ccxt kucoin fetchBalance reads the emulated trade account from /api/v1/accounts: available, holds, balance', async () => {
+  const market = pinnedMarket();
+  const emu = await startKucoinEmulator({ apiKey: KEY, apiSecret: SECRET, passphrase: PASSPHRASE, market, balances: { USDT: '1000', BTC: '1' } });
+  try {
+    const ex = client(emu);
+    await ex.loadMarkets(false, { marginables: false });
+    const price = restingBuyPrice(market);
+    await ex.createOrder('BTC/USDT', 'limit', 'buy', 0.001, Number(price), { clientOid: 'ccxt-balance-1' });
+    // KuCoin charges its fee in quote: a buy holds the fee too (0.1%).
+    const holds = dec('0.001').times(dec(price)).times(dec('1.001'));
+    const b = await ex.fetchBalance();
+    assert.deepEqual([b.USDT?.free, b.USDT?.used, b.USDT?.total], [Number(fmt(dec('1000').minus(holds))), Number(fmt(holds)), 1000]);
+    assert.deepEqual([b.BTC?.free, b.BTC?.used, b.BTC?.total], [1, 0, 1]);
+    assert.ok(
+      emu.requests.some((q) => q.method === 'GET' && q.path.startsWith('/api/v1/accounts?')),
+      'ccxt asked GET /api/v1/accounts',
+    );
   } finally {
     await emu.close();
   }

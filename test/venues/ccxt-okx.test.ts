@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ccxt from 'ccxt';
+import { dec, fmt } from '../../src/domain/decimal.js';
 import { startOkxEmulator } from '../../src/venues/okx/index.js';
 import { bookOf, KEY, PASSPHRASE, SECRET, stillMarket, tick } from './okx-fixture.js';
 
@@ -69,6 +70,23 @@ test('ccxt okx with a wrong secret: OKX 50113, mapped by ccxt to AuthenticationE
       return true;
     });
     assert.equal(emu.exchange.placementRequests.size, 0);
+  } finally {
+    await emu.close();
+  }
+});
+
+test('ccxt okx fetchBalance reads the emulated account from /api/v5/account/balance: availBal, frozenBal, eq', async () => {
+  const market = stillMarket();
+  const emu = await startOkxEmulator({ apiKey: KEY, apiSecret: SECRET, passphrase: PASSPHRASE, market, demo: false, balances: { USDT: '1000', BTC: '1' } });
+  try {
+    const ex = client(emu.url, SECRET);
+    await ex.loadMarkets();
+    const price = tick(bookOf(market).bids[0].price.times('0.9'));
+    await ex.createOrder('BTC/USDT', 'limit', 'buy', 0.01, Number(price));
+    const frozen = dec('0.01').times(dec(price));
+    const b = await ex.fetchBalance();
+    assert.deepEqual([b.USDT?.free, b.USDT?.used, b.USDT?.total], [Number(fmt(dec('1000').minus(frozen))), Number(fmt(frozen)), 1000]);
+    assert.deepEqual([b.BTC?.free, b.BTC?.used, b.BTC?.total], [1, 0, 1]);
   } finally {
     await emu.close();
   }

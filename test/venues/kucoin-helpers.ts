@@ -36,7 +36,9 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function rig(o: { secret?: string; key?: string; subscribe?: boolean; permission?: string; privateLimit?: number; rateWindowMs?: number } = {}): Promise<Rig> {
+export async function rig(
+  o: { secret?: string; key?: string; subscribe?: boolean; permission?: string; privateLimit?: number; rateWindowMs?: number; balances?: Record<string, string> } = {},
+): Promise<Rig> {
   const market = pinnedMarket();
   const emu = await startKucoinEmulator({
     apiKey: KEY,
@@ -46,6 +48,7 @@ export async function rig(o: { secret?: string; key?: string; subscribe?: boolea
     permission: o.permission,
     privateLimit: o.privateLimit,
     rateWindowMs: o.rateWindowMs,
+    balances: o.balances,
   });
   const config = kucoinConfig({ env: 'staging', rest_url: emu.url, ws_url: '', api_key: o.key ?? KEY, api_secret: o.secret ?? SECRET, passphrase: PASSPHRASE, timeout_ms: 2_000 });
   const adapter = createKucoinAdapter(config);

@@ -68,9 +68,21 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function rig(o: { faults?: Partial<FaultSwitches>; demo?: boolean; perm?: string; config?: Partial<OkxConfig>; hangMs?: number } = {}): Promise<Rig> {
+export async function rig(
+  o: { faults?: Partial<FaultSwitches>; demo?: boolean; perm?: string; config?: Partial<OkxConfig>; hangMs?: number; balances?: Record<string, string> } = {},
+): Promise<Rig> {
   const market = stillMarket();
-  const emu = await startOkxEmulator({ apiKey: KEY, apiSecret: SECRET, passphrase: PASSPHRASE, market, demo: o.demo ?? true, perm: o.perm, faults: o.faults, hangMs: o.hangMs });
+  const emu = await startOkxEmulator({
+    apiKey: KEY,
+    apiSecret: SECRET,
+    passphrase: PASSPHRASE,
+    market,
+    demo: o.demo ?? true,
+    perm: o.perm,
+    faults: o.faults,
+    hangMs: o.hangMs,
+    balances: o.balances,
+  });
   const adapter = createOkxAdapter({
     env: 'staging',
     rest_url: emu.url,

@@ -5,7 +5,7 @@
 import { dec, fmt, isDecimalString, ZERO } from '../../domain/decimal.js';
 import type { Order, VenueReport } from '../../domain/events.js';
 import { BoundedMap, NoAnswer } from '../transport.js';
-import type { AmendChange, OrderRef, VenueAdapter, VenueAnswer, VenueHealth, VenueMessage, VenueOrderSnapshot, VenueStartup } from '../types.js';
+import type { AmendChange, OrderRef, OrderTestAnswer, VenueAdapter, VenueAnswer, VenueHealth, VenueMessage, VenueOrderSnapshot, VenueStartup } from '../types.js';
 import { binanceConfig, type BinanceConfig } from './config.js';
 import { BinanceRest, VenueHalted } from './http.js';
 import {
@@ -44,6 +44,29 @@ interface RawAccount {
 
 const failure = (what: string, e: RawError): Error => new Error(`Binance ${what} refused: ${e.code} ${e.msg}`);
 const local = (code: string, reason: string, ts: string): VenueAnswer => ({ kind: 'answered', reports: [{ kind: 'REJECTED', code, reason, ts }] });
+
+/** Why an order is not sent at all (Binance could not take it), or undefined. */
+function localRefusal(order: Order): { code: string; reason: string } | undefined {
+  if (!CLIENT_ORDER_ID_RE.test(order.client_order_id) || splitClientId(order.client_order_id).leg) {
+    return { code: 'CLIENT_ORDER_ID', reason: `client order id ${JSON.stringify(order.client_order_id)} does not fit Binance's ^[a-zA-Z0-9-_]{1,36}$ (or ends like an amend leg)` };
+  }
+  if (order.order_type === 'LIMIT' && order.limit_price === undefined) return { code: 'LIMIT_PRICE', reason: 'a LIMIT order needs a limit price' };
+  return undefined;
+}
+
+/** POST /api/v3/order's parameters for an order: a placement and an order test send the same. */
+function placementParams(order: Order): Record<string, string | undefined> {
+  return {
+    symbol: order.symbol,
+    side: order.side,
+    type: order.order_type,
+    timeInForce: order.order_type === 'LIMIT' ? order.tif : undefined,
+    quantity: order.qty,
+    price: order.order_type === 'LIMIT' ? order.limit_price : undefined,
+    newClientOrderId: order.client_order_id,
+    newOrderRespType: 'FULL',
+  };
+}
 
 export function createBinanceAdapter(input: BinanceConfig): VenueAdapter {
   const config = binanceConfig(input);
@@ -104,20 +127,9 @@ export function createBinanceAdapter(input: BinanceConfig): VenueAdapter {
   }
 
   async function place(order: Order, ts: string): Promise<VenueAnswer> {
-    if (!CLIENT_ORDER_ID_RE.test(order.client_order_id) || splitClientId(order.client_order_id).leg) {
-      return local('CLIENT_ORDER_ID', `client order id ${JSON.stringify(order.client_order_id)} does not fit Binance's ^[a-zA-Z0-9-_]{1,36}$ (or ends like an amend leg)`, ts);
-    }
-    if (order.order_type === 'LIMIT' && order.limit_price === undefined) return local('LIMIT_PRICE', 'a LIMIT order needs a limit price', ts);
-    const params = {
-      symbol: order.symbol,
-      side: order.side,
-      type: order.order_type,
-      timeInForce: order.order_type === 'LIMIT' ? order.tif : undefined,
-      quantity: order.qty,
-      price: order.order_type === 'LIMIT' ? order.limit_price : undefined,
-      newClientOrderId: order.client_order_id,
-      newOrderRespType: 'FULL',
-    };
+    const refused = localRefusal(order);
+    if (refused) return local(refused.code, refused.reason, ts);
+    const params = placementParams(order);
     let r;
     try {
       r = await rest.call<RawOrder>('POST', '/api/v3/order', params, { signed: true, weight: 1, order: true });
@@ -138,6 +150,32 @@ export function createBinanceAdapter(input: BinanceConfig): VenueAdapter {
       }
     }
     return { kind: 'answered', reports: [rejectedReport(r.error, ts)] };
+  }
+
+  /** POST /api/v3/order/test: the placement's own parameters, checked by Binance and dropped. */
+  async function testOrder(order: Order): Promise<OrderTestAnswer> {
+    const refused = localRefusal(order);
+    if (refused) return { kind: 'rejected', ...refused };
+    let r;
+    try {
+      r = await rest.call<Record<string, never>>('POST', '/api/v3/order/test', placementParams(order), { signed: true, weight: 1 });
+    } catch (e) {
+      if (e instanceof VenueHalted || e instanceof NoAnswer) return { kind: 'unknown', reason: e.message };
+      throw e;
+    }
+    if (r.ok) return { kind: 'accepted' };
+    // Still rate limited after the waits: no verdict on the order.
+    if (r.status === 429) return { kind: 'unknown', reason: rejectReason(r.error) };
+    // Refused as a placement would be: the same code and reason as its REJECTED.
+    return { kind: 'rejected', code: String(r.error.code), reason: rejectReason(r.error) };
+  }
+
+  async function balances(assets: readonly string[]): Promise<Record<string, string>> {
+    const r = await rest.call<RawAccount>('GET', '/api/v3/account', { omitZeroBalances: true }, { signed: true, weight: 20 });
+    if (!r.ok) throw failure('account balances', r.error);
+    const free = freeBalances(r.body.balances);
+    if (!free) throw new Error('Binance account balances: the reply has no balances list');
+    return Object.fromEntries(assets.map((a) => [a, free[a] ?? '0']));
   }
 
   async function cancel(ref: OrderRef, ts: string): Promise<VenueAnswer> {
@@ -280,6 +318,8 @@ export function createBinanceAdapter(input: BinanceConfig): VenueAdapter {
     },
 
     place,
+    testOrder,
+    balances,
     cancel,
     amend,
     query,

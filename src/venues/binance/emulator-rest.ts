@@ -3,7 +3,7 @@
 import { dec, fmt } from '../../domain/decimal.js';
 import type { Side } from '../../domain/intent.js';
 import type { FaultSwitches } from '../emulator/admin.js';
-import { type EmulatedExchange, type EmulatedOrder, type EmulatedTif, type EmulatedType, isClosed, Refusal } from '../emulator/exchange.js';
+import { type EmulatedExchange, type EmulatedOrder, type EmulatedTif, type EmulatedType, isClosed, type PlaceRequest, Refusal } from '../emulator/exchange.js';
 import { cancelJson, d8, filterFailure, myTradeJson, orderJson, placeJson, symbolJson } from './emulator-wire.js';
 import { CLIENT_ORDER_ID_RE } from './parse.js';
 
@@ -62,6 +62,8 @@ export function refusalAnswer(r: Refusal): Answer {
       return err(400, -2010, 'Order would immediately match and take.');
     case 'NO_MARKET_DATA':
       return err(400, -2010, 'Market is closed.');
+    case 'INSUFFICIENT_BALANCE':
+      return err(400, -2010, 'Account has insufficient balance for requested action.');
     case 'UNKNOWN_ORDER':
     case 'ORDER_CLOSED':
       return unknownOrder();
@@ -110,8 +112,8 @@ function newOrder(p: URLSearchParams, ctx: RestContext): NewOrder | Answer {
 
 const isAnswer = (x: NewOrder | Answer): x is Answer => 'status' in x;
 
-function place(n: NewOrder, ctx: RestContext): EmulatedOrder {
-  return ctx.exchange.place({
+function request(n: NewOrder, ctx: RestContext): PlaceRequest {
+  return {
     client_order_id: n.clientId ?? ctx.newId(),
     symbol: n.symbol,
     side: n.side,
@@ -120,7 +122,22 @@ function place(n: NewOrder, ctx: RestContext): EmulatedOrder {
     qty: n.funds !== undefined && n.type === 'MARKET' ? undefined : n.qty,
     price: n.type === 'MARKET' ? undefined : n.price,
     funds: n.type === 'MARKET' ? n.funds : undefined,
-  });
+  };
+}
+
+const place = (n: NewOrder, ctx: RestContext): EmulatedOrder => ctx.exchange.place(request(n, ctx));
+
+/** POST /api/v3/order/test: every check of a placement (parameters, filters, balance), nothing placed; {} when it would be taken. */
+function testOrder(p: URLSearchParams, ctx: RestContext): Answer {
+  const n = newOrder(p, ctx);
+  if (isAnswer(n)) return n;
+  try {
+    ctx.exchange.test(request(n, ctx));
+    return ok({});
+  } catch (e) {
+    if (e instanceof Refusal) return refusalAnswer(e);
+    throw e;
+  }
 }
 
 /** The order a request names by orderId or by client order id (both: they must agree). */
@@ -247,8 +264,13 @@ function exchangeInfo(p: URLSearchParams, ctx: RestContext): Answer {
   return ok({ timezone: 'UTC', serverTime: ctx.now(), rateLimits: ctx.rateLimits, exchangeFilters: [], symbols: specs.map(symbolJson) });
 }
 
-function account(ctx: RestContext): Answer {
+function account(p: URLSearchParams, ctx: RestContext): Answer {
   const fee = (rate: string) => d8(rate);
+  const omitZero = p.get('omitZeroBalances') === 'true';
+  const balances = [...ctx.exchange.balances()]
+    .filter(([, h]) => !omitZero || h.free.plus(h.locked).coef !== 0n)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([asset, h]) => ({ asset, free: d8(h.free), locked: d8(h.locked) }));
   const spec = ctx.exchange.instruments()[0];
   const bps = spec ? Number(fmt(dec(spec.taker_fee).times(10_000))) : 10;
   return ok({
@@ -265,7 +287,7 @@ function account(ctx: RestContext): Answer {
     preventSor: false,
     updateTime: ctx.now(),
     accountType: 'SPOT',
-    balances: [],
+    balances,
     permissions: ['SPOT'],
     uid: 1,
   });
@@ -309,9 +331,11 @@ export function restRoutes(ctx: RestContext): Map<string, RestRoute> {
         (p) => depth(p, ctx),
       ),
     ],
-    ['GET /api/v3/account', signed(w(20), () => account(ctx))],
+    ['GET /api/v3/account', signed(w(20), (p) => account(p, ctx))],
     ['GET /sapi/v1/account/apiRestrictions', signed(w(1), () => apiRestrictions(ctx))],
     ['POST /api/v3/order', signed(w(1), (p) => placeOrder(p, ctx), true)],
+    // A test counts toward no order limit (no orderCounted) and is not a placement for the fault switches.
+    ['POST /api/v3/order/test', signed(w(1), (p) => testOrder(p, ctx))],
     ['DELETE /api/v3/order', signed(w(1), (p) => cancelOrder(p, ctx))],
     [
       'GET /api/v3/order',

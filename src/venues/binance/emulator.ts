@@ -41,7 +41,16 @@ const newId = (): string => randomBytes(16).toString('base64url').slice(0, 22);
 export async function startBinanceEmulator(o: BinanceEmulatorOptions): Promise<BinanceEmulator> {
   const faults: FaultSwitches = parseFaults(o.faults ?? {}, NO_FAULTS);
   const now = () => Date.now() + faults.clock_skew_ms;
-  const exchange = new EmulatedExchange({ venue: 'BINANCE', market: o.market, clientIdRule: 'while-open', now });
+  const exchange = new EmulatedExchange({
+    venue: 'BINANCE',
+    market: o.market,
+    clientIdRule: 'while-open',
+    now,
+    balances: o.balances,
+    // Binance books commissions with 8 decimals, as it reports them.
+    feeDecimals: 8,
+    balanceLagMs: () => faults.balance_lag_ms,
+  });
   const requests: LoggedRequest[] = [];
   const sockets = new Set<WebSocket>();
   /** Sockets with a live user-data subscription, and their subscription id. */

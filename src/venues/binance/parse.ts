@@ -155,6 +155,8 @@ export function rejectReason(e: RawError): string {
   switch (e.msg) {
     case 'Duplicate order sent.':
       return `Binance ${e.code}: ${e.msg} (the client order id is in use by an open order)`;
+    case 'Account has insufficient balance for requested action.':
+      return `Binance ${e.code}: ${e.msg} (the account's free balance cannot pay for the order)`;
     case 'Order would immediately match and take.':
       return `Binance ${e.code}: ${e.msg} (a post-only order would have taken liquidity)`;
     case 'Unknown order sent.':

@@ -1,7 +1,9 @@
 // What every venue emulator shares beside its wire protocol: the fault switches a test (or a user
 // rehearsing failures) turns on, and the admin endpoint under /__emulator/ that turns them on,
-// fills resting orders as a counterparty, and counts placement requests.
-//   GET  /__emulator/stats              {placement_requests:{coid:n}, placements:{coid:n}, open:n, orders:n}
+// fills resting orders as a counterparty, counts placement requests, and shows or sets the account's balances.
+//   GET  /__emulator/stats              {placement_requests:{coid:n}, placements:{coid:n}, order_tests:{coid:n}, open:n, orders:n}
+//   GET  /__emulator/balances           {asset:{free, locked}}: the account as the matching engine knows it (no lag)
+//   POST /__emulator/balances           {asset: "amount", ...}: sets those assets' free balances
 //   GET  /__emulator/faults             the switches in force
 //   POST /__emulator/faults             {latency_ms?, http_5xx?, ...}: merged into the switches
 //   POST /__emulator/fill               {client_order_id, qty?}: a counterparty trades against a resting order
@@ -10,7 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MarketData } from '../../market/types.js';
 import { fmt } from '../../domain/decimal.js';
-import { Refusal, type EmulatedExchange, type EmulatedTrade } from './exchange.js';
+import { Refusal, type EmulatedExchange, type EmulatedTrade, type Holding } from './exchange.js';
 
 /** What every venue's emulator is started with; each venue adds its own knobs. */
 export interface EmulatorBaseOptions {
@@ -24,6 +26,11 @@ export interface EmulatorBaseOptions {
   faults?: Partial<FaultSwitches>;
   /** Announce and apply the venue's rate limits times this (an account tier above the base one; default 1); OKX announces none. */
   limitsMultiplier?: number;
+  /**
+   * The account's free balances at start, by asset (decimal strings): exactly these, every other
+   * asset 0. Default: each quote asset of the venue's instruments 10,000,000, each base 100,000.
+   */
+  balances?: Record<string, string>;
 }
 
 /** Listens where the options say (default 127.0.0.1, a free port); the base http URL and the host:port. */
@@ -60,6 +67,8 @@ export interface FaultSwitches {
   http_429: number;
   /** Answer every request with 418 (IP banned) while true. */
   http_418: boolean;
+  /** A trade's balance changes reach the balance endpoints this long after the trade, ms (its fills are reported at once). */
+  balance_lag_ms: number;
 }
 
 export const NO_FAULTS: FaultSwitches = {
@@ -72,6 +81,7 @@ export const NO_FAULTS: FaultSwitches = {
   mute_user_stream: false,
   http_429: 0,
   http_418: false,
+  balance_lag_ms: 0,
 };
 
 /** Parse `--fault name=value,...` or an admin body into switches; throws naming an unknown switch. */
@@ -117,6 +127,9 @@ export const tradeJson = (t: EmulatedTrade) => ({
   ts_ms: t.ts_ms,
 });
 
+export const balancesJson = (h: Map<string, Holding>): Record<string, { free: string; locked: string }> =>
+  Object.fromEntries([...h].sort(([a], [b]) => a.localeCompare(b)).map(([asset, x]) => [asset, { free: fmt(x.free), locked: fmt(x.locked) }]));
+
 /** Serve /__emulator/*; false when the path is not an admin path (the venue front handles it). */
 export async function handleAdmin(req: IncomingMessage, res: ServerResponse, target: AdminTarget): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://emulator');
@@ -128,6 +141,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, tar
       json(res, 200, {
         placement_requests: Object.fromEntries(ex.placementRequests),
         placements: Object.fromEntries(ex.placements),
+        order_tests: Object.fromEntries(ex.orderTests),
         open: ex.open().length,
         orders: ex.orders().length,
       });
@@ -140,6 +154,12 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, tar
       const body = JSON.parse(await readBody(req)) as { client_order_id?: string; qty?: string };
       const trade = target.exchange.fillResting({ client_order_id: body.client_order_id }, body.qty);
       json(res, 200, tradeJson(trade));
+    } else if (what === 'balances' && (req.method === 'GET' || req.method === 'POST')) {
+      if (req.method === 'POST') {
+        const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
+        for (const [asset, amount] of Object.entries(body)) target.exchange.setBalance(asset, amount as string);
+      }
+      json(res, 200, balancesJson(target.exchange.holdingsNow()));
     } else if (req.method === 'POST' && what === 'ws-drop') {
       target.dropStreams();
       json(res, 200, { dropped: true });

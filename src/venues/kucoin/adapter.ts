@@ -3,10 +3,10 @@
 // query and trades() all give the same report for one trade (orderChange pushes carry no fee: a
 // match push is answered by reading that trade from /hf/fills).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dec, fmt } from '../../domain/decimal.js';
+import { type Dec, dec, fmt, isDecimalString, ZERO } from '../../domain/decimal.js';
 import type { Order, VenueReport } from '../../domain/events.js';
 import { BoundedMap, NoAnswer, type ReconnectingStream } from '../transport.js';
-import type { AmendChange, OrderRef, VenueAdapter, VenueAnswer, VenueHealth, VenueMessage, VenueOrderSnapshot, VenueStartup } from '../types.js';
+import type { AmendChange, OrderRef, OrderTestAnswer, VenueAdapter, VenueAnswer, VenueHealth, VenueMessage, VenueOrderSnapshot, VenueStartup } from '../types.js';
 import type { KucoinConfig } from './config.js';
 import { KucoinApiError, KucoinRest, VenueHalted } from './http.js';
 import {
@@ -20,6 +20,7 @@ import {
   rejected,
   streamOrderChange,
   symbolRules,
+  type KucoinAccount,
   type KucoinFill,
   type KucoinOrder,
   type KucoinOrderChange,
@@ -97,21 +98,25 @@ class KucoinAdapter implements VenueAdapter {
     }
   }
 
-  place(order: Order, _ts: string): Promise<VenueAnswer> {
+  /** POST /api/v1/hf/orders' body for an order (a placement and an order test send the same), or why it is not sent. */
+  private orderBody(order: Order): { body: Record<string, unknown> } | { code: string; reason: string } {
     const coid = order.client_order_id;
-    if (!CLIENT_OID.test(coid))
-      return Promise.resolve({
-        kind: 'answered',
-        reports: [rejected('CLIENT_OID', `client order id ${JSON.stringify(coid)} is not 1-40 of [A-Za-z0-9_-]; not sent`, this.stamp())],
-      });
-    if (order.env !== this.env) return Promise.resolve({ kind: 'answered', reports: [rejected('ENV', `a ${order.env} order on ${this.env} credentials; not sent`, this.stamp())] });
+    if (!CLIENT_OID.test(coid)) return { code: 'CLIENT_OID', reason: `client order id ${JSON.stringify(coid)} is not 1-40 of [A-Za-z0-9_-]; not sent` };
+    if (order.env !== this.env) return { code: 'ENV', reason: `a ${order.env} order on ${this.env} credentials; not sent` };
     const body: Record<string, unknown> = { clientOid: coid, symbol: order.symbol, side: order.side === 'BUY' ? 'buy' : 'sell', size: fmt(dec(order.qty)) };
     if (order.order_type === 'MARKET') body.type = 'market';
     else {
-      if (order.limit_price === undefined)
-        return Promise.resolve({ kind: 'answered', reports: [rejected('LIMIT_PRICE', 'a LIMIT order without a limit price; not sent', this.stamp())] });
+      if (order.limit_price === undefined) return { code: 'LIMIT_PRICE', reason: 'a LIMIT order without a limit price; not sent' };
       Object.assign(body, { type: 'limit', price: fmt(dec(order.limit_price)), timeInForce: order.tif });
     }
+    return { body };
+  }
+
+  place(order: Order, _ts: string): Promise<VenueAnswer> {
+    const coid = order.client_order_id;
+    const built = this.orderBody(order);
+    if (!('body' in built)) return Promise.resolve({ kind: 'answered', reports: [rejected(built.code, built.reason, this.stamp())] });
+    const { body } = built;
     this.remember(coid, order.symbol, undefined, order.order_type === 'MARKET' ? undefined : order.tif);
     return this.answer(async () => {
       const r = await this.rest.call<{ orderId: string; clientOid: string }>('POST', '/api/v1/hf/orders', body);
@@ -126,6 +131,33 @@ class KucoinAdapter implements VenueAdapter {
       }
       return { kind: 'answered', reports: [rejected(r.code, r.msg, this.stamp())] };
     });
+  }
+
+  /** POST /api/v1/hf/orders/test: the placement's own body, checked by KuCoin and dropped. */
+  async testOrder(order: Order, _ts: string): Promise<OrderTestAnswer> {
+    const built = this.orderBody(order);
+    if (!('body' in built)) return { kind: 'rejected', code: built.code, reason: built.reason };
+    try {
+      const r = await this.rest.call<{ orderId: string; clientOid: string }>('POST', '/api/v1/hf/orders/test', built.body);
+      if (r.ok) return { kind: 'accepted' };
+      // Still rate limited after the waits: no verdict on the order.
+      if (r.code === '429000') return { kind: 'unknown', reason: explainError(r.code, r.msg) };
+      // Refused as a placement would be: the same code and reason as its REJECTED.
+      return { kind: 'rejected', code: r.code, reason: explainError(r.code, r.msg) };
+    } catch (e) {
+      if (e instanceof VenueHalted || e instanceof NoAnswer) return { kind: 'unknown', reason: e.message };
+      throw e;
+    }
+  }
+
+  /** Free balances from the trade account (HF orders trade from it): available, not what orders hold. */
+  async balances(assets: readonly string[]): Promise<Record<string, string>> {
+    const q = new URLSearchParams({ type: 'trade' });
+    if (assets.length === 1) q.set('currency', assets[0]);
+    const rows = await this.rest.must<KucoinAccount[]>('GET', `/api/v1/accounts?${q.toString()}`);
+    const free = new Map<string, Dec>();
+    for (const a of rows ?? []) if (a.type === 'trade' && isDecimalString(a.available)) free.set(a.currency, (free.get(a.currency) ?? ZERO).plus(dec(a.available)));
+    return Object.fromEntries(assets.map((a) => [a, fmt(free.get(a) ?? ZERO)]));
   }
 
   cancel(ref: OrderRef, _ts: string): Promise<VenueAnswer> {

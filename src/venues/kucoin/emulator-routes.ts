@@ -1,7 +1,8 @@
 // The emulator's KuCoin REST routes (after signature, rate-limit and fault checks): the spot HF
 // subset the adapter and ccxt use, at KuCoin's paths with KuCoin's field names.
+import { createHash } from 'node:crypto';
 import { fmt } from '../../domain/decimal.js';
-import type { EmulatedExchange, EmulatedTif, EmulatedType } from '../emulator/exchange.js';
+import type { EmulatedExchange, EmulatedTif, EmulatedType, PlaceRequest } from '../emulator/exchange.js';
 import { Refusal } from '../emulator/exchange.js';
 import type { KucoinLedger } from './emulator-venue.js';
 
@@ -81,6 +82,7 @@ export function routeRest(r: Route): Reply {
     );
   }
   if (get && p === '/api/v1/hf/fills') return fills(r, q);
+  if (get && p === '/api/v1/accounts') return accounts(r, q);
   if ((m = /^\/api\/v1\/hf\/orders\/client-order\/([^/]+)$/.exec(p))) {
     if (!q.get('symbol')) return bad('symbol is required');
     const o = ex.get({ client_order_id: decodeURIComponent(m[1]) });
@@ -157,13 +159,36 @@ function place(r: Route, test: boolean): Reply {
   const tif: EmulatedTif = tifIn === 'IOC' || tifIn === 'FOK' ? tifIn : 'GTC';
   if (type !== 'MARKET' && str(b.price) === undefined) return bad('price is required for a limit order');
   if (type === 'MARKET' && (str(b.size) === undefined) === (str(b.funds) === undefined)) return bad('a market order needs one of size or funds');
-  const symbol = str(b.symbol) ?? '';
+  const req: PlaceRequest = { client_order_id: clientOid, symbol: str(b.symbol) ?? '', side, type, tif, qty: str(b.size), price: str(b.price), funds: str(b.funds) };
   if (test) {
-    if (!r.exchange.spec(symbol)) throw new Refusal('UNKNOWN_SYMBOL', `unknown symbol ${symbol}`);
+    // Checked as a placement (rules, book, balance); nothing placed, so no order id is issued.
+    r.exchange.test(req);
     return ok({ orderId: '000000000000000000000000', clientOid });
   }
-  const o = r.exchange.place({ client_order_id: clientOid, symbol, side, type, tif, qty: str(b.size), price: str(b.price), funds: str(b.funds) });
+  const o = r.exchange.place(req);
   return ok({ orderId: r.ledger.currentId(o), clientOid });
+}
+
+const ACCOUNT_TYPES = new Set(['main', 'trade', 'trade_hf', 'margin']);
+
+/** GET /api/v1/accounts: the one trade account's currencies (HF trading uses it too, so trade_hf shows the same). */
+function accounts(r: Route, q: URLSearchParams): Reply {
+  const type = q.get('type');
+  if (type !== null && !ACCOUNT_TYPES.has(type)) return bad('type invalid');
+  if (type === 'main' || type === 'margin') return ok([]);
+  const currency = q.get('currency');
+  const rows = [...r.exchange.balances()]
+    .filter(([c]) => currency === null || c === currency)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([c, h]) => ({
+      id: createHash('sha256').update(`trade/${c}`).digest('hex').slice(0, 24),
+      currency: c,
+      type: type ?? 'trade',
+      balance: fmt(h.free.plus(h.locked)),
+      available: fmt(h.free),
+      holds: fmt(h.locked),
+    }));
+  return ok(rows);
 }
 
 /** Alter is cancel + new on KuCoin: the order gets a new id and keeps its clientOid; newSize counts the filled part. */

@@ -1,8 +1,8 @@
 // The KuCoin side of the emulator over the shared exchange: KuCoin's order ids (a new one per
-// alter, as alter is cancel + new there), its fee (charged in the quote currency on both sides, at
-// the instrument's maker/taker rate: the shared core charges what the order receives, KuCoin does
-// not), and its JSON shapes for orders, fills, symbols and orderChange pushes.
-import { dec, fmt, ZERO, type Dec } from '../../domain/decimal.js';
+// alter, as alter is cancel + new there), the trade's order id and fee (charged in the quote
+// currency on both sides, at the instrument's maker/taker rate: the front starts the shared core
+// with feeIn 'quote'), and its JSON shapes for orders, fills, symbols and orderChange pushes.
+import { fmt, ZERO, type Dec } from '../../domain/decimal.js';
 import { isClosed, type EmulatedExchange, type EmulatedOrder, type EmulatedTrade, type ExchangeEvent, type RefusalCode } from '../emulator/exchange.js';
 
 export interface TradeBooking {
@@ -56,7 +56,7 @@ export class KucoinLedger {
 
   private book(o: EmulatedOrder, t: EmulatedTrade): void {
     const feeRate = t.maker ? o.spec.maker_fee : o.spec.taker_fee;
-    this.bookings.set(t.trade_id, { orderId: this.currentId(o), fee: t.qty.times(t.price).times(dec(feeRate)), feeRate });
+    this.bookings.set(t.trade_id, { orderId: this.currentId(o), fee: t.fee, feeRate });
   }
 
   booking(t: EmulatedTrade): TradeBooking {
@@ -212,6 +212,8 @@ export function refusalError(code: RefusalCode, message: string): [number, strin
       return [200, '400100', 'order_not_exist_or_not_allow_to_cancel'];
     case 'NO_MARKET_DATA':
       return [200, '200001', 'Order creation for this pair suspended'];
+    case 'INSUFFICIENT_BALANCE':
+      return [200, '200004', 'Balance insufficient!'];
     case 'LOT_SIZE':
       return [
         400,

@@ -46,7 +46,15 @@ const ORDER_TOPIC = '/spotMarket/tradeOrdersV2';
 export async function startKucoinEmulator(o: KucoinEmulatorOptions): Promise<KucoinEmulator> {
   const faults: FaultSwitches = { ...NO_FAULTS, ...o.faults };
   const now = () => Date.now() + faults.clock_skew_ms;
-  const exchange = new EmulatedExchange({ venue: 'KUCOIN', market: o.market, clientIdRule: 'never', now });
+  const exchange = new EmulatedExchange({
+    venue: 'KUCOIN',
+    market: o.market,
+    clientIdRule: 'never',
+    now,
+    balances: o.balances,
+    feeIn: 'quote',
+    balanceLagMs: () => faults.balance_lag_ms,
+  });
   const ledger = new KucoinLedger(exchange);
   const requests: EmulatorRequest[] = [];
   const tokens = new Set<string>();
@@ -166,16 +174,18 @@ export async function startKucoinEmulator(o: KucoinEmulatorOptions): Promise<Kuc
           reply = fail(status, code, msg);
         } else reply = fail(400, '400100', e instanceof Error ? e.message : String(e));
       }
-      if (placing && reply.status === 200 && faults.timeout_after_accept > 0) {
+      // KuCoin refuses some orders with HTTP 200 and its own code: only code 200000 placed one.
+      const placed = placing && reply.status === 200 && (reply.body as { code?: string }).code === '200000';
+      if (placed && faults.timeout_after_accept > 0) {
         // The order exists; the reply never comes: the connection hangs, then is cut.
         faults.timeout_after_accept--;
         entry.status = 0;
         setTimeout(() => req.socket.destroy(), 200).unref();
         return;
       }
-      if (placing && reply.status === 200) {
-        const placed = exchange.get({ client_order_id: (JSON.parse(body) as { clientOid: string }).clientOid });
-        if (placed && !isClosed(placed) && placed.type !== 'MARKET') push(ledger.openChange(placed), false);
+      if (placed) {
+        const order = exchange.get({ client_order_id: (JSON.parse(body) as { clientOid: string }).clientOid });
+        if (order && !isClosed(order) && order.type !== 'MARKET') push(ledger.openChange(order), false);
       }
       return answer(reply, limit.headers);
     })().catch((e: unknown) => {

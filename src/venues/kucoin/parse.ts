@@ -54,6 +54,16 @@ export interface KucoinFill {
   createdAt: number;
 }
 
+/** One item of GET /api/v1/accounts: a currency of one account type (available = balance - holds). */
+export interface KucoinAccount {
+  id: string;
+  currency: string;
+  type: string;
+  balance: string;
+  available: string;
+  holds: string;
+}
+
 /** One item of GET /api/v2/symbols. */
 export interface KucoinSymbol {
   symbol: string;

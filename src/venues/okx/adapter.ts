@@ -1,7 +1,7 @@
 // The OKX v5 spot venue behind fillstream's venue seam. Requests go through OkxRest (signed,
 // clock, limits, 429/418); replies and pushes become reports through parse.ts.
 import { createHash } from 'node:crypto';
-import { dec, fmt } from '../../domain/decimal.js';
+import { dec, fmt, isDecimalString } from '../../domain/decimal.js';
 import type { Order, VenueReport } from '../../domain/events.js';
 import { PermanentFault, serverName } from '../../domain/faults.js';
 import { microsToIso, nowMicros } from '../../domain/time.js';
@@ -19,6 +19,7 @@ import {
   rulesOf,
   snapshotOf,
   tradeOfFill,
+  type OkxBalance,
   type OkxFill,
   type OkxInstrument,
   type OkxOrder,
@@ -160,6 +161,17 @@ class OkxAdapter implements VenueAdapter {
       const amended: VenueReport = { kind: 'AMENDED', venue_order_id: reply.data[0].ordId, qty: newSz ?? fmt(dec(ref.order.qty)), ...(limit_price ? { limit_price } : {}), ts };
       return { kind: 'answered', reports: [amended] };
     });
+  }
+
+  /** Free balances (availBal: cash not frozen by open orders), 20 currencies a request as OKX allows. */
+  async balances(assets: readonly string[]): Promise<Record<string, string>> {
+    const free = new Map<string, string>();
+    for (let i = 0; i < assets.length; i += 20) {
+      const ccy = assets.slice(i, i + 20).join(',');
+      const data = (await this.call<OkxBalance>({ method: 'GET', path: '/api/v5/account/balance', query: { ccy }, signed: true })).data;
+      for (const d of data[0]?.details ?? []) if (isDecimalString(d.availBal)) free.set(d.ccy, fmt(dec(d.availBal)));
+    }
+    return Object.fromEntries(assets.map((a) => [a, free.get(a) ?? '0']));
   }
 
   /** Our trades on one instrument (optionally one order) since `sinceMs`, oldest first, every page. */

@@ -2,7 +2,7 @@
 // envelopes the adapter and ccxt use, served from the exchange core.
 import { isDecimalString } from '../../domain/decimal.js';
 import { Refusal, type EmulatedExchange, type EmulatedOrder, type EmulatedTif, type EmulatedType } from '../emulator/exchange.js';
-import { billIdOf, bookJson, fillJson, instrumentJson, okxRefusal, orderJson, ordIdOf, seqOfOrdId, type OkxOp } from './emulator-wire.js';
+import { balanceDetailJson, billIdOf, bookJson, fillJson, instrumentJson, okxRefusal, orderJson, ordIdOf, seqOfOrdId, type OkxOp } from './emulator-wire.js';
 
 export interface RestReply {
   status: number;
@@ -258,6 +258,14 @@ export function privateRoute(method: string, url: URL, bodyText: string, ctx: Re
     case 'GET /api/v5/trade/orders-pending': {
       const instId = q.get('instId') ?? undefined;
       return ok(page(ex.open(instId), (o) => BigInt(ordIdOf(o.seq)), q).map((o) => orderJson(o, { rest: true })));
+    }
+    case 'GET /api/v5/account/balance': {
+      // ccy: up to 20, comma separated; without it, every currency the account holds.
+      const asked = q.get('ccy')?.split(',').filter(Boolean);
+      if (asked && asked.length > 20) return okxError(400, '51000', 'Parameter ccy error');
+      const held = [...ex.balances()].filter(([ccy, h]) => (asked ? asked.includes(ccy) : h.free.plus(h.locked).coef !== 0n)).sort(([a], [b]) => a.localeCompare(b));
+      const now = ex.now();
+      return ok([{ uTime: String(now), details: held.map(([ccy, h]) => balanceDetailJson(ccy, h, now)) }]);
     }
     case 'GET /api/v5/trade/fills':
     case 'GET /api/v5/trade/fills-history':

@@ -2,7 +2,7 @@
 // (ids, field names, states, cancelSource, negative fees), and its refusals as OKX error codes.
 import { type Dec, dec, fmt, ZERO } from '../../domain/decimal.js';
 import type { Book, InstrumentSpec } from '../../market/types.js';
-import type { EmulatedOrder, EmulatedTrade, Refusal } from '../emulator/exchange.js';
+import type { EmulatedOrder, EmulatedTrade, Holding, Refusal } from '../emulator/exchange.js';
 
 /** OKX ids are long decimal numbers: the core's sequences, offset into that shape. */
 export const ordIdOf = (seq: number): string => String(600_000_000_000_000_000n + BigInt(seq));
@@ -99,6 +99,12 @@ export function orderJson(o: EmulatedOrder, update?: { trade?: EmulatedTrade; am
   };
 }
 
+/** One currency of GET /account/balance's details (a spot cash account: equity is the cash balance). */
+export function balanceDetailJson(ccy: string, h: Holding, uTime: number): Record<string, string> {
+  const cash = fmt(h.free.plus(h.locked));
+  return { ccy, eq: cash, cashBal: cash, availBal: fmt(h.free), frozenBal: fmt(h.locked), ordFrozen: fmt(h.locked), uTime: String(uTime) };
+}
+
 /** One trade in GET /trade/fills' shape. */
 export function fillJson(o: EmulatedOrder, t: EmulatedTrade): Record<string, string> {
   return {
@@ -166,6 +172,10 @@ export type OkxOp = 'place' | 'cancel' | 'amend';
 /** A core refusal as OKX's sCode and sMsg for this operation. */
 export function okxRefusal(r: Refusal, op: OkxOp): { sCode: string; sMsg: string } {
   if (op === 'cancel') return { sCode: '51400', sMsg: 'Order cancellation failed as the order has been filled, canceled or does not exist.' };
+  // A placement, or an amend to a larger or dearer order, the account cannot pay for.
+  if (r.code === 'INSUFFICIENT_BALANCE') {
+    return { sCode: '51008', sMsg: r.asset ? `Order failed. Insufficient ${r.asset} balance in account.` : 'Order failed. Insufficient balance in account.' };
+  }
   if (op === 'amend') {
     if (r.code === 'UNKNOWN_ORDER' || r.code === 'ORDER_CLOSED') return { sCode: '51503', sMsg: 'Your order has already been filled or canceled.' };
     if (r.code === 'PRICE_FILTER') return { sCode: '51000', sMsg: 'Parameter newPx error' };

@@ -65,7 +65,14 @@ export async function startOkxEmulator(o: OkxEmulatorOptions): Promise<OkxEmulat
   const faults = parseFaults(o.faults ?? {}, NO_FAULTS);
   const demo = o.demo ?? false;
   const passphrase = o.passphrase ?? '';
-  const exchange = new EmulatedExchange({ venue: 'OKX', market: o.market, clientIdRule: 'while-open', now: () => Date.now() + faults.clock_skew_ms });
+  const exchange = new EmulatedExchange({
+    venue: 'OKX',
+    market: o.market,
+    clientIdRule: 'while-open',
+    now: () => Date.now() + faults.clock_skew_ms,
+    balances: o.balances,
+    balanceLagMs: () => faults.balance_lag_ms,
+  });
   let anonymous = 0;
   const ctx: RestContext = { exchange, perm: o.perm ?? 'read_only,trade', amending: {}, nextAnonymous: () => `${ANONYMOUS}${++anonymous}` };
   const requests: OkxRequestRecord[] = [];

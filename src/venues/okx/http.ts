@@ -30,6 +30,7 @@ export const OKX_LIMITS: Record<string, number> = {
   'GET /api/v5/trade/fills': 60,
   'GET /api/v5/trade/fills-history': 10,
   'GET /api/v5/account/config': 5,
+  'GET /api/v5/account/balance': 10,
   'GET /api/v5/public/time': 10,
   'GET /api/v5/public/instruments': 20,
 };

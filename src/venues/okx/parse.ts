@@ -70,6 +70,12 @@ export interface OkxFill {
   ts: string;
 }
 
+/** GET /api/v5/account/balance: one item, its details one per currency. */
+export interface OkxBalance {
+  uTime?: string;
+  details: { ccy: string; availBal: string; cashBal?: string; frozenBal?: string; eq?: string }[];
+}
+
 export interface OkxInstrument {
   instType: string;
   instId: string;

@@ -213,6 +213,11 @@ export class SimVenue implements Venue, VenueAdapter {
     return out;
   }
 
+  /** The simulator keeps no account (it fills every order as if funded), so any balance it gave would be made up: it says so instead. */
+  async balances(_assets: readonly string[]): Promise<Record<string, string>> {
+    throw new Error('the simulated venue keeps no account balances: it fills every order as if funded (balances are known on live venues only)');
+  }
+
   /** The simulator never pushes: every report is in the answer to the placement. */
   subscribe(): void {}
 
