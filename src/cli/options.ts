@@ -11,6 +11,9 @@ import { DEFAULT_REDIS_PREFIX } from '../projections/redis/keys.js';
 import { isDecimalString } from '../domain/decimal.js';
 import { DEFAULT_ROUTER_SETTINGS, type RouterSettings } from '../router/decide.js';
 import { DEFAULT_CHAIN_SETTINGS, type ChainSettings } from '../chains/decide.js';
+import { readFileSync } from 'node:fs';
+import { RouteWindowsFile } from '../domain/route-windows.js';
+import { compileWindows } from '../router/windows.js';
 
 export const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
 
@@ -63,14 +66,29 @@ export function openReadLog(o: { dataDir: string; bus: string }): Promise<EventL
 /**
  * The smart router's settings from the environment: FILLSTREAM_ROUTE_LATENCY_BPS_PER_MS (bps of
  * notional per ms of a venue's placement round trip, default 0.01) and FILLSTREAM_ROUTE_SPLIT
- * (on, the default, or off: the whole order always goes to one venue).
+ * (on, the default, or off: the whole order always goes to one venue) and FILLSTREAM_ROUTE_WINDOWS
+ * (a JSON file of the venues' trading hours and closures; none: every venue around the clock).
  */
 export function routingFromEnv(env: NodeJS.ProcessEnv = process.env): RouterSettings {
   const perMs = env.FILLSTREAM_ROUTE_LATENCY_BPS_PER_MS?.trim() || DEFAULT_ROUTER_SETTINGS.latency_bps_per_ms;
   if (!isDecimalString(perMs) || perMs.startsWith('-')) throw new Error(`FILLSTREAM_ROUTE_LATENCY_BPS_PER_MS must be a decimal of 0 or more bps per ms, got ${perMs}`);
   const split = (env.FILLSTREAM_ROUTE_SPLIT ?? 'on').trim().toLowerCase();
   if (split !== 'on' && split !== 'off') throw new Error(`FILLSTREAM_ROUTE_SPLIT must be on or off, got ${split}`);
-  return { latency_bps_per_ms: perMs, split: split === 'on' };
+  const file = env.FILLSTREAM_ROUTE_WINDOWS?.trim();
+  return { latency_bps_per_ms: perMs, split: split === 'on', ...(file ? { windows: compileWindows(readRouteWindows(file)) } : {}) };
+}
+
+/** The trading windows file (schemas/route-windows.schema.json), checked: a bad one stops the process, named. */
+export function readRouteWindows(file: string): RouteWindowsFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`FILLSTREAM_ROUTE_WINDOWS (${file}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  const r = RouteWindowsFile.safeParse(json);
+  if (!r.success) throw new Error(`FILLSTREAM_ROUTE_WINDOWS (${file}): ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
 }
 
 /**

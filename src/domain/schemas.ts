@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DeadLetter, Event, Fill, NormalizedIntent, Order, RiskPolicy, VenueReport } from './events.js';
 import { ChainIntent, Intent, OrderChangeIntent } from './intent.js';
 import { VenuesFile } from './venues.js';
+import { RouteWindowsFile } from './route-windows.js';
 
 const ID_BASE = 'https://fillstream.dev/schemas/';
 
@@ -29,6 +30,7 @@ export function jsonSchemas(): Record<string, Record<string, unknown>> {
     'execution-report.schema.json': schema('execution-report.schema.json', VenueReport, 'venue execution report'),
     'risk-policy.schema.json': schema('risk-policy.schema.json', RiskPolicy, 'risk policy', 'input'),
     'venues.schema.json': schema('venues.schema.json', VenuesFile, 'fillstream venues file (run --venues)', 'input'),
+    'route-windows.schema.json': schema('route-windows.schema.json', RouteWindowsFile, "fillstream venues' trading windows (FILLSTREAM_ROUTE_WINDOWS)", 'input'),
     'dead-letter.schema.json': schema('dead-letter.schema.json', DeadLetter, 'dead letter (exec.dlq)'),
   };
 }

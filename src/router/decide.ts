@@ -10,6 +10,7 @@ import type { Book, InstrumentSpec, MarketData } from '../market/types.js';
 import { isoToMicros } from '../domain/time.js';
 import { costBps, planRoute, type RoutePlan, type VenueQuote } from './cost.js';
 import { cloneRouterState, emptyRouterState, evolveRouter, venueKey, type RouterState } from './state.js';
+import { outsideWindow, type TradingWindows } from './windows.js';
 
 const ONE = dec(1);
 /** One basis point as a rate: multiplying by it is exact, where dividing by 10,000 rounds. */
@@ -24,6 +25,8 @@ export interface RouterSettings {
   latency_bps_per_ms: string;
   /** false: the whole order goes to the cheapest venue, never split. */
   split: boolean;
+  /** When venues take orders (FILLSTREAM_ROUTE_WINDOWS); a venue not named, or no windows: around the clock. */
+  windows?: TradingWindows;
 }
 
 export const DEFAULT_ROUTER_SETTINGS: RouterSettings = Object.freeze({ latency_bps_per_ms: '0.01', split: true });
@@ -168,8 +171,10 @@ function routeSmart(cmd: RouteOrder, state: RouterState): RouterEvent[] {
     const halted = state.halted.get(key);
     const quarantined = state.quarantined.get(key);
     const book = cmd.market.bookAt(id, tsUs);
+    const closed = outsideWindow(settings.windows, spec.venue, tsUs);
     if (halted !== undefined) row.excluded = `${spec.venue} (${intent.env}) is halted: ${halted}`;
     else if (quarantined !== undefined) row.excluded = `${spec.venue} (${intent.env}) is in quarantine: ${quarantined}`;
+    else if (closed !== undefined) row.excluded = closed;
     else if (!book || book.bids.length === 0 || book.asks.length === 0) row.excluded = `no book for ${id} at ${intent.ts}`;
     if (row.excluded !== undefined) continue;
     const q = quoteOf(intent, spec, book!, latency, perMs, state.balances.get(key));

@@ -115,3 +115,29 @@ test('a bare symbol splits across the venues where that is cheaper; every child 
   assert.ok(big.data.cost && big.data.cost_bps, 'the chosen route is priced, in bps of the reference too');
   assert.equal(audit.find((e) => e.intent_id === 'small')?.data.split, false);
 });
+
+test('FILLSTREAM_ROUTE_WINDOWS: a venue in its maintenance window is left out of the route; a bad windows file stops run with what is wrong', () => {
+  const dir = join(work, 'windows');
+  const windows = join(work, 'windows.json');
+  writeFileSync(windows, JSON.stringify({ venues: { BINANCE: { closed: [{ from: '2026-03-01T11:00:00Z', to: '2026-03-01T13:00:00Z', reason: 'maintenance' }] } } }));
+  process.env.FILLSTREAM_ROUTE_WINDOWS = windows;
+  try {
+    const s = cliJson<Summary>(['run', '--data-dir', dir, '--books', books, '--intents', '-', '--until-idle'], intent('w', '0.5') + '\n');
+    assert.equal(s.orders_by_status.FILLED, s.orders);
+    const orders = cliJson<OrderState[]>(['orders', '--data-dir', dir, '--books', books]);
+    assert.ok(orders.length > 0 && orders.every((o) => o.order.venue !== 'BINANCE'), 'nothing went to BINANCE while it was closed');
+    const audit = cli(['events', '--data-dir', dir, '--topic', 'exec.audit'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as EventOf<'RouteDecided'>);
+    const binance = audit.find((e) => e.type === 'RouteDecided')!.data.candidates.find((c) => c.instrument_id === 'BINANCE:BTCUSDT')!;
+    assert.match(binance.excluded ?? '', /^BINANCE is closed \(maintenance\) from 2026-03-01T11:00:00/);
+
+    writeFileSync(windows, JSON.stringify({ venues: { BINANCE: { open: [{ days: ['sun'], from: '18:00', to: '09:00' }] } } }));
+    const bad = cli(['run', '--data-dir', join(work, 'windows-bad'), '--books', books, '--intents', '-', '--until-idle'], intent('x', '0.5') + '\n');
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /FILLSTREAM_ROUTE_WINDOWS \(.*windows\.json\): venues\.BINANCE\.open\.0: from must be before to/);
+  } finally {
+    delete process.env.FILLSTREAM_ROUTE_WINDOWS;
+  }
+});

@@ -205,3 +205,27 @@ test('the router’s in-place fold equals its evolve fold, and neither decide no
   const end = given(tested, ...history).state;
   assert.equal(end.balances.get('staging:OKX')!.get('USDT')!.toString(), '20000', `the hold is released when the order ends: ${JSON.stringify([...end.holds])}`);
 });
+
+test('a venue outside its trading window is left out with the reason; the order goes to the others', async () => {
+  const { compileWindows } = await import('../../src/router/windows.js');
+  const settings: RouterSettings = {
+    latency_bps_per_ms: '0.01',
+    split: true,
+    // T0 (a Friday, 10:00 UTC) falls in BINANCE's maintenance; KUCOIN trades weekends only.
+    windows: compileWindows({
+      venues: {
+        BINANCE: { closed: [{ from: '2026-01-02T09:30:00Z', to: '2026-01-02T10:30:00Z', reason: 'maintenance' }] },
+        KUCOIN: { open: [{ days: ['sat', 'sun'], from: '00:00', to: '24:00' }] },
+      },
+    }),
+  };
+  const { decided, orders } = split(decide(approved('w1', {}), routerStateFor(market), settings));
+  const why = new Map(decided.data.candidates.map((c) => [c.instrument_id, c.excluded]));
+  assert.equal(why.get('BINANCE:BTCUSDT'), 'BINANCE is closed (maintenance) from 2026-01-02T09:30:00.000000Z to 2026-01-02T10:30:00.000000Z');
+  assert.match(why.get('KUCOIN:BTC-USDT') ?? '', /^KUCOIN trades sat,sun 00:00–24:00 UTC: 2026-01-02T10:00:00.000000Z is outside$/);
+  assert.equal(why.get('OKX:BTC-USDT'), undefined);
+  assert.deepEqual(
+    orders.map((o) => [o.data.order.instrument_id, o.data.order.qty]),
+    [['OKX:BTC-USDT', '0.5']],
+  );
+});
