@@ -80,6 +80,15 @@ export async function startOps(p: Pipeline, o: OpsOptions): Promise<Ops> {
     m.advance(m.fills, v.fills);
     for (const [code, n] of Object.entries(v.rejects_by_code)) m.advance(m.rejects, n, { code });
     for (const [code, n] of Object.entries(v.dlq_by_code)) m.advance(m.deadLetters, n, { code });
+    const c = v.chains;
+    for (const [outcome, n] of [
+      ['FILLED', c.filled],
+      ['FAILED', c.failed],
+      ['ABORTED', c.aborted],
+    ] as const)
+      m.advance(m.chains, n, { outcome });
+    for (const [code, n] of Object.entries(c.refused_by_code)) m.advance(m.chains, n, { outcome: `REFUSED_${code}` });
+    m.chainsInFlight.set(Math.max(0, c.approved - c.refused - c.filled - c.failed - c.aborted));
     const byStatus = ordersByStatus(v);
     for (const s of OrderStatus.options) m.orders.set({ status: s }, byStatus[s]);
     m.tradingState.reset();

@@ -79,6 +79,13 @@ export class Metrics {
   readonly intents = new Counter({ name: 'fillstream_intents_total', help: 'Intents taken in from exec.intents', registers: [this.registry] });
   readonly fills = new Counter({ name: 'fillstream_fills_total', help: 'Fills recorded', registers: [this.registry] });
   readonly orders = new Gauge({ name: 'fillstream_orders', help: 'Orders by status', labelNames: ['status'], registers: [this.registry] });
+  readonly chains = new Counter({
+    name: 'fillstream_chains_total',
+    help: 'Chains reported (FILLED, FAILED, ABORTED) or refused at admission (REFUSED_<code>)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly chainsInFlight = new Gauge({ name: 'fillstream_chains_in_flight', help: 'Chains admitted and not yet reported', registers: [this.registry] });
 
   // Venues (label venue = env:VENUE, e.g. prod:BINANCE).
   readonly venueUp = new Gauge({

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, requireBuild, tempDir } from '../helpers/cli.js';
 import { eventsOf, liveVenue, until, type LiveVenueFixture } from '../helpers/live.js';
+import type { VenueName } from '../../src/assembly/venue-factories.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
 import { fmt, type Dec } from '../../src/domain/decimal.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
@@ -135,20 +136,61 @@ function runChains(fx: LiveVenueFixture, dir: string, chains: Record<string, unk
   return { data, start };
 }
 
+/** A venue's emulator for the life of `body`. */
+async function withVenue(venue: VenueName, name: string, o: Parameters<typeof liveVenue>[2], body: (fx: LiveVenueFixture, dir: string) => Promise<void>): Promise<void> {
+  const dir = tempDir(name);
+  const fx = await liveVenue(venue, dir, o);
+  try {
+    await body(fx, dir);
+  } finally {
+    await fx.close();
+  }
+}
+
+/** `fillstream run` on the chains while `body` looks at its log; then stopped, and it must exit 0. */
+async function whileRunning(fx: LiveVenueFixture, dir: string, chains: Record<string, unknown>[], body: (data: string, err: () => string) => Promise<void>): Promise<void> {
+  const run = runChains(fx, dir, chains);
+  const p = run.start();
+  try {
+    await body(run.data, p.err);
+  } finally {
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
+  }
+}
+
 const ofChain = <T extends Event['type']>(events: Event[], type: T, id: string) => events.filter((e): e is EventOf<T> => e.type === type && e.intent_id === id);
 const reportOf = async (data: string, id: string) => until(`the report of ${id}`, async () => ofChain(await eventsOf(data), 'ChainCompleted', id)[0], 30_000);
 
+/** A two-leg chain on OKX or KuCoin (they list no cross pair here): buy BTC-USDT, sell it back. */
+function roundTrip(venue: 'OKX' | 'KUCOIN', id: string, o: Record<string, unknown> = {}): Record<string, unknown> {
+  const { ts, books } = booksNow(venue, ['BTC-USDT', 'BTC-USDT'], o.mode === 'paper');
+  return {
+    kind: 'chain',
+    intent_id: id,
+    ts,
+    account: 'acct',
+    venue,
+    primary_quote: 'USDT',
+    starting_amount: '500',
+    legs: [
+      { pair: 'BTC-USDT', side: 'buy', quote_increment: '0.01' },
+      { pair: 'BTC-USDT', side: 'sell' },
+    ],
+    books,
+    book_ts: ts,
+    env: 'staging',
+    ...o,
+  };
+}
+
 test('live venues: each leg waits for the venue balance to show the previous leg’s output (the venue’s balance lags its fills)', async () => {
-  const dir = tempDir('chain-balance');
   // Only USDT at the start: BTC and ETH show once the legs bought them, 300 ms after each trade.
-  const fx = await liveVenue('BINANCE', dir, { balances: { USDT: '10000' }, faults: { balance_lag_ms: 300 } });
-  try {
-    const run = runChains(fx, dir, [binanceTriangle('bal-tri')]);
-    const p = run.start();
-    try {
-      const report = await reportOf(run.data, 'bal-tri');
-      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${p.err()}`);
-      const events = await eventsOf(run.data);
+  await withVenue('BINANCE', 'chain-balance', { balances: { USDT: '10000' }, faults: { balance_lag_ms: 300 } }, (fx, dir) =>
+    whileRunning(fx, dir, [binanceTriangle('bal-tri')], async (data, err) => {
+      const report = await reportOf(data, 'bal-tri');
+      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${err()}`);
+      const events = await eventsOf(data);
       const awaited = ofChain(events, 'ChainBalanceAwaited', 'bal-tri');
       const seen = ofChain(events, 'ChainBalanceSeen', 'bal-tri');
       const filled = ofChain(events, 'ChainLegFilled', 'bal-tri');
@@ -170,26 +212,18 @@ test('live venues: each leg waits for the venue balance to show the previous leg
         assert.equal(next.data.input, filled[i].data.delivered);
       }
       for (const x of placed) assert.equal(fx.em.exchange.placements.get(x.data.client_order_id), 1, `leg ${x.data.leg} placed once`);
-    } finally {
-      p.child.kill('SIGTERM');
-      assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
-    }
-  } finally {
-    await fx.close();
-  }
+    }),
+  );
 });
 
 test('SIGKILL during a balance wait, then restart: the wait goes on from when it was asked, no leg placed twice', async () => {
-  const dir = tempDir('chain-balance-kill');
-  const fx = await liveVenue('BINANCE', dir, { balances: { USDT: '10000' }, faults: { balance_lag_ms: 2_500 } });
-  try {
+  await withVenue('BINANCE', 'chain-balance-kill', { balances: { USDT: '10000' }, faults: { balance_lag_ms: 2_500 } }, async (fx, dir) => {
     const run = runChains(fx, dir, [binanceTriangle('kill-tri')], { FILLSTREAM_CHAIN_BALANCE_WAIT_MS: '8000' });
     const first = run.start();
     await until('the wait for BTC', async () => ofChain(await eventsOf(run.data), 'ChainBalanceAwaited', 'kill-tri')[0]);
     first.child.kill('SIGKILL');
     await first.exited;
-    const before = await eventsOf(run.data);
-    assert.equal(ofChain(before, 'ChainBalanceSeen', 'kill-tri').length, 0, 'killed while waiting');
+    assert.equal(ofChain(await eventsOf(run.data), 'ChainBalanceSeen', 'kill-tri').length, 0, 'killed while waiting');
     const second = run.start();
     try {
       const report = await reportOf(run.data, 'kill-tri');
@@ -210,22 +244,16 @@ test('SIGKILL during a balance wait, then restart: the wait goes on from when it
       second.child.kill('SIGTERM');
       assert.equal(await second.exited, 0, `run stopped cleanly: ${second.err()}`);
     }
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('paper chains on venues: every leg checked by the order-test endpoint, filled from its book, nothing placed; a refused test fails the chain', async () => {
-  const dir = tempDir('chain-paper');
-  const fx = await liveVenue('BINANCE', dir);
-  try {
+  await withVenue('BINANCE', 'chain-paper', {}, async (fx, dir) => {
     const balances = JSON.stringify(Object.fromEntries(fx.em.exchange.balances()));
-    const run = runChains(fx, dir, [binanceTriangle('paper-tri', { mode: 'paper' })]);
-    const p = run.start();
-    try {
-      const report = await reportOf(run.data, 'paper-tri');
-      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${p.err()}`);
-      const events = await eventsOf(run.data);
+    await whileRunning(fx, dir, [binanceTriangle('paper-tri', { mode: 'paper' })], async (data, err) => {
+      const report = await reportOf(data, 'paper-tri');
+      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${err()}`);
+      const events = await eventsOf(data);
       const tested = ofChain(events, 'OrderTested', 'paper-tri');
       assert.deepEqual(
         tested.map((t) => [t.data.leg, t.data.outcome]),
@@ -240,95 +268,36 @@ test('paper chains on venues: every leg checked by the order-test endpoint, fill
       assert.equal(ofChain(events, 'OrderRouted', 'paper-tri').length, 0);
       assert.equal(JSON.stringify(Object.fromEntries(fx.em.exchange.balances())), balances, 'the account is as it was');
       assert.ok(report.data.legs.every((l) => Number(l.filled_qty) > 0));
-    } finally {
-      p.child.kill('SIGTERM');
-      assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
-    }
-  } finally {
-    await fx.close();
-  }
+    });
+  });
   // KuCoin's /api/v1/hf/orders/test checks the balance too: 500 USDT asked of an account holding 10.
-  const kdir = tempDir('chain-paper-kucoin');
-  const kx = await liveVenue('KUCOIN', kdir, { balances: { USDT: '10' } });
-  try {
-    const { ts, books } = booksNow('KUCOIN', ['BTC-USDT', 'BTC-USDT'], true);
-    const chain = {
-      kind: 'chain',
-      intent_id: 'paper-kc',
-      ts,
-      account: 'acct',
-      venue: 'KUCOIN',
-      primary_quote: 'USDT',
-      starting_amount: '500',
-      legs: [
-        { pair: 'BTC-USDT', side: 'buy', quote_increment: '0.01' },
-        { pair: 'BTC-USDT', side: 'sell' },
-      ],
-      books,
-      book_ts: ts,
-      env: 'staging',
-      mode: 'paper',
-    };
-    const run = runChains(kx, kdir, [chain]);
-    const p = run.start();
-    try {
-      const report = await reportOf(run.data, 'paper-kc');
-      assert.equal(report.data.status, 'FAILED', p.err());
+  await withVenue('KUCOIN', 'chain-paper-kucoin', { balances: { USDT: '10' } }, (fx, dir) =>
+    whileRunning(fx, dir, [roundTrip('KUCOIN', 'paper-kc', { mode: 'paper' })], async (data, err) => {
+      const report = await reportOf(data, 'paper-kc');
+      assert.equal(report.data.status, 'FAILED', err());
       assert.match(report.data.error ?? '', /order test refused: 200004/);
-      const [t] = ofChain(await eventsOf(run.data), 'OrderTested', 'paper-kc');
-      assert.equal(kx.em.exchange.orderTests.get(t.data.client_order_id), 1);
-      assert.equal(kx.em.exchange.placements.size, 0, 'nothing placed');
-    } finally {
-      p.child.kill('SIGTERM');
-      assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
-    }
-  } finally {
-    await kx.close();
-  }
+      const [t] = ofChain(await eventsOf(data), 'OrderTested', 'paper-kc');
+      assert.equal(fx.em.exchange.orderTests.get(t.data.client_order_id), 1);
+      assert.equal(fx.em.exchange.placements.size, 0, 'nothing placed');
+    }),
+  );
 });
 
 test('OKX and KuCoin: a two-leg live chain waits for each venue’s lagging balance (its own balance endpoint) and ends FILLED', async () => {
   for (const venue of ['OKX', 'KUCOIN'] as const) {
-    const dir = tempDir(`chain-balance-${venue.toLowerCase()}`);
-    const fx = await liveVenue(venue, dir, { balances: { USDT: '10000' }, faults: { balance_lag_ms: 200 } });
-    try {
-      const { ts, books } = booksNow(venue, ['BTC-USDT', 'BTC-USDT']);
-      const id = `bal-${venue.toLowerCase()}`;
-      const run = runChains(fx, dir, [
-        {
-          kind: 'chain',
-          intent_id: id,
-          ts,
-          account: 'acct',
-          venue,
-          primary_quote: 'USDT',
-          starting_amount: '500',
-          legs: [
-            { pair: 'BTC-USDT', side: 'buy', quote_increment: '0.01' },
-            { pair: 'BTC-USDT', side: 'sell' },
-          ],
-          books,
-          book_ts: ts,
-          env: 'staging',
-        },
-      ]);
-      const p = run.start();
-      try {
-        const report = await reportOf(run.data, id);
-        assert.equal(report.data.status, 'FILLED', `${venue}: ${report.data.error ?? ''} ${p.err()}`);
-        const events = await eventsOf(run.data);
+    const id = `bal-${venue.toLowerCase()}`;
+    await withVenue(venue, `chain-balance-${venue.toLowerCase()}`, { balances: { USDT: '10000' }, faults: { balance_lag_ms: 200 } }, (fx, dir) =>
+      whileRunning(fx, dir, [roundTrip(venue, id)], async (data, err) => {
+        const report = await reportOf(data, id);
+        assert.equal(report.data.status, 'FILLED', `${venue}: ${report.data.error ?? ''} ${err()}`);
+        const events = await eventsOf(data);
         const [seen] = ofChain(events, 'ChainBalanceSeen', id);
         const [filled] = ofChain(events, 'ChainLegFilled', id);
         assert.equal(seen.data.met, true, `${venue}: ${JSON.stringify(seen.data)}`);
         assert.equal(seen.data.expected, filled.data.delivered);
         assert.ok(seen.data.asks >= 2 && seen.data.waited_ms >= 100, `${venue}: waited for the lagging balance (${seen.data.asks} reads, ${seen.data.waited_ms} ms)`);
         for (const x of ofChain(events, 'ChainLegPlaced', id)) assert.equal(fx.em.exchange.placements.get(x.data.client_order_id), 1, `${venue} leg ${x.data.leg} placed once`);
-      } finally {
-        p.child.kill('SIGTERM');
-        assert.equal(await p.exited, 0, `run stopped cleanly: ${p.err()}`);
-      }
-    } finally {
-      await fx.close();
-    }
+      }),
+    );
   }
 });

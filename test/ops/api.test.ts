@@ -2,7 +2,7 @@
 // cursor pagination while intents arrive, operator control behind tokens, lifecycles, the live
 // feed (filters, resume, a slow reader dropped) and no secret in any response or log line.
 import assert from 'node:assert/strict';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
@@ -23,11 +23,15 @@ describe('serve: the HTTP API over the embedded log', () => {
   let s: Served;
   let intents: string;
   const lines = [...generateIntents({ count: 3_000, seed: 11, stepMs: 20 })];
+  const chains = readFileSync('examples/intents.ndjson', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"kind":"chain"'));
 
   before(async () => {
     const dir = tempDir('api');
     intents = join(dir, 'intents.ndjson');
-    writeFileSync(intents, lines.slice(0, 1_000).join('\n') + '\n');
+    // The sample's two chains too (a three-leg one on BINANCE, a paper two-leg one on OKX).
+    writeFileSync(intents, [...lines.slice(0, 1_000), ...chains].join('\n') + '\n');
     s = await serveInProcess({ dataDir: join(dir, 'data'), intents, feedMaxBuffered: 64 * 1024 });
     await until('the first 1,000 intents decided', async () => ((await getJson<z.infer<typeof Status>>(`${s.url}/status`)).body.counts.orders >= 1_000 ? true : undefined));
   });
@@ -86,6 +90,8 @@ describe('serve: the HTTP API over the embedded log', () => {
     ])
       assert.ok(names.has(n), `${n} exported`);
     assert.match(text, /^fillstream_orders\{status="FILLED"\} [1-9]\d*$/m);
+    assert.match(text, /^fillstream_chains_total\{outcome="FILLED"\} 2$/m, 'both sample chains reported FILLED');
+    assert.match(text, /^fillstream_chains_in_flight 0$/m);
     assert.match(text, /^fillstream_intents_total \d{4,}$/m);
   });
 
@@ -110,7 +116,7 @@ describe('serve: the HTTP API over the embedded log', () => {
         // Every intent decided and every order seen (a split intent has one order per venue), the
         // count unchanged since the last look: the router has nothing left to add.
         const total = counts.orders;
-        if (appended && counts.intents === 3_000 && decided === 3_000 && seen.length >= total && total === lastTotal) break;
+        if (appended && counts.intents === 3_000 + chains.length && decided === 3_000 && seen.length >= total && total === lastTotal) break;
         lastTotal = total;
         // At the end of the listing as it is now: go on from the last order's own cursor.
         cursor = page.orders.length > 0 ? page.orders[page.orders.length - 1].cursor : cursor;
