@@ -1,6 +1,7 @@
 // A live venue on Kafka: `run --bus kafka --venues` against the Binance emulator, with accounts on
 // several partitions. Pushed fills come back through exec.gateway in the order's own partition,
-// are decided once, and a restart of the process (SIGKILL) finds everything where it was.
+// are decided once, and a restart of the process (SIGKILL) finds everything where it was. Then
+// chains: a live one waiting for the venue's balance before each leg, a paper one order-tested.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,6 +15,8 @@ import { fromRecord } from '../../src/runtime/codec.js';
 import { CLI, cli, requireBuild, tempDir } from '../helpers/cli.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
 import { liveIntent, liveVenue, until } from '../helpers/live.js';
+import { fmt } from '../../src/domain/decimal.js';
+import { createSyntheticMarket } from '../../src/market/synthetic.js';
 
 requireBuild();
 const logs: EventLog[] = [];
@@ -34,6 +37,37 @@ async function eventsOn(log: EventLog): Promise<Event[]> {
     (r) => out.push(fromRecord(r)),
   );
   return out;
+}
+
+/** USDT → BTC → ETH → USDT on the emulator's market now, for `account` (live unless `o` says paper). */
+function liveChain(id: string, account: string, o: Record<string, unknown> = {}): Record<string, unknown> {
+  const market = createSyntheticMarket({ seed: 1 });
+  const now = Date.now();
+  const paper = o.mode === 'paper';
+  const book = (symbol: string) => {
+    const b = market.bookAt(`BINANCE:${symbol}`, now * 1000)!;
+    // Live: a little through the touch, so each buy's limit clears the moving book; paper: on the tick.
+    return { asks: [[fmt(paper ? b.asks[0].price : b.asks[0].price.times('1.002')), '100']], bids: [[fmt(paper ? b.bids[0].price : b.bids[0].price.times('0.998')), '100']] };
+  };
+  const ts = new Date(now).toISOString();
+  return {
+    kind: 'chain',
+    intent_id: id,
+    ts,
+    account,
+    venue: 'BINANCE',
+    primary_quote: 'USDT',
+    starting_amount: '500',
+    legs: [
+      { pair: 'BTCUSDT', side: 'buy', quote_increment: '0.01' },
+      { pair: 'ETHBTC', side: 'buy', quote_increment: '0.00000001' },
+      { pair: 'ETHUSDT', side: 'sell' },
+    ],
+    books: [book('BTCUSDT'), book('ETHBTC'), book('ETHUSDT')],
+    book_ts: ts,
+    env: 'staging',
+    ...o,
+  };
 }
 
 const last = <T extends Event['type']>(events: Event[], type: T, intent: string) => events.filter((e): e is EventOf<T> => e.type === type && e.intent_id === intent).at(-1);
@@ -117,6 +151,57 @@ test('Binance on Kafka: fills pushed later land in the order account partition a
       if (e.type === 'VenueReportReceived') assert.equal(rec.partition, partitions.get(e.data.client_order_id), `report for ${e.data.client_order_id} in its order's partition`);
     });
     assert.ok(new Set(partitions.values()).size > 1, 'the accounts spread over partitions');
+
+    // Chains on Kafka against the venue: a live one waits for the venue's balance before each
+    // leg (BTC and ETH show 300 ms after the trades), then a paper one asks the order-test
+    // endpoint (which checks the balance a live order would need: the account holds BTC again).
+    // One after the other: two chains on one triangle are isolated from each other.
+    const reportOf = (id: string) =>
+      until(`the report of ${id}`, async () => last(await eventsOn(log), 'ChainCompleted', id), 60_000).catch(async (e: unknown) => {
+        const ev = (await eventsOn(log)).filter((x) => x.intent_id === id);
+        console.error(`${id}: ${JSON.stringify(ev.map((x) => [x.type, 'code' in x.data ? x.data.code : '']))}\nthe run said:\n${run.stderr()}`);
+        throw e;
+      });
+    await fetch(`${fx.em.url}/__emulator/faults`, { method: 'POST', body: JSON.stringify({ balance_lag_ms: 300 }) });
+    await fetch(`${fx.em.url}/__emulator/balances`, { method: 'POST', body: JSON.stringify({ BTC: '0', ETH: '0' }) });
+    add(liveChain('k-live', 'c1'));
+    const live = await reportOf('k-live');
+    await fetch(`${fx.em.url}/__emulator/balances`, { method: 'POST', body: JSON.stringify({ BTC: '10', ETH: '100' }) });
+    add(liveChain('k-paper', 'c2', { mode: 'paper' }));
+    const paper = await reportOf('k-paper');
+    assert.deepEqual(
+      [live, paper].map((r) => [r.intent_id, r.data.status, r.data.error]),
+      [
+        ['k-live', 'FILLED', undefined],
+        ['k-paper', 'FILLED', undefined],
+      ],
+    );
+    const chainEvents = await eventsOn(log);
+    const seen = chainEvents.filter((e): e is EventOf<'ChainBalanceSeen'> => e.type === 'ChainBalanceSeen' && e.intent_id === 'k-live');
+    assert.deepEqual(
+      seen.map((e) => [e.data.leg, e.data.asset, e.data.met]),
+      [
+        [1, 'BTC', true],
+        [2, 'ETH', true],
+      ],
+    );
+    assert.ok(
+      seen.every((e) => e.data.asks >= 2),
+      'each wait read the lagging balance more than once',
+    );
+    const tested = chainEvents.filter((e): e is EventOf<'OrderTested'> => e.type === 'OrderTested' && e.intent_id === 'k-paper');
+    assert.deepEqual(
+      tested.map((e) => e.data.outcome),
+      ['accepted', 'accepted', 'accepted'],
+    );
+    for (const t of tested) assert.equal(fx.em.exchange.placements.get(t.data.client_order_id), undefined, 'a paper leg is never placed');
+    // The gateway's answers land in the chain's own partition, beside the wait they answer.
+    const chainPartition = new Map<string, number>();
+    await log.scan([TOPICS.gateway], (rec) => {
+      const e = fromRecord(rec);
+      if (e.type === 'ChainStarted') chainPartition.set(e.intent_id, rec.partition);
+      if (e.type === 'ChainBalanceSeen' || e.type === 'OrderTested') assert.equal(rec.partition, chainPartition.get(e.intent_id), `${e.type} in its chain's partition`);
+    });
   } finally {
     run.child.kill('SIGTERM');
     await run.exited;
