@@ -93,13 +93,18 @@ export class LiveSession {
     const key = `${w.intent_id}/${w.data.leg}`;
     if (this.waits.has(key)) return;
     const run = this.readBalance(lv, w)
-      .then((seen) => this.write([balanceSeen(w, seen, partition)]))
+      // Stopped mid-wait: nothing is decided; the next start resumes the wait from the log.
+      .then((seen) => (seen ? this.write([balanceSeen(w, seen, partition)]) : undefined))
       .catch((e: unknown) => this.say(`${lv.venue}: could not answer the balance wait of chain ${w.intent_id} (${(e as Error).message}); the next start asks again`))
       .finally(() => this.waits.delete(key));
     this.waits.set(key, run);
   }
 
-  private async readBalance(lv: LiveVenue, w: EventOf<'ChainBalanceAwaited'>): Promise<{ free?: string; met: boolean; waited_ms: number; asks: number; error?: string }> {
+  /** What the balance showed by the end of the wait; undefined when the process stops first. */
+  private async readBalance(
+    lv: LiveVenue,
+    w: EventOf<'ChainBalanceAwaited'>,
+  ): Promise<{ free?: string; met: boolean; waited_ms: number; asks: number; error?: string } | undefined> {
     const askedMs = w.data.at_us / 1000;
     const deadline = askedMs + w.data.wait_ms;
     const expected = dec(w.data.expected);
@@ -117,8 +122,9 @@ export class LiveSession {
         asks++;
         error = `could not read the ${w.data.asset} balance: ${(e as Error).message}`;
       }
+      if (this.closing) return undefined;
       const left = deadline - Date.now();
-      if (left <= 0 || this.closing) break;
+      if (left <= 0) break;
       await new Promise((ok) => setTimeout(ok, Math.min(pause, left)));
       // Balance reads cost rate-limit weight: ask less often the longer it takes.
       pause = Math.min(pause * 2, 250);

@@ -216,22 +216,34 @@ test('live venues: each leg waits for the venue balance to show the previous leg
   );
 });
 
-test('SIGKILL during a balance wait, then restart: the wait goes on from when it was asked, no leg placed twice', async () => {
+test('stopped (SIGTERM) or SIGKILLed during a balance wait, then restarted: the wait goes on from when it was asked, no leg placed twice', async () => {
   await withVenue('BINANCE', 'chain-balance-kill', { balances: { USDT: '10000' }, faults: { balance_lag_ms: 2_500 } }, async (fx, dir) => {
     const run = runChains(fx, dir, [binanceTriangle('kill-tri')], { FILLSTREAM_CHAIN_BALANCE_WAIT_MS: '8000' });
+    const awaiting = (leg: number) =>
+      until(`the wait before leg ${leg}`, async () => ofChain(await eventsOf(run.data), 'ChainBalanceAwaited', 'kill-tri').find((a) => a.data.leg === leg));
+    // A graceful stop mid-wait decides nothing: the next start waits on.
     const first = run.start();
-    await until('the wait for BTC', async () => ofChain(await eventsOf(run.data), 'ChainBalanceAwaited', 'kill-tri')[0]);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    assert.equal(ofChain(await eventsOf(run.data), 'ChainBalanceSeen', 'kill-tri').length, 0, 'killed while waiting');
+    await awaiting(1);
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0, first.err());
+    assert.equal(ofChain(await eventsOf(run.data), 'ChainBalanceSeen', 'kill-tri').length, 0, 'stopped while waiting: no answer written');
+    // Killed during the next wait.
     const second = run.start();
+    await awaiting(2);
+    second.child.kill('SIGKILL');
+    await second.exited;
+    assert.deepEqual(
+      ofChain(await eventsOf(run.data), 'ChainBalanceSeen', 'kill-tri').map((x) => x.data.leg),
+      [1],
+    );
+    const third = run.start();
     try {
       const report = await reportOf(run.data, 'kill-tri');
-      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${second.err()}`);
+      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${third.err()}`);
       const events = await eventsOf(run.data);
       const seen = ofChain(events, 'ChainBalanceSeen', 'kill-tri');
-      assert.deepEqual([...new Set(seen.map((s) => s.data.leg))], [1, 2]);
-      assert.ok(seen.every((s) => s.data.met));
+      assert.deepEqual([...new Set(seen.map((x) => x.data.leg))], [1, 2]);
+      assert.ok(seen.every((x) => x.data.met));
       assert.ok(seen[0].data.waited_ms >= 2_000, `counted from when the first process asked (${seen[0].data.waited_ms} ms)`);
       const placed = ofChain(events, 'ChainLegPlaced', 'kill-tri');
       assert.deepEqual(
@@ -241,8 +253,8 @@ test('SIGKILL during a balance wait, then restart: the wait goes on from when it
       for (const x of placed) assert.equal(fx.em.exchange.placements.get(x.data.client_order_id), 1, `leg ${x.data.leg} placed once`);
       assert.equal(ofChain(events, 'ChainCompleted', 'kill-tri').length, 1);
     } finally {
-      second.child.kill('SIGTERM');
-      assert.equal(await second.exited, 0, `run stopped cleanly: ${second.err()}`);
+      third.child.kill('SIGTERM');
+      assert.equal(await third.exited, 0, `run stopped cleanly: ${third.err()}`);
     }
   });
 });
