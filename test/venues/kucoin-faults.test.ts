@@ -40,7 +40,7 @@ test('gw-ratelimit-* headers are read: the adapter waits for the pool to reset i
       'never over the limit',
     );
     const signed = r.emu.requests.filter((q) => !q.path.startsWith('/api/v1/timestamp') && !q.path.startsWith('/api/v2/symbols'));
-    assert.equal(signed.length, 7);
+    assert.equal(signed.length, 8, "start's key check and account balances, then the six queries");
     // At most 4 signed requests in any window of the pool.
     for (const q of signed) assert.ok(signed.filter((x) => x.at_ms >= q.at_ms && x.at_ms < q.at_ms + 1_000).length <= 4);
   } finally {

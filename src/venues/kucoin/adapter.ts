@@ -85,7 +85,25 @@ class KucoinAdapter implements VenueAdapter {
       can_withdraw: perms.includes('Transfer') || perms.includes('Withdrawal'),
       clock_offset_ms: this.rest.offsetMs,
       instruments: symbols.filter((s) => s.enableTrading !== false).map(symbolRules),
+      // What the trade account holds: the router leaves out a venue short of what an order spends.
+      balances: await this.held(),
     };
+  }
+
+  /** Every asset with a free balance in the trade account (an asset not listed holds nothing). */
+  private async held(): Promise<Record<string, string>> {
+    const free = await this.available();
+    return Object.fromEntries([...free].filter(([, v]) => v.gt(0)).map(([k, v]) => [k, fmt(v)]));
+  }
+
+  /** Available (free) balance by currency in the trade account (HF orders trade from it), of one currency or all. */
+  private async available(currency?: string): Promise<Map<string, Dec>> {
+    const q = new URLSearchParams({ type: 'trade' });
+    if (currency !== undefined) q.set('currency', currency);
+    const rows = await this.rest.must<KucoinAccount[]>('GET', `/api/v1/accounts?${q.toString()}`);
+    const free = new Map<string, Dec>();
+    for (const a of rows ?? []) if (a.type === 'trade' && isDecimalString(a.available)) free.set(a.currency, (free.get(a.currency) ?? ZERO).plus(dec(a.available)));
+    return free;
   }
 
   private async answer(f: () => Promise<VenueAnswer>): Promise<VenueAnswer> {
@@ -150,13 +168,9 @@ class KucoinAdapter implements VenueAdapter {
     }
   }
 
-  /** Free balances from the trade account (HF orders trade from it): available, not what orders hold. */
+  /** Free balances: available, not what orders hold. */
   async balances(assets: readonly string[]): Promise<Record<string, string>> {
-    const q = new URLSearchParams({ type: 'trade' });
-    if (assets.length === 1) q.set('currency', assets[0]);
-    const rows = await this.rest.must<KucoinAccount[]>('GET', `/api/v1/accounts?${q.toString()}`);
-    const free = new Map<string, Dec>();
-    for (const a of rows ?? []) if (a.type === 'trade' && isDecimalString(a.available)) free.set(a.currency, (free.get(a.currency) ?? ZERO).plus(dec(a.available)));
+    const free = await this.available(assets.length === 1 ? assets[0] : undefined);
     return Object.fromEntries(assets.map((a) => [a, fmt(free.get(a) ?? ZERO)]));
   }
 

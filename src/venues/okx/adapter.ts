@@ -94,7 +94,11 @@ class OkxAdapter implements VenueAdapter {
       throw new PermanentFault(this.server, e.message, 'check the API key, secret and passphrase, and that demo keys run with env staging and live keys with prod', { cause: e });
     }
     const instruments = (await this.call<OkxInstrument>({ method: 'GET', path: '/api/v5/public/instruments', query: { instType: 'SPOT' }, signed: false })).data.map(rulesOf);
-    return { ...permissionsOf(perm), clock_offset_ms, instruments };
+    // What the account holds (OKX lists the currencies with a balance): the router leaves out a venue short of what an order spends.
+    const balances: Record<string, string> = {};
+    const held = (await this.call<OkxBalance>({ method: 'GET', path: '/api/v5/account/balance', signed: true })).data;
+    for (const d of held[0]?.details ?? []) if (isDecimalString(d.availBal) && dec(d.availBal).gt(0)) balances[d.ccy] = fmt(dec(d.availBal));
+    return { ...permissionsOf(perm), clock_offset_ms, instruments, balances };
   }
 
   /** Runs a placement, cancel or amend: no reply -> unknown, a ban -> halted. */
