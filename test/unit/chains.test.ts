@@ -331,4 +331,11 @@ test('paper on a venue: each leg goes to its order-test endpoint first, then fil
   assert.deepEqual(types(refused), ['ChainLegFilled', 'ChainCompleted']);
   assert.equal(report(refused).data.status, 'FAILED');
   assert.match(report(refused).data.error ?? '', /order test refused: -1013 Filter failure: LOT_SIZE/);
+  // No answer from the endpoint (timeout, 5xx): the leg is not filled on a guess.
+  const u = chains.initialState();
+  const y = admit(triangle('p-unknown', { mode: 'paper', env: 'staging' }), u);
+  apply(u, y);
+  const unanswered = answer(u, { ...tested(requestOf(y), 'unknown'), data: { ...tested(requestOf(y), 'unknown').data, reason: 'no reply within 5000 ms' } });
+  assert.equal(report(unanswered).data.status, 'FAILED');
+  assert.match(report(unanswered).data.error ?? '', /order test got no answer: no reply within 5000 ms/);
 });
