@@ -9,9 +9,10 @@ import type { EventLog, LogRecord, OutRecord } from '../log/types.js';
 import { isTerminal, oms, type EnvelopeSeed, type OmsEvent, type OrderCommand, type OrderFact, type OrderState } from '../oms/order.js';
 import { fromRecord, statusOf, toRecord, traceOf, typeOf } from '../runtime/codec.js';
 import { wallClockIso, type Stage } from '../runtime/stage.js';
-import type { OrderTestAnswer, Venue, VenueAnswer, VenueOrderResult } from '../venues/types.js';
+import type { Venue, VenueAnswer, VenueOrderResult } from '../venues/types.js';
 import { microsToIso, nowMicros } from '../domain/time.js';
-import { balanceSeen, liveKey, roundMs, type GatewayPortView, type LiveVenue } from './live.js';
+import { BalanceWaits, orderTested } from './chain-requests.js';
+import { liveKey, roundMs, type GatewayPortView, type LiveVenue } from './live.js';
 import { type LiveSession } from './session.js';
 
 export interface GatewayOptions {
@@ -74,8 +75,8 @@ export function gatewayStage(opts: GatewayOptions): Stage {
   const live = opts.live;
   /** Open orders on live venues, by env:VENUE: what the live session watches. */
   const liveOpen = new Map<string, Set<string>>();
-  /** Chains' balance waits not answered yet (chain/leg): a restore resumes them. */
-  const waits = new Map<string, { awaited: EventOf<'ChainBalanceAwaited'>; partition: number }>();
+  /** Chains' balance waits not answered yet: a restore resumes them. */
+  const waits = new BalanceWaits(live);
 
   const finish = (coid: string) => {
     const s = orders.get(coid);
@@ -156,7 +157,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
         if (type !== undefined && !ORDER_TYPES.has(type) && !isStandingType(type) && !isWaitType(type)) return;
         const e = fromRecord(r);
         if (ORDER_TYPES.has(e.type)) apply(e, r.partition);
-        else if (e.type === 'ChainBalanceAwaited' || e.type === 'ChainBalanceSeen') trackWait(e, r.partition);
+        else if (e.type === 'ChainBalanceAwaited' || e.type === 'ChainBalanceSeen') waits.note(e, r.partition);
         else applyStanding(e);
       });
       if (live) {
@@ -164,11 +165,7 @@ export function gatewayStage(opts: GatewayOptions): Stage {
         await live.attach(log, port);
       }
       // Waits a previous process took on and never answered go on (or are answered: no gateway now).
-      const unanswered: OutRecord[] = [];
-      for (const { awaited, partition } of waits.values()) {
-        const out = awaitBalance(awaited, partition);
-        if (out) unanswered.push(out);
-      }
+      const unanswered = waits.resume();
       if (unanswered.length > 0) await log.append(unanswered);
     },
     // One batch at a time, even when the consumer hands over several partitions' batches at once:
@@ -232,17 +229,20 @@ export function gatewayStage(opts: GatewayOptions): Stage {
         case 'OrderChangeRouted':
           for (const rec of await decideChange(e, now, traceOf(r))) out.push(rec);
           break;
-        case 'OrderTestRequested':
-          out.push(toRecord(await testOrder(e), now, traceOf(r)));
+        case 'OrderTestRequested': {
+          const lv = live?.venueFor(e.data.order);
+          const halted = lv ? standing.get(liveKey(lv.env, lv.venue))?.halted : undefined;
+          out.push(toRecord(await orderTested(e, lv, halted), now, traceOf(r)));
           break;
+        }
         case 'ChainBalanceAwaited': {
-          trackWait(e, r.partition);
-          const answered = awaitBalance(e, r.partition);
+          waits.note(e, r.partition);
+          const answered = waits.start(e, r.partition);
           if (answered) out.push(answered);
           break;
         }
         case 'ChainBalanceSeen':
-          trackWait(e, r.partition);
+          waits.note(e, r.partition);
           break;
         default:
           applyStanding(e);
@@ -250,54 +250,6 @@ export function gatewayStage(opts: GatewayOptions): Stage {
     }
     await flush();
     return out;
-  }
-
-  function trackWait(e: EventOf<'ChainBalanceAwaited' | 'ChainBalanceSeen'>, partition: number): void {
-    const key = `${e.intent_id}/${e.data.leg}`;
-    if (e.type === 'ChainBalanceSeen') waits.delete(key);
-    else waits.set(key, { awaited: e, partition });
-  }
-
-  /** A chain's balance wait: handed to the live venue's session (it answers on the log), or answered now when no gateway serves the venue. */
-  function awaitBalance(w: EventOf<'ChainBalanceAwaited'>, partition: number): OutRecord | undefined {
-    const lv = live?.venueFor(w.data);
-    if (lv) {
-      live!.awaitBalance(lv, w, partition);
-      return undefined;
-    }
-    return balanceSeen(w, { met: false, waited_ms: 0, asks: 0, error: `no ${w.data.env} gateway is configured for ${w.data.venue}` }, partition);
-  }
-
-  /** A paper leg's order on its venue's order-test endpoint: nothing is placed. */
-  async function testOrder(e: EventOf<'OrderTestRequested'>): Promise<EventOf<'OrderTested'>> {
-    const order = e.data.order;
-    const lv = live?.venueFor(order);
-    const stand = lv ? standing.get(liveKey(lv.env, lv.venue)) : undefined;
-    const t0 = performance.now();
-    let answer: OrderTestAnswer | { kind: 'untested' };
-    if (!lv) answer = { kind: 'rejected', code: 'NO_GATEWAY', reason: `no ${order.env} gateway is configured for ${order.venue}` };
-    else if (stand?.halted) answer = { kind: 'rejected', code: 'VENUE_HALTED', reason: `${lv.venue} (${lv.env}) is halted: ${stand.halted}` };
-    else if (!lv.adapter.testOrder) answer = { kind: 'untested' };
-    else answer = await lv.adapter.testOrder(order, e.ts);
-    return {
-      event_id: `${e.intent_id}/chain/tested/${e.data.leg}`,
-      type: 'OrderTested',
-      intent_id: e.intent_id,
-      account: e.account,
-      strategy: e.strategy,
-      ts: e.ts,
-      causation: e.event_id,
-      recorded_at: '',
-      data: {
-        leg: e.data.leg,
-        client_order_id: order.client_order_id,
-        venue: order.venue,
-        outcome: answer.kind,
-        ...(answer.kind === 'rejected' ? { code: answer.code, reason: answer.reason } : answer.kind === 'unknown' ? { reason: answer.reason } : {}),
-        latency_ms: roundMs(performance.now() - t0),
-        at_us: nowMicros(),
-      },
-    };
   }
 
   /** Decided events: applied to the fold and written. */
