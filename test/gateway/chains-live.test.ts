@@ -8,116 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, requireBuild, tempDir } from '../helpers/cli.js';
-import { eventsOf, liveVenue, until, type LiveVenueFixture } from '../helpers/live.js';
+import { binanceTriangle, eventsOf, liveVenue, roundTrip, until, type LiveVenueFixture } from '../helpers/live.js';
 import type { VenueName } from '../../src/assembly/venue-factories.js';
 import type { Event, EventOf } from '../../src/domain/events.js';
-import { fmt, type Dec } from '../../src/domain/decimal.js';
-import { createSyntheticMarket } from '../../src/market/synthetic.js';
 
 requireBuild();
-
-test('a three-leg chain on the Binance emulator: each leg sized from the last fill, placed once, reported FILLED', async () => {
-  const dir = tempDir('chain-live');
-  const fx = await liveVenue('BINANCE', dir);
-  const data = join(dir, 'data');
-  try {
-    // The signal's books: the venue's market now, asks a little above and bids a little below (a
-    // signal a moment old), so each buy's limit clears the book and each sell fills.
-    const market = createSyntheticMarket({ seed: 1 });
-    const now = Date.now();
-    const book = (symbol: string) => {
-      const b = market.bookAt(`BINANCE:${symbol}`, now * 1000)!;
-      return { asks: [[fmt(b.asks[0].price.times('1.002')), '100']], bids: [[fmt(b.bids[0].price.times('0.998')), '100']] };
-    };
-    const ts = new Date(now).toISOString();
-    const chain = {
-      kind: 'chain',
-      intent_id: 'live-tri',
-      ts,
-      account: 'acct',
-      venue: 'BINANCE',
-      primary_quote: 'USDT',
-      starting_amount: '500',
-      legs: [
-        { pair: 'BTCUSDT', side: 'buy', quote_increment: '0.01' },
-        { pair: 'ETHBTC', side: 'buy', quote_increment: '0.00000001' },
-        { pair: 'ETHUSDT', side: 'sell' },
-      ],
-      books: [book('BTCUSDT'), book('ETHBTC'), book('ETHUSDT')],
-      book_ts: ts,
-      env: 'staging',
-    };
-    const intents = join(dir, 'intents.ndjson');
-    writeFileSync(intents, JSON.stringify(chain) + '\n');
-    const child = spawn(process.execPath, [CLI, 'run', '--data-dir', data, '--intents', intents, '--venues', fx.venuesFile, '--fsync', 'off'], {
-      env: fx.env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    try {
-      const report = await until('the chain report', async () =>
-        (await eventsOf(data)).find((e): e is EventOf<'ChainCompleted'> => e.type === 'ChainCompleted' && e.intent_id === 'live-tri'),
-      );
-      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${err}`);
-      const events = await eventsOf(data);
-      const placed = events.filter((e): e is EventOf<'ChainLegPlaced'> => e.type === 'ChainLegPlaced' && e.intent_id === 'live-tri');
-      const filled = events.filter((e): e is EventOf<'ChainLegFilled'> => e.type === 'ChainLegFilled' && e.intent_id === 'live-tri');
-      assert.equal(placed.length, 3);
-      for (let i = 1; i < 3; i++) assert.equal(placed[i].data.input, filled[i - 1].data.delivered, `leg ${i} is given what leg ${i - 1} delivered`);
-      // The emulator took each leg once, by its client order id.
-      for (const p of placed) assert.equal(fx.em.exchange.placements.get(p.data.client_order_id), 1, `leg ${p.data.leg} placed once`);
-      assert.ok(report.data.legs.every((l) => Number(l.filled_qty) > 0));
-    } finally {
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, `run stopped cleanly: ${err}`);
-    }
-  } finally {
-    await fx.close();
-  }
-});
-
-/**
- * The signal's books for a chain on `venue`: its market now; for live legs asks a little above and
- * bids a little below (a signal a moment old, so each buy's limit clears the book), for paper ones
- * the venue's own top of book (prices on its tick, as a real signal's are).
- */
-function booksNow(venue: string, symbols: string[], paper = false): { ts: string; books: { asks: string[][]; bids: string[][] }[] } {
-  const market = createSyntheticMarket({ seed: 1 });
-  const now = Date.now();
-  const skew = (x: Dec, by: string) => fmt(paper ? x : x.times(by));
-  return {
-    ts: new Date(now).toISOString(),
-    books: symbols.map((symbol) => {
-      const b = market.bookAt(`${venue}:${symbol}`, now * 1000)!;
-      return { asks: [[skew(b.asks[0].price, '1.002'), '100']], bids: [[skew(b.bids[0].price, '0.998'), '100']] };
-    }),
-  };
-}
-
-/** USDT → BTC → ETH → USDT on Binance, as the signal saw it now. */
-function binanceTriangle(id: string, o: Record<string, unknown> = {}): Record<string, unknown> {
-  const { ts, books } = booksNow('BINANCE', ['BTCUSDT', 'ETHBTC', 'ETHUSDT'], o.mode === 'paper');
-  return {
-    kind: 'chain',
-    intent_id: id,
-    ts,
-    account: 'acct',
-    venue: 'BINANCE',
-    primary_quote: 'USDT',
-    starting_amount: '500',
-    legs: [
-      { pair: 'BTCUSDT', side: 'buy', quote_increment: '0.01' },
-      { pair: 'ETHBTC', side: 'buy', quote_increment: '0.00000001' },
-      { pair: 'ETHUSDT', side: 'sell' },
-    ],
-    books,
-    book_ts: ts,
-    env: 'staging',
-    ...o,
-  };
-}
 
 /** `fillstream run` on these chains against the venue; stopped (SIGTERM, exit 0 expected) or killed by the caller. */
 function runChains(fx: LiveVenueFixture, dir: string, chains: Record<string, unknown>[], env: NodeJS.ProcessEnv = {}) {
@@ -162,27 +57,22 @@ async function whileRunning(fx: LiveVenueFixture, dir: string, chains: Record<st
 const ofChain = <T extends Event['type']>(events: Event[], type: T, id: string) => events.filter((e): e is EventOf<T> => e.type === type && e.intent_id === id);
 const reportOf = async (data: string, id: string) => until(`the report of ${id}`, async () => ofChain(await eventsOf(data), 'ChainCompleted', id)[0], 30_000);
 
-/** A two-leg chain on OKX or KuCoin (they list no cross pair here): buy BTC-USDT, sell it back. */
-function roundTrip(venue: 'OKX' | 'KUCOIN', id: string, o: Record<string, unknown> = {}): Record<string, unknown> {
-  const { ts, books } = booksNow(venue, ['BTC-USDT', 'BTC-USDT'], o.mode === 'paper');
-  return {
-    kind: 'chain',
-    intent_id: id,
-    ts,
-    account: 'acct',
-    venue,
-    primary_quote: 'USDT',
-    starting_amount: '500',
-    legs: [
-      { pair: 'BTC-USDT', side: 'buy', quote_increment: '0.01' },
-      { pair: 'BTC-USDT', side: 'sell' },
-    ],
-    books,
-    book_ts: ts,
-    env: 'staging',
-    ...o,
-  };
-}
+test('a three-leg chain on the Binance emulator: each leg sized from the last fill, placed once, reported FILLED', async () => {
+  await withVenue('BINANCE', 'chain-live', {}, (fx, dir) =>
+    whileRunning(fx, dir, [binanceTriangle('live-tri')], async (data, err) => {
+      const report = await reportOf(data, 'live-tri');
+      assert.equal(report.data.status, 'FILLED', `${report.data.error ?? ''} ${err()}`);
+      const events = await eventsOf(data);
+      const placed = ofChain(events, 'ChainLegPlaced', 'live-tri');
+      const filled = ofChain(events, 'ChainLegFilled', 'live-tri');
+      assert.equal(placed.length, 3);
+      for (let i = 1; i < 3; i++) assert.equal(placed[i].data.input, filled[i - 1].data.delivered, `leg ${i} is given what leg ${i - 1} delivered`);
+      // The emulator took each leg once, by its client order id.
+      for (const p of placed) assert.equal(fx.em.exchange.placements.get(p.data.client_order_id), 1, `leg ${p.data.leg} placed once`);
+      assert.ok(report.data.legs.every((l) => Number(l.filled_qty) > 0));
+    }),
+  );
+});
 
 test('live venues: each leg waits for the venue balance to show the previous leg’s output (the venue’s balance lags its fills)', async () => {
   // Only USDT at the start: BTC and ETH show once the legs bought them, 300 ms after each trade.

@@ -7,6 +7,7 @@ import { openLogReadOnly } from '../../src/assembly/run.js';
 import { ALL_TOPICS, type Event } from '../../src/domain/events.js';
 import type { FaultSwitches } from '../../src/venues/emulator/admin.js';
 import { createSyntheticMarket } from '../../src/market/synthetic.js';
+import { fmt, type Dec } from '../../src/domain/decimal.js';
 import { fromRecord } from '../../src/runtime/codec.js';
 
 export const LIVE_VENUES: { venue: VenueName; symbol: string }[] = [
@@ -122,3 +123,69 @@ export function liveIntent(
     env: o.env ?? 'staging',
   };
 }
+
+/**
+ * The signal's books for a chain on `venue`: its market now; for live legs asks a little above and
+ * bids a little below (a signal a moment old, so each buy's limit clears the book), for paper ones
+ * the venue's own top of book (prices on its tick, as a real signal's are).
+ */
+function booksNow(venue: string, symbols: string[], paper: boolean): { ts: string; books: { asks: string[][]; bids: string[][] }[] } {
+  const market = createSyntheticMarket({ seed: 1 });
+  const now = Date.now();
+  const skew = (x: Dec, by: string) => fmt(paper ? x : x.times(by));
+  return {
+    ts: new Date(now).toISOString(),
+    books: symbols.map((symbol) => {
+      const b = market.bookAt(`${venue}:${symbol}`, now * 1000)!;
+      return { asks: [[skew(b.asks[0].price, '1.002'), '100']], bids: [[skew(b.bids[0].price, '0.998'), '100']] };
+    }),
+  };
+}
+
+/** A staging chain of 500 USDT on `venue` through `pairs`, its books as the signal saw them now; `o` overrides fields (mode, account, …). */
+function chainNow(venue: VenueName, id: string, pairs: [string, 'buy' | 'sell', string?][], o: Record<string, unknown>): Record<string, unknown> {
+  const { ts, books } = booksNow(
+    venue,
+    pairs.map(([p]) => p),
+    o.mode === 'paper',
+  );
+  return {
+    kind: 'chain',
+    intent_id: id,
+    ts,
+    account: 'acct',
+    venue,
+    primary_quote: 'USDT',
+    starting_amount: '500',
+    legs: pairs.map(([pair, side, quote_increment]) => ({ pair, side, ...(quote_increment ? { quote_increment } : {}) })),
+    books,
+    book_ts: ts,
+    env: 'staging',
+    ...o,
+  };
+}
+
+/** USDT → BTC → ETH → USDT on Binance. */
+export const binanceTriangle = (id: string, o: Record<string, unknown> = {}) =>
+  chainNow(
+    'BINANCE',
+    id,
+    [
+      ['BTCUSDT', 'buy', '0.01'],
+      ['ETHBTC', 'buy', '0.00000001'],
+      ['ETHUSDT', 'sell'],
+    ],
+    o,
+  );
+
+/** A two-leg chain on OKX or KuCoin (they list no cross pair here): buy BTC-USDT, sell it back. */
+export const roundTrip = (venue: 'OKX' | 'KUCOIN', id: string, o: Record<string, unknown> = {}) =>
+  chainNow(
+    venue,
+    id,
+    [
+      ['BTC-USDT', 'buy', '0.01'],
+      ['BTC-USDT', 'sell'],
+    ],
+    o,
+  );

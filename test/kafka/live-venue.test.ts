@@ -14,9 +14,7 @@ import type { EventLog } from '../../src/log/types.js';
 import { fromRecord } from '../../src/runtime/codec.js';
 import { CLI, cli, requireBuild, tempDir } from '../helpers/cli.js';
 import { kafkaBrokers } from '../helpers/kafka.js';
-import { liveIntent, liveVenue, until } from '../helpers/live.js';
-import { fmt } from '../../src/domain/decimal.js';
-import { createSyntheticMarket } from '../../src/market/synthetic.js';
+import { binanceTriangle, liveIntent, liveVenue, until } from '../helpers/live.js';
 
 requireBuild();
 const logs: EventLog[] = [];
@@ -37,37 +35,6 @@ async function eventsOn(log: EventLog): Promise<Event[]> {
     (r) => out.push(fromRecord(r)),
   );
   return out;
-}
-
-/** USDT → BTC → ETH → USDT on the emulator's market now, for `account` (live unless `o` says paper). */
-function liveChain(id: string, account: string, o: Record<string, unknown> = {}): Record<string, unknown> {
-  const market = createSyntheticMarket({ seed: 1 });
-  const now = Date.now();
-  const paper = o.mode === 'paper';
-  const book = (symbol: string) => {
-    const b = market.bookAt(`BINANCE:${symbol}`, now * 1000)!;
-    // Live: a little through the touch, so each buy's limit clears the moving book; paper: on the tick.
-    return { asks: [[fmt(paper ? b.asks[0].price : b.asks[0].price.times('1.002')), '100']], bids: [[fmt(paper ? b.bids[0].price : b.bids[0].price.times('0.998')), '100']] };
-  };
-  const ts = new Date(now).toISOString();
-  return {
-    kind: 'chain',
-    intent_id: id,
-    ts,
-    account,
-    venue: 'BINANCE',
-    primary_quote: 'USDT',
-    starting_amount: '500',
-    legs: [
-      { pair: 'BTCUSDT', side: 'buy', quote_increment: '0.01' },
-      { pair: 'ETHBTC', side: 'buy', quote_increment: '0.00000001' },
-      { pair: 'ETHUSDT', side: 'sell' },
-    ],
-    books: [book('BTCUSDT'), book('ETHBTC'), book('ETHUSDT')],
-    book_ts: ts,
-    env: 'staging',
-    ...o,
-  };
 }
 
 const last = <T extends Event['type']>(events: Event[], type: T, intent: string) => events.filter((e): e is EventOf<T> => e.type === type && e.intent_id === intent).at(-1);
@@ -164,10 +131,10 @@ test('Binance on Kafka: fills pushed later land in the order account partition a
       });
     await fetch(`${fx.em.url}/__emulator/faults`, { method: 'POST', body: JSON.stringify({ balance_lag_ms: 300 }) });
     await fetch(`${fx.em.url}/__emulator/balances`, { method: 'POST', body: JSON.stringify({ BTC: '0', ETH: '0' }) });
-    add(liveChain('k-live', 'c1'));
+    add(binanceTriangle('k-live', { account: 'c1' }));
     const live = await reportOf('k-live');
     await fetch(`${fx.em.url}/__emulator/balances`, { method: 'POST', body: JSON.stringify({ BTC: '10', ETH: '100' }) });
-    add(liveChain('k-paper', 'c2', { mode: 'paper' }));
+    add(binanceTriangle('k-paper', { account: 'c2', mode: 'paper' }));
     const paper = await reportOf('k-paper');
     assert.deepEqual(
       [live, paper].map((r) => [r.intent_id, r.data.status, r.data.error]),
