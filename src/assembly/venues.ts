@@ -6,6 +6,7 @@ import type { LiveVenue } from '../gateway/live.js';
 import type { VenueAdapter } from '../venues/types.js';
 import { VENUE_FACTORIES } from './venue-factories.js';
 import { VenuesFile } from '../domain/venues.js';
+import { issuesText } from '../domain/faults.js';
 
 /** The value of an environment variable, or of the file its <NAME>_FILE names; the error names the variable, never a value. */
 export function secretFrom(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -30,7 +31,7 @@ export function parseVenuesFile(text: string, source = 'venues file'): VenuesFil
     throw new Error(`${source}: not JSON (${(e as Error).message})`, { cause: e });
   }
   const r = VenuesFile.safeParse(json);
-  if (!r.success) throw new Error(`${source}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new Error(`${source}: ${issuesText(r.error.issues)}`);
   return r.data;
 }
 

@@ -14,6 +14,7 @@ import { DEFAULT_CHAIN_SETTINGS, type ChainSettings } from '../chains/decide.js'
 import { readFileSync } from 'node:fs';
 import { RouteWindowsFile } from '../domain/route-windows.js';
 import { compileWindows } from '../router/windows.js';
+import { issuesText } from '../domain/faults.js';
 
 export const DEFAULT_DATA_DIR = process.env.FILLSTREAM_DATA_DIR ?? './fillstream-data';
 
@@ -87,7 +88,7 @@ export function readRouteWindows(file: string): RouteWindowsFile {
     throw new Error(`FILLSTREAM_ROUTE_WINDOWS (${file}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
   const r = RouteWindowsFile.safeParse(json);
-  if (!r.success) throw new Error(`FILLSTREAM_ROUTE_WINDOWS (${file}): ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new Error(`FILLSTREAM_ROUTE_WINDOWS (${file}): ${issuesText(r.error.issues)}`);
   return r.data;
 }
 

@@ -3,6 +3,11 @@
 // database, a refused password, a missing topic) stops the process with the fix named. A stop
 // request ends any retry at once.
 
+/** What is wrong with an input, field by field: `path: message; …` (`root` names the whole input). */
+export function issuesText(issues: readonly { path: readonly PropertyKey[]; message: string }[], root = '(root)'): string {
+  return issues.map((i) => `${i.path.map(String).join('.') || root}: ${i.message}`).join('; ');
+}
+
 /** A fault no retry can fix: names the server, what it said, and what to do. */
 export class PermanentFault extends Error {
   constructor(

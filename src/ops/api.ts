@@ -23,6 +23,7 @@ import type { RedisReads } from './redis-reads.js';
 import { BadQuery, OrderJsonCache, apiOrder, pageOrdersJson, parseOrdersQuery } from './orders.js';
 import { tailRecord, type LogTail } from './tail.js';
 import { bearer, type OperatorTokens } from './tokens.js';
+import { issuesText } from '../domain/faults.js';
 
 export interface Probe {
   ok: boolean;
@@ -202,7 +203,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   };
   const body = <T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<T> => {
     const parsed = schema.safeParse(req.body ?? {});
-    if (!parsed.success) throw new HttpError(400, 'BAD_BODY', `body: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new HttpError(400, 'BAD_BODY', `body: ${issuesText(parsed.error.issues, '(body)')}`);
     return parsed.data;
   };
   for (const act of RISK_ACTS) {

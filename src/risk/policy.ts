@@ -5,6 +5,7 @@ import { dec, type Dec } from '../domain/decimal.js';
 import type { RiskRejectCode } from '../domain/events.js';
 import { canonicalJson, sha256Hex } from '../domain/hash.js';
 import { RiskPolicy, type RiskRule, type RiskRuleName } from '../domain/risk-policy.js';
+import { issuesText } from '../domain/faults.js';
 
 export const DEFAULT_POLICY: RiskPolicy = {
   max_order_notional_usd: '1000000',
@@ -25,7 +26,7 @@ export function loadPolicyFile(path: string): RiskPolicy {
 export function parsePolicy(json: unknown, what = 'risk policy'): RiskPolicy {
   const r = RiskPolicy.safeParse(json);
   if (!r.success) {
-    throw new Error(`${what} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(`${what} is invalid: ${issuesText(r.error.issues)}`);
   }
   for (const [i, rule] of (r.data.rules ?? []).entries()) {
     const problem = ruleProblem(rule);

@@ -1,7 +1,7 @@
 // The OKX v5 spot venue behind fillstream's venue seam. Requests go through OkxRest (signed,
 // clock, limits, 429/418); replies and pushes become reports through parse.ts.
 import { createHash } from 'node:crypto';
-import { dec, fmt, isDecimalString } from '../../domain/decimal.js';
+import { dec, fmt, isDecimalString, ZERO, type Dec } from '../../domain/decimal.js';
 import type { Order, VenueReport } from '../../domain/events.js';
 import { PermanentFault, serverName } from '../../domain/faults.js';
 import { microsToIso, nowMicros } from '../../domain/time.js';
@@ -95,9 +95,8 @@ class OkxAdapter implements VenueAdapter {
     }
     const instruments = (await this.call<OkxInstrument>({ method: 'GET', path: '/api/v5/public/instruments', query: { instType: 'SPOT' }, signed: false })).data.map(rulesOf);
     // What the account holds (OKX lists the currencies with a balance): the router leaves out a venue short of what an order spends.
-    const balances: Record<string, string> = {};
-    const held = (await this.call<OkxBalance>({ method: 'GET', path: '/api/v5/account/balance', signed: true })).data;
-    for (const d of held[0]?.details ?? []) if (isDecimalString(d.availBal) && dec(d.availBal).gt(0)) balances[d.ccy] = fmt(dec(d.availBal));
+    const held = await this.available();
+    const balances = Object.fromEntries([...held].filter(([, v]) => v.gt(0)).map(([k, v]) => [k, fmt(v)]));
     return { ...permissionsOf(perm), clock_offset_ms, instruments, balances };
   }
 
@@ -169,13 +168,17 @@ class OkxAdapter implements VenueAdapter {
 
   /** Free balances (availBal: cash not frozen by open orders), 20 currencies a request as OKX allows. */
   async balances(assets: readonly string[]): Promise<Record<string, string>> {
-    const free = new Map<string, string>();
-    for (let i = 0; i < assets.length; i += 20) {
-      const ccy = assets.slice(i, i + 20).join(',');
-      const data = (await this.call<OkxBalance>({ method: 'GET', path: '/api/v5/account/balance', query: { ccy }, signed: true })).data;
-      for (const d of data[0]?.details ?? []) if (isDecimalString(d.availBal)) free.set(d.ccy, fmt(dec(d.availBal)));
-    }
-    return Object.fromEntries(assets.map((a) => [a, free.get(a) ?? '0']));
+    const free = new Map<string, Dec>();
+    for (let i = 0; i < assets.length; i += 20) for (const [k, v] of await this.available(assets.slice(i, i + 20).join(','))) free.set(k, v);
+    return Object.fromEntries(assets.map((a) => [a, fmt(free.get(a) ?? ZERO)]));
+  }
+
+  /** availBal by currency, of the currencies asked (up to 20, comma separated) or of every one the account holds. */
+  private async available(ccy?: string): Promise<Map<string, Dec>> {
+    const data = (await this.call<OkxBalance>({ method: 'GET', path: '/api/v5/account/balance', ...(ccy !== undefined ? { query: { ccy } } : {}), signed: true })).data;
+    const free = new Map<string, Dec>();
+    for (const d of data[0]?.details ?? []) if (isDecimalString(d.availBal)) free.set(d.ccy, dec(d.availBal));
+    return free;
   }
 
   /** Our trades on one instrument (optionally one order) since `sinceMs`, oldest first, every page. */
