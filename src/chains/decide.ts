@@ -142,7 +142,7 @@ function nextLeg(run: ChainRun, i: number, amount: Dec, market: MarketData, now:
   if (c.mode === 'paper') {
     const f = paperFill(r, order, book);
     Object.assign(leg, { filled: f.filled, notional: f.notional, fee: f.fee, fee_ccy: f.fee_ccy });
-    return [placed, ...legEnded(next, i, f.filled.gt(0) ? (f.filled.eq(order.qty) ? 'FILLED' : 'CANCELED') : 'EXPIRED', market, now, placed.event_id)];
+    return [placed, ...legEnded(next, i, paperStatus(f.filled, order.qty), market, now, placed.event_id)];
   }
   if (!spec) return finish(run, 'FAILED', `leg ${i}: ${c.legs[i].instrument_id} is not listed`, now, causation);
   // A buy never pays more than its funds were sized at; a sell gives what it holds at the market.
@@ -205,7 +205,12 @@ function onTested(cmd: Extract<ChainCommandInput, { kind: 'tested' }>, s: Chains
   const f = paperFill(r, leg.order, levels(r.side, run.chain.books[i]));
   const filled: LegRun = { ...leg, filled: f.filled, notional: f.notional, fee: f.fee, fee_ccy: f.fee_ccy };
   const next: ChainRun = { ...run, legs: run.legs.map((l, k) => (k === i ? filled : l)) };
-  return legEnded(next, i, f.filled.gt(0) ? (f.filled.eq(leg.order.qty) ? 'FILLED' : 'CANCELED') : 'EXPIRED', cmd.market, cmd.now_us, e.event_id);
+  return legEnded(next, i, paperStatus(f.filled, leg.order.qty), cmd.market, cmd.now_us, e.event_id);
+}
+
+/** How a paper leg's order ends, as an IOC would: filled, the rest canceled, or nothing to take. */
+function paperStatus(filled: Dec, qty: Dec): OrderStatus {
+  return filled.gt(0) ? (filled.eq(qty) ? 'FILLED' : 'CANCELED') : 'EXPIRED';
 }
 
 /** A leg's order (the unwind's too): IOC, LIMIT when it has a limit, else MARKET. */
