@@ -153,13 +153,13 @@ test('the broker restarts while four stage processes run: the pipeline settles i
         s = JSON.parse(r.stdout) as Summary;
         if (s.intents === N && s.pending === 0 && s.routed_intents === s.accepted && s.orders_by_status.NEW + s.orders_by_status.SUBMITTED === 0) break;
       } else lastError = r.stderr;
-      assert.ok(
-        Date.now() < deadline,
-        `pipeline did not settle within 240 s after the restart: ${JSON.stringify(s)} ${lastError}; ${restarts()}; stages alive: ${[...procs]
-          .filter(([, c]) => c.exitCode === null && c.signalCode === null)
-          .map(([n]) => n)
-          .join(',')}`,
-      );
+      if (Date.now() >= deadline)
+        assert.fail(
+          `pipeline did not settle within 240 s after the restart: ${JSON.stringify(s)} ${lastError}; ${restarts()}; stages alive: ${[...procs]
+            .filter(([, c]) => c.exitCode === null && c.signalCode === null)
+            .map(([n]) => n)
+            .join(',')}; ${await stageLag(prefix)}`,
+        );
       await new Promise((r) => setTimeout(r, 2_000));
     }
   } finally {
@@ -218,6 +218,27 @@ test('the broker restarts while four stage processes run: the pipeline settles i
   t.diagnostic(`exit after SIGTERM: ${stopTimes.join(', ')}`);
   assert.deepEqual(stopProblems, [], `every stage stops with code 0 within ${STOP_WITHIN_MS / 1000} s of SIGTERM (logs: ${work}/br-<stage>.stderr.log)`);
 });
+
+/** Each stage's group against its input topic, per partition (committed/high): which stage and partition stalled. */
+async function stageLag(prefix: string): Promise<string> {
+  const inputs: Record<StageName, string> = { normalizer: TOPICS.intents, risk: TOPICS.risk, router: TOPICS.router, gateway: TOPICS.gateway };
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const parts: string[] = [];
+    for (const stage of STAGES) {
+      const topic = prefix + inputs[stage];
+      const high = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+      const [committed] = await admin.fetchOffsets({ groupId: prefix + stage, topics: [topic] });
+      parts.push(`${stage} ${committed.partitions.map((p) => `p${p.partition} ${p.offset}/${high.get(p.partition)}`).join(' ')}`);
+    }
+    return `committed/high: ${parts.join('; ')}`;
+  } catch (e) {
+    return `committed offsets unreadable: ${(e as Error).message}`;
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 async function highWatermarks(admin: ReturnType<Kafka['admin']>, topic: string): Promise<number> {
   return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
